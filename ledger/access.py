@@ -1,0 +1,72 @@
+"""Who may do what (API.md "Authentication and roles").
+
+The policy lives in the domain so that every edge (HTTP, command line, demo loader) obeys
+the same table. ``SYSTEM`` is the actor of work done from the server's own command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.errors import Forbidden
+
+#: The department that alone may approve support applications (the program's standing body).
+APPROVING_DEPARTMENT = "SKHCN"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person (or system) on whose behalf a command runs."""
+
+    user_id: str
+    name: str
+    role: str
+    department: str
+
+
+SYSTEM = Actor(user_id="system", name="Hệ thống (dòng lệnh)", role="admin", department="SKHCN")
+
+#: command method name -> roles that may run it
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "register_enterprise": frozenset({"officer"}),
+    "correct_enterprise": frozenset({"officer"}),
+    "assign_budget": frozenset({"finance"}),
+    "submit_application": frozenset({"officer"}),
+    "return_application": frozenset({"officer"}),
+    "resubmit_application": frozenset({"officer"}),
+    "appraise_application": frozenset({"officer"}),
+    "approve_application": frozenset({"officer"}),
+    "reject_application": frozenset({"officer"}),
+    "withdraw_application": frozenset({"officer"}),
+    "sign_contract": frozenset({"officer"}),
+    "record_disbursement": frozenset({"officer"}),
+    "reverse_disbursement": frozenset({"officer"}),
+    "record_acceptance": frozenset({"officer"}),
+    "settle_application": frozenset({"officer"}),
+    "cancel_application": frozenset({"officer"}),
+    "order_recovery": frozenset({"finance"}),
+    "receive_recovery": frozenset({"finance"}),
+    "approve_activity": frozenset({"officer"}),
+    "record_activity_spending": frozenset({"officer"}),
+    "complete_activity": frozenset({"officer"}),
+    "grant_access": frozenset({"admin"}),
+    "revoke_access": frozenset({"admin"}),
+}
+
+ROLE_NAMES_VI = {
+    "admin": "quản trị",
+    "officer": "cán bộ nghiệp vụ",
+    "finance": "tài chính",
+    "leader": "lãnh đạo",
+    "inspector": "thanh tra",
+    "viewer": "người xem",
+}
+
+
+def require(actor: Actor, action: str) -> None:
+    """Raise :class:`Forbidden` unless ``actor``'s role may run ``action``."""
+    allowed = PERMISSIONS[action]
+    if actor.role in allowed:
+        return
+    roles = ", ".join(sorted(allowed))
+    raise Forbidden(f"The role '{actor.role}' may not {action.replace('_', ' ')}; needs {roles}.")

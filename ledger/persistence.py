@@ -1,0 +1,75 @@
+"""Persistence wiring: the database URL, the event store's tables and transcodings.
+
+One SQLAlchemy engine per process, made by the eventsourcing-sqlalchemy datastore from
+``LEDGER_DATABASE_URL`` (default: the SQLite file ``var/ledger.db``). Tables are never
+created at run time: ``ledger db upgrade`` (Alembic) creates them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import Transcoding
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+DEFAULT_URL = "sqlite:///var/ledger.db"
+APPLICATION_NAME = "Ledger"
+EVENTS_TABLE = "ledger_events"
+SNAPSHOTS_TABLE = "ledger_snapshots"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DateAsISO(Transcoding):
+    """``datetime.date`` as ``YYYY-MM-DD`` (effective dates are dates, not times)."""
+
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``LEDGER_DATABASE_URL``, else the SQLite default.
+
+    ``postgresql://`` is read as ``postgresql+psycopg2://``; the directory of a SQLite file is
+    created if missing.
+    """
+    url = url or os.environ.get("LEDGER_DATABASE_URL") or DEFAULT_URL
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def backend_name(url: str) -> str:
+    return make_url(url).get_backend_name()
+
+
+def event_store_env(url: str) -> dict[str, str]:
+    """Environment for the eventsourcing application: SQLAlchemy persistence, no DDL."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "SQLALCHEMY_URL": url,
+        "CREATE_TABLE": "n",
+    }
+
+
+def configure_engine(engine: Any) -> None:
+    """Per-connection settings: SQLite waits for a lock instead of failing at once."""
+    if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()

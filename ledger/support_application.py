@@ -1,0 +1,561 @@
+"""SupportApplication (hồ sơ đề nghị hỗ trợ): one enterprise's request for support.
+
+Lifecycle::
+
+    submitted ⇄ returned ─┐
+        │                 ├─ withdrawn
+    appraised ────────────┤
+        │                 └─ rejected
+    approved ── contracted ── accepted ── settled
+        │           │   └──── acceptance_failed
+        └───────────┴─────────────┴──── cancelled
+
+Advances and payments (city-budget money) are made once the contract is signed and until
+settlement; a payment is corrected only by a reversal that names it. Recoveries may be
+ordered and received after money was paid, settlement included. Each approval fixes the
+amount per funding source and the budget year; the city-budget share is committed on that
+year's budget line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from ledger import catalogue
+from ledger.access import APPROVING_DEPARTMENT, Actor
+from ledger.base import LedgerAggregate, Meta
+from ledger.budget_line import format_vnd
+from ledger.commands import (
+    AppraiseApplication,
+    ApproveApplication,
+    Funding,
+    RecordAcceptance,
+    RecordDisbursement,
+    SubmitApplication,
+)
+from ledger.errors import (
+    ExceedsApproved,
+    ExceedsRequested,
+    FieldProblem,
+    Forbidden,
+    FundingSplitMismatch,
+    InvalidTransition,
+    NotFound,
+    SeparationOfDuties,
+    ValidationFailed,
+)
+
+SUBMITTED = "submitted"
+RETURNED = "returned"
+APPRAISED = "appraised"
+APPROVED = "approved"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+CONTRACTED = "contracted"
+ACCEPTED = "accepted"
+ACCEPTANCE_FAILED = "acceptance_failed"
+SETTLED = "settled"
+CANCELLED = "cancelled"
+
+STATUSES = (
+    SUBMITTED, RETURNED, APPRAISED, APPROVED, REJECTED, WITHDRAWN,
+    CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, SETTLED, CANCELLED,
+)  # fmt: skip
+
+#: action -> statuses in which it is allowed (invariant 4)
+ALLOWED: dict[str, frozenset[str]] = {
+    "return": frozenset({SUBMITTED, APPRAISED}),
+    "resubmit": frozenset({RETURNED}),
+    "appraise": frozenset({SUBMITTED}),
+    "approve": frozenset({APPRAISED}),
+    "reject": frozenset({SUBMITTED, RETURNED, APPRAISED}),
+    "withdraw": frozenset({SUBMITTED, RETURNED, APPRAISED}),
+    "sign a contract for": frozenset({APPROVED}),
+    "pay": frozenset({CONTRACTED, ACCEPTED}),
+    "reverse a payment of": frozenset({CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, CANCELLED}),
+    "record the acceptance of": frozenset({CONTRACTED}),
+    "settle": frozenset({ACCEPTED}),
+    "cancel": frozenset({APPROVED, CONTRACTED, ACCEPTANCE_FAILED}),
+    "order a recovery for": frozenset(
+        {CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, SETTLED, CANCELLED}
+    ),
+    "receive a recovery for": frozenset(
+        {CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, SETTLED, CANCELLED}
+    ),
+}
+
+#: statuses after which the commitment has been closed (released down to the money paid out)
+CLOSED = frozenset({SETTLED, CANCELLED})
+
+
+def _body(field: str) -> tuple[str | int, ...]:
+    return ("body", *field.split("."))
+
+
+@dataclass(slots=True)
+class Disbursement:
+    id: UUID
+    kind: str
+    amount: int
+    voucher_no: str
+    reversed: bool = False
+
+
+@dataclass(slots=True)
+class Recovery:
+    id: UUID
+    amount: int
+    received: bool = False
+
+
+class SupportApplication(LedgerAggregate):
+    enterprise_id: UUID
+    dossier_no: str
+    project: str
+    support_type: str
+    title: str
+    total_cost: int
+    requested: dict[str, int]
+    recommended: dict[str, int] | None
+    approved: dict[str, int] | None
+    budget_year: int | None
+    status: str
+    submitted_by: str
+    appraised_by: str | None
+    approved_by: str | None
+    contract_no: str | None
+    disbursements: dict[UUID, Disbursement]
+    recoveries: dict[UUID, Recovery]
+    outputs: dict[str, int]
+    acceptance_result: str | None
+
+    # -- events ------------------------------------------------------------------------
+
+    def __init__(self) -> None:
+        """State is set by the created event's ``apply``."""
+
+    class Submitted(LedgerAggregate.Created):
+        enterprise_id: UUID
+        dossier_no: str
+        project: str
+        support_type: str
+        title: str
+        total_cost: int
+        requested: dict[str, int]
+
+        def apply(self, aggregate: Any) -> None:
+            a = aggregate
+            a.enterprise_id = self.enterprise_id
+            a.dossier_no = self.dossier_no
+            a.project = self.project
+            a.support_type = self.support_type
+            a.title = self.title
+            a.total_cost = self.total_cost
+            a.requested = dict(self.requested)
+            a.recommended = a.approved = None
+            a.budget_year = None
+            a.status = SUBMITTED
+            a.submitted_by = self.actor
+            a.appraised_by = a.approved_by = a.contract_no = a.acceptance_result = None
+            a.disbursements = {}
+            a.recoveries = {}
+            a.outputs = {}
+
+    class Returned(LedgerAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = RETURNED
+
+    class Resubmitted(LedgerAggregate.Event):
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = SUBMITTED
+            aggregate.appraised_by = None
+            aggregate.recommended = None
+
+    class Appraised(LedgerAggregate.Event):
+        recommended: dict[str, int]
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = APPRAISED
+            aggregate.recommended = dict(self.recommended)
+            aggregate.appraised_by = self.actor
+
+    class Approved(LedgerAggregate.Event):
+        budget_year: int
+        approved: dict[str, int]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = APPROVED
+            aggregate.budget_year = self.budget_year
+            aggregate.approved = dict(self.approved)
+            aggregate.approved_by = self.actor
+
+    class Rejected(LedgerAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = REJECTED
+
+    class Withdrawn(LedgerAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = WITHDRAWN
+
+    class ContractSigned(LedgerAggregate.Event):
+        contract_no: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = CONTRACTED
+            aggregate.contract_no = self.contract_no
+
+    class Disbursed(LedgerAggregate.Event):
+        disbursement_id: UUID
+        kind: str
+        amount: int
+        voucher_no: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.disbursements[self.disbursement_id] = Disbursement(
+                self.disbursement_id, self.kind, self.amount, self.voucher_no
+            )
+
+    class DisbursementReversed(LedgerAggregate.Event):
+        disbursement_id: UUID
+        amount: int
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.disbursements[self.disbursement_id].reversed = True
+
+    class AcceptanceRecorded(LedgerAggregate.Event):
+        result: str
+        outputs: dict[str, int]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.acceptance_result = self.result
+            aggregate.outputs = dict(self.outputs)
+            aggregate.status = ACCEPTED if self.result == "passed" else ACCEPTANCE_FAILED
+
+    class Settled(LedgerAggregate.Event):
+        released: int
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = SETTLED
+
+    class Cancelled(LedgerAggregate.Event):
+        released: int
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = CANCELLED
+
+    class RecoveryOrdered(LedgerAggregate.Event):
+        recovery_id: UUID
+        amount: int
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.recoveries[self.recovery_id] = Recovery(self.recovery_id, self.amount)
+
+    class RecoveryReceived(LedgerAggregate.Event):
+        recovery_id: UUID
+        amount: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.recoveries[self.recovery_id].received = True
+
+    # -- derived figures -----------------------------------------------------------------
+
+    @property
+    def approved_city_budget(self) -> int:
+        return (self.approved or {}).get("city_budget", 0)
+
+    @property
+    def disbursed(self) -> int:
+        """City-budget money paid out, net of reversals."""
+        return sum(d.amount for d in self.disbursements.values() if not d.reversed)
+
+    @property
+    def recovered(self) -> int:
+        return sum(r.amount for r in self.recoveries.values() if r.received)
+
+    @property
+    def recovery_ordered(self) -> int:
+        return sum(r.amount for r in self.recoveries.values())
+
+    @property
+    def unused_commitment(self) -> int:
+        """What closing the application now would release from its budget line."""
+        return self.approved_city_budget - (self.disbursed - self.recovered)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED
+
+    # -- guards --------------------------------------------------------------------------
+
+    def check_status(self, action: str) -> None:
+        if self.status not in ALLOWED[action]:
+            allowed = ", ".join(sorted(ALLOWED[action]))
+            raise InvalidTransition(
+                f"Cannot {action} application {self.dossier_no}: it is {self.status}; "
+                f"that needs it to be {allowed}."
+            )
+
+    @staticmethod
+    def check_funding_split(cmd: SubmitApplication) -> None:
+        if cmd.requested.total != cmd.total_cost:
+            raise FundingSplitMismatch(
+                f"The requested amounts add up to {format_vnd(cmd.requested.total)}, "
+                f"not the total cost of {format_vnd(cmd.total_cost)}.",
+                errors=(FieldProblem(_body("requested"), "does not add up to total_cost"),),
+            )
+
+    @staticmethod
+    def check_support_type(project: str, support_type: str) -> None:
+        if not catalogue.support_type_allowed(support_type, project):
+            raise ValidationFailed(
+                f"Support type {support_type!r} does not belong to project {project}.",
+                errors=(FieldProblem(_body("support_type"), f"not a support type of {project}"),),
+            )
+
+    def check_not_above(self, given: Funding, ceiling: dict[str, int], what: str) -> None:
+        for source, amount in given.as_dict().items():
+            if amount > ceiling.get(source, 0):
+                raise ExceedsRequested(
+                    f"The {what} {source} amount {format_vnd(amount)} is above the "
+                    f"{format_vnd(ceiling.get(source, 0))} requested.",
+                )
+
+    def check_separation_of_duties(self, actor: Actor) -> None:
+        if actor.user_id == self.submitted_by:
+            raise SeparationOfDuties(
+                "The approver may not be the person who submitted the application."
+            )
+        if actor.user_id == self.appraised_by:
+            raise SeparationOfDuties(
+                "The approver may not be the person who appraised the application."
+            )
+
+    # -- commands ------------------------------------------------------------------------
+
+    @classmethod
+    def submit(cls, cmd: SubmitApplication, meta: Meta) -> SupportApplication:
+        cls.check_support_type(cmd.project, cmd.support_type)
+        cls.check_funding_split(cmd)
+        return cls._create(
+            cls.Submitted,
+            id=uuid4(),
+            enterprise_id=cmd.enterprise_id,
+            dossier_no=cmd.dossier_no,
+            project=cmd.project,
+            support_type=cmd.support_type,
+            title=cmd.title,
+            total_cost=cmd.total_cost,
+            requested=cmd.requested.as_dict(),
+            **meta.fields(),
+        )
+
+    def return_for_completion(self, reason: str, meta: Meta) -> None:
+        self.check_status("return")
+        self.trigger_event(self.Returned, reason=reason, **meta.fields())
+
+    def resubmit(self, note: str | None, meta: Meta) -> None:
+        self.check_status("resubmit")
+        self.trigger_event(self.Resubmitted, note=note, **meta.fields())
+
+    def appraise(self, cmd: AppraiseApplication, meta: Meta) -> None:
+        self.check_status("appraise")
+        self.check_not_above(cmd.recommended, self.requested, "recommended")
+        if cmd.recommended.total == 0:
+            raise ValidationFailed(
+                "The recommendation is zero: reject the application instead.",
+                errors=(FieldProblem(_body("recommended"), "adds up to zero"),),
+            )
+        self.trigger_event(
+            self.Appraised, recommended=cmd.recommended.as_dict(), note=cmd.note, **meta.fields()
+        )
+
+    def approve(self, cmd: ApproveApplication, meta: Meta) -> None:
+        self.check_status("approve")
+        self.check_separation_of_duties(meta.actor)
+        if meta.actor.department != APPROVING_DEPARTMENT:
+            raise Forbidden(
+                f"Only officers of {APPROVING_DEPARTMENT} approve support applications; "
+                f"you act for {meta.actor.department}."
+            )
+        self.check_not_above(cmd.approved, self.requested, "approved")
+        if cmd.approved.total == 0:
+            raise ValidationFailed(
+                "The approval is zero: reject the application instead.",
+                errors=(FieldProblem(_body("approved"), "adds up to zero"),),
+            )
+        self.trigger_event(
+            self.Approved,
+            budget_year=cmd.budget_year,
+            approved=cmd.approved.as_dict(),
+            **meta.fields(),
+        )
+
+    def reject(self, reason: str, meta: Meta) -> None:
+        self.check_status("reject")
+        self.trigger_event(self.Rejected, reason=reason, **meta.fields())
+
+    def withdraw(self, reason: str, meta: Meta) -> None:
+        self.check_status("withdraw")
+        self.trigger_event(self.Withdrawn, reason=reason, **meta.fields())
+
+    def sign_contract(self, contract_no: str, meta: Meta) -> None:
+        self.check_status("sign a contract for")
+        self.trigger_event(self.ContractSigned, contract_no=contract_no, **meta.fields())
+
+    def disburse(self, cmd: RecordDisbursement, meta: Meta) -> UUID:
+        self.check_status("pay")
+        room = self.approved_city_budget - (self.disbursed - self.recovered)
+        if cmd.amount > room:
+            raise ExceedsApproved(
+                f"Paying {format_vnd(cmd.amount)} would pass the approved city-budget share "
+                f"of {format_vnd(self.approved_city_budget)}: {format_vnd(room)} remains."
+            )
+        disbursement_id = uuid4()
+        self.trigger_event(
+            self.Disbursed,
+            disbursement_id=disbursement_id,
+            kind=cmd.kind,
+            amount=cmd.amount,
+            voucher_no=cmd.voucher_no,
+            **meta.fields(),
+        )
+        return disbursement_id
+
+    def reverse_disbursement(self, disbursement_id: UUID, reason: str, meta: Meta) -> int:
+        self.check_status("reverse a payment of")
+        disbursement = self.disbursements.get(disbursement_id)
+        if disbursement is None:
+            raise NotFound(f"Application {self.dossier_no} has no payment {disbursement_id}.")
+        if disbursement.reversed:
+            raise InvalidTransition(
+                f"Payment {disbursement.voucher_no} has already been reversed; "
+                "a reversal cannot exceed what it reverses."
+            )
+        if self.disbursed - disbursement.amount < self.recovery_ordered:
+            raise InvalidTransition(
+                f"Reversing payment {disbursement.voucher_no} would leave less paid out "
+                "than the recoveries already ordered."
+            )
+        self.trigger_event(
+            self.DisbursementReversed,
+            disbursement_id=disbursement_id,
+            amount=disbursement.amount,
+            reason=reason,
+            **meta.fields(),
+        )
+        return disbursement.amount
+
+    def record_acceptance(self, cmd: RecordAcceptance, meta: Meta) -> None:
+        self.check_status("record the acceptance of")
+        target = catalogue.SUPPORT_TYPES[self.support_type].target
+        if cmd.result == "failed" and cmd.outputs:
+            raise ValidationFailed(
+                "A failed acceptance counts no outputs.",
+                errors=(FieldProblem(_body("outputs"), "must be empty when result is failed"),),
+            )
+        for code in cmd.outputs:
+            if code != target:
+                expected = f"only toward {target}" if target else "toward no target"
+                raise ValidationFailed(
+                    f"Support type {self.support_type} counts {expected}, not {code}.",
+                    errors=(FieldProblem(_body(f"outputs.{code}"), "not this support's target"),),
+                )
+        self.trigger_event(
+            self.AcceptanceRecorded, result=cmd.result, outputs=dict(cmd.outputs), **meta.fields()
+        )
+
+    def settle(self, note: str | None, meta: Meta) -> int:
+        self.check_status("settle")
+        released = self.unused_commitment
+        self.trigger_event(self.Settled, released=released, note=note, **meta.fields())
+        return released
+
+    def cancel(self, reason: str, meta: Meta) -> int:
+        self.check_status("cancel")
+        released = self.unused_commitment
+        self.trigger_event(self.Cancelled, released=released, reason=reason, **meta.fields())
+        return released
+
+    def order_recovery(self, amount: int, reason: str, meta: Meta) -> UUID:
+        self.check_status("order a recovery for")
+        recoverable = self.disbursed - self.recovery_ordered
+        if amount > recoverable:
+            raise ExceedsApproved(
+                f"Cannot order the recovery of {format_vnd(amount)}: only "
+                f"{format_vnd(recoverable)} paid out is not yet under a recovery order."
+            )
+        recovery_id = uuid4()
+        self.trigger_event(
+            self.RecoveryOrdered,
+            recovery_id=recovery_id,
+            amount=amount,
+            reason=reason,
+            **meta.fields(),
+        )
+        return recovery_id
+
+    def receive_recovery(self, recovery_id: UUID, meta: Meta) -> int:
+        self.check_status("receive a recovery for")
+        recovery = self.recoveries.get(recovery_id)
+        if recovery is None:
+            raise NotFound(f"Application {self.dossier_no} has no recovery order {recovery_id}.")
+        if recovery.received:
+            raise InvalidTransition("This recovery has already been received.")
+        self.trigger_event(
+            self.RecoveryReceived, recovery_id=recovery_id, amount=recovery.amount, **meta.fields()
+        )
+        return recovery.amount
+
+    # -- views ---------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "dossier_no": self.dossier_no,
+            "status": self.status,
+            "enterprise_id": str(self.enterprise_id),
+            "project": self.project,
+            "support_type": self.support_type,
+            "title": self.title,
+            "total_cost": self.total_cost,
+            "requested": dict(self.requested),
+            "recommended": self.recommended,
+            "approved": self.approved,
+            "budget_year": self.budget_year,
+            "contract_no": self.contract_no,
+            "disbursed": self.disbursed,
+            "recovery_ordered": self.recovery_ordered,
+            "recovered": self.recovered,
+            "acceptance_result": self.acceptance_result,
+            "outputs": dict(self.outputs),
+            "disbursements": [
+                {
+                    "id": str(d.id),
+                    "kind": d.kind,
+                    "amount": d.amount,
+                    "voucher_no": d.voucher_no,
+                    "reversed": d.reversed,
+                }
+                for d in self.disbursements.values()
+            ],
+            "recoveries": [
+                {"id": str(r.id), "amount": r.amount, "received": r.received}
+                for r in self.recoveries.values()
+            ],
+            "version": self.version,
+        }
