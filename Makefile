@@ -1,0 +1,50 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SCALE ?= 1
+export LEDGER_DATABASE_URL ?= sqlite:///var/ledger.db
+
+.PHONY: install demo serve test lint typecheck unit bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make demo: install, migrate, load the demo program, print an admin token, serve on SQLite.
+demo: install
+	$(BIN)/ledger db upgrade
+	$(BIN)/ledger demo --scale $(SCALE)
+	@echo
+	@echo "Admin token (keep it; it is shown once):"
+	@$(BIN)/ledger users add --name "Quản trị demo" --role admin --department SKHCN | tail -n 1
+	@echo "API and dashboard: http://$(HOST):$(PORT)/   (OpenAPI: http://$(HOST):$(PORT)/openapi.json)"
+	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/ledger db upgrade
+	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check ledger projections api migrations tests bench
+	$(BIN)/ruff format --check ledger projections api migrations tests bench
+
+typecheck: install
+	$(BIN)/mypy ledger projections api migrations
+
+## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL.
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench.commands
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

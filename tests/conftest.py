@@ -1,0 +1,197 @@
+"""Fixtures shared by every test: a fresh, migrated database per test on each backend.
+
+The contract suite runs on SQLite and on PostgreSQL: a test that asks for ``database_url``
+(or ``ledger``) runs once per backend. PostgreSQL is reached at ``LEDGER_TEST_PG_URL``
+(default ``postgresql+psycopg2://postgres@127.0.0.1:5432/postgres``); each test gets its own
+database, cloned from a migrated template. Without PostgreSQL those tests skip with a message
+saying how to run them; with ``CI=true`` they are required and fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+import migrations
+from ledger import commands as c
+from ledger.access import SYSTEM, Actor
+from ledger.service import Ledger
+
+PG_ADMIN_URL = os.environ.get(
+    "LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _pg_admin_engine() -> sa.Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = _pg_admin_engine()
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        return str(error).splitlines()[0]
+    return None
+
+
+class PostgresDatabases:
+    """Creates per-test databases from one migrated template (fast ``CREATE ... TEMPLATE``)."""
+
+    def __init__(self) -> None:
+        self.engine = _pg_admin_engine()
+        self.prefix = f"nscl_test_{os.getpid()}"
+        self.template = f"{self.prefix}_tpl"
+        self.count = 0
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.template}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{self.template}"'))
+        migrations.upgrade(self.url_for(self.template))
+
+    def url_for(self, name: str) -> str:
+        return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def create(self) -> tuple[str, str]:
+        self.count += 1
+        name = f"{self.prefix}_{self.count}"
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name, self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self.drop(self.template)
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    problem = _pg_reachable()
+    if problem is not None:
+        message = (
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({problem}). Start it "
+            "(pg_ctlcluster --skip-systemctl-redirect 15 main start) or set "
+            "LEDGER_TEST_PG_URL; with CI=true these tests are required."
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database on the backend under test."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "ledger.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name, url = databases.create()
+    yield url
+    databases.drop(name)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (for tests that need real concurrency)."""
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name, url = databases.create()
+    yield url
+    databases.drop(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        on_pg = "pg_url" in fixtures or (
+            callspec is not None and callspec.params.get("backend") == "postgresql"
+        )
+        if on_pg:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    app = Ledger(database_url)
+    yield app
+    app.engine.dispose()
+
+
+@dataclass(frozen=True)
+class People:
+    """One user per role, as the ledger knows them (granted through the service)."""
+
+    officer: Actor  # SKHCN officer who submits, appraises, contracts, pays
+    approver: Actor  # a second SKHCN officer, who approves
+    appraiser: Actor  # a third SKHCN officer
+    district_officer: Actor  # officer of a district committee (may not approve)
+    finance: Actor
+    admin: Actor
+    leader: Actor
+    inspector: Actor
+    viewer: Actor
+    tokens: dict[str, str]
+
+
+def grant(ledger: Ledger, name: str, role: str, department: str) -> tuple[Actor, str]:
+    granted = ledger.grant_access(
+        c.GrantAccess(name=name, role=role, department=department), SYSTEM
+    )
+    return ledger.authenticate(granted.token), granted.token
+
+
+@pytest.fixture
+def people(ledger: Ledger) -> People:
+    made: dict[str, tuple[Actor, str]] = {
+        "officer": grant(ledger, "Nguyễn Văn An", "officer", "SKHCN"),
+        "approver": grant(ledger, "Trần Thị Bình", "officer", "SKHCN"),
+        "appraiser": grant(ledger, "Lê Văn Cường", "officer", "SKHCN"),
+        "district_officer": grant(ledger, "Phạm Thị Dung", "officer", "QH-CAUGIAY"),
+        "finance": grant(ledger, "Hoàng Văn Em", "finance", "STC"),
+        "admin": grant(ledger, "Quản trị", "admin", "SKHCN"),
+        "leader": grant(ledger, "Vũ Văn Giang", "leader", "UBND"),
+        "inspector": grant(ledger, "Đỗ Thị Hà", "inspector", "STC"),
+        "viewer": grant(ledger, "Bùi Văn Khánh", "viewer", "SCT"),
+    }
+    return People(
+        **{role: actor for role, (actor, _) in made.items()},
+        tokens={role: token for role, (_, token) in made.items()},
+    )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
