@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine, make_url
 DEFAULT_URL = "sqlite:///var/ledger.db"
 APPLICATION_NAME = "Ledger"
 EVENTS_TABLE = "ledger_events"
-SNAPSHOTS_TABLE = "ledger_snapshots"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 

@@ -1,7 +1,7 @@
-"""Event store (events, snapshots), idempotency keys, append-only triggers.
+"""Event store, idempotency keys, append-only triggers.
 
-The events and snapshots tables have exactly the shape eventsourcing-sqlalchemy 1.0 maps
-(``Ledger`` application → ``ledger_events``, ``ledger_snapshots``). The events table rejects
+The events table has exactly the shape eventsourcing-sqlalchemy 1.0 maps for the
+``Ledger`` application (``ledger_events``). The events table rejects
 UPDATE and DELETE (and TRUNCATE on PostgreSQL) in the database itself.
 
 Revision ID: 0001
@@ -38,13 +38,6 @@ def upgrade() -> None:
         "ledger_events",
         ["originator_id", "originator_version"],
         unique=True,
-    )
-    op.create_table(
-        "ledger_snapshots",
-        sa.Column("originator_id", UUIDType(), primary_key=True),
-        sa.Column("originator_version", BIGINT, primary_key=True),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("state", sa.LargeBinary(), nullable=False),
     )
     op.create_table(
         "idempotency_keys",
