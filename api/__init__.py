@@ -1,0 +1,1 @@
+"""The edges: HTTP API and dashboard (Starlette), the `ledger` command line, the demo loader."""

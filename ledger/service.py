@@ -341,6 +341,10 @@ class Ledger(Application[UUID]):
             amount = application.reverse_disbursement(cmd.disbursement_id, cmd.reason, meta)
             line = self._city_line(cast(int, application.budget_year), application.project)
             line.reverse_disbursement(application.id, cmd.disbursement_id, amount, meta)
+            if application.is_closed:
+                # A closed application's commitment equals its money out: what a reversal
+                # takes back is no longer committed.
+                line.release(application.id, amount, meta)
             return Written(cmd.disbursement_id, self._save(application, line))
 
         return self._run("reverse_disbursement", actor, work)

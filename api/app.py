@@ -1,0 +1,251 @@
+"""The Starlette HTTP API (API.md) and the dashboard, built from the route table.
+
+Every handler is thin: parse → authorize → call the service in the thread pool → answer.
+A command request is checked in this order, and refused at the first failure:
+
+1. ``Authorization: Bearer <token>`` names an active user (401 ``unauthorized``);
+2. the user's role may run the command (403 ``forbidden``), before the body is read;
+3. ``Idempotency-Key`` is at most 200 characters (422);
+4. the body is at most 1 MiB (413) of JSON holding one object, without NaN or Infinity or
+   a key given twice, with neither the path's ids nor ``command_id`` in it (422);
+5. the command validates (422 ``validation_error``, with ``errors``);
+6. the service carries it out, or refuses with its domain code; with an Idempotency-Key the
+   lookup, the command and the stored answer share one unit of work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from api.idempotency import MAX_KEY_LENGTH, Answer, request_hash, run_once
+from api.problems import (
+    PayloadTooLarge,
+    describe,
+    encode_json,
+    field_problems,
+    http_error,
+    invalid,
+    ledger_error,
+    payload_too_large,
+    server_error,
+)
+from api.routes import ENDPOINTS, HTML, Endpoint
+from ledger.access import Actor, require
+from ledger.errors import FieldProblem, Forbidden, LedgerError, Unauthorized, ValidationFailed
+from ledger.service import Ledger
+
+MAX_BODY_BYTES = 1024 * 1024
+JSON_MEDIA_TYPE = "application/json"
+
+
+def create_app(ledger: Ledger) -> Starlette:
+    """The HTTP API and dashboard over ``ledger`` (``ledger serve`` runs this)."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for endpoint in ENDPOINTS:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+    routes = [
+        Route(path, _dispatcher(ledger, methods), methods=list(methods), name=path)
+        for path, methods in by_path.items()
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            LedgerError: ledger_error,
+            HTTPException: http_error,
+            PayloadTooLarge: payload_too_large,
+            Exception: server_error,
+        },
+    )
+    app.router.redirect_slashes = False
+    app.state.ledger = ledger
+    return app
+
+
+def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:
+    async def dispatch(request: Request) -> Response:
+        endpoint = methods["GET" if request.method == "HEAD" else request.method]
+        try:
+            if endpoint.command is not None:
+                return await _run_command(ledger, endpoint, request)
+            return await _run_query(ledger, endpoint, request)
+        except (LedgerError, HTTPException, PayloadTooLarge):
+            raise  # answered by their exception handlers
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read an answer
+        except Exception as error:  # a fault of ours: logged, answered 500, not re-raised
+            return await server_error(request, error)
+
+    return dispatch
+
+
+# -- the two kinds of handler --------------------------------------------------------------
+
+
+async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
+    if not endpoint.public:
+        actor = await _authenticate(ledger, request)
+        if endpoint.roles is not None and actor.role not in endpoint.roles:
+            needs = ", ".join(sorted(endpoint.roles))
+            raise Forbidden(f"The role '{actor.role}' may not read this; it needs {needs}.")
+    params = _parse_query(endpoint.query, request) if endpoint.query else None
+    assert endpoint.read is not None
+    result = await run_in_threadpool(endpoint.read, ledger, dict(request.path_params), params)
+    if endpoint.media_type == HTML:
+        return HTMLResponse(result)
+    return Response(encode_json(result), media_type=JSON_MEDIA_TYPE)
+
+
+async def _run_command(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
+    actor = await _authenticate(ledger, request)
+    require(actor, endpoint.name)  # 403 before a byte of the body is read
+    key = _idempotency_key(request)
+    body = await _read_json_object(request)
+    cmd = _build_command(endpoint, body, request.path_params)
+    service_method = getattr(ledger, endpoint.name)
+
+    def carry_out() -> Answer:
+        sent, stored = endpoint.answer(service_method(cmd, actor))
+        return Answer(endpoint.status, encode_json(sent), encode_json(stored))
+
+    if key is None:
+        answer = await run_in_threadpool(carry_out)
+    else:
+        path = endpoint.template.format(**{k: str(v) for k, v in request.path_params.items()})
+        fingerprint = request_hash(request.method, path, body)
+        answer = await run_in_threadpool(
+            run_once, ledger, actor.user_id, key, fingerprint, carry_out
+        )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, answer.status, headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+async def _authenticate(ledger: Ledger, request: Request) -> Actor:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Sign in: send the header 'Authorization: Bearer <your token>'.")
+    return await run_in_threadpool(ledger.authenticate, token)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise invalid(
+            f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} printable characters.",
+            (("header", "Idempotency-Key"), f"at most {MAX_KEY_LENGTH} printable characters"),
+        )
+    return key
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(MAX_BODY_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(MAX_BODY_BYTES)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"the key {name!r} is given twice")
+        result[name] = value
+    return result
+
+
+async def _read_json_object(request: Request) -> dict[str, Any]:
+    raw = await _read_body(request)
+    try:
+        body = json.loads(
+            raw,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        msg = f"not valid JSON: {error.msg} at {where}"
+        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+    except (ValueError, RecursionError) as error:  # NaN, Infinity, duplicates, bad UTF-8, …
+        msg = f"not valid JSON: {error}" if isinstance(error, ValueError) else "nested too deeply"
+        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+    try:
+        encode_json(body)
+    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800" is no text
+        msg = "not valid JSON: a string holds an unpaired UTF-16 surrogate"
+        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+    if not isinstance(body, dict):
+        raise invalid(
+            "The request body must be a JSON object.", (("body",), "must be a JSON object")
+        )
+    return body
+
+
+def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mapping[str, Any]) -> Any:
+    """The command: the body's fields plus the ids of the path, validated in JSON mode."""
+    assert endpoint.command is not None
+    reserved = {*endpoint.path_params, "command_id"}
+    problems = [
+        FieldProblem(("body", name), "Extra inputs are not permitted")
+        for name in body
+        if name in reserved
+    ]
+    merged = {name: value for name, value in body.items() if name not in reserved}
+    merged.update({name: str(value) for name, value in path_params.items()})
+    try:
+        cmd = endpoint.command.model_validate_json(encode_json(merged))
+    except ValidationError as error:
+        problems.extend(field_problems(error, "body"))
+    if problems:
+        raise ValidationFailed(describe(problems), errors=tuple(problems))
+    return cmd
+
+
+def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
+    problems = [
+        FieldProblem(("query", name), "given more than once")
+        for name in set(request.query_params)
+        if len(request.query_params.getlist(name)) > 1
+    ]
+    values = {name: value for name, value in request.query_params.items() if value != ""}
+    try:
+        params = model.model_validate(values)
+    except ValidationError as error:
+        problems.extend(field_problems(error, "query"))
+    if problems:
+        raise ValidationFailed(describe(problems), errors=tuple(problems))
+    return params

@@ -1,0 +1,311 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models.
+
+A command's request body is the command's own JSON schema less the path's ids and
+``command_id`` (which the server sets); nested models (``$defs``) are lifted into
+``components/schemas``. Codes from the program catalogue (projects, sources, support types,
+departments, districts, …) are listed as ``enum``s. Every operation names its security
+(bearer, unless public), the roles that may call it (``x-roles``) and its problem+json
+error answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from ledger import catalogue
+from ledger import commands as c
+from ledger.errors import ALL_ERRORS
+
+if TYPE_CHECKING:
+    from api.routes import Endpoint
+
+REF = "#/components/schemas/{model}"
+PROBLEM = "application/problem+json"
+
+#: the catalogue behind each code type of ``ledger.commands`` (matched by its validator)
+_CODE_TYPES: tuple[tuple[Any, Iterable[str]], ...] = (
+    (c.ProjectCode, catalogue.PROJECTS),
+    (c.SourceCode, catalogue.SOURCES),
+    (c.SupportTypeCode, catalogue.SUPPORT_TYPES),
+    (c.DepartmentCode, catalogue.DEPARTMENTS),
+    (c.DistrictCode, catalogue.DISTRICTS),
+    (c.SectorCode, catalogue.SECTORS),
+    (c.SizeCode, catalogue.SIZES),
+    (c.TargetCode, catalogue.TARGETS),
+    (c.ActivityKind, catalogue.ACTIVITY_KINDS),
+    (c.RoleCode, catalogue.ROLES),
+)
+_CODES: dict[int, list[str]] = {
+    id(marker): list(codes) for alias, codes in _CODE_TYPES for marker in alias.__metadata__
+}
+
+HTTP_CODES = ["not_found", "method_not_allowed", "payload_too_large", "internal_error"]
+
+PROBLEM_SCHEMAS: dict[str, Any] = {
+    "FieldProblem": {
+        "type": "object",
+        "required": ["loc", "msg"],
+        "properties": {
+            "loc": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "description": 'where: ["body", "amount"], ["query", "budget_year"], …',
+            },
+            "msg": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; `errors` only on a 422.",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "format": "uri-reference"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string", "description": "one sentence a clerk understands"},
+            "code": {
+                "type": "string",
+                "enum": sorted({e.code for e in ALL_ERRORS} | set(HTTP_CODES)),
+            },
+            "errors": {"type": "array", "items": {"$ref": REF.format(model="FieldProblem")}},
+        },
+        "additionalProperties": False,
+    },
+}
+
+
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+PROBLEM_RESPONSES: dict[str, Any] = {
+    "Unauthorized": _problem(
+        "`unauthorized`: no bearer token, or an unknown or revoked one.",
+        {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
+    ),
+    "Forbidden": _problem(
+        "`forbidden`: the role may not do this (or, to approve, the department is not SKHCN); "
+        "`separation_of_duties`: the approver submitted or appraised the application."
+    ),
+    "NotFound": _problem("`not_found`: no record with this id, or no such address."),
+    "Conflict": _problem(
+        "A domain refusal: `invalid_transition`, `exceeds_requested`, `exceeds_approved`, "
+        "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
+        "`idempotency_key_reused`, `concurrency_conflict` (safe to retry). Nothing was written."
+    ),
+    "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
+    "ValidationError": _problem(
+        "`validation_error` (malformed JSON, wrong types, missing or unknown fields, "
+        "non-positive money, unknown codes) or `funding_split_mismatch`; `errors` says where."
+    ),
+    "ServerError": _problem("`internal_error`: a fault of the server, logged; nothing to fix."),
+}
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The same key with the same body answers the first response again "
+    "(same status, same body) and writes nothing new; scoped to the user.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nscl-ledger")
+    except metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+# -- schemas -------------------------------------------------------------------------------
+
+
+def _codes(markers: Iterable[Any]) -> list[str] | None:
+    for marker in markers:
+        if id(marker) in _CODES:
+            return _CODES[id(marker)]
+    return None
+
+
+def _add_code_enums(model: type[BaseModel], properties: dict[str, Any]) -> None:
+    """Write the catalogue's codes as ``enum`` where a field takes one."""
+    for name, field in model.model_fields.items():
+        prop = properties.get(name)
+        if prop is None:
+            continue
+        codes = _codes(field.metadata)
+        if codes is not None:
+            prop["enum"] = codes
+            continue
+        annotation = field.annotation
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is dict and args:
+            codes = _codes(getattr(args[0], "__metadata__", ()))
+            if codes is not None:
+                prop["propertyNames"] = {"enum": codes}
+        elif origin in (typing.Union, types.UnionType):
+            for arg in args:
+                codes = _codes(getattr(arg, "__metadata__", ()))
+                if codes is not None:
+                    for branch in prop.get("anyOf", []):
+                        if branch.get("type") == "string":
+                            branch["enum"] = codes
+
+
+def _lift(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _body_schema(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    model = endpoint.command
+    assert model is not None
+    schema = _lift(model.model_json_schema(ref_template=REF, mode="validation"), schemas)
+    for name in (*endpoint.path_params, "command_id"):
+        schema["properties"].pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+    _add_code_enums(model, schema["properties"])
+    schemas[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _answer_schema(answer: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(answer, type) and issubclass(answer, BaseModel):
+        schemas[answer.__name__] = _lift(
+            answer.model_json_schema(ref_template=REF, mode="serialization"), schemas
+        )
+        return {"$ref": REF.format(model=answer.__name__)}
+    if typing.get_origin(answer) is list:
+        (item,) = typing.get_args(answer)
+        return {"type": "array", "items": _answer_schema(item, schemas)}
+    return _lift(TypeAdapter(answer).json_schema(ref_template=REF), schemas)
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    properties = model.model_json_schema(mode="validation")["properties"]
+    _add_code_enums(model, properties)
+    parameters = []
+    for name, prop in properties.items():
+        branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+        parameters.append({"name": name, "in": "query", "required": False, "schema": branches[0]})
+    return parameters
+
+
+# -- operations ----------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    roles = "any signed-in user" if endpoint.roles is None else ", ".join(sorted(endpoint.roles))
+    who = "No sign-in needed." if endpoint.public else f"Roles: {roles}."
+    operation: dict[str, Any] = {
+        "operationId": endpoint.name,
+        "summary": endpoint.summary,
+        "description": who,
+        "tags": [endpoint.tag],
+        "x-roles": (
+            [] if endpoint.public else ["*"] if endpoint.roles is None else sorted(endpoint.roles)
+        ),
+        "security": [] if endpoint.public else [{"bearer": []}],
+    }
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True,
+         "schema": {"type": "string", "format": "uuid"}}
+        for name in endpoint.path_params
+    ]  # fmt: skip
+    if endpoint.query is not None:
+        parameters += _query_parameters(endpoint.query)
+    if endpoint.command is not None:
+        parameters.append(IDEMPOTENCY_KEY)
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _body_schema(endpoint, schemas)}},
+        }
+    if parameters:
+        operation["parameters"] = parameters
+    responses: dict[str, Any] = {
+        str(endpoint.status): {
+            "description": "Created" if endpoint.status == 201 else "OK",
+            "content": {
+                endpoint.media_type: {"schema": _answer_schema(endpoint.response, schemas)}
+            },
+        }
+    }
+    if not endpoint.public:
+        responses["401"] = _ref("Unauthorized")
+    if endpoint.command is not None or endpoint.roles is not None:
+        responses["403"] = _ref("Forbidden")
+    refers = endpoint.command is not None and any(
+        name.endswith("_id") and name != "command_id" for name in endpoint.command.model_fields
+    )
+    if endpoint.path_params or refers:
+        responses["404"] = _ref("NotFound")
+    if endpoint.command is not None:
+        responses["409"] = _ref("Conflict")
+        responses["413"] = _ref("PayloadTooLarge")
+    if endpoint.command is not None or endpoint.query is not None:
+        responses["422"] = _ref("ValidationError")
+    responses["500"] = _ref("ServerError")
+    operation["responses"] = responses
+    return operation
+
+
+@functools.lru_cache(maxsize=4)
+def _document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    schemas: dict[str, Any] = dict(PROBLEM_SCHEMAS)
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        operation = _operation(endpoint, schemas)
+        paths.setdefault(endpoint.template, {})[endpoint.method.lower()] = operation
+    tags = list(dict.fromkeys(endpoint.tag for endpoint in endpoints))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NSCL ledger",
+            "version": _version(),
+            "summary": "Event-sourced ledger of Hanoi's productivity and quality program "
+            "(decision 6374/QĐ-UBND, 2010–2020)",
+            "description": "JSON over HTTP, snake_case. Money is an integer number of đồng; "
+            "dates are YYYY-MM-DD; ids are UUIDs. Every error is application/problem+json.",
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "tags": [{"name": tag} for tag in tags],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "responses": PROBLEM_RESPONSES,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The token printed once by `ledger users add` or "
+                    "answered once by POST /api/users.",
+                }
+            },
+        },
+    }
+
+
+def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    """The OpenAPI document of ``endpoints`` (computed once per table)."""
+    return _document(tuple(endpoints))

@@ -1,0 +1,352 @@
+"""The route table: every address the server answers, in one place.
+
+Each row says the method, the path, what runs (a command of ``ledger.commands`` or a query
+of the service), who may call it and the status of a success. The same table drives the
+dispatch (``api.app``) and the OpenAPI document (``api.openapi``), so they cannot drift.
+
+Path parameters are named after the command fields they fill (``application_id``, …) and use
+Starlette's ``uuid`` convertor: a malformed id never reaches a handler (404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import dashboard, openapi
+from ledger import commands as c
+from ledger.access import PERMISSIONS
+from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
+from ledger.service import GrantedAccess, Ledger, Written
+
+Reader = Callable[[Ledger, Mapping[str, Any], Any], Any]
+#: A command's answer: (the body sent now, the body stored for an idempotent replay).
+Answerer = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
+
+JSON = "application/json"
+HTML = "text/html"
+
+
+# -- answers (documented in the OpenAPI document; ``extra="forbid"`` keeps them exact) ------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WrittenOut(Out):
+    """What a successful command answers."""
+
+    id: UUID = Field(description="id of the record written (or created)")
+    position: int = Field(description="global position of the last event written")
+
+
+class GrantedOut(Out):
+    """A new user and its bearer token, shown this once (a replay answers ``token: null``)."""
+
+    id: UUID
+    token: str | None
+    position: int
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+    database: Literal["sqlite", "postgresql"]
+    position: int
+
+
+class EnterpriseOut(Out):
+    id: UUID
+    tax_code: str
+    name: str
+    district: str
+    sector: str
+    size: str
+    version: int
+
+
+class BudgetLineOut(Out):
+    id: UUID
+    budget_year: int
+    project: str
+    source: str
+    assigned: int
+    committed: int
+    disbursed: int
+    recovered: int
+    available: int
+
+
+class FundingOut(Out):
+    city_budget: int
+    enterprise: int
+    other: int
+
+
+class DisbursementOut(Out):
+    id: UUID
+    kind: Literal["advance", "payment"]
+    amount: int
+    voucher_no: str
+    reversed: bool
+
+
+class RecoveryOut(Out):
+    id: UUID
+    amount: int
+    received: bool
+
+
+class ApplicationOut(Out):
+    id: UUID
+    dossier_no: str
+    status: str
+    enterprise_id: UUID
+    project: str
+    support_type: str
+    title: str
+    total_cost: int
+    requested: FundingOut
+    recommended: FundingOut | None
+    approved: FundingOut | None
+    budget_year: int | None
+    contract_no: str | None
+    disbursed: int
+    recovery_ordered: int
+    recovered: int
+    acceptance_result: Literal["passed", "failed"] | None
+    outputs: dict[str, int]
+    disbursements: list[DisbursementOut]
+    recoveries: list[RecoveryOut]
+    version: int
+
+
+class HistoryEntryOut(Out):
+    position: int
+    recorded_at: dt.datetime
+    effective_date: dt.date
+    type: str = Field(description="event type, e.g. Approved")
+    actor: str = Field(description="user id of the actor")
+    department: str
+    data: dict[str, Any]
+
+
+class ActivityOut(Out):
+    id: UUID
+    department: str
+    project: str
+    kind: str
+    title: str
+    budget_year: int
+    budget: int
+    spent: int
+    status: str
+    version: int
+
+
+class UserOut(Out):
+    id: UUID
+    name: str
+    role: str
+    department: str
+    active: bool
+
+
+class BudgetLineQuery(BaseModel):
+    """Filters of ``GET /api/budget-lines`` (each optional; an empty value means no filter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    budget_year: BudgetYear | None = None
+    project: ProjectCode | None = None
+    source: SourceCode | None = None
+
+
+# -- the table -----------------------------------------------------------------------------
+
+
+def _written(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    assert isinstance(result, Written)
+    body = {"id": str(result.id), "position": result.position}
+    return body, body
+
+
+def _granted(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    # The token is stored nowhere but in the user's hands (only its hash is in the ledger):
+    # the stored answer a replay returns leaves it out.
+    assert isinstance(result, GrantedAccess)
+    sent = {"id": str(result.user_id), "token": result.token, "position": result.position}
+    return sent, {**sent, "token": None}
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: Literal["GET", "POST"]
+    path: str
+    summary: str
+    tag: str
+    name: str
+    status: int = 200
+    command: type[Command] | None = None
+    read: Reader | None = None
+    #: roles that may call it; ``None``: any valid token (or none at all when ``public``)
+    roles: frozenset[str] | None = None
+    public: bool = False
+    query: type[BaseModel] | None = None
+    response: Any = WrittenOut
+    answer: Answerer = _written
+    media_type: str = JSON
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)(?::\w+)?}", self.path))
+
+    @property
+    def template(self) -> str:
+        """The path as OpenAPI writes it (``{application_id}``, no convertor)."""
+        return re.sub(r"{(\w+):\w+}", r"{\1}", self.path)
+
+
+def command(
+    method: Literal["POST"],
+    path: str,
+    cmd: type[Command],
+    summary: str,
+    tag: str,
+    status: int = 200,
+    *,
+    response: Any = WrittenOut,
+    answer: Answerer = _written,
+) -> Endpoint:
+    """A row that carries ``cmd`` to the service method of the same (snake_case) name."""
+    action = snake_case(cmd.__name__)
+    if action not in PERMISSIONS or not callable(getattr(Ledger, action, None)):
+        raise LookupError(f"No service method or permission for command {cmd.__name__}")
+    fields = set(cmd.model_fields)
+    params = re.findall(r"{(\w+)(?::\w+)?}", path)
+    if not set(params) <= fields:
+        raise LookupError(f"{path}: path parameters {params} are not fields of {cmd.__name__}")
+    return Endpoint(
+        method, path, summary, tag, action, status, command=cmd, roles=PERMISSIONS[action],
+        response=response, answer=answer,
+    )  # fmt: skip
+
+
+def query(
+    path: str,
+    name: str,
+    read: Reader,
+    summary: str,
+    tag: str,
+    response: Any,
+    *,
+    roles: frozenset[str] | None = None,
+    public: bool = False,
+    params: type[BaseModel] | None = None,
+    media_type: str = JSON,
+) -> Endpoint:
+    return Endpoint(
+        "GET", path, summary, tag, name, read=read, roles=roles, public=public, query=params,
+        response=response, media_type=media_type,
+    )  # fmt: skip
+
+
+APP = "/api/applications/{application_id:uuid}"
+ENT = "/api/enterprises/{enterprise_id:uuid}"
+ACT = "/api/activities/{activity_id:uuid}"
+ADMIN = frozenset({"admin"})
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # -- service ---------------------------------------------------------------------------
+    query("/", "dashboard", lambda ledger, p, q: dashboard.render(ledger),
+          "Bảng điều khiển (dashboard, Vietnamese, no sign-in)", "service", str,
+          public=True, media_type=HTML),
+    query("/openapi.json", "openapi", lambda ledger, p, q: openapi.document(ENDPOINTS),
+          "This OpenAPI 3.1 document", "service", dict[str, Any], public=True),
+    query("/api/health", "health",
+          lambda ledger, p, q: {
+              "status": "ok", "database": ledger.database, "position": ledger.position()
+          },
+          "Health: the database in use and the last global position", "service", HealthOut,
+          public=True),
+    # -- enterprises -------------------------------------------------------------------------
+    command("POST", "/api/enterprises", c.RegisterEnterprise,
+            "Register an enterprise by its tax code", "enterprises", 201),
+    query(ENT, "get_enterprise", lambda ledger, p, q: ledger.get_enterprise(p["enterprise_id"]),
+          "An enterprise", "enterprises", EnterpriseOut),
+    command("POST", ENT + "/correction", c.CorrectEnterprise,
+            "Correct an enterprise's name, district, sector or size", "enterprises"),
+    # -- budget lines ------------------------------------------------------------------------
+    command("POST", "/api/budget-lines", c.AssignBudget,
+            "Assign a budget line (a second call for the same line adjusts it)",
+            "budget lines", 201),
+    query("/api/budget-lines", "get_budget_lines",
+          lambda ledger, p, q: ledger.get_budget_lines(q.budget_year, q.project, q.source),
+          "Budget lines, filtered by year, project and source", "budget lines",
+          list[BudgetLineOut], params=BudgetLineQuery),
+    # -- applications ------------------------------------------------------------------------
+    command("POST", "/api/applications", c.SubmitApplication,
+            "Submit a support application", "applications", 201),
+    query(APP, "get_application",
+          lambda ledger, p, q: ledger.get_application(p["application_id"]),
+          "An application's current state", "applications", ApplicationOut),
+    query(APP + "/history", "get_application_history",
+          lambda ledger, p, q: ledger.get_application_history(p["application_id"]),
+          "An application's events, oldest first", "applications", list[HistoryEntryOut]),
+    command("POST", APP + "/return", c.ReturnApplication,
+            "Return an application to the enterprise for completion", "applications"),
+    command("POST", APP + "/resubmission", c.ResubmitApplication,
+            "Resubmit a returned application", "applications"),
+    command("POST", APP + "/appraisal", c.AppraiseApplication,
+            "Appraise an application", "applications"),
+    command("POST", APP + "/approval", c.ApproveApplication,
+            "Approve an application (SKHCN officers; commits the city-budget share)",
+            "applications"),
+    command("POST", APP + "/rejection", c.RejectApplication,
+            "Reject an application", "applications"),
+    command("POST", APP + "/withdrawal", c.WithdrawApplication,
+            "Record the enterprise's withdrawal of its application", "applications"),
+    command("POST", APP + "/contract", c.SignContract,
+            "Record the signed support contract", "applications"),
+    command("POST", APP + "/disbursements", c.RecordDisbursement,
+            "Record an advance or payment of city-budget money", "applications", 201),
+    command("POST", APP + "/disbursements/{disbursement_id:uuid}/reversal",
+            c.ReverseDisbursement, "Reverse a payment", "applications"),
+    command("POST", APP + "/acceptance", c.RecordAcceptance,
+            "Record the acceptance (nghiệm thu) and its outputs", "applications"),
+    command("POST", APP + "/settlement", c.SettleApplication,
+            "Settle an accepted application (releases the unused commitment)", "applications"),
+    command("POST", APP + "/cancellation", c.CancelApplication,
+            "Cancel an application (releases the commitment)", "applications"),
+    command("POST", APP + "/recoveries", c.OrderRecovery,
+            "Order the recovery of money paid out", "applications", 201),
+    command("POST", APP + "/recoveries/{recovery_id:uuid}/receipt", c.ReceiveRecovery,
+            "Record the receipt of recovered money", "applications"),
+    # -- program activities ------------------------------------------------------------------
+    command("POST", "/api/activities", c.ApproveActivity,
+            "Approve a department-run activity (commits its budget)", "activities", 201),
+    query(ACT, "get_activity", lambda ledger, p, q: ledger.get_activity(p["activity_id"]),
+          "A program activity", "activities", ActivityOut),
+    command("POST", ACT + "/spending", c.RecordActivitySpending,
+            "Record an activity's spending", "activities", 201),
+    command("POST", ACT + "/completion", c.CompleteActivity,
+            "Complete an activity (releases what was not spent)", "activities"),
+    # -- users -------------------------------------------------------------------------------
+    command("POST", "/api/users", c.GrantAccess,
+            "Grant access: create a user and its bearer token", "users", 201,
+            response=GrantedOut, answer=_granted),
+    query("/api/users", "list_users", lambda ledger, p, q: ledger.list_users(),
+          "Every user", "users", list[UserOut], roles=ADMIN),
+    command("POST", "/api/users/{user_id:uuid}/revocation", c.RevokeAccess,
+            "Revoke a user's access", "users"),
+)  # fmt: skip

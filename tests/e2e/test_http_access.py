@@ -1,0 +1,112 @@
+"""Every endpoint × every role: who gets in (401), who may (403), checked before the body."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.routes import ENDPOINTS, Endpoint
+from ledger import catalogue
+from ledger import commands as c
+from ledger.access import SYSTEM
+from ledger.service import Ledger
+from tests.conftest import People
+
+PROTECTED = [e for e in ENDPOINTS if not e.public]
+#: not JSON at all: a handler that read the body before checking the role would answer 422
+GARBAGE = b"{this is not json"
+
+
+def expected_roles(endpoint: Endpoint) -> set[str]:
+    """API.md's table of roles, written out independently of the route table."""
+    path, method = endpoint.template, endpoint.method
+    if path.startswith("/api/users"):
+        return {"admin"}
+    if method == "GET":
+        return set(catalogue.ROLES)
+    if path == "/api/budget-lines" or "/recoveries" in path:
+        return {"finance"}
+    return {"officer"}
+
+
+def address(endpoint: Endpoint) -> str:
+    return endpoint.template.format(**{name: uuid.uuid4() for name in endpoint.path_params})
+
+
+def call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> httpx.Response:
+    if endpoint.method == "POST":
+        return client.post(address(endpoint), content=GARBAGE, headers=headers)
+    return client.get(address(endpoint), headers=headers)
+
+
+@pytest.fixture
+def client(ledger: Ledger) -> Iterator[TestClient]:
+    with TestClient(create_app(ledger)) as client:
+        yield client
+
+
+def test_every_protected_endpoint_refuses_a_missing_bad_or_revoked_token(
+    client: TestClient, ledger: Ledger, people: People
+) -> None:
+    gone = ledger.grant_access(c.GrantAccess(name="Cựu", role="admin", department="SKHCN"), SYSTEM)
+    ledger.revoke_access(c.RevokeAccess(user_id=gone.user_id, reason="Nghỉ hưu"), SYSTEM)
+    before = ledger.position()
+    refusals = {
+        "no token": {},
+        "an empty bearer": {"Authorization": "Bearer "},
+        "a bad token": {"Authorization": "Bearer not-a-real-token"},
+        "a very long token": {"Authorization": "Bearer " + "x" * 5000},
+        "a revoked token": {"Authorization": f"Bearer {gone.token}"},
+        "another scheme": {"Authorization": f"Basic {people.tokens['admin']}"},
+        "a bare token": {"Authorization": people.tokens["admin"]},
+    }
+    assert len(PROTECTED) == 29  # 23 commands and 6 reads
+    for endpoint in PROTECTED:
+        for why, headers in refusals.items():
+            response = call(client, endpoint, headers)
+            where = f"{endpoint.method} {endpoint.path} with {why}"
+            assert response.status_code == 401, f"{where}: {response.status_code}"
+            assert response.headers["WWW-Authenticate"] == "Bearer", where
+            assert response.headers["content-type"] == "application/problem+json", where
+            assert response.json()["code"] == "unauthorized", where
+    assert ledger.position() == before
+    # The scheme's name is not case-sensitive.
+    lower = {"Authorization": f"bearer {people.tokens['viewer']}"}
+    assert client.get("/api/budget-lines", headers=lower).status_code == 200
+
+
+@pytest.mark.parametrize("role", catalogue.ROLES)
+def test_each_role_may_call_exactly_the_endpoints_api_md_gives_it(
+    role: str, client: TestClient, ledger: Ledger, people: People
+) -> None:
+    headers = {"Authorization": f"Bearer {people.tokens[role]}"}
+    before = ledger.position()
+    allowed_somewhere = False
+    for endpoint in PROTECTED:
+        assert endpoint.roles is None or endpoint.roles == expected_roles(endpoint)
+        response = call(client, endpoint, headers)
+        status = response.status_code
+        where = f"{role} {endpoint.method} {endpoint.path}: {status}"
+        if role in expected_roles(endpoint):
+            allowed_somewhere = True
+            assert status not in (401, 403), where
+            # Past the gate: a garbage body is a 422, an unknown id a 404, a list a 200.
+            assert status in ((422,) if endpoint.method == "POST" else (200, 404)), where
+        else:
+            assert status == 403, where
+            assert response.json()["code"] == "forbidden", where
+            assert role in response.json()["detail"], where
+    assert allowed_somewhere
+    assert ledger.position() == before
+
+
+def test_public_addresses_need_no_token(client: TestClient) -> None:
+    for endpoint in ENDPOINTS:
+        if endpoint.public:
+            assert client.get(endpoint.path).status_code == 200, endpoint.path
+    assert {e.path for e in ENDPOINTS if e.public} == {"/", "/openapi.json", "/api/health"}

@@ -1,0 +1,230 @@
+"""The service addresses: OpenAPI document, health, dashboard, and the answers to mistakes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.routes import ENDPOINTS
+from ledger.service import Ledger
+from tests.conftest import People
+from tests.scenario import Scenario
+
+A = "/api/applications/{application_id}"
+#: API.md's core resources and the lifecycle steps the issue adds, written out by hand.
+EXPECTED_ROUTES = {
+    ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/health"),
+    ("POST", "/api/enterprises"), ("GET", "/api/enterprises/{enterprise_id}"),
+    ("POST", "/api/enterprises/{enterprise_id}/correction"),
+    ("POST", "/api/budget-lines"), ("GET", "/api/budget-lines"),
+    ("POST", "/api/applications"), ("GET", A), ("GET", f"{A}/history"),
+    ("POST", f"{A}/appraisal"), ("POST", f"{A}/approval"), ("POST", f"{A}/rejection"),
+    ("POST", f"{A}/disbursements"),
+    ("POST", f"{A}/disbursements/{{disbursement_id}}/reversal"),
+    ("POST", f"{A}/acceptance"), ("POST", f"{A}/recoveries"), ("POST", f"{A}/cancellation"),
+    ("POST", f"{A}/return"), ("POST", f"{A}/resubmission"), ("POST", f"{A}/withdrawal"),
+    ("POST", f"{A}/contract"), ("POST", f"{A}/settlement"),
+    ("POST", f"{A}/recoveries/{{recovery_id}}/receipt"),
+    ("POST", "/api/activities"), ("GET", "/api/activities/{activity_id}"),
+    ("POST", "/api/activities/{activity_id}/spending"),
+    ("POST", "/api/activities/{activity_id}/completion"),
+    ("POST", "/api/users"), ("GET", "/api/users"), ("POST", "/api/users/{user_id}/revocation"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def client(ledger: Ledger) -> Iterator[TestClient]:
+    with TestClient(create_app(ledger)) as client:
+        yield client
+
+
+def refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def test_the_openapi_document_describes_every_route_of_the_table(client: TestClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    document = json.loads(response.content, parse_constant=lambda name: pytest.fail(name))
+    assert document["openapi"] == "3.1.0" and document["info"]["title"]
+    table = {(e.method, e.template) for e in ENDPOINTS}
+    assert table == EXPECTED_ROUTES
+    listed = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    assert listed == table
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearer"]["description"],
+    }  # fmt: skip
+    for ref in set(refs(document)):
+        assert resolve(document, ref) is not None, ref
+    operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+    for endpoint in ENDPOINTS:
+        op = document["paths"][endpoint.template][endpoint.method.lower()]
+        where = f"{endpoint.method} {endpoint.template}"
+        assert op["security"] == ([] if endpoint.public else [{"bearer": []}]), where
+        assert str(endpoint.status) in op["responses"], where
+        path_params = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+        assert path_params == list(endpoint.path_params), where
+        if not endpoint.public:
+            assert op["responses"]["401"] == {"$ref": "#/components/responses/Unauthorized"}
+        for status, answer in op["responses"].items():
+            if status.startswith(("4", "5")):
+                content = resolve(document, answer["$ref"])["content"]
+                assert list(content) == ["application/problem+json"], where
+        if endpoint.command is None:
+            assert "requestBody" not in op, where
+            continue
+        # The request body is the command's schema less the path's ids and command_id.
+        assert {"401", "403", "409", "422"} <= set(op["responses"]), where
+        assert any(p["name"] == "Idempotency-Key" for p in op["parameters"]), where
+        schema = resolve(
+            document, op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        )
+        fields = set(endpoint.command.model_fields) - set(endpoint.path_params) - {"command_id"}
+        assert set(schema["properties"]) == fields, where
+        assert set(schema.get("required", [])) <= fields, where
+        assert schema["additionalProperties"] is False, where
+
+    budget = document["components"]["schemas"]["AssignBudget"]
+    assert budget["properties"]["project"]["enum"] == ["DA1", "DA2", "DA3", "DA4"]
+    assert budget["properties"]["amount"]["type"] == "integer"
+    assert budget["properties"]["amount"]["exclusiveMinimum"] == 0
+    assert budget["properties"]["decided_on"]["format"] == "date"
+    submit = document["components"]["schemas"]["SubmitApplication"]
+    assert submit["properties"]["requested"] == {"$ref": "#/components/schemas/Funding"}
+    assert "Funding" in document["components"]["schemas"]
+    assert "$defs" not in json.dumps(document)
+    acceptance = document["components"]["schemas"]["RecordAcceptance"]
+    assert "management_systems" in acceptance["properties"]["outputs"]["propertyNames"]["enum"]
+    parameters = document["paths"]["/api/budget-lines"]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == ["budget_year", "project", "source"]
+
+
+def test_health_answers_the_database_and_the_position_without_a_token(
+    client: TestClient, ledger: Ledger, people: People, backend: str
+) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": backend, "position": ledger.position()}
+    assert response.json()["position"] == 9  # the nine people of the fixture
+    assert client.head("/api/health").status_code == 200
+
+
+def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
+    client: TestClient, ledger: Ledger, people: People
+) -> None:
+    empty = client.get("/")
+    assert empty.status_code == 200
+    assert empty.headers["content-type"].startswith("text/html")
+    assert "Chưa có dòng dự toán nào" in empty.text
+    scenario = Scenario(ledger, people)
+    scenario.budget(1_234_567_000)
+    scenario.approved(city=60_000_000)
+    page = client.get("/").text
+    assert '<html lang="vi">' in page and '<meta charset="utf-8">' in page
+    assert "Chương trình nâng cao năng suất và chất lượng sản phẩm" in page
+    assert "1.234.567.000 ₫" in page and "60.000.000 ₫" in page and "1.174.567.000 ₫" in page
+    assert "<td>2015</td>" in page and "DA2 – " in page
+    assert "Ngân sách nhà nước (ngân sách thành phố)" in page
+    assert f"Vị trí sự kiện cuối: {ledger.position()}" in page
+    # Works offline: no scripts, no resources from elsewhere.
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+
+
+def test_the_dashboard_escapes_what_it_shows() -> None:
+    from api import dashboard
+
+    class Stub:
+        database = "<db>"
+
+        def position(self) -> int:
+            return 1234567
+
+        def get_budget_lines(self) -> list[dict[str, Any]]:
+            return [{"budget_year": 2015, "project": "<script>x</script>", "source": "a&b",
+                     "assigned": 1, "committed": 0, "disbursed": 0, "recovered": 0,
+                     "available": 1}]  # fmt: skip
+
+    page = dashboard.render(Stub())  # type: ignore[arg-type]
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "a&amp;b" in page and "&lt;db&gt;" in page and "1.234.567" in page
+
+
+def test_unknown_addresses_and_wrong_methods_answer_problem_json(
+    client: TestClient, people: People
+) -> None:
+    token = {"Authorization": f"Bearer {people.tokens['officer']}"}
+    for path in ("/nowhere", "/api", "/api/budget-lines/", "/api/applications"):
+        response = client.get(path, headers=token)
+        expected = 405 if path == "/api/applications" else 404
+        assert response.status_code == expected, path
+        assert response.headers["content-type"] == "application/problem+json", path
+        problem = response.json()
+        assert problem["status"] == expected and problem["code"] in {
+            "not_found",
+            "method_not_allowed",
+        }
+    wrong = client.delete("/api/budget-lines", headers=token)
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+    assert set(wrong.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
+    assert client.put(f"/api/applications/{people.officer.user_id}/approval").status_code == 405
+
+
+def test_an_unexpected_fault_is_a_generic_500_with_the_traceback_logged(
+    ledger: Ledger,
+    people: People,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(ledger, "get_budget_lines", broken)
+    monkeypatch.setattr(ledger, "assign_budget", broken)
+    token = {"Authorization": f"Bearer {people.tokens['finance']}"}
+    before = ledger.position()
+    app = create_app(ledger)
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR, logger="api"),
+    ):
+        read = client.get("/api/budget-lines", headers=token)
+        write = client.post("/api/budget-lines", headers=token, json={
+            "budget_year": 2015, "project": "DA2", "source": "city_budget", "amount": 1,
+            "decision_no": "QĐ-1", "decided_on": "2015-01-05",
+        })  # fmt: skip
+    for response in (read, write):
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "internal_error"
+        assert "secret" not in response.text
+    assert ledger.position() == before
+    logged = [r for r in caplog.records if r.name == "api" and r.exc_info]
+    assert len(logged) == 2
+    assert all("secret internals" in str(r.exc_info[1]) for r in logged if r.exc_info)
