@@ -105,6 +105,9 @@ class RegisterEnterprise(Command):
     district: DistrictCode
     sector: SectorCode
     size: SizeCode
+    registered_on: EffectiveDate | None = Field(
+        default=None, description="date of registration with the program; default today"
+    )
 
 
 class CorrectEnterprise(Command):

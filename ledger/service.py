@@ -21,9 +21,21 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy.exc
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
@@ -55,8 +67,42 @@ _in_unit_of_work: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ledger_unit_of_work", default=False
 )
 _attempt: contextvars.ContextVar[int] = contextvars.ContextVar("ledger_attempt", default=0)
+#: ids of the aggregates saved (not yet committed) by the current unit of work
+_saved_in_unit: contextvars.ContextVar[set[UUID] | None] = contextvars.ContextVar(
+    "ledger_saved_in_unit", default=None
+)
 
 CITY_BUDGET = "city_budget"
+
+
+class UnitOfWorkRepository(Repository[UUID]):
+    """The library's repository, whose cache only ever holds committed state.
+
+    The cache fast-forwards a cached aggregate from the store on every get. Inside a unit of
+    work that has already saved an aggregate, the store would show that unit's uncommitted
+    events: such an aggregate is read from the store directly, bypassing the cache, so a unit
+    that rolls back leaves nothing behind and no other thread sees what it did not commit.
+    """
+
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        saved = _saved_in_unit.get()
+        if saved is not None and aggregate_id in saved:
+            return self._reconstruct_aggregate(aggregate_id, version, projector_func)
+        return super().get(
+            aggregate_id,
+            version=version,
+            projector_func=projector_func,
+            fastforward_skipping=fastforward_skipping,
+            deepcopy_from_cache=deepcopy_from_cache,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +136,23 @@ class Ledger(Application[UUID]):
         defaults = {"AGGREGATE_CACHE_MAXSIZE": self.AGGREGATE_CACHE_SIZE}
         super().__init__(env={**defaults, **event_store_env(self.url), **(env or {})})
         configure_engine(self.engine)
+
+    def construct_repository(self) -> Repository[UUID]:
+        library = super().construct_repository()
+        return UnitOfWorkRepository(
+            event_store=library.event_store,
+            snapshot_store=library.snapshot_store,
+            cache_maxsize=_optional_int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE)),
+            fastforward=library.fastforward,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache,
+        )
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        saved = _saved_in_unit.get()
+        if saved is not None:
+            saved.update(o.id for o in objs if isinstance(o, Aggregate))
+        return super().save(*objs, **kwargs)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -125,6 +188,7 @@ class Ledger(Application[UUID]):
         for attempt in range(self.MAX_ATTEMPTS):
             token = _in_unit_of_work.set(True)
             attempt_token = _attempt.set(attempt)
+            saved_token = _saved_in_unit.set(set())
             try:
                 with self.session():
                     return work()
@@ -136,6 +200,7 @@ class Ledger(Application[UUID]):
             finally:
                 _in_unit_of_work.reset(token)
                 _attempt.reset(attempt_token)
+                _saved_in_unit.reset(saved_token)
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict(
             "Other writers kept changing the same records; nothing was written. Please try again."
@@ -201,7 +266,7 @@ class Ledger(Application[UUID]):
 
     def register_enterprise(self, cmd: commands.RegisterEnterprise, actor: Actor) -> Written:
         def work() -> Written:
-            meta = self._meta(actor, cmd, _today())
+            meta = self._meta(actor, cmd, cmd.registered_on or _today())
             enterprise = Enterprise.register(cmd, meta)
             key = self._claim("tax-code", cmd.tax_code, enterprise.id, meta, "tax code")
             return Written(enterprise.id, self._save(enterprise, key))
@@ -565,6 +630,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
 
 
 def _is_transient(error: Exception) -> bool:

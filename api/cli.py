@@ -1,0 +1,409 @@
+"""The ``ledger`` command line: set up the database, manage users, load the demo, serve.
+
+Every command has ``--help``. A mistake (a refused command, a wrong code, a database that
+has not been migrated, a bad option) is reported as ONE line on stderr with a non-zero exit
+status, never a traceback. ``--database-url`` defaults to ``LEDGER_DATABASE_URL``, else
+the SQLite file ``var/ledger.db``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+from uuid import UUID
+
+import click
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+import migrations
+from ledger import catalogue
+from ledger import commands as c
+from ledger.access import ROLE_NAMES_VI, SYSTEM
+from ledger.budget_line import format_vnd
+from ledger.errors import LedgerError
+from ledger.persistence import database_url
+from ledger.service import Ledger
+
+#: Command fields -> how the user typed them.
+FIELD_NAMES = {
+    "name": "--name",
+    "role": "--role",
+    "department": "--department",
+    "reason": "--reason",
+    "user_id": "USER_ID",
+}
+
+
+class CliError(Exception):
+    """A mistake the user can fix, already phrased as one line."""
+
+
+class NotMigrated(CliError):
+    pass
+
+
+# -- error reporting ------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _hint(field: str, value: Any) -> str:
+    if field == "role":
+        return f" (one of: {', '.join(catalogue.ROLES)})"
+    if field == "department" and isinstance(value, str):
+        close = difflib.get_close_matches(value.upper(), list(catalogue.DEPARTMENTS), n=3)
+        if close:
+            return f" (did you mean {' or '.join(close)}?)"
+        return " (codes as in GLOSSARY.md, e.g. SKHCN, STC, SCT, QH-CAUGIAY)"
+    return ""
+
+
+def explain_validation(error: ValidationError) -> str:
+    """A pydantic validation error as one readable line naming the field(s)."""
+    parts = []
+    for problem in error.errors():
+        loc = [str(part) for part in problem.get("loc", ())]
+        field = loc[0] if loc else ""
+        where = FIELD_NAMES.get(field, ".".join(loc) or "input")
+        message = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+        parts.append(f"invalid {where}: {message}{_hint(field, problem.get('input'))}")
+    return "; ".join(parts)
+
+
+def explain(error: BaseException, url: str | None = None) -> str | None:
+    """The one-line message for a mistake the user can fix, or ``None`` for a bug."""
+    where = f" at {_safe(url)}" if url else ""
+    text = _one_line(str(error))
+    if isinstance(error, CliError):
+        return text
+    if isinstance(error, LedgerError):
+        return _one_line(error.detail)
+    if isinstance(error, ValidationError):
+        return explain_validation(error)
+    lowered = text.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        return f"the database{where} has not been migrated: run `ledger db upgrade` first"
+    if isinstance(error, sqlalchemy.exc.ArgumentError | sqlalchemy.exc.NoSuchModuleError):
+        return f"the database URL is not usable: {text}"
+    if isinstance(error, sqlalchemy.exc.DBAPIError | PersistenceError):
+        first = text.split(" [SQL:")[0].split(" (Background on")[0]
+        return f"cannot use the database{where}: {first}"
+    return None
+
+
+def _safe(url: str | None) -> str:
+    if not url:
+        return ""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"Error: {_one_line(message)}", err=True)
+    sys.exit(code)
+
+
+class LedgerGroup(click.Group):
+    """The top-level group: turns every user mistake into one line on stderr."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.format_message(), err=True)
+            result = error.exit_code
+        except click.ClickException as error:
+            message = error.format_message()
+            context = getattr(error, "ctx", None)
+            if isinstance(error, click.UsageError) and context is not None:
+                message += f" (see `{context.command_path} --help`)"
+            click.echo(f"Error: {_one_line(message)}", err=True)
+            result = error.exit_code
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            result = 1
+        except CliError as error:
+            click.echo(f"Error: {_one_line(str(error))}", err=True)
+            result = 1
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, CliError):
+            raise
+        except Exception as error:
+            url = (ctx.obj or {}).get("resolved_url")
+            message = explain(error, url)
+            if message is None:
+                raise  # a bug, not a mistake: keep the traceback
+            raise CliError(message) from error
+
+
+# -- shared plumbing ------------------------------------------------------------------------
+
+
+def _url_of(ctx: click.Context) -> str:
+    url = database_url(ctx.obj["database_url"])
+    ctx.find_root().ensure_object(dict)["resolved_url"] = url
+    return url
+
+
+def head_revision(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(migrations.alembic_config(url)).get_current_head()
+
+
+def require_migrated(url: str) -> None:
+    """Raise :class:`NotMigrated` unless the database at ``url`` is at the latest revision."""
+    parsed = make_url(url)
+    path = parsed.database
+    on_disk = parsed.get_backend_name() == "sqlite" and path not in (None, "", ":memory:")
+    if on_disk and not Path(str(path)).exists():
+        raise NotMigrated(f"there is no database at {_safe(url)}: run `ledger db upgrade` first")
+    current, head = migrations.current(url), head_revision(url)
+    if current is None:
+        raise NotMigrated(
+            f"the database at {_safe(url)} has not been migrated: run `ledger db upgrade` first"
+        )
+    if current != head:
+        raise NotMigrated(
+            f"the database at {_safe(url)} is at revision {current}, not {head}: "
+            "run `ledger db upgrade` first"
+        )
+
+
+@contextmanager
+def open_ledger(url: str) -> Iterator[Ledger]:
+    require_migrated(url)
+    ledger = Ledger(url)
+    try:
+        yield ledger
+    finally:
+        ledger.engine.dispose()
+
+
+def console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 120
+    return Console(stderr=stderr, width=width, highlight=False)
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    metavar="URL",
+    default=None,
+    help="Database to use (default: $LEDGER_DATABASE_URL, else sqlite:///var/ledger.db).",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """The NSCL ledger: the money of Hanoi's program of decision 6374/QĐ-UBND (2010–2020)."""
+    ctx.ensure_object(dict)
+    ctx.obj["database_url"] = database_url
+
+
+@cli.group()
+def db() -> None:
+    """Set up the database."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or update every table of the ledger (Alembic migrations)."""
+    url = _url_of(ctx)
+    before = migrations.current(url)
+    migrations.upgrade(url)
+    after = migrations.current(url)
+    if before == after:
+        click.echo(f"The database at {_safe(url)} is already at revision {after} (head).")
+    else:
+        click.echo(f"Upgraded the database at {_safe(url)} to revision {after} (head).")
+
+
+@cli.group()
+def users() -> None:
+    """Grant, revoke and list access to the ledger."""
+
+
+@users.command("add")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--role", required=True, help=f"One of: {', '.join(catalogue.ROLES)}.")
+@click.option("--department", required=True, help="Department code, e.g. SKHCN, STC, QH-CAUGIAY.")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, role: str, department: str) -> None:
+    """Create a user and print its token ALONE on the last line (shown once, kept as a hash)."""
+    command = c.GrantAccess(name=name, role=role, department=department)
+    with open_ledger(_url_of(ctx)) as ledger:
+        granted = ledger.grant_access(command, SYSTEM)
+    body = catalogue.DEPARTMENTS[command.department].name_vi
+    role_vi = ROLE_NAMES_VI.get(command.role, command.role)
+    click.echo(
+        f"Created user {command.name}: {command.role} ({role_vi}), {command.department} – {body}."
+    )
+    click.echo(f"User id: {granted.user_id}")
+    click.echo("Token (shown only now; keep it safe):")
+    click.echo(granted.token)
+
+
+@users.command("revoke")
+@click.argument("user_id", type=click.UUID)
+@click.option("--reason", required=True, help="Why the access ends (kept in the record).")
+@click.pass_context
+def users_revoke(ctx: click.Context, user_id: UUID, reason: str) -> None:
+    """Revoke a user's access: its token stops working at once."""
+    command = c.RevokeAccess(user_id=user_id, reason=reason)
+    with open_ledger(_url_of(ctx)) as ledger:
+        ledger.revoke_access(command, SYSTEM)
+    click.echo(f"Revoked the access of user {user_id}; its token no longer works.")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Show every user: id, name, role, department and whether the access is active."""
+    with open_ledger(_url_of(ctx)) as ledger:
+        people = ledger.list_users()
+    if not people:
+        click.echo("No users yet: add one with `ledger users add`.")
+        return
+    table = Table(title=f"Users ({len(people)})")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name")
+    table.add_column("role")
+    table.add_column("department")
+    table.add_column("active")
+    for person in people:
+        table.add_row(
+            *(Text(str(person[key])) for key in ("id", "name", "role", "department")),
+            Text("yes" if person["active"] else "no"),
+        )
+    console().print(table)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="How much the server logs.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
+    """Serve the HTTP API and the dashboard (uvicorn)."""
+    url = _url_of(ctx)
+    require_migrated(url)
+    try:
+        from api.app import create_app
+    except ModuleNotFoundError as error:
+        if error.name not in ("api.app", "api"):
+            raise
+        raise CliError("the HTTP API (api/app.py) is not part of this installation") from None
+    import uvicorn
+
+    ledger = Ledger(url)
+    try:
+        uvicorn.run(create_app(ledger), host=host, port=port, log_level=log_level)
+    finally:
+        ledger.engine.dispose()
+
+
+@cli.command()
+@click.option("--seed", default=6374, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=1000),
+    help="1.0 ≈ 500 enterprises and 2,000 applications; events grow in proportion.",
+)
+@click.pass_context
+def demo(ctx: click.Context, seed: int, scale: float) -> None:
+    """Load the demo program (2011–2020) into an empty ledger, through the service's rules."""
+    from api.demo import load_demo, program_events
+
+    with open_ledger(_url_of(ctx)) as ledger:
+        if program_events(ledger):
+            raise CliError(
+                f"the database at {_safe(ledger.url)} already holds a program "
+                f"({ledger.count_events()} events); the demo loads only into an empty ledger "
+                "(users are fine): point --database-url at a new database"
+            )
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console(stderr=True)) as bar:
+            task = bar.add_task("Loading the demo program", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = load_demo(ledger, seed=seed, scale=scale, progress=progress)
+
+    out = console()
+    table = Table(title=f"Demo program loaded (seed {seed}, scale {scale:g})", show_header=False)
+    table.add_column("what")
+    table.add_column("how many", justify="right")
+    rows: list[tuple[str, str]] = [
+        ("events written", f"{summary.events:,}"),
+        ("users", f"{summary.users:,}"),
+        ("enterprises", f"{summary.enterprises:,}"),
+        ("budget lines", f"{summary.budget_lines:,}"),
+        ("applications", f"{summary.applications:,}"),
+        *((f"  {status}", f"{n:,}") for status, n in summary.applications_by_status.items()),
+        ("program activities", f"{summary.activities:,}"),
+        ("city budget assigned", format_vnd(summary.city_budget_assigned)),
+        ("city budget committed", format_vnd(summary.city_budget_committed)),
+        ("city budget disbursed", format_vnd(summary.city_budget_disbursed)),
+        ("city budget recovered", format_vnd(summary.city_budget_recovered)),
+    ]
+    for what, count in rows:
+        table.add_row(what, count)
+    out.print(table)
+    out.print("The demo users' tokens are not shown; add yourself with `ledger users add`.")
+
+
+def main() -> None:
+    """Entry point of the ``ledger`` script."""
+    cli(prog_name="ledger")
+
+
+if __name__ == "__main__":
+    main()
