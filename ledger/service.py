@@ -21,15 +21,10 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy.exc
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    ProjectorFunction,
-    Repository,
-    project_aggregate,
-)
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     IntegrityError,
     JSONTranscoder,
     OperationalError,
@@ -57,6 +52,8 @@ from ledger.persistence import (
     event_store_env,
 )
 from ledger.program_activity import ProgramActivity
+from ledger.recorder import LedgerRecorder
+from ledger.repository import CommittedStateRepository, note_saved, unit_of_work_scope
 from ledger.support_application import SupportApplication
 from ledger.user import User, new_token, user_id_for_token
 
@@ -67,42 +64,9 @@ _in_unit_of_work: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ledger_unit_of_work", default=False
 )
 _attempt: contextvars.ContextVar[int] = contextvars.ContextVar("ledger_attempt", default=0)
-#: ids of the aggregates saved (not yet committed) by the current unit of work
-_saved_in_unit: contextvars.ContextVar[set[UUID] | None] = contextvars.ContextVar(
-    "ledger_saved_in_unit", default=None
-)
+
 
 CITY_BUDGET = "city_budget"
-
-
-class UnitOfWorkRepository(Repository[UUID]):
-    """The library's repository, whose cache only ever holds committed state.
-
-    The cache fast-forwards a cached aggregate from the store on every get. Inside a unit of
-    work that has already saved an aggregate, the store would show that unit's uncommitted
-    events: such an aggregate is read from the store directly, bypassing the cache, so a unit
-    that rolls back leaves nothing behind and no other thread sees what it did not commit.
-    """
-
-    def get(
-        self,
-        aggregate_id: UUID,
-        *,
-        version: int | None = None,
-        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
-        fastforward_skipping: bool = False,
-        deepcopy_from_cache: bool = True,
-    ) -> Any:
-        saved = _saved_in_unit.get()
-        if saved is not None and aggregate_id in saved:
-            return self._reconstruct_aggregate(aggregate_id, version, projector_func)
-        return super().get(
-            aggregate_id,
-            version=version,
-            projector_func=projector_func,
-            fastforward_skipping=fastforward_skipping,
-            deepcopy_from_cache=deepcopy_from_cache,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,32 +90,33 @@ class Ledger(Application[UUID]):
 
     name = APPLICATION_NAME
     MAX_ATTEMPTS = 40
-    #: Recently used aggregates stay in memory and are fast-forwarded from the store on every
-    #: get (one indexed query for newer events), so a busy budget line is never replayed
-    #: from its first event, and nothing stale is ever used.
-    AGGREGATE_CACHE_SIZE = "5000"
+    #: aggregates kept in memory (see ledger.repository); LEDGER_AGGREGATE_CACHE_SIZE overrides
+    CACHE_SIZE = 5000
 
     def __init__(self, url: str | None = None, env: dict[str, str] | None = None) -> None:
         self.url = database_url(url)
-        defaults = {"AGGREGATE_CACHE_MAXSIZE": self.AGGREGATE_CACHE_SIZE}
-        super().__init__(env={**defaults, **event_store_env(self.url), **(env or {})})
+        #: units of work rerun after losing an optimistic-concurrency race (for operators)
+        self.retries = 0
+        super().__init__(env={**event_store_env(self.url), **(env or {})})
         configure_engine(self.engine)
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The library's SQLAlchemy recorder, gap-free on PostgreSQL (see ledger.recorder)."""
+        library = cast(Any, self.factory.application_recorder())
+        return LedgerRecorder(
+            datastore=library.datastore,
+            events_table_name=library.events_table_name,
+            schema_name=library.schema_name,
+        )
+
     def construct_repository(self) -> Repository[UUID]:
-        library = super().construct_repository()
-        return UnitOfWorkRepository(
-            event_store=library.event_store,
-            snapshot_store=library.snapshot_store,
-            cache_maxsize=_optional_int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE)),
-            fastforward=library.fastforward,
-            fastforward_skipping=library.fastforward_skipping,
-            deepcopy_from_cache=library.deepcopy_from_cache,
+        return CommittedStateRepository(
+            event_store=self.events,
+            cache_size=int(self.env.get("LEDGER_AGGREGATE_CACHE_SIZE") or self.CACHE_SIZE),
         )
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        saved = _saved_in_unit.get()
-        if saved is not None:
-            saved.update(o.id for o in objs if isinstance(o, Aggregate))
+        note_saved(objs)
         return super().save(*objs, **kwargs)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -188,9 +153,8 @@ class Ledger(Application[UUID]):
         for attempt in range(self.MAX_ATTEMPTS):
             token = _in_unit_of_work.set(True)
             attempt_token = _attempt.set(attempt)
-            saved_token = _saved_in_unit.set(set())
             try:
-                with self.session():
+                with unit_of_work_scope(), self.session():
                     return work()
             except (IntegrityError, sqlalchemy.exc.IntegrityError):
                 pass
@@ -200,7 +164,7 @@ class Ledger(Application[UUID]):
             finally:
                 _in_unit_of_work.reset(token)
                 _attempt.reset(attempt_token)
-                _saved_in_unit.reset(saved_token)
+            self.retries += 1
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict(
             "Other writers kept changing the same records; nothing was written. Please try again."
@@ -630,10 +594,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _optional_int(value: str | None) -> int | None:
-    return int(value) if value else None
 
 
 def _is_transient(error: Exception) -> bool:

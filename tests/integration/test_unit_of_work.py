@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from ledger import commands as c
+from ledger.errors import Duplicate
 from ledger.service import Ledger
 from tests.conftest import People
 from tests.scenario import Scenario, funding
@@ -69,3 +70,17 @@ def test_commands_joined_in_one_unit_of_work_commit_together(
     ledger.execute(work)
     assert ledger.position() == before + 1
     assert ledger.get_application(app_id)["status"] == "rejected"
+
+
+def test_a_refused_duplicate_takes_no_position(ledger: Ledger, people: People) -> None:
+    register = c.RegisterEnterprise(
+        tax_code="0105550001", name="Công ty CP Sao Mai", district="QH-DONGDA",
+        sector="food", size="medium",
+    )  # fmt: skip
+    ledger.register_enterprise(register, people.officer)
+    with pytest.raises(Duplicate):
+        ledger.register_enterprise(register.model_copy(update={"name": "Khác"}), people.officer)
+    # The next event takes the very next position: positions run 1, 2, 3, … without holes.
+    written = Scenario(ledger, people).budget()
+    assert written is not None
+    assert ledger.position() == ledger.count_events()
