@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 ## make demo: install, migrate, load the demo program, print an admin token, serve on SQLite.
 demo: install
 	$(BIN)/ledger db upgrade
-	$(BIN)/ledger demo --scale $(SCALE)
+	$(BIN)/ledger demo --scale $(SCALE) --if-empty
 	@echo
 	@echo "Admin token (keep it; it is shown once):"
 	@$(BIN)/ledger users add --name "Quản trị demo" --role admin --department SKHCN | tail -n 1

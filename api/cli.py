@@ -351,12 +351,23 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
     type=click.FloatRange(min=0, min_open=True, max=1000),
     help="1.0 ≈ 500 enterprises and 2,000 applications; events grow in proportion.",
 )
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="If the ledger already holds a program, say so and exit 0 instead of failing.",
+)
 @click.pass_context
-def demo(ctx: click.Context, seed: int, scale: float) -> None:
+def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
     """Load the demo program (2011–2020) into an empty ledger, through the service's rules."""
     from api.demo import load_demo, program_events
 
     with open_ledger(_url_of(ctx)) as ledger:
+        if program_events(ledger) and if_empty:
+            click.echo(
+                f"The ledger already holds a program ({ledger.count_events():,} events); "
+                "the demo is not loaded again."
+            )
+            return
         if program_events(ledger):
             raise CliError(
                 f"the database at {_safe(ledger.url)} already holds a program "

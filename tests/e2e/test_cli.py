@@ -199,6 +199,11 @@ def test_demo_loads_and_a_second_run_is_refused(database_url: str, read_ledger: 
     message = one_line_error(run(database_url, "demo", "--scale", "0.02"))
     assert "already holds a program" in message
     assert read_ledger.count_events() == events
+    # `make demo` run twice: with --if-empty the second load is skipped, not an error.
+    again = run(database_url, "demo", "--scale", "0.02", "--if-empty")
+    assert again.exit_code == 0, again.output
+    assert "not loaded again" in again.stdout
+    assert read_ledger.count_events() == events
 
 
 # -- the walk-through, over real processes and HTTP -----------------------------------------
