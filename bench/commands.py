@@ -1,7 +1,8 @@
 """Single-writer domain commands per second, beside the raw library baseline.
 
 Baseline (same engine, same events table, same run): an eventsourcing ``Aggregate`` with one
-event — get + trigger + save — as plain library calls. Domain: full cycles of the ledger's
+event — get + trigger + save — as plain library calls, each time on another such aggregate.
+Domain: full cycles of the ledger's
 commands through the application service — submit, appraise, approve (commits the city-budget
 line), sign contract, pay (disburses from the line) — i.e. five commands a cycle, each with
 its invariant checks, natural-key claims and one transaction.
@@ -47,16 +48,16 @@ class RawLibrary(Application[uuid.UUID]):
 
 
 def baseline(url: str, operations: int) -> float:
+    """get + trigger + save of an aggregate that has one event, ``operations`` times."""
     app = RawLibrary(env=event_store_env(url))
-    counters = []
-    for _ in range(20):
-        counter = Counter()
-        app.save(counter)
-        counters.append(counter.id)
+    counters = [Counter() for _ in range(operations)]
+    for start in range(0, operations, 500):
+        app.save(*counters[start : start + 500])
+    ids = [counter.id for counter in counters]
 
     def run() -> None:
-        for i in range(operations):
-            counter: Any = app.repository.get(counters[i % len(counters)])
+        for aggregate_id in ids:
+            counter: Any = app.repository.get(aggregate_id)
             counter.increment()
             app.save(counter)
 

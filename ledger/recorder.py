@@ -1,4 +1,4 @@
-"""The event recorder: eventsourcing-sqlalchemy's, made gap-free on PostgreSQL.
+"""The event recorder: eventsourcing-sqlalchemy's, gap-free on PostgreSQL, on SQLAlchemy Core.
 
 The library takes an EXCLUSIVE lock on the events table for every insert, so events commit in
 the order of their positions. But a PostgreSQL sequence does not give back a number an insert
@@ -8,27 +8,76 @@ recorder first looks for the (id, version) pairs it is about to insert; if one i
 refuses with the library's ``IntegrityError`` before touching the sequence. Positions then run
 1, 2, 3, … without gaps, which the Merkle log over the positions relies on. (SQLite's
 AUTOINCREMENT counter is transactional, so it needs no such check.)
+
+Reading an aggregate's events and inserting new ones use SQLAlchemy Core statements on the
+same table, in the same session and transaction as the library's ORM path, which costs
+several times more per call (DESIGN.md, "measured baselines").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 
 class LedgerRecorder(SQLAlchemyApplicationRecorder):
+    @property
+    def table(self) -> Table:
+        return self.events_record_cls.__table__  # type: ignore[no-any-return]
+
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
-        if stored_events and self._is_postgres():
-            self._lock_table(session)
+        if not stored_events:
+            return []
+        self._lock_table(session)
+        if self._is_postgres():
             self._refuse_taken_versions(session, stored_events)
-        return super()._insert_stored_events(session, stored_events, **kwargs)
+        rows = [
+            {
+                "originator_id": e.originator_id,
+                "originator_version": e.originator_version,
+                "topic": e.topic,
+                "state": e.state,
+            }
+            for e in stored_events
+        ]
+        statement = insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True)
+        ids = [row.id for row in session.execute(statement, rows)]
+        self._notify_channel(session)
+        return ids
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        t = self.table
+        query = select(t.c.originator_version, t.c.topic, t.c.state).where(
+            t.c.originator_id == originator_id
+        )
+        if gt is not None:
+            query = query.where(t.c.originator_version > gt)
+        if lte is not None:
+            query = query.where(t.c.originator_version <= lte)
+        query = query.order_by(t.c.originator_version.desc() if desc else t.c.originator_version)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.transaction(commit=False) as session:
+            rows = session.connection().execute(query).all()
+        return [
+            StoredEvent(originator_id, row.originator_version, row.topic, bytes(row.state))
+            for row in rows
+        ]
 
     def _is_postgres(self) -> bool:
         engine = self.datastore.engine
@@ -37,7 +86,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def _refuse_taken_versions(
         self, session: Session, stored_events: Sequence[StoredEvent]
     ) -> None:
-        table = self.events_record_cls.__table__
+        table = self.table
         taken = session.execute(
             select(table.c.originator_id, table.c.originator_version)
             .where(

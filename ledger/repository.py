@@ -8,9 +8,9 @@ so recently used aggregates stay in memory. Three rules keep that cache honest:
 * cached objects are never changed: a get copies, brings the copy up to date outside any
   lock and puts it back only if it is newer, so threads sharing one ledger never see a
   half-applied event, and no thread holds a lock while it waits for the database;
-* inside a unit of work, an aggregate that unit has already saved is read from the store
-  directly and never cached: what a unit has not committed (and may roll back) is seen by
-  nobody else.
+* inside a unit of work, an aggregate that unit has already saved is served from that unit's
+  own copy and never enters the shared cache: what a unit has not committed (and may roll
+  back) is seen by nobody else.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from eventsourcing.application import (
 )
 from eventsourcing.domain import Aggregate
 
-#: ids of the aggregates saved (not yet committed) by the current unit of work
-_saved_in_unit: contextvars.ContextVar[set[UUID] | None] = contextvars.ContextVar(
+#: the aggregates saved (not yet committed) by the current unit of work, by id
+_saved_in_unit: contextvars.ContextVar[dict[UUID, Any] | None] = contextvars.ContextVar(
     "ledger_saved_in_unit", default=None
 )
 
@@ -41,7 +41,7 @@ _saved_in_unit: contextvars.ContextVar[set[UUID] | None] = contextvars.ContextVa
 @contextmanager
 def unit_of_work_scope() -> Iterator[None]:
     """Mark the start and end of one attempt at a unit of work."""
-    token = _saved_in_unit.set(set())
+    token = _saved_in_unit.set({})
     try:
         yield
     finally:
@@ -51,7 +51,7 @@ def unit_of_work_scope() -> Iterator[None]:
 def note_saved(aggregates: Iterable[object]) -> None:
     saved = _saved_in_unit.get()
     if saved is not None:
-        saved.update(a.id for a in aggregates if isinstance(a, Aggregate))
+        saved.update((a.id, deepcopy(a)) for a in aggregates if isinstance(a, Aggregate))
 
 
 class CommittedStateRepository(Repository[UUID]):
@@ -71,6 +71,8 @@ class CommittedStateRepository(Repository[UUID]):
         deepcopy_from_cache: bool = True,
     ) -> Any:
         saved = _saved_in_unit.get()
+        if version is None and saved and aggregate_id in saved:
+            return deepcopy(saved[aggregate_id])
         if version is not None or self._cache_size <= 0 or (saved and aggregate_id in saved):
             return self._reconstruct_aggregate(aggregate_id, version, projector_func)
         with self._lock:

@@ -116,8 +116,9 @@ class Ledger(Application[UUID]):
         )
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        note_saved(objs)
-        return super().save(*objs, **kwargs)
+        recordings = super().save(*objs, **kwargs)
+        note_saved(objs)  # after the save has taken their pending events
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
