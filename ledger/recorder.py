@@ -9,9 +9,10 @@ refuses with the library's ``IntegrityError`` before touching the sequence. Posi
 1, 2, 3, … without gaps, which the Merkle log over the positions relies on. (SQLite's
 AUTOINCREMENT counter is transactional, so it needs no such check.)
 
-Reading an aggregate's events and inserting new ones use SQLAlchemy Core statements on the
-same table, in the same session and transaction as the library's ORM path, which costs
-several times more per call (DESIGN.md, "measured baselines").
+The lock, the library's NOTIFY to live followers and that check go to PostgreSQL in one
+round trip. Reading an aggregate's events and inserting new ones use SQLAlchemy Core
+statements on the same table, in the same session and transaction as the library's ORM path,
+which costs several times more per call (DESIGN.md, "measured baselines").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 
@@ -36,9 +37,8 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     ) -> Sequence[int]:
         if not stored_events:
             return []
-        self._lock_table(session)
         if self._is_postgres():
-            self._refuse_taken_versions(session, stored_events)
+            self._lock_notify_and_check(session, stored_events)
         rows = [
             {
                 "originator_id": e.originator_id,
@@ -49,9 +49,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             for e in stored_events
         ]
         statement = insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True)
-        ids = [row.id for row in session.execute(statement, rows)]
-        self._notify_channel(session)
-        return ids
+        return [row.id for row in session.execute(statement, rows)]
 
     def select_events(
         self,
@@ -83,26 +81,27 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         engine = self.datastore.engine
         return engine is not None and engine.dialect.name == "postgresql"
 
-    def _refuse_taken_versions(
+    def _lock_notify_and_check(
         self, session: Session, stored_events: Sequence[StoredEvent]
     ) -> None:
-        table = self.table
-        taken = session.execute(
-            select(table.c.originator_id, table.c.originator_version)
-            .where(
-                or_(
-                    *(
-                        and_(
-                            table.c.originator_id == e.originator_id,
-                            table.c.originator_version == e.originator_version,
-                        )
-                        for e in stored_events
-                    )
-                )
+        """One round trip: take the library's table lock, queue the library's NOTIFY for
+        live followers (sent at commit, dropped on rollback), and look for any (id, version)
+        pair about to be inserted; refuse before the sequence is touched if one is taken."""
+        pairs = ", ".join(["(%s::uuid, %s)"] * len(stored_events))
+        params: list[object] = []
+        for e in stored_events:
+            params += [str(e.originator_id), e.originator_version]
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.execute(
+                f"LOCK TABLE {self.events_table_name} IN EXCLUSIVE MODE; "
+                f"NOTIFY {self.channel_name}; "
+                f"SELECT originator_id, originator_version FROM {self.events_table_name} "
+                f"WHERE (originator_id, originator_version) IN ({pairs}) LIMIT 1",
+                params,
             )
-            .limit(1)
-        ).first()
+            taken = cursor.fetchone()
+        finally:
+            cursor.close()
         if taken is not None:
-            raise IntegrityError(
-                f"version {taken.originator_version} of {taken.originator_id} is already recorded"
-            )
+            raise IntegrityError(f"version {taken[1]} of {taken[0]} is already recorded")

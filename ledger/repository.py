@@ -51,7 +51,7 @@ def unit_of_work_scope() -> Iterator[None]:
 def note_saved(aggregates: Iterable[object]) -> None:
     saved = _saved_in_unit.get()
     if saved is not None:
-        saved.update((a.id, deepcopy(a)) for a in aggregates if isinstance(a, Aggregate))
+        saved.update((a.id, a) for a in aggregates if isinstance(a, Aggregate))
 
 
 class CommittedStateRepository(Repository[UUID]):
