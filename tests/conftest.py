@@ -174,8 +174,8 @@ def grant(ledger: Ledger, name: str, role: str, department: str) -> tuple[Actor,
     return ledger.authenticate(granted.token), granted.token
 
 
-@pytest.fixture
-def people(ledger: Ledger) -> People:
+def grant_people(ledger: Ledger) -> People:
+    """One user per role, granted on ``ledger`` (the ``people`` fixture, for any ledger)."""
     made: dict[str, tuple[Actor, str]] = {
         "officer": grant(ledger, "Nguyễn Văn An", "officer", "SKHCN"),
         "approver": grant(ledger, "Trần Thị Bình", "officer", "SKHCN"),
@@ -191,6 +191,11 @@ def people(ledger: Ledger) -> People:
         **{role: actor for role, (actor, _) in made.items()},
         tokens={role: token for role, (_, token) in made.items()},
     )
+
+
+@pytest.fixture
+def people(ledger: Ledger) -> People:
+    return grant_people(ledger)
 
 
 def unique(prefix: str) -> str:

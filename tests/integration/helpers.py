@@ -34,7 +34,6 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.service import Ledger, Written
-from tests.conftest import People, grant
 from tests.scenario import YEAR, D, Scenario, funding
 
 #: The error codes and statuses of API.md ("Errors"), written out so that a renamed code
@@ -121,28 +120,6 @@ def status(ledger: Ledger, application_id: UUID) -> str:
 
 def ref(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-# -- people on a ledger the fixtures did not make ---------------------------------------------
-
-
-def grant_people(ledger: Ledger) -> People:
-    """The same people as the ``people`` fixture, granted on ``ledger``."""
-    made: dict[str, tuple[Actor, str]] = {
-        "officer": grant(ledger, "Nguyễn Văn An", "officer", "SKHCN"),
-        "approver": grant(ledger, "Trần Thị Bình", "officer", "SKHCN"),
-        "appraiser": grant(ledger, "Lê Văn Cường", "officer", "SKHCN"),
-        "district_officer": grant(ledger, "Phạm Thị Dung", "officer", "QH-CAUGIAY"),
-        "finance": grant(ledger, "Hoàng Văn Em", "finance", "STC"),
-        "admin": grant(ledger, "Quản trị", "admin", "SKHCN"),
-        "leader": grant(ledger, "Vũ Văn Giang", "leader", "UBND"),
-        "inspector": grant(ledger, "Đỗ Thị Hà", "inspector", "STC"),
-        "viewer": grant(ledger, "Bùi Văn Khánh", "viewer", "SCT"),
-    }
-    return People(
-        **{role: actor for role, (actor, _) in made.items()},
-        tokens={role: token for role, (_, token) in made.items()},
-    )
 
 
 # -- the story of an application ----------------------------------------------------------------

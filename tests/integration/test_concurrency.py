@@ -18,8 +18,8 @@ import pytest
 
 from ledger.errors import ConcurrencyConflict, Duplicate, ExceedsApproved, InsufficientBudget
 from ledger.service import Ledger, Written
-from tests.conftest import People
-from tests.integration.helpers import Story, figures, grant_people, ref
+from tests.conftest import People, grant_people
+from tests.integration.helpers import Story, figures, ref
 
 SHARING = ["a-ledger-per-thread", "one-shared-ledger"]
 TEN_MILLION = 10_000_000

@@ -22,7 +22,7 @@ from ledger.enterprise import Enterprise
 from ledger.errors import InvalidTransition, ValidationFailed
 from ledger.service import Ledger, Written
 from ledger.support_application import ALLOWED, STATUSES
-from tests.conftest import BACKENDS, People, PostgresDatabases
+from tests.conftest import BACKENDS, People, PostgresDatabases, grant_people
 from tests.integration.helpers import (
     CITY,
     ENTERPRISE,
@@ -30,7 +30,6 @@ from tests.integration.helpers import (
     Reached,
     Story,
     figures,
-    grant_people,
     refused,
     status,
 )
