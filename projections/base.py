@@ -1,0 +1,190 @@
+"""What every projection shares: its tables in two sets, its rows while a batch folds.
+
+A projection is a fold over the ledger's events into SQL tables. Each module of this package
+defines one: its ``NAME`` (also its tracking key), its tables and a ``Projection`` subclass
+with one ``singledispatchmethod`` handler per event type it cares about. The same fold serves
+every path (catch-up, live follow, rebuild, replay; see :mod:`projections.runner`).
+
+Every projection has two sets of tables, ``<table>_a`` and ``<table>_b``, both created by the
+migrations. Readers read the *active* set named in the projection's tracking row; a rebuild
+fills the other set from the first event and then, in one transaction, makes it the active
+one. A reader therefore always sees a complete model, never a half-built one.
+
+While a batch is folded, rows live in a :class:`Rows` buffer per table: read once from the
+database when first touched (unless the tables are known to be empty, as in a rebuild),
+changed in memory, and written back when the batch commits, together with the tracking row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+)
+
+SETS = ("a", "b")
+BIGINT = BigInteger().with_variant(Integer(), "sqlite")
+
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One stored event as a fold sees it: its global position and the domain event."""
+
+    position: int
+    event: Any
+
+
+class TableDef:
+    """A projection table, defined once and made for each set (``name_a``, ``name_b``)."""
+
+    registry: ClassVar[list[TableDef]] = []
+
+    def __init__(self, name: str, key: tuple[str, ...], make: Callable[[str, MetaData], Table]):
+        self.name = name
+        self.key = key
+        self._make = make
+        TableDef.registry.append(self)
+
+    def make(self, metadata: MetaData, set_name: str) -> Table:
+        return self._make(f"{self.name}_{set_name}", metadata)
+
+
+def all_tables(metadata: MetaData | None = None) -> MetaData:
+    """A MetaData holding both sets of every projection table (for migrations, replay)."""
+    import projections.registry  # noqa: F401 - defines every TableDef
+
+    metadata = metadata or MetaData()
+    for table_def in TableDef.registry:
+        for set_name in SETS:
+            if f"{table_def.name}_{set_name}" not in metadata.tables:
+                table_def.make(metadata, set_name)
+    return metadata
+
+
+class Rows:
+    """The rows of one table touched by the batch being folded, keyed by primary key.
+
+    ``complete`` means every row of the table is in memory (a rebuild, which starts from
+    empty tables and keeps its rows between batches): a key not in memory has no row.
+    Otherwise a row is read from the database the first time the batch touches it.
+    """
+
+    def __init__(self, table: Table, key: tuple[str, ...], complete: bool) -> None:
+        self.table = table
+        self.key = key
+        self.complete = complete
+        self.connection: Connection | None = None
+        self.rows: dict[Key, dict[str, Any]] = {}
+        self.absent: set[Key] = set()
+        self.in_table: set[Key] = set()
+        self.dirty: set[Key] = set()
+        self.appended: list[dict[str, Any]] = []
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        if key in self.rows:
+            return self.rows[key]
+        if self.complete or key in self.absent:
+            return None
+        row = self._load(key)
+        if row is None:
+            self.absent.add(key)
+            return None
+        self.rows[key] = row
+        self.in_table.add(key)
+        return row
+
+    def get_or_create(self, key: Key, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The row for ``key``, made if missing, to be changed in place."""
+        row = self.get(key)
+        if row is None:
+            row = make()
+            self.rows[key] = row
+            self.absent.discard(key)
+        self.dirty.add(key)
+        return row
+
+    def touch(self, key: Key) -> dict[str, Any] | None:
+        """The row for ``key``, to be changed in place, or None if there is none."""
+        row = self.get(key)
+        if row is not None:
+            self.dirty.add(key)
+        return row
+
+    def append(self, row: dict[str, Any]) -> None:
+        """A new row of an append-only table (one row per event, per posting)."""
+        self.appended.append(row)
+
+    def values(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows.values())
+
+    def _load(self, key: Key) -> dict[str, Any] | None:
+        assert self.connection is not None, "no connection to read a row from"
+        condition = and_(*(self.table.c[k] == v for k, v in zip(self.key, key, strict=True)))
+        row = self.connection.execute(select(self.table).where(condition)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def flush(self, connection: Connection) -> None:
+        if self.dirty:
+            replaced = [key for key in self.dirty if key in self.in_table]
+            for chunk in _chunks(replaced, 300):
+                connection.execute(delete(self.table).where(or_(*(
+                    and_(*(self.table.c[k] == v for k, v in zip(self.key, key, strict=True)))
+                    for key in chunk
+                ))))  # fmt: skip
+            connection.execute(insert(self.table), [self.rows[key] for key in self.dirty])
+            self.in_table |= self.dirty
+            self.dirty.clear()
+        if self.appended:
+            connection.execute(insert(self.table), self.appended)
+            self.appended = []
+
+
+def _chunks(items: list[Key], size: int) -> Iterator[list[Key]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Projection:
+    """Base of the projections: one fold, its tables, its rows while a batch folds."""
+
+    NAME: ClassVar[str]
+    TABLES: ClassVar[tuple[TableDef, ...]]
+
+    def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
+        self.tables = tables
+        self.rebuilding = rebuilding
+        self.buffers = {d.name: Rows(tables[d.name], d.key, rebuilding) for d in self.TABLES}
+
+    def rows(self, table: str) -> Rows:
+        return self.buffers[table]
+
+    def use(self, connection: Connection) -> None:
+        for buffer in self.buffers.values():
+            buffer.connection = connection
+
+    def fold(self, envelopes: Iterable[Envelope]) -> None:
+        for envelope in envelopes:
+            self.process_event(envelope.event, envelope.position)
+
+    def process_event(self, event: Any, position: int) -> None:
+        """Fold one event. Subclasses define this as their own ``singledispatchmethod``,
+        with one registered method per event type; other events are ignored."""
+        raise NotImplementedError
+
+    def flush(self, connection: Connection) -> None:
+        for buffer in self.buffers.values():
+            buffer.flush(connection)

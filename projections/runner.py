@@ -1,0 +1,351 @@
+"""The four paths every projection's fold is driven along.
+
+(a) **catch-up**: from the tracking position, one batch per transaction: the read-model rows
+    and the tracking row commit together, so a crash in the middle of a batch never counts an
+    event twice and never loses one;
+(b) **live follow**: on PostgreSQL woken by the library's subscription (LISTEN/NOTIFY), on
+    SQLite by polling; each wake-up is a catch-up;
+(c) **rebuild**: fold the whole log into the other table set, then make it the active one in
+    the transaction that folds the last events, so readers see the old complete model until
+    the new complete one replaces it;
+(d) **replay**: fold the log up to a position or a recorded time into a throw-away in-memory
+    database, and read it like the live one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, select, update
+from sqlalchemy.pool import StaticPool
+
+from ledger.service import Ledger
+from projections.base import SETS, Envelope, Projection, all_tables
+from projections.registry import BY_NAME, PROJECTIONS
+from projections.source import read_batch, read_batches
+from projections.state import ensure_rows, now, projection_state
+from projections.state import metadata as state_metadata
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (projection, position reached, head)
+PS = projection_state
+
+
+class UnknownProjection(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    name: str
+    position: int
+    lag: int
+    last_error: str | None
+    rebuilding: bool
+    rebuild_position: int | None
+    active_set: str
+
+
+class Projector:
+    """Drives the projections of one ledger into the tables of ``engine`` (its own, by default)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        engine: Engine | None = None,
+        projections: Iterable[type[Projection]] = PROJECTIONS,
+    ) -> None:
+        self.ledger = ledger
+        self.engine: Engine = engine if engine is not None else ledger.engine
+        self.classes = {p.NAME: p for p in projections}
+        self.metadata = all_tables()
+        self.following = threading.Event()
+        self._catch_up_lock = threading.Lock()
+        with self._writing() as connection:
+            ensure_rows(connection, list(self.classes))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def select(self, name: str | None) -> list[type[Projection]]:
+        if name is None:
+            return list(self.classes.values())
+        if name not in self.classes:
+            known = ", ".join(self.classes)
+            raise UnknownProjection(f"No projection named {name!r}; the projections are {known}.")
+        return [self.classes[name]]
+
+    def tables(self, cls: type[Projection], set_name: str) -> dict[str, Table]:
+        return {d.name: self.metadata.tables[f"{d.name}_{set_name}"] for d in cls.TABLES}
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it also holds the ledger's in-process write lock, so
+        it never meets a ledger write of this process half-way (SQLite takes one writer)."""
+        lock = getattr(getattr(self.ledger.recorder, "datastore", None), "write_lock", None)
+        if self.engine is not self.ledger.engine or lock is None:
+            lock = contextlib.nullcontext()
+        with lock, self.engine.begin() as connection:
+            yield connection
+
+    def _state(self, connection: Connection, name: str, lock: bool = False) -> dict[str, Any]:
+        query = select(PS).where(PS.c.name == name)
+        if lock:
+            query = query.with_for_update()
+        return dict(connection.execute(query).mappings().one())
+
+    def head(self) -> int:
+        return self.ledger.position()
+
+    # -- (a) catch-up ------------------------------------------------------------------------
+
+    def catch_up(
+        self, name: str | None = None, batch_size: int = 2000, progress: Progress | None = None
+    ) -> int:
+        """Fold every event not yet folded; return how many events were folded."""
+        folded = 0
+        with self._catch_up_lock:
+            for cls in self.select(name):
+                head = self.head()
+                while (count := self._catch_up_batch(cls, batch_size)) > 0:
+                    folded += count
+                    if progress is not None:
+                        progress(cls.NAME, self.position(cls.NAME), head)
+        return folded
+
+    def _catch_up_batch(self, cls: type[Projection], batch_size: int) -> int:
+        try:
+            with self._writing() as connection:
+                state = self._state(connection, cls.NAME, lock=True)
+                batch = read_batch(self.ledger, connection, state["position"], batch_size)
+                if not batch:
+                    return 0
+                projection = cls(self.tables(cls, state["active_set"]))
+                projection.use(connection)
+                projection.fold(batch)
+                projection.flush(connection)
+                moved = connection.execute(
+                    update(PS)
+                    .where(
+                        PS.c.name == cls.NAME,
+                        PS.c.position == state["position"],
+                        PS.c.active_set == state["active_set"],
+                    )
+                    .values(position=batch[-1].position, last_error=None, updated_at=now())
+                ).rowcount
+                if moved != 1:
+                    raise _Overtaken
+                return len(batch)
+        except _Overtaken:
+            return 1  # another follower moved first: look again
+        except Exception as error:
+            self._record_error(cls.NAME, error)
+            raise
+
+    def _record_error(self, name: str, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"[:2000]
+        log.exception("projection %s failed", name)
+        with contextlib.suppress(Exception), self._writing() as connection:
+            connection.execute(
+                update(PS).where(PS.c.name == name).values(last_error=message, updated_at=now())
+            )
+
+    # -- (b) live follow ---------------------------------------------------------------------
+
+    def follow(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
+        """Keep every projection caught up until ``stop`` is set."""
+        self.following.set()
+        try:
+            if self.ledger.database == "postgresql" and self.engine is self.ledger.engine:
+                self._follow_notifications(stop)
+            else:
+                self._follow_polling(stop, poll_interval)
+        finally:
+            self.following.clear()
+
+    def _safe_catch_up(self) -> None:
+        try:
+            self.catch_up()
+        except Exception:  # recorded in the projection's tracking row; keep following
+            time.sleep(1.0)
+
+    def _follow_polling(self, stop: threading.Event, poll_interval: float) -> None:
+        while not stop.is_set():
+            self._safe_catch_up()
+            stop.wait(poll_interval)
+
+    def _follow_notifications(self, stop: threading.Event) -> None:
+        self._safe_catch_up()
+        reached = min(self.position(n) for n in self.classes)
+        subscription = self.ledger.recorder.subscribe(gt=reached)
+
+        def stop_subscription() -> None:
+            stop.wait()
+            subscription.stop()
+
+        stopper = threading.Thread(target=stop_subscription, daemon=True, name="follow-stop")
+        stopper.start()
+        with subscription:
+            for notification in subscription:
+                if stop.is_set():
+                    break
+                if notification.id > reached:
+                    self._safe_catch_up()
+                    reached = max(reached, min(self.position(n) for n in self.classes))
+
+    def wait_for(self, name: str, position: int, timeout: float = 2.0) -> int:
+        """Wait until ``name`` has folded ``position``; return the position it reached.
+
+        Without a live follower in this process, catch up here instead of waiting."""
+        deadline = time.monotonic() + timeout
+        reached = self.position(name)
+        while reached < position and time.monotonic() < deadline:
+            if self.following.is_set():
+                time.sleep(0.02)
+            else:
+                self.catch_up(name)
+            reached = self.position(name)
+        return reached
+
+    # -- (c) rebuild -------------------------------------------------------------------------
+
+    def rebuild(
+        self, name: str | None = None, batch_size: int = 10_000, progress: Progress | None = None
+    ) -> int:
+        """Rebuild each selected projection into its other table set, then switch readers."""
+        folded = 0
+        for cls in self.select(name):
+            folded += self._rebuild(cls, batch_size, progress)
+        return folded
+
+    def _rebuild(self, cls: type[Projection], batch_size: int, progress: Progress | None) -> int:
+        with self._writing() as connection:
+            state = self._state(connection, cls.NAME, lock=True)
+            target = SETS[1 - SETS.index(state["active_set"])]
+            tables = self.tables(cls, target)
+            for table in tables.values():
+                connection.execute(delete(table))
+            connection.execute(
+                update(PS).where(PS.c.name == cls.NAME)
+                .values(rebuild_set=target, rebuild_position=0, updated_at=now())
+            )  # fmt: skip
+        projection = cls(tables, rebuilding=True)
+        position, folded, head = 0, 0, self.head()
+        try:
+            while True:
+                with self.engine.connect() as reader:
+                    batch = read_batch(self.ledger, reader, position, batch_size)
+                if len(batch) < batch_size:
+                    break  # the last events are folded in the switching transaction
+                with self._writing() as connection:
+                    self._fold_into(projection, connection, batch)
+                    connection.execute(
+                        update(PS).where(PS.c.name == cls.NAME)
+                        .values(rebuild_position=batch[-1].position, updated_at=now())
+                    )  # fmt: skip
+                position, folded = batch[-1].position, folded + len(batch)
+                if progress is not None:
+                    progress(cls.NAME, position, head)
+            with self._writing() as connection:
+                self._state(connection, cls.NAME, lock=True)
+                for batch in read_batches(self.ledger, connection, position, batch_size):
+                    self._fold_into(projection, connection, batch)
+                    position, folded = batch[-1].position, folded + len(batch)
+                connection.execute(
+                    update(PS).where(PS.c.name == cls.NAME).values(
+                        active_set=target, position=position, rebuild_set=None,
+                        rebuild_position=None, last_error=None, updated_at=now(),
+                    )
+                )  # fmt: skip
+        except Exception as error:
+            self._record_error(cls.NAME, error)
+            with contextlib.suppress(Exception), self._writing() as connection:
+                connection.execute(
+                    update(PS).where(PS.c.name == cls.NAME)
+                    .values(rebuild_set=None, rebuild_position=None)
+                )  # fmt: skip
+            raise
+        if progress is not None:
+            progress(cls.NAME, position, position)
+        return folded
+
+    @staticmethod
+    def _fold_into(projection: Projection, connection: Connection, batch: list[Envelope]) -> None:
+        projection.use(connection)
+        projection.fold(batch)
+        projection.flush(connection)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def position(self, name: str) -> int:
+        with self.engine.connect() as connection:
+            return int(self._state(connection, name)["position"])
+
+    @contextlib.contextmanager
+    def reading(self, name: str) -> Iterator[tuple[Connection, dict[str, Table], int]]:
+        """A consistent read of the active set: (connection, tables, position it reflects)."""
+        [cls] = self.select(name)
+        with self.engine.connect() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                state = self._state(connection, name)
+                yield connection, self.tables(cls, state["active_set"]), int(state["position"])
+
+    def status(self) -> list[Status]:
+        head = self.head()
+        with self.engine.connect() as connection:
+            rows = {r["name"]: r for r in connection.execute(select(PS)).mappings()}
+        return [
+            Status(
+                name=name, position=rows[name]["position"],
+                lag=max(0, head - rows[name]["position"]), last_error=rows[name]["last_error"],
+                rebuilding=rows[name]["rebuild_set"] is not None,
+                rebuild_position=rows[name]["rebuild_position"],
+                active_set=rows[name]["active_set"],
+            )
+            for name in self.classes
+        ]  # fmt: skip
+
+
+class _Overtaken(Exception):
+    """Another follower folded this batch first."""
+
+
+# -- (d) replay ------------------------------------------------------------------------------
+
+
+def replay(
+    ledger: Ledger,
+    *,
+    upto_position: int | None = None,
+    known_at: dt.datetime | None = None,
+    names: Iterable[str] | None = None,
+    batch_size: int = 10_000,
+) -> Projector:
+    """The projections as they stood: folded from the log into a throw-away in-memory store,
+    up to a position (inclusive) and/or the events recorded by a time. Read the answer with
+    the returned projector's ``reading`` like the live one."""
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    all_tables().create_all(engine)
+    state_metadata.create_all(engine)
+    classes = [BY_NAME[n] for n in names] if names is not None else list(PROJECTIONS)
+    projector = Projector(ledger, engine=engine, projections=classes)
+    folds = {cls.NAME: cls(projector.tables(cls, "a"), rebuilding=True) for cls in classes}
+    position = 0
+    with ledger.engine.connect() as source, engine.begin() as target:
+        for batch in read_batches(ledger, source, 0, batch_size, upto_position):
+            if known_at is not None:
+                batch = [e for e in batch if e.event.timestamp <= known_at]
+            for projection in folds.values():
+                Projector._fold_into(projection, target, batch)
+            if batch:
+                position = batch[-1].position
+        target.execute(update(PS).values(position=position, updated_at=now()))
+    return projector
