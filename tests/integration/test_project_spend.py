@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from ledger import commands as c
 from ledger.service import Ledger
 from projections import project_spend
 from projections.runner import Projector, replay
