@@ -218,24 +218,23 @@ class Projector:
     def rebuild(
         self, name: str | None = None, batch_size: int = 10_000, progress: Progress | None = None
     ) -> int:
-        """Rebuild each selected projection into its other table set, then switch readers."""
-        folded = 0
-        for cls in self.select(name):
-            folded += self._rebuild(cls, batch_size, progress)
-        return folded
-
-    def _rebuild(self, cls: type[Projection], batch_size: int, progress: Progress | None) -> int:
+        """Rebuild the selected projections (all by default) into their other table sets,
+        reading the log once for all of them, then switch each one's readers; return how
+        many events were read."""
+        classes = self.select(name)
+        targets: dict[str, str] = {}
         with self._writing() as connection:
-            state = self._state(connection, cls.NAME, lock=True)
-            target = SETS[1 - SETS.index(state["active_set"])]
-            tables = self.tables(cls, target)
-            for table in tables.values():
-                connection.execute(delete(table))
-            connection.execute(
-                update(PS).where(PS.c.name == cls.NAME)
-                .values(rebuild_set=target, rebuild_position=0, updated_at=now())
-            )  # fmt: skip
-        projection = cls(tables, rebuilding=True)
+            for cls in classes:
+                state = self._state(connection, cls.NAME, lock=True)
+                targets[cls.NAME] = SETS[1 - SETS.index(state["active_set"])]
+                for table in self.tables(cls, targets[cls.NAME]).values():
+                    connection.execute(delete(table))
+                connection.execute(
+                    update(PS).where(PS.c.name == cls.NAME)
+                    .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
+                )  # fmt: skip
+        folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
+        names = [cls.NAME for cls in classes]
         position, folded, head = 0, 0, self.head()
         try:
             while True:
@@ -244,35 +243,40 @@ class Projector:
                 if len(batch) < batch_size:
                     break  # the last events are folded in the switching transaction
                 with self._writing() as connection:
-                    self._fold_into(projection, connection, batch)
+                    for projection in folds:
+                        self._fold_into(projection, connection, batch)
                     connection.execute(
-                        update(PS).where(PS.c.name == cls.NAME)
+                        update(PS).where(PS.c.name.in_(names))
                         .values(rebuild_position=batch[-1].position, updated_at=now())
                     )  # fmt: skip
                 position, folded = batch[-1].position, folded + len(batch)
                 if progress is not None:
-                    progress(cls.NAME, position, head)
+                    progress(",".join(names), position, head)
             with self._writing() as connection:
-                self._state(connection, cls.NAME, lock=True)
+                for cls in classes:
+                    self._state(connection, cls.NAME, lock=True)
                 for batch in read_batches(self.ledger, connection, position, batch_size):
-                    self._fold_into(projection, connection, batch)
+                    for projection in folds:
+                        self._fold_into(projection, connection, batch)
                     position, folded = batch[-1].position, folded + len(batch)
-                connection.execute(
-                    update(PS).where(PS.c.name == cls.NAME).values(
-                        active_set=target, position=position, rebuild_set=None,
-                        rebuild_position=None, last_error=None, updated_at=now(),
-                    )
-                )  # fmt: skip
+                for cls in classes:
+                    connection.execute(
+                        update(PS).where(PS.c.name == cls.NAME).values(
+                            active_set=targets[cls.NAME], position=position, rebuild_set=None,
+                            rebuild_position=None, last_error=None, updated_at=now(),
+                        )
+                    )  # fmt: skip
         except Exception as error:
-            self._record_error(cls.NAME, error)
+            for cls in classes:
+                self._record_error(cls.NAME, error)
             with contextlib.suppress(Exception), self._writing() as connection:
                 connection.execute(
-                    update(PS).where(PS.c.name == cls.NAME)
+                    update(PS).where(PS.c.name.in_(names))
                     .values(rebuild_set=None, rebuild_position=None)
                 )  # fmt: skip
             raise
         if progress is not None:
-            progress(cls.NAME, position, position)
+            progress(",".join(names), position, position)
         return folded
 
     @staticmethod
@@ -297,6 +301,19 @@ class Projector:
             with connection.begin():
                 state = self._state(connection, name)
                 yield connection, self.tables(cls, state["active_set"]), int(state["position"])
+
+    def snapshot(self, name: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        """Every row of every table of ``name``'s active set, in key order, with the position
+        they reflect: for comparing the paths (catch-up, rebuild, replay) with each other."""
+        [cls] = self.select(name)
+        with self.reading(name) as (connection, tables, position):
+            content = {}
+            for table_def in cls.TABLES:
+                table = tables[table_def.name]
+                order = [table.c[k] for k in table_def.key] or list(table.c)
+                rows = connection.execute(select(table).order_by(*order)).mappings()
+                content[table_def.name] = [dict(r) for r in rows]
+        return position, content
 
     def status(self) -> list[Status]:
         head = self.head()
