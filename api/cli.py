@@ -411,6 +411,118 @@ def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
     out.print("The demo users' tokens are not shown; add yourself with `ledger users add`.")
 
 
+# -- projections -----------------------------------------------------------------------------
+
+
+@cli.group()
+def projections() -> None:
+    """Read models: status, catch-up, live follow, rebuild, reconciliation check."""
+
+
+def _projector(ledger: Ledger) -> Any:
+    from projections.runner import Projector
+
+    return Projector(ledger)
+
+
+def _checked_name(projector: Any, name: str | None) -> None:
+    from projections.runner import UnknownProjection
+
+    try:
+        projector.select(name)
+    except UnknownProjection as error:
+        raise CliError(str(error)) from None
+
+
+def _progress_bar(description: str) -> Progress:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=console(stderr=True), transient=False)
+
+
+@projections.command("status")
+@click.pass_context
+def projections_status(ctx: click.Context) -> None:
+    """Each projection's position, lag behind the log, last error and rebuild state."""
+    with open_ledger(_url_of(ctx)) as ledger:
+        projector = _projector(ledger)
+        table = Table(title=f"Projections (log at position {projector.head():,})")
+        for column in ("name", "position", "lag", "rebuilding", "last error"):
+            table.add_column(column, justify="right" if column in ("position", "lag") else "left")
+        for s in projector.status():
+            rebuilding = f"yes ({s.rebuild_position:,})" if s.rebuilding else "no"
+            table.add_row(s.name, f"{s.position:,}", f"{s.lag:,}", rebuilding, s.last_error or "")
+        console().print(table)
+
+
+@projections.command("catch-up")
+@click.argument("name", required=False)
+@click.pass_context
+def projections_catch_up(ctx: click.Context, name: str | None) -> None:
+    """Fold every event not yet folded (all projections, or NAME)."""
+    with open_ledger(_url_of(ctx)) as ledger:
+        projector = _projector(ledger)
+        _checked_name(projector, name)
+        with _progress_bar("catch-up") as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(which: str, position: int, head: int) -> None:
+                if which not in tasks:
+                    tasks[which] = bar.add_task(which, total=head)
+                bar.update(tasks[which], completed=position, total=head)
+
+            folded = projector.catch_up(name, progress=progress)
+        click.echo(f"Folded {folded:,} events; every projection is at {projector.head():,}.")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@click.pass_context
+def projections_rebuild(ctx: click.Context, name: str | None) -> None:
+    """Rebuild from the first event into fresh tables, then switch readers (all, or NAME)."""
+    with open_ledger(_url_of(ctx)) as ledger:
+        projector = _projector(ledger)
+        _checked_name(projector, name)
+        with _progress_bar("rebuild") as bar:
+            task = bar.add_task(f"rebuild {name or 'all'}", total=projector.head())
+
+            def progress(_: str, position: int, head: int) -> None:
+                bar.update(task, completed=position, total=head)
+
+            folded = projector.rebuild(name, progress=progress)
+        click.echo(f"Rebuilt {name or 'every projection'} from {folded:,} events.")
+
+
+@projections.command("follow")
+@click.option(
+    "--poll-interval",
+    default=0.2,
+    show_default=True,
+    type=float,
+    help="Seconds between polls on SQLite (PostgreSQL is woken by NOTIFY).",
+)
+@click.pass_context
+def projections_follow(ctx: click.Context, poll_interval: float) -> None:
+    """Keep every projection caught up, live, until interrupted (Ctrl-C)."""
+    import signal
+    import threading
+
+    with open_ledger(_url_of(ctx)) as ledger:
+        projector = _projector(ledger)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"Following the log from position {projector.head():,}; Ctrl-C stops.")
+        try:
+            projector.follow(stop, poll_interval=poll_interval)
+        except KeyboardInterrupt:
+            stop.set()
+        click.echo("Stopped.")
+
+
 def main() -> None:
     """Entry point of the ``ledger`` script."""
     cli(prog_name="ledger")
