@@ -108,15 +108,17 @@ class Projector:
     def catch_up(
         self, name: str | None = None, batch_size: int = 2000, progress: Progress | None = None
     ) -> int:
-        """Fold every event not yet folded; return how many events were folded."""
+        """Fold every event not yet folded; return how many events the projection furthest
+        behind folded (each projection folds the same events from its own position)."""
         folded = 0
         with self._catch_up_lock:
             for cls in self.select(name):
-                head = self.head()
-                while (count := self._catch_up_batch(cls, batch_size)) > 0:
-                    folded += count
+                head, count = self.head(), 0
+                while (batch := self._catch_up_batch(cls, batch_size)) > 0:
+                    count += batch
                     if progress is not None:
                         progress(cls.NAME, self.position(cls.NAME), head)
+                folded = max(folded, count)
         return folded
 
     def _catch_up_batch(self, cls: type[Projection], batch_size: int) -> int:
@@ -241,7 +243,7 @@ class Projector:
                 with self.engine.connect() as reader:
                     batch = read_batch(self.ledger, reader, position, batch_size)
                 if len(batch) < batch_size:
-                    break  # the last events are folded in the switching transaction
+                    break  # folded with what came after it, in the switching transaction
                 with self._writing() as connection:
                     for projection in folds:
                         self._fold_into(projection, connection, batch)
@@ -255,10 +257,14 @@ class Projector:
             with self._writing() as connection:
                 for cls in classes:
                     self._state(connection, cls.NAME, lock=True)
-                for batch in read_batches(self.ledger, connection, position, batch_size):
+                last = batch[-1].position if batch else position
+                rest = [batch, *read_batches(self.ledger, connection, last, batch_size)]
+                for part in rest:
+                    if not part:
+                        continue
                     for projection in folds:
-                        self._fold_into(projection, connection, batch)
-                    position, folded = batch[-1].position, folded + len(batch)
+                        self._fold_into(projection, connection, part)
+                    position, folded = part[-1].position, folded + len(part)
                 for cls in classes:
                     connection.execute(
                         update(PS).where(PS.c.name == cls.NAME).values(
