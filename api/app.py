@@ -15,9 +15,11 @@ A command request is checked in this order, and refused at the first failure:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import Mapping
+import threading
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -40,6 +42,7 @@ from api.problems import (
     payload_too_large,
     server_error,
 )
+from api.reports import projector_for
 from api.routes import ENDPOINTS, HTML, Endpoint
 from ledger.access import Actor, require
 from ledger.errors import FieldProblem, Forbidden, LedgerError, Unauthorized, ValidationFailed
@@ -49,8 +52,11 @@ MAX_BODY_BYTES = 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
 
 
-def create_app(ledger: Ledger) -> Starlette:
-    """The HTTP API and dashboard over ``ledger`` (``ledger serve`` runs this)."""
+def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
+    """The HTTP API and dashboard over ``ledger`` (``ledger serve`` runs this).
+
+    With ``follow``, a background thread keeps the projections caught up with the log for
+    as long as the app runs (``ledger serve`` turns it on)."""
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
@@ -60,6 +66,7 @@ def create_app(ledger: Ledger) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        lifespan=_following(ledger) if follow else None,
         exception_handlers={
             LedgerError: ledger_error,
             HTTPException: http_error,
@@ -70,6 +77,24 @@ def create_app(ledger: Ledger) -> Starlette:
     app.router.redirect_slashes = False
     app.state.ledger = ledger
     return app
+
+
+def _following(ledger: Ledger) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = threading.Event()
+        projector = projector_for(ledger)
+        thread = threading.Thread(
+            target=projector.follow, args=(stop,), name="projections-follow", daemon=True
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+
+    return lifespan
 
 
 def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:

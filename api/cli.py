@@ -337,7 +337,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
 
     ledger = Ledger(url)
     try:
-        uvicorn.run(create_app(ledger), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(ledger, follow=True), host=host, port=port, log_level=log_level)
     finally:
         ledger.engine.dispose()
 
@@ -521,6 +521,22 @@ def projections_follow(ctx: click.Context, poll_interval: float) -> None:
         except KeyboardInterrupt:
             stop.set()
         click.echo("Stopped.")
+
+
+@projections.command("check")
+@click.pass_context
+def projections_check(ctx: click.Context) -> None:
+    """Reconcile journal, project_spend and registers with each other and with a fresh
+    in-memory fold; print each problem on its own line; exit 1 if there is any."""
+    from projections.check import check
+
+    with open_ledger(_url_of(ctx)) as ledger:
+        problems = check(ledger)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise CliError(f"{len(problems)} reconciliation problem(s)")
+    click.echo("The read models reconcile with each other and with a fresh fold of the log.")
 
 
 def main() -> None:

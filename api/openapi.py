@@ -3,13 +3,16 @@
 A command's request body is the command's own JSON schema less the path's ids and
 ``command_id`` (which the server sets); nested models (``$defs``) are lifted into
 ``components/schemas``. Codes from the program catalogue (projects, sources, support types,
-departments, districts, …) are listed as ``enum``s. Every operation names its security
-(bearer, unless public), the roles that may call it (``x-roles``) and its problem+json
-error answers.
+departments, districts, …) are listed as ``enum``s; what the commands' validators check
+beyond their JSON schema is written as a ``pattern`` where JSON Schema can say it (tax codes,
+effective dates from 2010-01-01 to today, text that is not blank once trimmed). Every
+operation names its security (bearer, unless public), the roles that may call it
+(``x-roles``) and its problem+json error answers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import types
 import typing
@@ -17,10 +20,11 @@ from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, StringConstraints, TypeAdapter
 
 from ledger import catalogue
 from ledger import commands as c
+from ledger.enterprise import CORRECTABLE
 from ledger.errors import ALL_ERRORS
 
 if TYPE_CHECKING:
@@ -45,6 +49,10 @@ _CODE_TYPES: tuple[tuple[Any, Iterable[str]], ...] = (
 _CODES: dict[int, list[str]] = {
     id(marker): list(codes) for alias, codes in _CODE_TYPES for marker in alias.__metadata__
 }
+_, _TAX_CODE = typing.get_args(c.TaxCode)  # the validators, matched by identity too
+_, _EFFECTIVE_DATE = typing.get_args(c.EffectiveDate)
+#: what ``strip_whitespace`` trims (Unicode White_Space, as pydantic-core's ``str::trim``)
+_BLANK = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 HTTP_CODES = ["not_found", "method_not_allowed", "payload_too_large", "internal_error"]
 
@@ -120,8 +128,14 @@ IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "description": "The same key with the same body answers the first response again "
-    "(same status, same body) and writes nothing new; scoped to the user.",
-    "schema": {"type": "string", "maxLength": 200},
+    "(same status, same body) and writes nothing new; scoped to the user. At most 200 "
+    "printable characters (no control characters, no non-breaking or soft-hyphen spaces).",
+    # the Latin-1 characters (all a header can carry) that ``str.isprintable`` refuses
+    "schema": {
+        "type": "string",
+        "maxLength": 200,
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]*$",
+    },
 }
 
 
@@ -135,37 +149,85 @@ def _version() -> str:
 # -- schemas -------------------------------------------------------------------------------
 
 
-def _codes(markers: Iterable[Any]) -> list[str] | None:
+def _date_pattern(first: dt.date, last: dt.date) -> str:
+    """The ``YYYY-MM-DD`` days from ``first`` (a 1 January) to ``last``, both included.
+
+    Month lengths are left to ``format: date`` (which refuses 2015-02-30).
+    """
+    assert (first.month, first.day) == (1, 1) and first <= last
+    day, month = r"(0[1-9]|[12][0-9]|3[01])", r"(0[1-9]|1[0-2])"
+    branches = []
+    if last.year > first.year:
+        years = "|".join(str(year) for year in range(first.year, last.year))
+        branches.append(f"({years})-{month}-{day}")
+    if last.month > 1:
+        months = "|".join(f"{m:02d}" for m in range(1, last.month))
+        branches.append(f"{last.year}-({months})-{day}")
+    days = "|".join(f"{d:02d}" for d in range(1, last.day + 1))
+    branches.append(f"{last.year}-{last.month:02d}-({days})")
+    return "^(" + "|".join(branches) + ")$"
+
+
+def _trimmed_text_pattern(max_length: int) -> str:
+    """1 to ``max_length`` characters once the blanks around them are trimmed."""
+    text = f"[^{_BLANK}]([\\s\\S]{{0,{max_length - 2}}}[^{_BLANK}])?"
+    return f"^[{_BLANK}]*{text}[{_BLANK}]*$"
+
+
+def _keywords(markers: Iterable[Any], today: dt.date) -> dict[str, Any] | None:
+    """What a validator of ``ledger.commands`` checks, in JSON Schema (``None``: nothing)."""
     for marker in markers:
         if id(marker) in _CODES:
-            return _CODES[id(marker)]
+            return {"enum": _CODES[id(marker)]}
+        if marker is _TAX_CODE:
+            return {"pattern": "^[0-9]{10}(-[0-9]{3})?$"}
+        if marker is _EFFECTIVE_DATE:
+            return {
+                "pattern": _date_pattern(c.FIRST_DATE, today),
+                "description": f"a day from {c.FIRST_DATE.isoformat()} to today",
+            }
+        if isinstance(marker, StringConstraints) and marker.strip_whitespace:
+            assert marker.min_length == 1 and marker.max_length is not None
+            return {
+                "pattern": _trimmed_text_pattern(marker.max_length),
+                "description": f"1 to {marker.max_length} characters, not counting the blanks "
+                "around them (trimmed)",
+            }
     return None
 
 
-def _add_code_enums(model: type[BaseModel], properties: dict[str, Any]) -> None:
-    """Write the catalogue's codes as ``enum`` where a field takes one."""
+def _constrain(prop: dict[str, Any], keywords: dict[str, Any]) -> None:
+    if "pattern" in keywords:  # the pattern bounds the length, less the blanks around
+        prop.pop("minLength", None)
+        prop.pop("maxLength", None)
+    prop.update({**keywords, **{k: prop[k] for k in ("description",) if k in prop}})
+
+
+def _add_code_enums(model: type[BaseModel], properties: dict[str, Any], today: dt.date) -> None:
+    """Write the catalogue's codes as ``enum`` where a field takes one, and the other checks
+    of the commands' validators as ``pattern``."""
     for name, field in model.model_fields.items():
         prop = properties.get(name)
         if prop is None:
             continue
-        codes = _codes(field.metadata)
-        if codes is not None:
-            prop["enum"] = codes
+        keywords = _keywords(field.metadata, today)
+        if keywords is not None:
+            _constrain(prop, keywords)
             continue
         annotation = field.annotation
         origin = typing.get_origin(annotation)
         args = typing.get_args(annotation)
         if origin is dict and args:
-            codes = _codes(getattr(args[0], "__metadata__", ()))
-            if codes is not None:
-                prop["propertyNames"] = {"enum": codes}
+            keywords = _keywords(getattr(args[0], "__metadata__", ()), today)
+            if keywords is not None:
+                prop["propertyNames"] = keywords
         elif origin in (typing.Union, types.UnionType):
             for arg in args:
-                codes = _codes(getattr(arg, "__metadata__", ()))
-                if codes is not None:
+                keywords = _keywords(getattr(arg, "__metadata__", ()), today)
+                if keywords is not None:
                     for branch in prop.get("anyOf", []):
                         if branch.get("type") == "string":
-                            branch["enum"] = codes
+                            _constrain(branch, keywords)
 
 
 def _lift(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +235,7 @@ def _lift(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _body_schema(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+def _body_schema(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> dict[str, Any]:
     model = endpoint.command
     assert model is not None
     schema = _lift(model.model_json_schema(ref_template=REF, mode="validation"), schemas)
@@ -181,9 +243,31 @@ def _body_schema(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         schema["properties"].pop(name, None)
         if name in schema.get("required", []):
             schema["required"].remove(name)
-    _add_code_enums(model, schema["properties"])
+    _add_code_enums(model, schema["properties"], today)
+    if {"project", "support_type"} <= set(schema["properties"]):
+        schema["allOf"] = _support_types_by_project()
+    if model is c.CorrectEnterprise:  # a correction that gives no new value is refused
+        schema["anyOf"] = [
+            {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+            for name in CORRECTABLE
+        ]
     schemas[model.__name__] = schema
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _support_types_by_project() -> list[dict[str, Any]]:
+    """A support type belongs to one project, or to every project (``training``, …)."""
+    return [
+        {
+            "if": {"properties": {"project": {"const": project}}, "required": ["project"]},
+            "then": {
+                "properties": {
+                    "support_type": {"enum": [t.code for t in catalogue.support_types_for(project)]}
+                }
+            },
+        }
+        for project in catalogue.PROJECTS
+    ]
 
 
 def _answer_schema(answer: Any, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -198,13 +282,16 @@ def _answer_schema(answer: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     return _lift(TypeAdapter(answer).json_schema(ref_template=REF), schemas)
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, Any]]:
     properties = model.model_json_schema(mode="validation")["properties"]
-    _add_code_enums(model, properties)
+    _add_code_enums(model, properties, today)
     parameters = []
     for name, prop in properties.items():
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
-        parameters.append({"name": name, "in": "query", "required": False, "schema": branches[0]})
+        parameters.append({
+            "name": name, "in": "query", "required": False, "schema": branches[0],
+            "allowEmptyValue": True, "description": "an empty value means no filter",
+        })  # fmt: skip
     return parameters
 
 
@@ -215,7 +302,7 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
 
-def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> dict[str, Any]:
     roles = "any signed-in user" if endpoint.roles is None else ", ".join(sorted(endpoint.roles))
     who = "No sign-in needed." if endpoint.public else f"Roles: {roles}."
     operation: dict[str, Any] = {
@@ -234,12 +321,12 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         for name in endpoint.path_params
     ]  # fmt: skip
     if endpoint.query is not None:
-        parameters += _query_parameters(endpoint.query)
+        parameters += _query_parameters(endpoint.query, today)
     if endpoint.command is not None:
         parameters.append(IDEMPOTENCY_KEY)
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _body_schema(endpoint, schemas)}},
+            "content": {"application/json": {"schema": _body_schema(endpoint, schemas, today)}},
         }
     if parameters:
         operation["parameters"] = parameters
@@ -271,11 +358,11 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4)
-def _document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+def _document(endpoints: Sequence[Endpoint], today: dt.date) -> dict[str, Any]:
     schemas: dict[str, Any] = dict(PROBLEM_SCHEMAS)
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        operation = _operation(endpoint, schemas)
+        operation = _operation(endpoint, schemas, today)
         paths.setdefault(endpoint.template, {})[endpoint.method.lower()] = operation
     tags = list(dict.fromkeys(endpoint.tag for endpoint in endpoints))
     return {
@@ -286,7 +373,9 @@ def _document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             "summary": "Event-sourced ledger of Hanoi's productivity and quality program "
             "(decision 6374/QĐ-UBND, 2010–2020)",
             "description": "JSON over HTTP, snake_case. Money is an integer number of đồng; "
-            "dates are YYYY-MM-DD; ids are UUIDs. Every error is application/problem+json.",
+            "dates are YYYY-MM-DD; ids are UUIDs. Every error is application/problem+json. "
+            "Integers are written as JSON integers: 1.0 and 1e3 are refused, though JSON "
+            "Schema counts them as integers.",
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": tag} for tag in tags],
@@ -307,5 +396,6 @@ def _document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
 
 
 def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
-    """The OpenAPI document of ``endpoints`` (computed once per table)."""
-    return _document(tuple(endpoints))
+    """The OpenAPI document of ``endpoints`` (computed once per table and day: effective
+    dates run up to today)."""
+    return _document(tuple(endpoints), dt.datetime.now(dt.UTC).date())

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import dashboard, openapi
+from api import dashboard, openapi, reports
 from ledger import commands as c
 from ledger.access import PERMISSIONS
 from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
@@ -349,4 +349,32 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           "Every user", "users", list[UserOut], roles=ADMIN),
     command("POST", "/api/users/{user_id:uuid}/revocation", c.RevokeAccess,
             "Revoke a user's access", "users"),
+    # -- reports (read models; see api/reports.py for min_position and "stale") -------------
+    query("/api/reports/project-spend", "report_project_spend", reports.project_spend_report,
+          "Spend per budget year × project × source, applications by status", "reports",
+          dict[str, Any], params=reports.SpendQuery),
+    query("/api/reports/department-activity", "report_department_activity",
+          reports.department_activity_report,
+          "Activity per department × budget year", "reports", dict[str, Any],
+          params=reports.DepartmentQuery),
+    query("/api/reports/targets", "report_targets", reports.targets_report,
+          "Progress to the program's eight targets", "reports", dict[str, Any],
+          params=reports.YearQuery),
+    query("/api/reports/audit-trail", "report_audit_trail", reports.audit_trail_report,
+          "The audit trail: one row per event, filtered and paged", "reports",
+          dict[str, Any], params=reports.AuditQuery),
+    query("/api/reports/trial-balance", "report_trial_balance", reports.trial_balance_report,
+          "Trial balance of the journal per budget year", "reports", dict[str, Any],
+          params=reports.YearQuery),
+    query("/api/applications", "list_applications", reports.applications_report,
+          "Applications from the register, filtered and paged", "applications",
+          dict[str, Any], params=reports.ApplicationsQuery),
+    # -- administration ------------------------------------------------------------------------
+    query("/api/admin/projections", "projections_status", reports.projections_status,
+          "Each projection's position, lag, last error and rebuild state", "admin",
+          list[dict[str, Any]], roles=ADMIN),
+    Endpoint("POST", "/api/admin/projections/{name:str}/rebuild",
+             "Rebuild a projection into fresh tables, then switch readers (in the background)",
+             "admin", "rebuild_projection", read=reports.start_rebuild, roles=ADMIN,
+             response=dict[str, Any]),
 )  # fmt: skip

@@ -22,7 +22,7 @@ MAX_MONEY = 10**14
 FIRST_DATE = dt.date(2010, 1, 1)
 FIRST_BUDGET_YEAR = 2010
 LAST_BUDGET_YEAR = 2030
-TAX_CODE = re.compile(r"\d{10}(-\d{3})?")
+TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")  # ASCII digits only
 
 
 def _today() -> dt.date:

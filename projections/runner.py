@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, or_, select, update
 from sqlalchemy.pool import StaticPool
 
 from ledger.service import Ledger
@@ -38,8 +39,35 @@ Progress = Callable[[str, int, int], None]  # (projection, position reached, hea
 PS = projection_state
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a fold runs: decoding a batch makes many
+    small objects and no cycles, and the collector's passes over them cost about as much as
+    the decoding itself. Reference counting still frees everything as it goes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class UnknownProjection(ValueError):
     pass
+
+
+class RebuildInProgress(RuntimeError):
+    pass
+
+
+#: a rebuild that has not moved for this long is taken to have died (its process killed)
+STALE_REBUILD = dt.timedelta(minutes=5)
+
+
+def _no_live_rebuild() -> Any:
+    """No rebuild holds the projection, or the one that did stopped moving long ago."""
+    return or_(PS.c.rebuild_set.is_(None), PS.c.updated_at < now() - STALE_REBUILD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +142,16 @@ class Projector:
         with self._catch_up_lock:
             for cls in self.select(name):
                 head, count = self.head(), 0
-                while (batch := self._catch_up_batch(cls, batch_size)) > 0:
+                while (batch := self._paused_catch_up_batch(cls, batch_size)) > 0:
                     count += batch
                     if progress is not None:
                         progress(cls.NAME, self.position(cls.NAME), head)
                 folded = max(folded, count)
         return folded
+
+    def _paused_catch_up_batch(self, cls: type[Projection], batch_size: int) -> int:
+        with gc_paused():
+            return self._catch_up_batch(cls, batch_size)
 
     def _catch_up_batch(self, cls: type[Projection], batch_size: int) -> int:
         try:
@@ -220,6 +252,11 @@ class Projector:
     def rebuild(
         self, name: str | None = None, batch_size: int = 10_000, progress: Progress | None = None
     ) -> int:
+        """Rebuild the selected projections (all by default); see :meth:`_rebuild`."""
+        with gc_paused():
+            return self._rebuild(name, batch_size, progress)
+
+    def _rebuild(self, name: str | None, batch_size: int, progress: Progress | None) -> int:
         """Rebuild the selected projections (all by default) into their other table sets,
         reading the log once for all of them, then switch each one's readers; return how
         many events were read."""
@@ -229,12 +266,17 @@ class Projector:
             for cls in classes:
                 state = self._state(connection, cls.NAME, lock=True)
                 targets[cls.NAME] = SETS[1 - SETS.index(state["active_set"])]
+                claimed = connection.execute(
+                    update(PS)
+                    .where(PS.c.name == cls.NAME, _no_live_rebuild())
+                    .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
+                ).rowcount
+                if claimed != 1:
+                    raise RebuildInProgress(
+                        f"{cls.NAME} is already being rebuilt; wait for it to finish."
+                    )
                 for table in self.tables(cls, targets[cls.NAME]).values():
                     connection.execute(delete(table))
-                connection.execute(
-                    update(PS).where(PS.c.name == cls.NAME)
-                    .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
-                )  # fmt: skip
         folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
         names = [cls.NAME for cls in classes]
         position, folded, head = 0, 0, self.head()
@@ -305,6 +347,10 @@ class Projector:
             if self.engine.dialect.name == "postgresql":
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
+                if self.engine.dialect.name == "sqlite":
+                    # pysqlite sends no BEGIN before a SELECT: without one each statement
+                    # would read its own moment, not one snapshot (WAL keeps writers going)
+                    connection.exec_driver_sql("BEGIN")
                 state = self._state(connection, name)
                 yield connection, self.tables(cls, state["active_set"]), int(state["position"])
 
@@ -362,13 +408,30 @@ def replay(
     projector = Projector(ledger, engine=engine, projections=classes)
     folds = {cls.NAME: cls(projector.tables(cls, "a"), rebuilding=True) for cls in classes}
     position = 0
-    with ledger.engine.connect() as source, engine.begin() as target:
+    with gc_paused(), ledger.engine.connect() as source, engine.begin() as target:
+        last_command = None
         for batch in read_batches(ledger, source, 0, batch_size, upto_position):
             if known_at is not None:
-                batch = [e for e in batch if e.event.timestamp <= known_at]
+                batch, last_command, ended = _known_by(batch, known_at, last_command)
             for projection in folds.values():
                 Projector._fold_into(projection, target, batch)
             if batch:
                 position = batch[-1].position
+            if known_at is not None and ended:
+                break
         target.execute(update(PS).values(position=position, updated_at=now()))
     return projector
+
+
+def _known_by(
+    batch: list[Envelope], known_at: dt.datetime, last_command: Any
+) -> tuple[list[Envelope], Any, bool]:
+    """The prefix of ``batch`` known at ``known_at``: events recorded by then, and the rest of
+    the last command begun by then (a command's events are one transaction, adjacent in the
+    log). Returns the prefix, the last command seen and whether the log ends there for us."""
+    for index, envelope in enumerate(batch):
+        event = envelope.event
+        if event.timestamp > known_at and event.command_id != last_command:
+            return batch[:index], last_command, True
+        last_command = event.command_id
+    return batch, last_command, False

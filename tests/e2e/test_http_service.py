@@ -35,6 +35,10 @@ EXPECTED_ROUTES = {
     ("POST", "/api/activities/{activity_id}/spending"),
     ("POST", "/api/activities/{activity_id}/completion"),
     ("POST", "/api/users"), ("GET", "/api/users"), ("POST", "/api/users/{user_id}/revocation"),
+    ("GET", "/api/reports/project-spend"), ("GET", "/api/reports/department-activity"),
+    ("GET", "/api/reports/targets"), ("GET", "/api/reports/audit-trail"),
+    ("GET", "/api/reports/trial-balance"), ("GET", "/api/applications"),
+    ("GET", "/api/admin/projections"), ("POST", "/api/admin/projections/{name}/rebuild"),
 }  # fmt: skip
 
 
@@ -179,9 +183,11 @@ def test_unknown_addresses_and_wrong_methods_answer_problem_json(
     client: TestClient, people: People
 ) -> None:
     token = {"Authorization": f"Bearer {people.tokens['officer']}"}
-    for path in ("/nowhere", "/api", "/api/budget-lines/", "/api/applications"):
-        response = client.get(path, headers=token)
-        expected = 405 if path == "/api/applications" else 404
+    for path in ("/nowhere", "/api", "/api/budget-lines/", "/api/reports/targets"):
+        response = (client.post if path.startswith("/api/reports") else client.get)(
+            path, headers=token
+        )
+        expected = 405 if path.startswith("/api/reports") else 404
         assert response.status_code == expected, path
         assert response.headers["content-type"] == "application/problem+json", path
         problem = response.json()

@@ -1,0 +1,602 @@
+"""Full rebuild of every projection over a large log, beside the raw read of the same log.
+
+Source data: the demo program (``api.demo.load_demo``) at the scale that gives at least the
+requested number of events, generated once into a cached SQLite file under ``var/bench/``
+(named by seed and scale, reused when present). Each measurement gets a fresh, migrated
+database holding exactly those events with their positions: on PostgreSQL copied with
+``COPY FROM``, on SQLite with ``INSERT … SELECT`` from the attached cache file (a fresh
+database rather than a copy of the file, so the projection tables are always those of the
+current migrations).
+
+Baseline (same database, same run): every row of ``ledger_events`` in position order through
+a streaming SQLAlchemy Core cursor, plus a ``json.loads`` of each row's state.
+Measured: a fresh ``Projector(Ledger(url)).rebuild()`` of every projection in
+``projections.registry.PROJECTIONS``. Each measurement runs in its own subprocess, so the
+peak resident memory (``ru_maxrss``) is that measurement's alone.
+
+Live lag: on a small demo database (scale 0.05) a follower process (``Projector.follow``)
+runs while this process issues commands at a steady rate (submit / appraise / approve,
+round robin); a probe thread reads every projection's position every ~5 ms and records, for
+each command, the time from its commit until every projection has folded it.
+
+Run: ``.venv/bin/python -m bench.rebuild [--events 100000,1000000]
+[--backend postgresql|sqlite|both] [--lag-seconds 20]``.
+Figures on a shared 2-core machine are noisy; the ratio is measured in one run.
+The goals (issue 3) are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import cProfile
+import csv
+import datetime as dt
+import io
+import json
+import math
+import pstats
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.demo import load_demo
+from bench.common import fresh_database
+from ledger import commands as c
+from ledger.access import SYSTEM, Actor
+from ledger.service import Ledger
+from projections.runner import Projector
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "var" / "bench"
+SEED = 6374
+#: Events per unit of demo scale, on the low side (measured ≈ 26,500–27,700), so that the
+#: first guess of the scale gives at least the requested events; plus the fixed part.
+EVENTS_PER_SCALE = 26_000
+FIXED_EVENTS = 160
+LAG_SCALE = 0.05
+LAG_YEAR = 2025
+GOAL_PG_RATE = 100_000
+GOAL_RATIO = 0.5
+GOAL_RSS_MIB = 1024
+GOAL_LAG_P99_MS = 1000
+
+
+def note(message: str) -> None:
+    """Progress, on stderr (the table goes to stdout)."""
+    print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. ``VmHWM`` rather than ``ru_maxrss``: Linux keeps
+    ``ru_maxrss`` across fork + exec, so a child would report the parent's peak if higher."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# -- source data -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceLog:
+    path: Path
+    scale: float
+    events: int
+    generated_seconds: float
+    reused: bool
+
+
+def cache_path(seed: int, scale: float) -> Path:
+    return CACHE / f"demo-seed{seed}-scale{scale:g}.sqlite"
+
+
+def first_scale(events: int) -> float:
+    return math.ceil(max(events - FIXED_EVENTS, 1) / EVENTS_PER_SCALE * 100) / 100
+
+
+def source_log(events: int, seed: int = SEED) -> SourceLog:
+    """The cached demo log with at least ``events`` events (generated if missing)."""
+    scale = first_scale(events)
+    while True:
+        path = cache_path(seed, scale)
+        info = path.with_suffix(".json")
+        if path.exists() and info.exists():
+            made = json.loads(info.read_text())
+            log = SourceLog(path, scale, made["events"], made["seconds"], reused=True)
+            note(
+                f"reusing {path.relative_to(ROOT)}: {log.events:,} events "
+                f"(generated in {log.generated_seconds:.0f} s)"
+            )
+        else:
+            log = generate(path, seed, scale)
+        if log.events >= events:
+            return log
+        scale = math.ceil(scale * events / log.events * 1.01 * 100) / 100
+        note(f"{log.events:,} events < {events:,}: trying scale {scale:g}")
+
+
+def generate(path: Path, seed: int, scale: float) -> SourceLog:
+    """Load the demo at ``scale`` into a new SQLite file (renamed into place when done)."""
+    import migrations
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    url = f"sqlite:///{partial}"
+    migrations.upgrade(url)
+    # A bigger aggregate cache saves re-reading aggregates at large scales; the file is a
+    # throw-away cache until renamed, so it needs no fsync and no journal on disk.
+    ledger = Ledger(url, env={"LEDGER_AGGREGATE_CACHE_SIZE": "200000"})
+
+    def fast(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous = OFF")
+        cursor.execute("PRAGMA journal_mode = MEMORY")
+        cursor.close()
+
+    sa.event.listen(ledger.engine, "connect", fast)
+    ledger.engine.dispose()
+    note(f"generating the demo at scale {scale:g} (seed {seed}) into {path.relative_to(ROOT)}")
+    started = time.perf_counter()
+    last = [started]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done not in (0, total) and now - last[0] < 15:
+            return
+        last[0] = now
+        elapsed = now - started
+        eta = elapsed / done * (total - done) if done else float("nan")
+        note(f"  {done:,}/{total:,} steps, {ledger.position():,} events, {elapsed:.0f} s"
+             f" elapsed, ~{eta:.0f} s to go")  # fmt: skip
+
+    summary = load_demo(ledger, seed=seed, scale=scale, progress=progress)
+    seconds = time.perf_counter() - started
+    events = ledger.position()
+    ledger.close()
+    ledger.engine.dispose()
+    partial.rename(path)
+    path.with_suffix(".json").write_text(
+        json.dumps({"seed": seed, "scale": scale, "events": events, "seconds": seconds,
+                    "applications": summary.applications}, indent=1)
+    )  # fmt: skip
+    note(f"generated {events:,} events in {seconds:.0f} s ({events / seconds:,.0f} events/s)")
+    return SourceLog(path, scale, events, seconds, reused=False)
+
+
+COLUMNS = "id, originator_id, originator_version, topic, state"
+
+
+def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
+    """COPY the cached events, ids (positions) included, then move the id sequence."""
+    engine = sa.create_engine(url)
+    raw = engine.raw_connection()
+    src = sqlite3.connect(source)
+    count = 0
+    try:
+        cursor = raw.cursor()
+        rows = src.execute(f"SELECT {COLUMNS} FROM ledger_events ORDER BY id")
+        while batch := rows.fetchmany(chunk):
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for id_, originator, version, topic, state in batch:
+                originator_id = (
+                    uuid.UUID(bytes=originator) if isinstance(originator, bytes)
+                    else uuid.UUID(str(originator))
+                )  # fmt: skip
+                writer.writerow((id_, originator_id, version, topic, "\\x" + bytes(state).hex()))
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY ledger_events ({COLUMNS}) FROM STDIN (FORMAT csv)", buffer)
+            count += len(batch)
+            if count % (chunk * 5) == 0:
+                note(f"  copied {count:,} events")
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('ledger_events', 'id'), "
+            "(SELECT max(id) FROM ledger_events))"
+        )
+        raw.commit()
+        cursor.execute("ANALYZE ledger_events")
+        raw.commit()
+    finally:
+        src.close()
+        raw.close()
+        engine.dispose()
+    return count
+
+
+def import_sqlite(source: Path, url: str) -> int:
+    target = sa.engine.make_url(url).database
+    assert target is not None
+    connection = sqlite3.connect(target, isolation_level=None)
+    try:
+        connection.execute("ATTACH DATABASE ? AS src", (str(source),))
+        connection.execute("BEGIN")
+        connection.execute(
+            f"INSERT INTO ledger_events ({COLUMNS}) SELECT {COLUMNS} FROM src.ledger_events "
+            "ORDER BY id"
+        )
+        connection.execute("COMMIT")
+        connection.execute("DETACH DATABASE src")
+        connection.execute("ANALYZE")
+        count: int = connection.execute("SELECT count(*) FROM ledger_events").fetchone()[0]
+    finally:
+        connection.close()
+    return count
+
+
+@contextlib.contextmanager
+def loaded_database(backend: str, source: SourceLog) -> Iterator[str]:
+    with fresh_database(backend, name="nscl_bench_rebuild") as url:
+        started = time.perf_counter()
+        importer = import_postgresql if backend == "postgresql" else import_sqlite
+        count = importer(source.path, url)
+        note(f"{backend}: {count:,} events copied in {time.perf_counter() - started:.0f} s")
+        yield url
+
+
+# -- measurements (each in a subprocess) -----------------------------------------------------
+
+
+def measure_raw(url: str) -> dict[str, Any]:
+    """SELECT every event in position order, streamed, and JSON-decode each state."""
+    ledger = Ledger(url)
+    t = ledger.events_table
+    query = sa.select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+    query = query.order_by(t.c.id)
+    count = 0
+    started = time.perf_counter()
+    with ledger.engine.connect() as connection:
+        streaming = connection.execution_options(stream_results=True, yield_per=10_000)
+        for row in streaming.execute(query):
+            state = row[4]
+            json.loads(state if isinstance(state, bytes) else bytes(state))
+            count += 1
+    seconds = time.perf_counter() - started
+    return {"events": count, "seconds": seconds, "rate": count / seconds}
+
+
+def measure_rebuild(url: str, profile: bool) -> dict[str, Any]:
+    """A fresh projector, then a rebuild of every projection."""
+    ledger = Ledger(url)
+    projector = Projector(ledger)
+    head = ledger.position()
+    started = time.perf_counter()
+    shown = [0.0]
+
+    def progress(_names: str, position: int, total: int) -> None:
+        if total and position / total - shown[0] >= 0.1:
+            shown[0] = position / total
+            note(f"  rebuild: {position:,}/{total:,} ({time.perf_counter() - started:.0f} s)")
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    folded = projector.rebuild(progress=progress)
+    if profiler is not None:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(15)
+    behind = {n: p for n in projector.classes if (p := projector.position(n)) != head}
+    return {
+        "events": folded, "seconds": seconds, "rate": folded / seconds,
+        "projections": list(projector.classes), "behind": behind,
+    }  # fmt: skip
+
+
+def run_follower(url: str) -> dict[str, Any]:
+    """Follow until stdin closes (the parent's signal to stop)."""
+    projector = Projector(Ledger(url))
+    stop = threading.Event()
+    thread = threading.Thread(target=projector.follow, args=(stop,), daemon=True)
+    thread.start()
+    sys.stdin.read()
+    stop.set()
+    thread.join(timeout=30)
+    return {"stopped": not thread.is_alive()}
+
+
+def child(kind: str, url: str, profile: bool = False) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.rebuild", "--measure", kind, "--url", url]
+    if profile:
+        command.append("--profile")
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- live lag --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lag:
+    backend: str
+    commands: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    unresolved: int
+
+
+class Writer:
+    """Submit / appraise / approve, round robin, through the application service."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+        def person(name: str, role: str, department: str) -> Actor:
+            granted = ledger.grant_access(
+                c.GrantAccess(name=name, role=role, department=department), SYSTEM
+            )
+            return ledger.authenticate(granted.token)
+
+        self.officer = person("Cán bộ tiếp nhận", "officer", "SKHCN")
+        self.appraiser = person("Cán bộ thẩm định", "officer", "SKHCN")
+        self.approver = person("Lãnh đạo phòng", "officer", "SKHCN")
+        finance = person("Cán bộ tài chính", "finance", "STC")
+        ledger.assign_budget(
+            c.AssignBudget(
+                budget_year=LAG_YEAR, project="DA2", source="city_budget", amount=10**13,
+                decision_no="QĐ-LAG", decided_on=dt.date(LAG_YEAR, 1, 5),
+            ),
+            finance,
+        )  # fmt: skip
+        self.enterprise = ledger.register_enterprise(
+            c.RegisterEnterprise(
+                tax_code="0100000001", name="Công ty Đo Độ Trễ", district="QH-HOANKIEM",
+                sector="industry", size="small",
+            ),
+            self.officer,
+        ).id  # fmt: skip
+        self.funding = c.Funding(city_budget=30_000_000, enterprise=30_000_000, other=0)
+        self.count = 0
+        self.application: uuid.UUID | None = None
+
+    def next(self) -> int:
+        """Run the next command; return the position it committed."""
+        i, step = divmod(self.count, 3)
+        self.count += 1
+        if step == 0:
+            written = self.ledger.submit_application(
+                c.SubmitApplication(
+                    enterprise_id=self.enterprise, dossier_no=f"HS-LAG-{i}", project="DA2",
+                    support_type="iso_9001", title="ISO 9001", total_cost=60_000_000,
+                    requested=self.funding, submitted_on=dt.date(LAG_YEAR, 2, 1),
+                ),
+                self.officer,
+            )  # fmt: skip
+            self.application = written.id
+            return written.position
+        assert self.application is not None
+        if step == 1:
+            return self.ledger.appraise_application(
+                c.AppraiseApplication(
+                    application_id=self.application, appraised_on=dt.date(LAG_YEAR, 2, 10),
+                    recommended=self.funding,
+                ),
+                self.appraiser,
+            ).position  # fmt: skip
+        return self.ledger.approve_application(
+            c.ApproveApplication(
+                application_id=self.application, decision_no=f"QĐ-LAG-{i}",
+                decided_on=dt.date(LAG_YEAR, 3, 1), budget_year=LAG_YEAR, approved=self.funding,
+            ),
+            self.approver,
+        ).position  # fmt: skip
+
+
+def live_lag(backend: str, seconds: float, rate: float) -> Lag:
+    with fresh_database(backend, name="nscl_bench_lag") as url:
+        ledger = Ledger(url)
+        load_demo(ledger, seed=SEED, scale=LAG_SCALE)
+        writer = Writer(ledger)
+        projector = Projector(ledger)  # makes the tracking rows before the follower starts
+        names = list(projector.classes)
+
+        def reached() -> int:
+            return min(projector.position(name) for name in names)
+
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "bench.rebuild", "--measure", "follow", "--url", url],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            head, deadline = ledger.position(), time.monotonic() + 300
+            while reached() < head:
+                if time.monotonic() > deadline or follower.poll() is not None:
+                    raise RuntimeError(f"the follower did not catch up to {head}")
+                time.sleep(0.05)
+            note(f"{backend}: follower caught up with {head:,} events; writing {rate:g}/s")
+            pending: collections.deque[tuple[int, float]] = collections.deque()
+            lags: list[float] = []
+            lock = threading.Lock()
+            writing_done = threading.Event()
+
+            def probe() -> None:
+                give_up = None
+                while True:
+                    position = reached()
+                    now = time.perf_counter()
+                    with lock:
+                        while pending and pending[0][0] <= position:
+                            lags.append(max(0.0, now - pending.popleft()[1]))
+                        empty = not pending
+                    if writing_done.is_set():
+                        if empty:
+                            return
+                        give_up = give_up or now + 30
+                        if now > give_up:
+                            return
+                    time.sleep(0.005)
+
+            prober = threading.Thread(target=probe, name="lag-probe")
+            prober.start()
+            started = time.perf_counter()
+            count = 0
+            try:
+                while (now := time.perf_counter()) - started < seconds:
+                    due = started + count / rate
+                    if due > now:
+                        time.sleep(due - now)
+                    position = writer.next()
+                    committed = time.perf_counter()
+                    with lock:
+                        pending.append((position, committed))
+                    count += 1
+            finally:
+                elapsed = time.perf_counter() - started
+                writing_done.set()
+                prober.join()
+        finally:
+            assert follower.stdin is not None
+            follower.stdin.close()
+            follower.wait(timeout=60)
+            ledger.close()
+            ledger.engine.dispose()
+    ms = sorted(lag * 1000 for lag in lags)
+    p99 = statistics.quantiles(ms, n=100)[98] if len(ms) > 1 else (ms[0] if ms else math.nan)
+    return Lag(
+        backend, count, count / elapsed, statistics.median(ms) if ms else math.nan, p99,
+        ms[-1] if ms else math.nan, len(pending),
+    )  # fmt: skip
+
+
+# -- the table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    backend: str
+    events: int
+    raw_rate: float
+    rate: float
+    seconds: float
+    rss_mib: float
+    raw_rss_mib: float
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.raw_rate
+
+
+def yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def print_goals(rows: list[Row], lags: list[Lag]) -> None:
+    print("\ngoals (issue 3; printed, not asserted):")
+    for r in rows:
+        what = f"{r.backend} {r.events:,}"
+        if r.backend == "postgresql":
+            print(f"  {what}: ≥ {GOAL_PG_RATE:,} events/s: {yes(r.rate >= GOAL_PG_RATE)}"
+                  f" ({r.rate:,.0f})")  # fmt: skip
+            if r.events >= 1_000_000:
+                print(f"  {what}: 1M in ≤ 10 s: {yes(r.seconds / r.events * 1e6 <= 10)}"
+                      f" ({r.seconds:.1f} s)")  # fmt: skip
+            else:
+                print(f"  {what}: 1M in ≤ 10 s: not measured here (at this rate 1M ≈"
+                      f" {1e6 / r.rate:.1f} s)")  # fmt: skip
+        print(f"  {what}: ≥ {GOAL_RATIO}× raw: {yes(r.ratio >= GOAL_RATIO)} ({r.ratio:.2f}×)")
+        print(f"  {what}: peak ≤ 1 GiB: {yes(r.rss_mib <= GOAL_RSS_MIB)} ({r.rss_mib:.0f} MiB)")
+    for lag in lags:
+        print(f"  {lag.backend} live lag p99 ≤ 1 s: {yes(lag.p99_ms <= GOAL_LAG_P99_MS)}"
+              f" ({lag.p99_ms:.0f} ms)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", default="100000,1000000",
+                        help="comma-separated event counts (default 100000,1000000)")  # fmt: skip
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--lag-seconds", type=float, default=20.0, help="0 skips the lag test")
+    parser.add_argument("--lag-rate", type=float, default=20.0, help="commands per second")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile each rebuild (slower; stats on stderr)")  # fmt: skip
+    parser.add_argument("--measure", choices=["raw", "rebuild", "follow"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        if args.measure == "raw":
+            result = measure_raw(args.url)
+        elif args.measure == "rebuild":
+            result = measure_rebuild(args.url, args.profile)
+        else:
+            result = run_follower(args.url)
+        result["peak_rss_mib"] = peak_rss_mib()
+        print(json.dumps(result))
+        return
+
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    counts = [int(n.replace("_", "")) for n in args.events.split(",") if n.strip()]
+    rows: list[Row] = []
+    sources: list[SourceLog] = []
+    projections: list[str] = []
+    for wanted in counts:
+        source = source_log(wanted, args.seed)
+        sources.append(source)
+        for backend in backends:
+            with loaded_database(backend, source) as url:
+                raw = child("raw", url)
+                note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
+                rebuilt = child("rebuild", url, args.profile)
+                note(f"{backend}: rebuild {rebuilt['events']:,} events, {rebuilt['rate']:,.0f}/s,"
+                     f" {rebuilt['seconds']:.1f} s, {rebuilt['peak_rss_mib']:.0f} MiB")  # fmt: skip
+                if rebuilt["behind"]:
+                    note(f"{backend}: projections not at the head after the rebuild: "
+                         f"{rebuilt['behind']}")  # fmt: skip
+            projections = rebuilt["projections"]
+            rows.append(
+                Row(backend, rebuilt["events"], raw["rate"], rebuilt["rate"], rebuilt["seconds"],
+                    rebuilt["peak_rss_mib"], raw["peak_rss_mib"])
+            )  # fmt: skip
+    lags = [live_lag(b, args.lag_seconds, args.lag_rate) for b in backends if args.lag_seconds]
+
+    print(f"\nsource logs (demo, seed {args.seed}):")
+    for s in sources:
+        how = "reused; generated" if s.reused else "generated"
+        print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
+              f" ({s.path.relative_to(ROOT)})")  # fmt: skip
+    print(f"\nfull rebuild of {len(projections)} projections ({', '.join(projections)})")
+    print(
+        f"{'backend':<11} {'events':>10} {'raw ev/s':>10} {'rebuild ev/s':>13} {'ratio':>6}"
+        f" {'seconds':>8} {'peak MiB':>9} {'raw MiB':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r.backend:<11} {r.events:>10,} {r.raw_rate:>10,.0f} {r.rate:>13,.0f}"
+            f" {r.ratio:>6.2f} {r.seconds:>8.1f} {r.rss_mib:>9.0f} {r.raw_rss_mib:>8.0f}"
+        )
+    if lags:
+        print(f"\nlive lag, commit → every projection folded ({args.lag_seconds:g} s at"
+              f" {args.lag_rate:g} commands/s; demo scale {LAG_SCALE:g}; follower in its own"
+              f" process)")  # fmt: skip
+        print(f"{'backend':<11} {'commands':>9} {'cmds/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+              f" {'max ms':>7} {'unfolded':>9}")  # fmt: skip
+        for lag in lags:
+            print(f"{lag.backend:<11} {lag.commands:>9} {lag.rate:>7.1f} {lag.p50_ms:>7.0f}"
+                  f" {lag.p99_ms:>7.0f} {lag.max_ms:>7.0f} {lag.unresolved:>9}")  # fmt: skip
+    print_goals(rows, lags)
+
+
+if __name__ == "__main__":
+    main()

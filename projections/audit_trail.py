@@ -1,0 +1,507 @@
+"""audit_trail: one row per event, in the order of the log, with a one-line Vietnamese summary.
+
+Each row says when the event was recorded and the business date it carries, which record it
+changed, what kind of event it is, who recorded it for which department, its money fields
+(``amounts``), its references and one sentence in Vietnamese saying what happened, with
+money written ``1.234.567 ₫`` and dates ``dd/mm/yyyy``. ``leaf_hash`` is left empty here:
+the audit issue fills it. Rows are only ever appended.
+
+To name records in its sentences the audit trail keeps a label per record of its own
+(``audit_trail_labels``: "hồ sơ HS-2015-001", "doanh nghiệp Công ty …", "hoạt động «…»", a
+user's name); budget lines are named from their id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    Uuid,
+    select,
+)
+
+from ledger import catalogue
+from ledger.access import ROLE_NAMES_VI
+from ledger.budget_line import BudgetLine, budget_line_id, format_vnd
+from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
+from ledger.enterprise import Enterprise
+from ledger.natural_key import NaturalKey
+from ledger.program_activity import ProgramActivity
+from ledger.support_application import SupportApplication
+from ledger.user import User
+from projections.base import BIGINT, Projection, TableDef
+
+NAME = "audit_trail"
+
+TRAIL = TableDef(
+    "audit_trail",
+    ("position",),
+    lambda name, md: Table(
+        name, md,
+        Column("position", BIGINT, primary_key=True, autoincrement=False),
+        Column("recorded_at", DateTime, nullable=False),  # UTC, stored without its zone
+        Column("effective_date", Date, nullable=False),
+        Column("record_type", String(32), nullable=False),
+        Column("record_id", Uuid, nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("actor", String(64), nullable=False),
+        Column("department", String(32), nullable=False),
+        Column("amounts", JSON, nullable=False),
+        Column("references", JSON, nullable=False),
+        Column("summary", Text, nullable=False),
+        Column("leaf_hash", String(64), nullable=True),
+        Index(f"ix_{name}_record", "record_id"),
+    ),
+)  # fmt: skip
+
+LABELS = TableDef(
+    "audit_trail_labels",
+    ("record_id",),
+    lambda name, md: Table(
+        name, md,
+        Column("record_id", Uuid, primary_key=True),
+        Column("label", Text, nullable=False),
+    ),
+)  # fmt: skip
+
+SOURCE_VI = {"city_budget": "ngân sách thành phố", "enterprise": "vốn doanh nghiệp",
+             "other": "nguồn vốn khác"}  # fmt: skip
+KEY_KIND_VI = {"tax-code": "mã số thuế", "dossier": "số hồ sơ", "contract": "số hợp đồng",
+               "voucher": "số chứng từ"}  # fmt: skip
+DISBURSEMENT_VI = {"advance": "Tạm ứng", "payment": "Thanh toán"}
+
+#: budget line id -> how a sentence names it
+LINE_LABELS: dict[UUID, str] = {
+    budget_line_id(year, project, source): f"dự toán {SOURCE_VI[source]} của {project} năm {year}"
+    for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
+    for project in catalogue.PROJECTS
+    for source in catalogue.SOURCES
+}
+
+
+def _target(code: str) -> str:
+    target = catalogue.TARGETS.get(code)
+    return target.name_vi if target is not None else code
+
+
+#: money as the summaries write it: ``1.234.567 ₫``
+vnd = format_vnd
+
+
+_DAYS: dict[dt.date, str] = {}
+
+
+def day(date: dt.date) -> str:
+    """A date as the summaries write it: ``dd/mm/yyyy``."""
+    text = _DAYS.get(date)
+    if text is None:
+        text = _DAYS[date] = f"{date.day:02d}/{date.month:02d}/{date.year}"
+    return text
+
+
+def funding(shares: dict[str, int]) -> str:
+    """``ngân sách thành phố 45.000.000 ₫, vốn doanh nghiệp 30.000.000 ₫`` (zero shares left
+    out)."""
+    parts = [f"{SOURCE_VI.get(s, s)} {vnd(a)}" for s, a in shares.items() if a]
+    return ", ".join(parts) if parts else vnd(0)
+
+
+def clause(text: str | None) -> str:
+    """Free text of a user folded into one clause of a sentence (no line breaks, no end)."""
+    return " ".join((text or "").split()).replace(". ", "; ").rstrip(" .;")
+
+
+def decision(event: Any) -> str:
+    number = event.references.get("decision_no")
+    return f" (QĐ {number})" if number else ""
+
+
+def voucher(event: Any) -> str:
+    number = event.references.get("voucher_no")
+    return f" (chứng từ {number})" if number else ""
+
+
+def because(text: str | None) -> str:
+    reason = clause(text)
+    return f", lý do: {reason}" if reason else ""
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """A recorded time as the trail stores it: in UTC, without its zone, so that both
+    databases (and a replay's) hold and hand back the same value."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+#: event class -> (record type, event type)
+_TYPES: dict[type, tuple[str, str]] = {}
+
+
+def _types(cls: type) -> tuple[str, str]:
+    found = _TYPES.get(cls)
+    if found is None:
+        qualname = cls.__qualname__
+        found = _TYPES[cls] = (qualname.split(".", 1)[0], qualname)
+    return found
+
+
+NO_AMOUNTS: dict[str, Any] = {}
+
+
+class AuditTrail(Projection):
+    NAME = NAME
+    TABLES = (TRAIL, LABELS)
+
+    @singledispatchmethod
+    def process_event(self, event: Any, position: int) -> None:
+        """An event without a sentence of its own is still one row."""
+        event_type = _types(type(event))[1]
+        self._row(
+            event, position, NO_AMOUNTS,
+            f"Ghi nhận sự kiện {event_type} của bản ghi {event.originator_id} "
+            f"ngày {day(event.effective_date)}.",
+        )  # fmt: skip
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _row(self, event: Any, position: int, amounts: dict[str, Any], summary: str) -> None:
+        record_type, event_type = _types(type(event))
+        self.rows("audit_trail").append({
+            "position": position, "recorded_at": _naive_utc(event.timestamp),
+            "effective_date": event.effective_date, "record_type": record_type,
+            "record_id": event.originator_id, "event_type": event_type, "actor": event.actor,
+            "department": event.department, "amounts": amounts,
+            "references": event.references, "summary": summary, "leaf_hash": None,
+        })  # fmt: skip
+
+    def _name(self, record_id: UUID, label: str) -> None:
+        row = self.rows("audit_trail_labels").get_or_create(
+            (record_id,), lambda: {"record_id": record_id, "label": label}
+        )
+        row["label"] = label
+
+    def _label(self, record_id: UUID) -> str:
+        line = LINE_LABELS.get(record_id)
+        if line is not None:
+            return line
+        row = self.rows("audit_trail_labels").get((record_id,))
+        return row["label"] if row is not None else f"bản ghi {record_id}"
+
+    # -- enterprises -------------------------------------------------------------------------
+
+    @process_event.register
+    def _registered(self, event: Enterprise.Registered, position: int) -> None:
+        label = f"doanh nghiệp {event.name}"
+        self._name(event.originator_id, label)
+        self._row(event, position, NO_AMOUNTS, (
+            f"Đăng ký {label}, mã số thuế {event.tax_code}, địa bàn {event.district}, "
+            f"ngành {catalogue.SECTORS.get(event.sector, event.sector)}, "
+            f"quy mô {catalogue.SIZES.get(event.size, event.size)}, "
+            f"ngày {day(event.effective_date)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _corrected(self, event: Enterprise.Corrected, position: int) -> None:
+        label = self._label(event.originator_id)
+        names = {"name": "tên", "district": "địa bàn", "sector": "ngành", "size": "quy mô"}
+        changes = ", ".join(f"{names.get(k, k)} thành {v}" for k, v in event.changes.items())
+        if "name" in event.changes:
+            self._name(event.originator_id, f"doanh nghiệp {event.changes['name']}")
+        self._row(event, position, NO_AMOUNTS, (
+            f"Điều chỉnh thông tin {label} ngày {day(event.effective_date)}: {changes}"
+            f"{because(event.reason)}."
+        ))  # fmt: skip
+
+    # -- budget lines --------------------------------------------------------------------------
+
+    @process_event.register
+    def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Giao {LINE_LABELS.get(event.originator_id, 'dự toán')}: {vnd(event.amount)}, "
+            f"ngày {day(event.effective_date)}{decision(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
+        way = "tăng" if event.amount >= 0 else "giảm"
+        self._row(event, position, {"amount": event.amount}, (
+            f"Điều chỉnh {self._label(event.originator_id)}: {way} {vnd(abs(event.amount))}, "
+            f"ngày {day(event.effective_date)}{decision(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _committed(self, event: BudgetLine.Committed, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Cam kết {vnd(event.amount)} trên {self._label(event.originator_id)} cho "
+            f"{self._label(event.record_id)}{decision(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _released(self, event: BudgetLine.Released, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Giải phóng {vnd(event.amount)} đã cam kết trên {self._label(event.originator_id)} "
+            f"của {self._label(event.record_id)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _line_disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Chi {vnd(event.amount)} từ {self._label(event.originator_id)} cho "
+            f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _line_reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Ghi giảm khoản chi {vnd(event.amount)} từ {self._label(event.originator_id)} "
+            f"cho {self._label(event.record_id)} ngày {day(event.effective_date)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _line_recovered(self, event: BudgetLine.Recovered, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Thu hồi {vnd(event.amount)} về {self._label(event.originator_id)} từ "
+            f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
+        ))  # fmt: skip
+
+    # -- applications ------------------------------------------------------------------------
+
+    @process_event.register
+    def _submitted(self, event: SupportApplication.Submitted, position: int) -> None:
+        label = f"hồ sơ {event.dossier_no}"
+        self._name(event.originator_id, label)
+        support = catalogue.SUPPORT_TYPES.get(event.support_type)
+        kind = support.name_vi if support is not None else event.support_type
+        self._row(event, position, {"total_cost": event.total_cost, "requested": event.requested}, (
+            f"Tiếp nhận {label} của {self._label(event.enterprise_id)} ngày "
+            f"{day(event.effective_date)} ({event.project}, {kind}): tổng kinh phí "
+            f"{vnd(event.total_cost)}, đề nghị {funding(event.requested)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _returned(self, event: SupportApplication.Returned, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Trả lại {self._label(event.originator_id)} để bổ sung ngày "
+            f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _resubmitted(self, event: SupportApplication.Resubmitted, position: int) -> None:
+        note = clause(event.note)
+        self._row(event, position, NO_AMOUNTS, (
+            f"Nộp lại {self._label(event.originator_id)} sau khi bổ sung ngày "
+            f"{day(event.effective_date)}{f', ghi chú: {note}' if note else ''}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _appraised(self, event: SupportApplication.Appraised, position: int) -> None:
+        self._row(event, position, {"recommended": event.recommended}, (
+            f"Thẩm định {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
+            f"đề xuất hỗ trợ {funding(event.recommended)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _approved(self, event: SupportApplication.Approved, position: int) -> None:
+        self._row(event, position, {"approved": event.approved}, (
+            f"Phê duyệt {self._label(event.originator_id)}: {funding(event.approved)}, "
+            f"năm ngân sách {event.budget_year}{decision(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _rejected(self, event: SupportApplication.Rejected, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Từ chối {self._label(event.originator_id)} ngày {day(event.effective_date)}"
+            f"{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _withdrawn(self, event: SupportApplication.Withdrawn, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Doanh nghiệp rút {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _contract(self, event: SupportApplication.ContractSigned, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Ký hợp đồng số {event.contract_no} cho {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _disbursed(self, event: SupportApplication.Disbursed, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"{DISBURSEMENT_VI.get(event.kind, 'Chi')} {vnd(event.amount)} ngân sách thành phố "
+            f"cho {self._label(event.originator_id)} ngày {day(event.effective_date)}"
+            f"{voucher(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _reversed(self, event: SupportApplication.DisbursementReversed, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Hủy khoản chi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _accepted(self, event: SupportApplication.AcceptanceRecorded, position: int) -> None:
+        result = "đạt" if event.result == "passed" else "không đạt"
+        outputs = "; ".join(f"{v} cho mục tiêu «{_target(k)}»" for k, v in event.outputs.items())
+        self._row(event, position, NO_AMOUNTS, (
+            f"Nghiệm thu {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
+            f"{result}{f', kết quả: {outputs}' if outputs else ''}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _settled(self, event: SupportApplication.Settled, position: int) -> None:
+        self._row(event, position, {"released": event.released}, (
+            f"Thanh lý hợp đồng, quyết toán {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}, giải phóng {vnd(event.released)} chưa sử dụng."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _cancelled(self, event: SupportApplication.Cancelled, position: int) -> None:
+        self._row(event, position, {"released": event.released}, (
+            f"Hủy {self._label(event.originator_id)} ngày {day(event.effective_date)}, giải "
+            f"phóng {vnd(event.released)} chưa sử dụng{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _recovery_ordered(self, event: SupportApplication.RecoveryOrdered, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Yêu cầu thu hồi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _recovery_received(self, event: SupportApplication.RecoveryReceived, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Nhận {vnd(event.amount)} tiền thu hồi của {self._label(event.originator_id)} "
+            f"ngày {day(event.effective_date)}{voucher(event)}."
+        ))  # fmt: skip
+
+    # -- program activities --------------------------------------------------------------------
+
+    @process_event.register
+    def _activity(self, event: ProgramActivity.Approved, position: int) -> None:
+        label = f"hoạt động «{clause(event.title)}»"
+        self._name(event.originator_id, label)
+        self._row(event, position, {"budget": event.budget}, (
+            f"Phê duyệt {label} của {event.department_code} ({event.project}, "
+            f"{catalogue.ACTIVITY_KINDS.get(event.kind, event.kind)}): kinh phí "
+            f"{vnd(event.budget)}, năm ngân sách {event.budget_year}{decision(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _spent(self, event: ProgramActivity.Spent, position: int) -> None:
+        self._row(event, position, {"amount": event.amount}, (
+            f"Chi {vnd(event.amount)} cho {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}{voucher(event)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _completed(self, event: ProgramActivity.Completed, position: int) -> None:
+        self._row(event, position, {"released": event.released}, (
+            f"Hoàn thành {self._label(event.originator_id)} ngày {day(event.effective_date)}, "
+            f"giải phóng {vnd(event.released)} chưa sử dụng."
+        ))  # fmt: skip
+
+    # -- users and unique numbers ------------------------------------------------------------
+
+    @process_event.register
+    def _granted(self, event: User.Granted, position: int) -> None:
+        self._name(event.originator_id, f"người dùng {event.name}")
+        self._row(event, position, NO_AMOUNTS, (
+            f"Cấp quyền truy cập cho người dùng {event.name}, vai trò "
+            f"{ROLE_NAMES_VI.get(event.role, event.role)}, đơn vị "
+            f"{event.department_code}, ngày {day(event.effective_date)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _revoked(self, event: User.Revoked, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Thu hồi quyền truy cập của {self._label(event.originator_id)} ngày "
+            f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _claimed(self, event: NaturalKey.Claimed, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Đăng ký {KEY_KIND_VI.get(event.kind, event.kind)} {event.value} (số không được "
+            f"trùng) ngày {day(event.effective_date)}."
+        ))  # fmt: skip
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def report(
+    connection: Connection,
+    tables: dict[str, Table],
+    record_id: UUID | str | None = None,
+    actor: str | None = None,
+    department: str | None = None,
+    event_type: str | None = None,
+    from_: dt.date | None = None,
+    to: dt.date | None = None,
+    order: str = "asc",
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the trail and the number of the next page (None on the last).
+
+    ``from_`` and ``to`` bound the effective date (both included); ``order`` is ``asc`` or
+    ``desc`` by position. Rows ``{position, recorded_at, effective_date, record_type,
+    record_id, event_type, actor, department, amounts, references, summary}``, times and
+    dates in ISO 8601 (recorded times in UTC)."""
+    if order not in ("asc", "desc"):
+        raise ValueError("order is asc or desc")
+    if page < 1 or page_size < 1:
+        raise ValueError("page and page_size start at 1")
+    trail = tables["audit_trail"]
+    query = select(
+        trail.c.position, trail.c.recorded_at, trail.c.effective_date, trail.c.record_type,
+        trail.c.record_id, trail.c.event_type, trail.c.actor, trail.c.department,
+        trail.c.amounts, trail.c.references, trail.c.summary,
+    )  # fmt: skip
+    if record_id is not None:
+        query = query.where(trail.c.record_id == _uuid(record_id))
+    if actor is not None:
+        query = query.where(trail.c.actor == actor)
+    if department is not None:
+        query = query.where(trail.c.department == department)
+    if event_type is not None:
+        query = query.where(trail.c.event_type == event_type)
+    if from_ is not None:
+        query = query.where(trail.c.effective_date >= from_)
+    if to is not None:
+        query = query.where(trail.c.effective_date <= to)
+    by = trail.c.position.asc() if order == "asc" else trail.c.position.desc()
+    query = query.order_by(by).offset((page - 1) * page_size).limit(page_size + 1)
+    rows = []
+    for found in connection.execute(query).mappings():
+        row = dict(found)
+        row["recorded_at"] = row["recorded_at"].replace(tzinfo=dt.UTC).isoformat()
+        row["effective_date"] = row["effective_date"].isoformat()
+        row["record_id"] = str(row["record_id"])
+        rows.append(row)
+    if len(rows) > page_size:
+        return rows[:page_size], page + 1
+    return rows, None

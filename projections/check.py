@@ -1,0 +1,126 @@
+"""Reconciliation: the read models against each other and against a fresh fold of the log.
+
+Problems come back as data (a list of :class:`Problem`), like beancount's validations; the
+``ledger projections check`` command prints them one per line and exits non-zero if any.
+
+Checked:
+* journal ↔ project_spend: for every budget year × project × source, the accounts give back
+  assigned, committed, disbursed and recovered exactly;
+* registers ↔ project_spend: every budget line's figures;
+* the journal's trial balance nets to zero for every budget year;
+* every projection ↔ a fresh in-memory fold of the log up to the same position (replay):
+  every row of every table equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ledger.service import Ledger
+from projections import journal, project_spend, registers
+from projections.runner import Projector, replay
+
+FIGURES = ("assigned", "committed", "disbursed", "recovered")
+
+
+class Problem(NamedTuple):
+    projection: str
+    kind: str
+    key: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.projection}: {self.kind} at {self.key}: {self.detail}"
+
+
+def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
+    """Every disagreement found; an empty list means the read models reconcile."""
+    projector = projector or Projector(ledger)
+    problems: list[Problem] = []
+    with projector.reading("project_spend") as (connection, tables, spend_position):
+        spend = {
+            (r["budget_year"], r["project"], r["source"]): r
+            for r in project_spend.report(connection, tables)
+        }
+    with projector.reading("journal") as (connection, tables, journal_position):
+        accounts = journal.balances(connection, tables)
+        rows, total_debit, total_credit = journal.trial_balance(connection, tables)
+        years = sorted({year for year, _, _ in accounts})
+        yearly = {year: journal.trial_balance(connection, tables, year) for year in years}
+    with projector.reading("registers") as (connection, tables, registers_position):
+        lines = {
+            (r["budget_year"], r["project"], r["source"]): r
+            for r in registers.budget_lines(connection, tables)
+        }
+
+    if spend_position == journal_position:
+        problems += _compare("journal", accounts, spend, "project_spend")
+    if spend_position == registers_position:
+        city_spend = {k: v for k, v in spend.items() if k[2] == "city_budget"}
+        city_lines = {k: v for k, v in lines.items() if k[2] == "city_budget"}
+        problems += _compare("registers", city_lines, city_spend, "project_spend")
+    if total_debit != total_credit:
+        problems.append(Problem("journal", "unbalanced", "all years",
+                                f"debit {total_debit} ≠ credit {total_credit}"))  # fmt: skip
+    for year, (_, debit, credit) in yearly.items():
+        if debit != credit:
+            problems.append(Problem("journal", "unbalanced", str(year),
+                                    f"debit {debit} ≠ credit {credit}"))  # fmt: skip
+
+    for status in projector.status():
+        fresh = replay(ledger, upto_position=status.position, names=[status.name])
+        try:
+            problems += _compare_snapshots(status.name, projector.snapshot(status.name),
+                                           fresh.snapshot(status.name))  # fmt: skip
+        finally:
+            fresh.engine.dispose()
+    return problems
+
+
+def _compare(
+    name: str,
+    left: dict[Any, dict[str, Any]],
+    right: dict[Any, dict[str, Any]],
+    other: str,
+) -> list[Problem]:
+    problems = []
+    for key in sorted(set(left) | set(right)):
+        mine, theirs = left.get(key), right.get(key)
+        label = "/".join(str(k) for k in key)
+        if mine is None or theirs is None:
+            empty = all(not (mine or theirs or {}).get(f) for f in FIGURES)
+            if not empty:
+                where = other if mine is None else name
+                problems.append(Problem(name, "missing", label, f"no row in {where}"))
+            continue
+        for figure in FIGURES:
+            if mine[figure] != theirs[figure]:
+                detail = f"{figure} {mine[figure]} ≠ {theirs[figure]} in {other}"
+                problems.append(Problem(name, "mismatch", label, detail))
+    return problems
+
+
+def _compare_snapshots(
+    name: str,
+    live: tuple[int, dict[str, list[dict[str, Any]]]],
+    fresh: tuple[int, dict[str, list[dict[str, Any]]]],
+) -> list[Problem]:
+    (live_position, live_tables), (fresh_position, fresh_tables) = live, fresh
+    if live_position != fresh_position:
+        return [Problem(name, "position", str(live_position),
+                        f"fresh fold reached {fresh_position}")]  # fmt: skip
+    problems = []
+    for table, rows in live_tables.items():
+        expected = fresh_tables[table]
+        if rows == expected:
+            continue
+        if len(rows) != len(expected):
+            detail = f"{len(rows)} rows, a fresh fold has {len(expected)}"
+            problems.append(Problem(name, "differs from a fresh fold", table, detail))
+            continue
+        for live_row, fresh_row in zip(rows, expected, strict=True):
+            if live_row != fresh_row:
+                problems.append(Problem(name, "differs from a fresh fold", table,
+                                        f"{live_row} ≠ {fresh_row}"))  # fmt: skip
+                break
+    return problems

@@ -1,0 +1,314 @@
+"""journal: double-entry postings for every money event; a trial balance per budget year.
+
+Every money event is posted as balanced lines (Σ debit = Σ credit) on the accounts of one
+budget year × project × funding source, so the trial balance nets to zero for every budget
+year, and for every (year, project, source) the balances give back project_spend's figures.
+
+Chart of accounts (``ACCOUNTS``; each account is kept per budget year, project and source):
+
+=====================  ====================================  =========================
+account                Vietnamese                            normal balance
+=====================  ====================================  =========================
+``budget_assigned``    dự toán được giao                     credit = assigned
+``budget_available``   dự toán chưa sử dụng                  debit = assigned − committed
+``commitments``        cam kết chi chưa giải ngân            debit = committed − disbursed
+                                                             + recovered (open)
+``disbursements``      kinh phí đã giải ngân                 debit = disbursed
+``recoveries``         kinh phí thu hồi nộp trả ngân sách    credit = recovered
+=====================  ====================================  =========================
+
+Postings (debit / credit), city budget from the budget line's events:
+
+* ``BudgetLine.Assigned``, ``Adjusted`` (giao, điều chỉnh dự toán): budget_available /
+  budget_assigned (a negative adjustment the other way round);
+* ``Committed`` (an approval or an activity commits the line): commitments /
+  budget_available; ``Released`` (settlement, cancellation, completion): the reverse;
+* ``Disbursed`` (advance, payment, activity spending): disbursements / commitments;
+  ``DisbursementReversed``: the reverse;
+* ``Recovered`` (money received back): commitments / recoveries — the money is owed to the
+  commitment again until the application's closing releases it.
+
+The enterprise and other sources have no budget-line events beyond their assignment: their
+``Assigned``/``Adjusted`` post like the city's, and the approved enterprise / other shares
+of an application post commitments / budget_available at ``SupportApplication.Approved``
+(the reverse at ``Cancelled``), as project_spend counts them.
+
+So for each (year, project, source): assigned = credit balance of budget_assigned; disbursed
+= debit balance of disbursements; recovered = credit balance of recoveries; committed =
+open commitments + disbursed − recovered; available = debit balance of budget_available.
+
+Tables: ``journal_postings``, one row per (position, line no) with the posting's budget
+year, effective date, account, debit, credit, project, source, record (the application,
+activity, or the budget line for an assignment) and a Vietnamese memo (what happened and
+the decision or voucher number);
+``journal_balances``, the debit and credit totals per (year, project, source, account), which
+the trial balance and the reconciliation read; ``journal_apps``, each application's project
+and approved non-city shares, for the postings of approvals and cancellations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Column, Connection, Date, Integer, String, Table, Uuid, func, select
+
+from ledger.budget_line import BudgetLine
+from ledger.support_application import SupportApplication
+from projections.base import BIGINT, Projection, TableDef
+from projections.project_spend import LINES
+
+NAME = "journal"
+
+#: account code -> Vietnamese name, in the order of the trial balance
+ACCOUNTS: dict[str, str] = {
+    "budget_assigned": "Dự toán được giao",
+    "budget_available": "Dự toán chưa sử dụng",
+    "commitments": "Cam kết chi chưa giải ngân",
+    "disbursements": "Kinh phí đã giải ngân",
+    "recoveries": "Kinh phí thu hồi nộp trả ngân sách",
+}
+
+#: the non-city sources an approval commits on the journal (the city share is the line's)
+SHARES = ("enterprise", "other")
+
+POSTINGS = TableDef(
+    "journal_postings",
+    ("position", "line_no"),
+    lambda name, md: Table(
+        name, md,
+        Column("position", BIGINT, primary_key=True),
+        Column("line_no", Integer, primary_key=True),
+        Column("budget_year", Integer, nullable=False),
+        Column("effective_date", Date, nullable=False),
+        Column("account", String(32), nullable=False),
+        Column("debit", BIGINT, nullable=False),
+        Column("credit", BIGINT, nullable=False),
+        Column("project", String(8), nullable=False),
+        Column("source", String(16), nullable=False),
+        Column("record_id", Uuid, nullable=False),
+        Column("memo", String(200), nullable=False),
+    ),
+)  # fmt: skip
+
+BALANCES = TableDef(
+    "journal_balances",
+    ("budget_year", "project", "source", "account"),
+    lambda name, md: Table(
+        name, md,
+        Column("budget_year", Integer, primary_key=True),
+        Column("project", String(8), primary_key=True),
+        Column("source", String(16), primary_key=True),
+        Column("account", String(32), primary_key=True),
+        Column("debit", BIGINT, nullable=False),
+        Column("credit", BIGINT, nullable=False),
+    ),
+)  # fmt: skip
+
+APPS = TableDef(
+    "journal_apps",
+    ("application_id",),
+    lambda name, md: Table(
+        name, md,
+        Column("application_id", Uuid, primary_key=True),
+        Column("project", String(8), nullable=False),
+        Column("budget_year", Integer, nullable=True),
+        Column("enterprise", BIGINT, nullable=False),
+        Column("other", BIGINT, nullable=False),
+    ),
+)  # fmt: skip
+
+#: the non-city shares an approval commits, as the memos name them
+SHARE_NAMES = {"enterprise": "vốn đối ứng của doanh nghiệp", "other": "nguồn vốn khác"}
+
+
+class Journal(Projection):
+    NAME = NAME
+    TABLES = (POSTINGS, BALANCES, APPS)
+
+    def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
+        super().__init__(tables, rebuilding=rebuilding)
+        self._position = 0
+        self._line_no = 0
+
+    @singledispatchmethod
+    def process_event(self, event: object, position: int) -> None:
+        """Events this projection does not fold are ignored."""
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _post(
+        self,
+        position: int,
+        event: Any,
+        key: tuple[int, str, str],
+        debit: str,
+        credit: str,
+        amount: int,
+        record_id: UUID,
+        memo: str,
+    ) -> None:
+        """Post ``amount`` from ``credit`` to ``debit`` on (year, project, source): two lines."""
+        if amount == 0:
+            return
+        if amount < 0:
+            debit, credit, amount = credit, debit, -amount
+        if position != self._position:
+            self._position, self._line_no = position, 0
+        year, project, source = key
+        effective_date: dt.date = event.effective_date
+        reference = next(iter(event.references.values()), None)
+        if reference:
+            memo = f"{memo} ({reference})"
+        postings = self.rows("journal_postings")
+        for account, side, other in ((debit, "debit", "credit"), (credit, "credit", "debit")):
+            self._line_no += 1
+            postings.append({
+                "position": position, "line_no": self._line_no, "budget_year": year,
+                "effective_date": effective_date, "account": account,
+                side: amount, other: 0, "project": project, "source": source,
+                "record_id": record_id, "memo": memo,
+            })  # fmt: skip
+            self._balance(year, project, source, account)[side] += amount
+
+    def _balance(self, year: int, project: str, source: str, account: str) -> dict[str, Any]:
+        return self.rows("journal_balances").get_or_create(
+            (year, project, source, account),
+            lambda: {
+                "budget_year": year, "project": project, "source": source,
+                "account": account, "debit": 0, "credit": 0,
+            },
+        )  # fmt: skip
+
+    def _line(self, event: Any, position: int, debit: str, credit: str, amount: int,
+              record_id: UUID, memo: str) -> None:  # fmt: skip
+        self._post(position, event, LINES[event.originator_id], debit, credit, amount,
+                   record_id, memo)  # fmt: skip
+
+    # -- budget lines --------------------------------------------------------------------------
+
+    @process_event.register
+    def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
+        self._line(event, position, "budget_available", "budget_assigned", event.amount,
+                   event.originator_id, "Giao dự toán")  # fmt: skip
+
+    @process_event.register
+    def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
+        self._line(event, position, "budget_available", "budget_assigned", event.amount,
+                   event.originator_id, "Điều chỉnh dự toán")  # fmt: skip
+
+    @process_event.register
+    def _committed(self, event: BudgetLine.Committed, position: int) -> None:
+        self._line(event, position, "commitments", "budget_available", event.amount,
+                   event.record_id, "Cam kết chi")  # fmt: skip
+
+    @process_event.register
+    def _released(self, event: BudgetLine.Released, position: int) -> None:
+        self._line(event, position, "budget_available", "commitments", event.amount,
+                   event.record_id, "Giải phóng cam kết chưa sử dụng")  # fmt: skip
+
+    @process_event.register
+    def _disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
+        self._line(event, position, "disbursements", "commitments", event.amount,
+                   event.record_id, "Giải ngân")  # fmt: skip
+
+    @process_event.register
+    def _reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
+        self._line(event, position, "commitments", "disbursements", event.amount,
+                   event.record_id, "Hủy khoản giải ngân")  # fmt: skip
+
+    @process_event.register
+    def _recovered(self, event: BudgetLine.Recovered, position: int) -> None:
+        self._line(event, position, "commitments", "recoveries", event.amount,
+                   event.record_id, "Thu hồi kinh phí")  # fmt: skip
+
+    # -- applications: the enterprise and other shares -------------------------------------------
+
+    @process_event.register
+    def _submitted(self, event: SupportApplication.Submitted, position: int) -> None:
+        self.rows("journal_apps").get_or_create(
+            (event.originator_id,),
+            lambda: {
+                "application_id": event.originator_id, "project": event.project,
+                "budget_year": None, "enterprise": 0, "other": 0,
+            },
+        )  # fmt: skip
+
+    @process_event.register
+    def _approved(self, event: SupportApplication.Approved, position: int) -> None:
+        if not any(event.approved.get(source) for source in SHARES):
+            return
+        app = self.rows("journal_apps").touch((event.originator_id,))
+        assert app is not None, f"application {event.originator_id} was never submitted"
+        app["budget_year"] = event.budget_year
+        for source in SHARES:
+            app[source] = event.approved.get(source, 0)
+            self._post(
+                position, event, (event.budget_year, app["project"], source), "commitments",
+                "budget_available", app[source], event.originator_id,
+                f"Phê duyệt {SHARE_NAMES[source]}",
+            )  # fmt: skip
+
+    @process_event.register
+    def _cancelled(self, event: SupportApplication.Cancelled, position: int) -> None:
+        app = self.rows("journal_apps").get((event.originator_id,))
+        if app is None or app["budget_year"] is None:
+            return
+        for source in SHARES:
+            self._post(
+                position, event, (app["budget_year"], app["project"], source),
+                "budget_available", "commitments", app[source], event.originator_id,
+                f"Hủy phê duyệt {SHARE_NAMES[source]}",
+            )  # fmt: skip
+
+
+def trial_balance(
+    connection: Connection, tables: dict[str, Table], budget_year: int | None = None
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The trial balance (bảng cân đối tài khoản) of one budget year, or of all of them:
+    rows ``{account, debit, credit}`` in chart order, each account's balance on its side
+    (debit when its debits exceed its credits), with the totals of both columns."""
+    balances = tables["journal_balances"]
+    query = select(
+        balances.c.account, func.sum(balances.c.debit), func.sum(balances.c.credit)
+    ).group_by(balances.c.account)
+    if budget_year is not None:
+        query = query.where(balances.c.budget_year == budget_year)
+    net = {account: int(dr) - int(cr) for account, dr, cr in connection.execute(query)}
+    debits = {account: max(net.get(account, 0), 0) for account in ACCOUNTS}
+    credits = {account: max(-net.get(account, 0), 0) for account in ACCOUNTS}
+    rows: list[dict[str, Any]] = [
+        {"account": account, "debit": debits[account], "credit": credits[account]}
+        for account in ACCOUNTS
+    ]
+    return rows, sum(debits.values()), sum(credits.values())
+
+
+def balances(
+    connection: Connection, tables: dict[str, Table], budget_year: int | None = None
+) -> dict[tuple[int, str, str], dict[str, int]]:
+    """Per (budget year, project, source), project_spend's figures as the accounts give them:
+    ``{assigned, committed, disbursed, recovered, available}``."""
+    table = tables["journal_balances"]
+    query = select(table)
+    if budget_year is not None:
+        query = query.where(table.c.budget_year == budget_year)
+    net: dict[tuple[int, str, str], dict[str, int]] = {}
+    for row in connection.execute(query).mappings():
+        key = (row["budget_year"], row["project"], row["source"])
+        accounts = net.setdefault(key, dict.fromkeys(ACCOUNTS, 0))
+        accounts[row["account"]] += row["debit"] - row["credit"]
+    result = {}
+    for key in sorted(net):
+        accounts = net[key]
+        disbursed, recovered = accounts["disbursements"], -accounts["recoveries"]
+        result[key] = {
+            "assigned": -accounts["budget_assigned"],
+            "committed": accounts["commitments"] + disbursed - recovered,
+            "disbursed": disbursed,
+            "recovered": recovered,
+            "available": accounts["budget_available"],
+        }
+    return result

@@ -1,0 +1,234 @@
+"""journal: balanced postings, a trial balance that nets to zero per budget year and figures
+that reconcile with project_spend; budget_execution beside it; each the same by every path."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from api.demo import load_demo
+from ledger import commands as c
+from ledger.budget_line import BudgetLine
+from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
+from ledger.service import Ledger
+from projections import budget_execution, journal, project_spend
+from projections.registry import BY_NAME
+from projections.runner import Projector, replay
+from projections.source import read_batches
+from tests.conftest import People
+from tests.scenario import D, Scenario
+
+FIGURES = ("assigned", "committed", "disbursed", "recovered", "available")
+DEMO_SCALE = 0.03
+MONEY_PROJECTIONS = ("project_spend", "journal", "budget_execution")
+B = BudgetLine
+MONEY = (B.Assigned, B.Adjusted, B.Committed, B.Released, B.Disbursed, B.DisbursementReversed,
+         B.Recovered)  # fmt: skip
+
+
+def projector_of(ledger: Ledger) -> Projector:
+    """A projector of the money projections only (the others are tested on their own)."""
+    return Projector(ledger, projections=[BY_NAME[n] for n in MONEY_PROJECTIONS])
+
+
+def demo(ledger: Ledger) -> Projector:
+    load_demo(ledger, scale=DEMO_SCALE)
+    projector = projector_of(ledger)
+    assert projector.catch_up() > 0
+    return projector
+
+
+def spend_figures(projector: Projector) -> dict[tuple[int, str, str], dict[str, int]]:
+    with projector.reading("project_spend") as (connection, tables, _):
+        rows = project_spend.report(connection, tables)
+    return {(r["budget_year"], r["project"], r["source"]): {f: r[f] for f in FIGURES}
+            for r in rows}  # fmt: skip
+
+
+def contents(projector: Projector, name: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Every row of the projection, sorted by key in Python (collations differ by database)."""
+    position, tables = projector.snapshot(name)
+    return position, {
+        d.name: sorted(tables[d.name], key=partial(row_key, d.key)) for d in BY_NAME[name].TABLES
+    }
+
+
+def row_key(key: tuple[str, ...], row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(row[k]) for k in key)
+
+
+def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people: People) -> None:
+    # Step 1: lines of 2015 for DA2; one application settled and its overpayment recovered,
+    # one cancelled after an advance; both approved with an enterprise share.
+    scenario = Scenario(ledger, people)
+    scenario.budget(200_000_000)
+    scenario.budget(50_000_000, source="enterprise")
+    settled = scenario.settled(city=60_000_000, paid=60_000_000)
+    recovery_id = ledger.order_recovery(
+        c.OrderRecovery(application_id=settled, ordered_on=D(2015, 11, 1), amount=10_000_000,
+                        reason="Chi vượt định mức"),
+        people.finance,
+    ).id  # fmt: skip
+    ledger.receive_recovery(
+        c.ReceiveRecovery(application_id=settled, recovery_id=recovery_id,
+                          received_on=D(2015, 11, 20), voucher_no="PT-0001"),
+        people.finance,
+    )  # fmt: skip
+    cancelled = scenario.contracted(city=50_000_000)
+    scenario.pay(cancelled, 10_000_000, "advance")
+    ledger.cancel_application(
+        c.CancelApplication(application_id=cancelled, cancelled_on=D(2015, 6, 1),
+                            reason="Doanh nghiệp dừng dự án"),
+        people.officer,
+    )  # fmt: skip
+
+    # Step 2: the accounts of 2015 and what they give back.
+    projector = projector_of(ledger)
+    projector.catch_up()
+    with projector.reading("journal") as (connection, tables, _):
+        rows, total_debit, total_credit = journal.trial_balance(connection, tables, 2015)
+        figures = journal.balances(connection, tables)
+        postings = tables["journal_postings"]
+        recovery = connection.execute(
+            select(postings.c.account, postings.c.debit, postings.c.credit, postings.c.memo)
+            .where(postings.c.record_id == settled, postings.c.memo.like("Thu hồi%"))
+            .order_by(postings.c.line_no)
+        ).all()  # fmt: skip
+    assert {r["account"]: (r["debit"], r["credit"]) for r in rows} == {
+        "budget_assigned": (0, 250_000_000),
+        "budget_available": (150_000_000, 0),  # 140 city + 10 enterprise
+        "commitments": (40_000_000, 0),  # the settled application's enterprise share
+        "disbursements": (70_000_000, 0),
+        "recoveries": (0, 10_000_000),
+    }
+    assert total_debit == total_credit == 260_000_000
+    [line] = ledger.get_budget_lines(2015, "DA2", "city_budget")
+    assert figures[(2015, "DA2", "city_budget")] == {f: line[f] for f in FIGURES}
+    assert figures[(2015, "DA2", "enterprise")] == {
+        "assigned": 50_000_000, "committed": 40_000_000, "disbursed": 0, "recovered": 0,
+        "available": 10_000_000,
+    }  # fmt: skip
+    assert [tuple(r) for r in recovery] == [
+        ("commitments", 10_000_000, 0, "Thu hồi kinh phí (PT-0001)"),
+        ("recoveries", 0, 10_000_000, "Thu hồi kinh phí (PT-0001)"),
+    ]
+
+
+def test_the_trial_balance_nets_to_zero_for_every_budget_year_of_the_demo(
+    ledger: Ledger,
+) -> None:
+    projector = demo(ledger)
+    with projector.reading("journal") as (connection, tables, _):
+        for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1):
+            rows, total_debit, total_credit = journal.trial_balance(connection, tables, year)
+            assert [r["account"] for r in rows] == list(journal.ACCOUNTS)
+            if 2011 <= year <= 2020:
+                assert total_debit > 0, f"the demo assigns money in {year}"
+            assert total_debit == total_credit, f"the trial balance of {year} does not net"
+            assert sum(r["debit"] - r["credit"] for r in rows) == 0
+        rows, total_debit, total_credit = journal.trial_balance(connection, tables)
+    assert total_debit == total_credit > 0
+    by_account = {r["account"]: r for r in rows}
+    assert by_account["budget_assigned"]["debit"] == 0
+    assert by_account["budget_assigned"]["credit"] > 0
+    assert by_account["disbursements"]["debit"] > 0
+
+
+def test_every_money_event_is_posted_and_its_postings_balance(ledger: Ledger) -> None:
+    projector = demo(ledger)
+    with ledger.engine.connect() as connection:
+        money = {
+            envelope.position
+            for batch in read_batches(ledger, connection, 0, 1000)
+            for envelope in batch
+            if isinstance(envelope.event, MONEY) and envelope.event.amount
+        }  # fmt: skip
+    with projector.reading("journal") as (connection, tables, _):
+        postings = tables["journal_postings"]
+        per_event = connection.execute(
+            select(
+                postings.c.position, func.sum(postings.c.debit), func.sum(postings.c.credit),
+                func.count(), func.count(func.distinct(postings.c.budget_year)),
+            ).group_by(postings.c.position)
+        ).all()  # fmt: skip
+        sides = connection.execute(
+            select(func.count()).where((postings.c.debit > 0) == (postings.c.credit > 0))
+        ).scalar_one()
+    assert money <= {row[0] for row in per_event}, "a budget-line event has no postings"
+    for position, debit, credit, lines, years in per_event:
+        assert debit == credit > 0, f"the postings of event {position} do not balance"
+        assert lines % 2 == 0 and years == 1
+    assert sides == 0, "every posting line is either a debit or a credit"
+
+
+def test_journal_balances_equal_project_spend_for_every_year_project_and_source(
+    ledger: Ledger,
+) -> None:
+    projector = demo(ledger)
+    spend = spend_figures(projector)
+    with projector.reading("journal") as (connection, tables, _):
+        figures = journal.balances(connection, tables)
+        of_2015 = journal.balances(connection, tables, budget_year=2015)
+    zero = dict.fromkeys(FIGURES, 0)
+    assert {key[2] for key in figures} == {"city_budget", "enterprise", "other"}
+    assert any(f["recovered"] for f in figures.values()), "the demo recovers money"
+    for key in sorted(set(figures) | set(spend)):
+        assert figures.get(key, zero) == spend.get(key, zero), key
+    assert of_2015 == {key: f for key, f in figures.items() if key[0] == 2015}
+
+
+def test_budget_execution_gives_the_city_budget_lines_and_no_estimates_yet(
+    ledger: Ledger,
+) -> None:
+    projector = demo(ledger)
+    spend = spend_figures(projector)
+    with projector.reading("budget_execution") as (connection, tables, _):
+        rows = budget_execution.report(connection, tables)
+        of_2015 = budget_execution.report(connection, tables, budget_year=2015)
+    assert {r["budget_year"] for r in rows} == set(range(2011, 2021))
+    for row in rows:
+        city = spend[(row["budget_year"], row["project"], "city_budget")]
+        assert (row["assigned"], row["committed"], row["disbursed"]) == (
+            city["assigned"], city["committed"], city["disbursed"],
+        )  # fmt: skip
+        assert row["estimate_proposed"] == row["estimate_appraised"] == 0
+        assert row["estimate_approved"] == 0
+    assert of_2015 == [r for r in rows if r["budget_year"] == 2015]
+
+
+@pytest.mark.parametrize("name", ["journal", "budget_execution"])
+def test_catch_up_in_small_batches_equals_rebuild_equals_replay(ledger: Ledger, name: str) -> None:
+    load_demo(ledger, scale=DEMO_SCALE)
+    projector = projector_of(ledger)
+    assert projector.catch_up(name, batch_size=7) == ledger.position()
+    caught_up = contents(projector, name)
+    assert caught_up[0] == ledger.position()
+    assert all(caught_up[1].values()), "every table has rows"
+
+    projector.rebuild(name)
+    assert contents(projector, name) == caught_up
+
+    assert contents(replay(ledger, names=[name]), name) == caught_up
+
+
+def test_the_journal_of_a_prefix_reconciles_too(ledger: Ledger) -> None:
+    load_demo(ledger, scale=DEMO_SCALE)
+    halfway = ledger.position() // 2
+    past = replay(ledger, upto_position=halfway, names=["journal", "project_spend"])
+    with past.reading("journal") as (connection, tables, position):
+        figures = journal.balances(connection, tables)
+        _, total_debit, total_credit = journal.trial_balance(connection, tables)
+    assert position == halfway
+    assert total_debit == total_credit > 0
+    spend = spend_figures(past)
+    totals: dict[str, int] = defaultdict(int)
+    zero = dict.fromkeys(FIGURES, 0)
+    for key in set(figures) | set(spend):
+        assert figures.get(key, zero) == spend.get(key, zero), key
+        for figure, amount in figures.get(key, zero).items():
+            totals[figure] += amount
+    assert totals["assigned"] > 0
