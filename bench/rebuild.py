@@ -468,7 +468,11 @@ def live_lag(backend: str, seconds: float, rate: float) -> Lag:
         finally:
             assert follower.stdin is not None
             follower.stdin.close()
-            follower.wait(timeout=60)
+            try:
+                follower.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                follower.kill()
+                follower.wait()
             ledger.close()
             ledger.engine.dispose()
     ms = sorted(lag * 1000 for lag in lags)
