@@ -18,10 +18,12 @@ changed in memory, and written back when the batch commits, together with the tr
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import singledispatchmethod
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -213,8 +215,28 @@ class Projection:
             buffer.connection = connection
 
     def fold(self, envelopes: Iterable[Envelope]) -> None:
+        handlers = self._handlers()
         for envelope in envelopes:
-            self.process_event(envelope.event, envelope.position)
+            event = envelope.event
+            handler = handlers.get(type(event))
+            if handler is None:
+                handler = handlers[type(event)] = self._handler_for(type(event))
+            handler(self, event, envelope.position)
+
+    _handler_tables: ClassVar[dict[type, dict[type, Callable[..., None]]]] = {}
+
+    @classmethod
+    def _handlers(cls) -> dict[type, Callable[..., None]]:
+        """Event type → handler, looked up once per class and type (``singledispatchmethod``
+        builds a new wrapper on every call, which costs as much as many folds)."""
+        return Projection._handler_tables.setdefault(cls, {})
+
+    @classmethod
+    def _handler_for(cls, event_type: type) -> Callable[..., None]:
+        method = inspect.getattr_static(cls, "process_event")
+        if isinstance(method, singledispatchmethod):
+            return method.dispatcher.dispatch(event_type)
+        return cls.process_event
 
     def process_event(self, event: Any, position: int) -> None:
         """Fold one event. Subclasses define this as their own ``singledispatchmethod``,
