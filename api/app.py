@@ -266,6 +266,11 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
         for name in set(request.query_params)
         if len(request.query_params.getlist(name)) > 1
     ]
+    problems += [
+        FieldProblem(("query", name), "the NUL character (U+0000) is not allowed")
+        for name, value in request.query_params.items()
+        if "\x00" in value  # no database text can hold it
+    ]
     values = {name: value for name, value in request.query_params.items() if value != ""}
     try:
         params = model.model_validate(values)

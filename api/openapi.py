@@ -169,8 +169,8 @@ def _date_pattern(first: dt.date, last: dt.date) -> str:
 
 
 def _trimmed_text_pattern(max_length: int) -> str:
-    """1 to ``max_length`` characters once the blanks around them are trimmed."""
-    text = f"[^{_BLANK}]([\\s\\S]{{0,{max_length - 2}}}[^{_BLANK}])?"
+    """1 to ``max_length`` characters once the blanks around them are trimmed, no NUL."""
+    text = f"[^{_BLANK}\\u0000]([^\\u0000]{{0,{max_length - 2}}}[^{_BLANK}\\u0000])?"
     return f"^[{_BLANK}]*{text}[{_BLANK}]*$"
 
 
@@ -288,8 +288,11 @@ def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, 
     parameters = []
     for name, prop in properties.items():
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+        schema = branches[0]
+        if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+            schema["pattern"] = "^[^\\u0000]*$"  # NUL is refused (422)
         parameters.append({
-            "name": name, "in": "query", "required": False, "schema": branches[0],
+            "name": name, "in": "query", "required": False, "schema": schema,
             "allowEmptyValue": True, "description": "an empty value means no filter",
         })  # fmt: skip
     return parameters

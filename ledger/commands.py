@@ -46,6 +46,13 @@ def _member(kind: str, codes: object) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000: the read models could not store such a value.
+    if "\x00" in value:
+        raise ValueError("the NUL character (U+0000) is not allowed in text")
+    return value
+
+
 def _tax_code(value: str) -> str:
     if not TAX_CODE.fullmatch(value):
         raise ValueError("a tax code is 10 digits, or 10 digits, '-' and 3 digits for a branch")
@@ -56,8 +63,16 @@ Money = Annotated[int, Field(gt=0, le=MAX_MONEY, description="đồng, a positiv
 Share = Annotated[int, Field(ge=0, le=MAX_MONEY, description="đồng, zero or more")]
 EffectiveDate = Annotated[dt.date, AfterValidator(_effective_date)]
 BudgetYear = Annotated[int, Field(ge=FIRST_BUDGET_YEAR, le=LAST_BUDGET_YEAR)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_no_nul),
+]
+Reference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_no_nul),
+]
 ProjectCode = Annotated[str, _member("project", catalogue.PROJECTS)]
 SourceCode = Annotated[str, _member("funding source", catalogue.SOURCES)]
 SupportTypeCode = Annotated[str, _member("support type", catalogue.SUPPORT_TYPES)]
