@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -374,17 +374,10 @@ def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
                 f"({ledger.count_events()} events); the demo loads only into an empty ledger "
                 "(users are fine): point --database-url at a new database"
             )
-        columns = (
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console(stderr=True)) as bar:
-            task = bar.add_task("Loading the demo program", total=None)
+        with progress_bars() as report:
 
             def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                report("Loading the demo program", done, total)
 
             summary = load_demo(ledger, seed=seed, scale=scale, progress=progress)
 
@@ -434,14 +427,24 @@ def _checked_name(projector: Any, name: str | None) -> None:
         raise CliError(str(error)) from None
 
 
-def _progress_bar(description: str) -> Progress:
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars on stderr, one per label: ``report(label, done, total)``."""
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    return Progress(*columns, console=console(stderr=True), transient=False)
+    with Progress(*columns, console=console(stderr=True)) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield report
 
 
 @projections.command("status")
@@ -467,14 +470,7 @@ def projections_catch_up(ctx: click.Context, name: str | None) -> None:
     with open_ledger(_url_of(ctx)) as ledger:
         projector = _projector(ledger)
         _checked_name(projector, name)
-        with _progress_bar("catch-up") as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(which: str, position: int, head: int) -> None:
-                if which not in tasks:
-                    tasks[which] = bar.add_task(which, total=head)
-                bar.update(tasks[which], completed=position, total=head)
-
+        with progress_bars() as progress:
             folded = projector.catch_up(name, progress=progress)
         click.echo(f"Folded {folded:,} events; every projection is at {projector.head():,}.")
 
@@ -487,12 +483,7 @@ def projections_rebuild(ctx: click.Context, name: str | None) -> None:
     with open_ledger(_url_of(ctx)) as ledger:
         projector = _projector(ledger)
         _checked_name(projector, name)
-        with _progress_bar("rebuild") as bar:
-            task = bar.add_task(f"rebuild {name or 'all'}", total=projector.head())
-
-            def progress(_: str, position: int, head: int) -> None:
-                bar.update(task, completed=position, total=head)
-
+        with progress_bars() as progress:
             folded = projector.rebuild(name, progress=progress)
         click.echo(f"Rebuilt {name or 'every projection'} from {folded:,} events.")
 

@@ -401,4 +401,4 @@ def _document(endpoints: Sequence[Endpoint], today: dt.date) -> dict[str, Any]:
 def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
     """The OpenAPI document of ``endpoints`` (computed once per table and day: effective
     dates run up to today)."""
-    return _document(tuple(endpoints), dt.datetime.now(dt.UTC).date())
+    return _document(tuple(endpoints), c.today())

@@ -14,7 +14,6 @@ Figures on a shared 2-core machine are noisy; compare the ratio, which is measur
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import uuid
 from typing import Any
@@ -22,14 +21,12 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from bench.common import fresh_database, rate
-from ledger import commands as c
-from ledger.access import SYSTEM
+from bench.common import CommandCycle, fresh_database, rate
 from ledger.persistence import event_store_env
 from ledger.service import Ledger
 
 YEAR = 2015
-COMMANDS_PER_CYCLE = 5
+COMMANDS_PER_CYCLE = len(CommandCycle.STEPS)
 
 
 class Counter(Aggregate):
@@ -68,73 +65,13 @@ def baseline(url: str, operations: int) -> float:
 
 def domain(url: str, cycles: int) -> float:
     ledger = Ledger(url)
-
-    def person(name: str, role: str, department: str) -> Any:
-        granted = ledger.grant_access(
-            c.GrantAccess(name=name, role=role, department=department), SYSTEM
-        )
-        return ledger.authenticate(granted.token)
-
-    officer = person("Cán bộ 1", "officer", "SKHCN")
-    appraiser = person("Cán bộ 2", "officer", "SKHCN")
-    approver = person("Cán bộ 3", "officer", "SKHCN")
-    finance = person("Tài chính", "finance", "STC")
-    ledger.assign_budget(
-        c.AssignBudget(
-            budget_year=YEAR, project="DA2", source="city_budget", amount=10**13,
-            decision_no="QĐ-BENCH", decided_on=dt.date(YEAR, 1, 5),
-        ),
-        finance,
-    )  # fmt: skip
-    enterprise = ledger.register_enterprise(
-        c.RegisterEnterprise(
-            tax_code="0100000001", name="Công ty Bench", district="QH-HOANKIEM",
-            sector="industry", size="small",
-        ),
-        officer,
-    ).id  # fmt: skip
-    funding = c.Funding(city_budget=30_000_000, enterprise=30_000_000, other=0)
-
-    def cycle(i: int) -> None:
-        app_id = ledger.submit_application(
-            c.SubmitApplication(
-                enterprise_id=enterprise, dossier_no=f"HS-{i}", project="DA2",
-                support_type="iso_9001", title="ISO 9001", total_cost=60_000_000,
-                requested=funding, submitted_on=dt.date(YEAR, 2, 1),
-            ),
-            officer,
-        ).id  # fmt: skip
-        ledger.appraise_application(
-            c.AppraiseApplication(
-                application_id=app_id, appraised_on=dt.date(YEAR, 2, 10), recommended=funding
-            ),
-            appraiser,
-        )
-        ledger.approve_application(
-            c.ApproveApplication(
-                application_id=app_id, decision_no=f"QĐ-{i}", decided_on=dt.date(YEAR, 3, 1),
-                budget_year=YEAR, approved=funding,
-            ),
-            approver,
-        )  # fmt: skip
-        ledger.sign_contract(
-            c.SignContract(application_id=app_id, contract_no=f"HĐ-{i}",
-                           signed_on=dt.date(YEAR, 3, 5)),
-            officer,
-        )  # fmt: skip
-        ledger.record_disbursement(
-            c.RecordDisbursement(
-                application_id=app_id, paid_on=dt.date(YEAR, 3, 10), amount=30_000_000,
-                voucher_no=f"PC-{i}", kind="payment",
-            ),
-            officer,
-        )  # fmt: skip
-
-    cycle(-1)  # warm up
+    cycle = CommandCycle(ledger, YEAR, "BENCH")
+    for _ in range(COMMANDS_PER_CYCLE):  # warm up
+        cycle.step()
 
     def run() -> None:
-        for i in range(cycles):
-            cycle(i)
+        for _ in range(cycles * COMMANDS_PER_CYCLE):
+            cycle.step()
 
     result = rate(cycles * COMMANDS_PER_CYCLE, run)
     ledger.engine.dispose()

@@ -32,7 +32,6 @@ import collections
 import contextlib
 import cProfile
 import csv
-import datetime as dt
 import io
 import json
 import math
@@ -53,9 +52,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.demo import load_demo
-from bench.common import fresh_database
-from ledger import commands as c
-from ledger.access import SYSTEM, Actor
+from bench.common import CommandCycle, fresh_database
 from ledger.service import Ledger
 from projections.runner import Projector
 
@@ -336,78 +333,11 @@ class Lag:
     unresolved: int
 
 
-class Writer:
-    """Submit / appraise / approve, round robin, through the application service."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-        def person(name: str, role: str, department: str) -> Actor:
-            granted = ledger.grant_access(
-                c.GrantAccess(name=name, role=role, department=department), SYSTEM
-            )
-            return ledger.authenticate(granted.token)
-
-        self.officer = person("Cán bộ tiếp nhận", "officer", "SKHCN")
-        self.appraiser = person("Cán bộ thẩm định", "officer", "SKHCN")
-        self.approver = person("Lãnh đạo phòng", "officer", "SKHCN")
-        finance = person("Cán bộ tài chính", "finance", "STC")
-        ledger.assign_budget(
-            c.AssignBudget(
-                budget_year=LAG_YEAR, project="DA2", source="city_budget", amount=10**13,
-                decision_no="QĐ-LAG", decided_on=dt.date(LAG_YEAR, 1, 5),
-            ),
-            finance,
-        )  # fmt: skip
-        self.enterprise = ledger.register_enterprise(
-            c.RegisterEnterprise(
-                tax_code="0100000001", name="Công ty Đo Độ Trễ", district="QH-HOANKIEM",
-                sector="industry", size="small",
-            ),
-            self.officer,
-        ).id  # fmt: skip
-        self.funding = c.Funding(city_budget=30_000_000, enterprise=30_000_000, other=0)
-        self.count = 0
-        self.application: uuid.UUID | None = None
-
-    def next(self) -> int:
-        """Run the next command; return the position it committed."""
-        i, step = divmod(self.count, 3)
-        self.count += 1
-        if step == 0:
-            written = self.ledger.submit_application(
-                c.SubmitApplication(
-                    enterprise_id=self.enterprise, dossier_no=f"HS-LAG-{i}", project="DA2",
-                    support_type="iso_9001", title="ISO 9001", total_cost=60_000_000,
-                    requested=self.funding, submitted_on=dt.date(LAG_YEAR, 2, 1),
-                ),
-                self.officer,
-            )  # fmt: skip
-            self.application = written.id
-            return written.position
-        assert self.application is not None
-        if step == 1:
-            return self.ledger.appraise_application(
-                c.AppraiseApplication(
-                    application_id=self.application, appraised_on=dt.date(LAG_YEAR, 2, 10),
-                    recommended=self.funding,
-                ),
-                self.appraiser,
-            ).position  # fmt: skip
-        return self.ledger.approve_application(
-            c.ApproveApplication(
-                application_id=self.application, decision_no=f"QĐ-LAG-{i}",
-                decided_on=dt.date(LAG_YEAR, 3, 1), budget_year=LAG_YEAR, approved=self.funding,
-            ),
-            self.approver,
-        ).position  # fmt: skip
-
-
 def live_lag(backend: str, seconds: float, rate: float) -> Lag:
     with fresh_database(backend, name="nscl_bench_lag") as url:
         ledger = Ledger(url)
         load_demo(ledger, seed=SEED, scale=LAG_SCALE)
-        writer = Writer(ledger)
+        writer = CommandCycle(ledger, LAG_YEAR, "LAG", length=3)  # submit, appraise, approve
         projector = Projector(ledger)  # makes the tracking rows before the follower starts
         names = list(projector.classes)
 
@@ -456,7 +386,7 @@ def live_lag(backend: str, seconds: float, rate: float) -> Lag:
                     due = started + count / rate
                     if due > now:
                         time.sleep(due - now)
-                    position = writer.next()
+                    position = writer.step().position
                     committed = time.perf_counter()
                     with lock:
                         pending.append((position, committed))

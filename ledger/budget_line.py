@@ -12,12 +12,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid5
 
+from ledger import catalogue
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
+from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from ledger.errors import InsufficientBudget
 
 
 def budget_line_id(budget_year: int, project: str, source: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"budget-line/{budget_year}/{project}/{source}")
+
+
+#: every budget line the ledger can hold: id -> (budget year, project, source). Events after
+#: a line's first name it only by id; this is how readers of the log place them.
+BUDGET_LINES: dict[UUID, tuple[int, str, str]] = {
+    budget_line_id(year, project, source): (year, project, source)
+    for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
+    for project in catalogue.PROJECTS
+    for source in catalogue.SOURCES
+}
 
 
 def format_vnd(amount: int) -> str:

@@ -25,14 +25,15 @@ LAST_BUDGET_YEAR = 2030
 TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")  # ASCII digits only
 
 
-def _today() -> dt.date:
+def today() -> dt.date:
+    """Today in UTC: no effective date may be later."""
     return dt.datetime.now(dt.UTC).date()
 
 
 def _effective_date(value: dt.date) -> dt.date:
     if value < FIRST_DATE:
         raise ValueError(f"date {value.isoformat()} is before the program began (2010)")
-    if value > _today():
+    if value > today():
         raise ValueError(f"date {value.isoformat()} is in the future")
     return value
 

@@ -35,11 +35,11 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from ledger import catalogue, commands
+from ledger import commands
 from ledger.access import Actor, require
 from ledger.base import LedgerAggregate, Meta
-from ledger.budget_line import BudgetLine, budget_line_id
-from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR, Command
+from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
+from ledger.commands import Command, today
 from ledger.enterprise import Enterprise
 from ledger.errors import ConcurrencyConflict, Duplicate, InsufficientBudget, NotFound, Unauthorized
 from ledger.natural_key import NaturalKey, natural_key_id
@@ -231,7 +231,7 @@ class Ledger(Application[UUID]):
 
     def register_enterprise(self, cmd: commands.RegisterEnterprise, actor: Actor) -> Written:
         def work() -> Written:
-            meta = self._meta(actor, cmd, cmd.registered_on or _today())
+            meta = self._meta(actor, cmd, cmd.registered_on or today())
             enterprise = Enterprise.register(cmd, meta)
             key = self._claim("tax-code", cmd.tax_code, enterprise.id, meta, "tax code")
             return Written(enterprise.id, self._save(enterprise, key))
@@ -480,7 +480,7 @@ class Ledger(Application[UUID]):
 
         def work() -> GrantedAccess:
             user = User.grant(cmd.name, cmd.role, cmd.department, token, self._meta(
-                actor, cmd, _today()
+                actor, cmd, today()
             ))  # fmt: skip
             return GrantedAccess(user.id, token, self._save(user))
 
@@ -489,7 +489,7 @@ class Ledger(Application[UUID]):
     def revoke_access(self, cmd: commands.RevokeAccess, actor: Actor) -> Written:
         def work() -> Written:
             user = self._load(User, cmd.user_id, "user")
-            user.revoke(cmd.reason, self._meta(actor, cmd, _today()))
+            user.revoke(cmd.reason, self._meta(actor, cmd, today()))
             return Written(user.id, self._save(user))
 
         return self._run("revoke_access", actor, work)
@@ -533,10 +533,12 @@ class Ledger(Application[UUID]):
     def get_budget_lines(
         self, budget_year: int | None = None, project: str | None = None, source: str | None = None
     ) -> list[dict[str, Any]]:
-        years = [budget_year] if budget_year else range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
-        projects = [project] if project else list(catalogue.PROJECTS)
-        sources = [source] if source else list(catalogue.SOURCES)
-        candidates = [budget_line_id(y, p, s) for y in years for p in projects for s in sources]
+        wanted = (budget_year, project, source)
+        candidates = [
+            line_id
+            for line_id, key in BUDGET_LINES.items()
+            if all(w is None or w == k for w, k in zip(wanted, key, strict=True))
+        ]
         table = self.events_table
         query = select(table.c.originator_id).where(
             table.c.originator_id.in_(candidates), table.c.originator_version == 1
@@ -600,7 +602,3 @@ def _jsonable(value: Any) -> Any:
 def _is_transient(error: Exception) -> bool:
     text = str(error).lower()
     return "database is locked" in text or "could not serialize" in text or "deadlock" in text
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()

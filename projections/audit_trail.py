@@ -34,8 +34,7 @@ from sqlalchemy import (
 
 from ledger import catalogue
 from ledger.access import ROLE_NAMES_VI
-from ledger.budget_line import BudgetLine, budget_line_id, format_vnd
-from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
+from ledger.budget_line import BUDGET_LINES, BudgetLine, format_vnd
 from ledger.enterprise import Enterprise
 from ledger.natural_key import NaturalKey
 from ledger.program_activity import ProgramActivity
@@ -84,10 +83,8 @@ DISBURSEMENT_VI = {"advance": "Tạm ứng", "payment": "Thanh toán"}
 
 #: budget line id -> how a sentence names it
 LINE_LABELS: dict[UUID, str] = {
-    budget_line_id(year, project, source): f"dự toán {SOURCE_VI[source]} của {project} năm {year}"
-    for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
-    for project in catalogue.PROJECTS
-    for source in catalogue.SOURCES
+    line_id: f"dự toán {SOURCE_VI[source]} của {project} năm {year}"
+    for line_id, (year, project, source) in BUDGET_LINES.items()
 }
 
 

@@ -17,9 +17,8 @@ from uuid import UUID
 
 from sqlalchemy import Column, Connection, Integer, String, Table, select
 
-from ledger.budget_line import BudgetLine
+from ledger.budget_line import BUDGET_LINES, BudgetLine
 from projections.base import BIGINT, Projection, TableDef
-from projections.project_spend import LINES
 
 NAME = "budget_execution"
 
@@ -49,7 +48,7 @@ class BudgetExecution(Projection):
         """Events this projection does not fold are ignored."""
 
     def _add(self, line_id: UUID, figure: str, amount: int) -> None:
-        year, project, source = LINES[line_id]
+        year, project, source = BUDGET_LINES[line_id]
         if source != "city_budget":
             return
         row = self.rows("budget_execution").get_or_create(

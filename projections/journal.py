@@ -55,10 +55,9 @@ from uuid import UUID
 
 from sqlalchemy import Column, Connection, Date, Integer, String, Table, Uuid, func, select
 
-from ledger.budget_line import BudgetLine
+from ledger.budget_line import BUDGET_LINES, BudgetLine
 from ledger.support_application import SupportApplication
 from projections.base import BIGINT, Projection, TableDef
-from projections.project_spend import LINES
 
 NAME = "journal"
 
@@ -184,7 +183,7 @@ class Journal(Projection):
 
     def _line(self, event: Any, position: int, debit: str, credit: str, amount: int,
               record_id: UUID, memo: str) -> None:  # fmt: skip
-        self._post(position, event, LINES[event.originator_id], debit, credit, amount,
+        self._post(position, event, BUDGET_LINES[event.originator_id], debit, credit, amount,
                    record_id, memo)  # fmt: skip
 
     # -- budget lines --------------------------------------------------------------------------

@@ -15,9 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import JSON, Column, Connection, Integer, String, Table, Uuid, select
 
-from ledger import catalogue
-from ledger.budget_line import BudgetLine, budget_line_id
-from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
+from ledger.budget_line import BUDGET_LINES, BudgetLine
 from ledger.support_application import SupportApplication
 from projections.base import BIGINT, Projection, TableDef
 
@@ -52,13 +50,6 @@ APPS = TableDef(
     ),
 )  # fmt: skip
 
-#: budget line id -> (year, project, source), for every line the ledger can hold
-LINES: dict[UUID, tuple[int, str, str]] = {
-    budget_line_id(y, p, s): (y, p, s)
-    for y in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
-    for p in catalogue.PROJECTS
-    for s in catalogue.SOURCES
-}
 
 A = SupportApplication
 STATUS_OF: dict[type, str] = {
@@ -94,7 +85,7 @@ class ProjectSpend(Projection):
         )  # fmt: skip
 
     def _line(self, line_id: UUID) -> dict[str, Any]:
-        return self._spend(*LINES[line_id])
+        return self._spend(*BUDGET_LINES[line_id])
 
     def _count(self, year: int, project: str, status: str, delta: int) -> None:
         row = self._spend(year, project, "city_budget")

@@ -295,7 +295,7 @@ class Projector:
                     )  # fmt: skip
                 position, folded = batch[-1].position, folded + len(batch)
                 if progress is not None:
-                    progress(",".join(names), position, head)
+                    progress(name or "every projection", position, head)
             with self._writing() as connection:
                 for cls in classes:
                     self._state(connection, cls.NAME, lock=True)
@@ -324,7 +324,7 @@ class Projector:
                 )  # fmt: skip
             raise
         if progress is not None:
-            progress(",".join(names), position, position)
+            progress(name or "every projection", position, position)
         return folded
 
     @staticmethod
@@ -356,15 +356,21 @@ class Projector:
 
     def snapshot(self, name: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
         """Every row of every table of ``name``'s active set, in key order, with the position
-        they reflect: for comparing the paths (catch-up, rebuild, replay) with each other."""
+        they reflect: for comparing the paths (catch-up, rebuild, replay) with each other.
+        Rows are ordered here, not by the database, whose collations differ."""
         [cls] = self.select(name)
         with self.reading(name) as (connection, tables, position):
             content = {}
             for table_def in cls.TABLES:
-                table = tables[table_def.name]
-                order = [table.c[k] for k in table_def.key] or list(table.c)
-                rows = connection.execute(select(table).order_by(*order)).mappings()
-                content[table_def.name] = [dict(r) for r in rows]
+                rows = connection.execute(select(tables[table_def.name])).mappings()
+                keys = table_def.key
+
+                def order(row: dict[str, Any], keys: tuple[str, ...] = keys) -> tuple[Any, ...]:
+                    if not keys:
+                        return tuple(str(value) for value in row.values())
+                    return tuple((row[k] is None, row[k]) for k in keys)
+
+                content[table_def.name] = sorted((dict(r) for r in rows), key=order)
         return position, content
 
     def status(self) -> list[Status]:

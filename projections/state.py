@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Connection,
     DateTime,
-    Integer,
     MetaData,
     String,
     Table,
@@ -23,8 +21,9 @@ from sqlalchemy import (
     select,
 )
 
+from projections.base import BIGINT
+
 metadata = MetaData()
-BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
 projection_state = Table(
     "projection_state",

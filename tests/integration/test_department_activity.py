@@ -13,7 +13,7 @@ from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import department_activity
-from projections.runner import Projector, replay
+from projections.runner import Projector
 from tests.conftest import People
 from tests.scenario import Scenario
 
@@ -124,22 +124,6 @@ def test_figures_go_to_the_department_and_year_of_who_recorded_them(
     assert by_key[("QH-CAUGIAY", 2015)]["events"] == 0
     assert by_key[("STC", 2015)]["events"] == 1  # the budget line's assignment
     assert rows == counted_from_the_history(ledger)
-
-
-def test_catch_up_in_small_batches_equals_a_rebuild_and_a_replay(ledger: Ledger) -> None:
-    # Step 1: the demo, folded seven events at a time.
-    load_demo(ledger, scale=SCALE)
-    projector = Projector(ledger)
-    assert projector.catch_up(NAME, batch_size=7) == ledger.position()
-    caught_up = report(projector)
-    assert caught_up[0] == ledger.position()
-
-    # Step 2: a rebuild into the other table set answers the same, from the same position.
-    projector.rebuild(NAME)
-    assert report(projector) == caught_up
-
-    # Step 3: so does a replay into a throw-away store.
-    assert report(replay(ledger, names=[NAME])) == caught_up
 
 
 def _applications(ledger: Ledger) -> list[Any]:

@@ -4,10 +4,7 @@ that reconcile with project_spend; budget_execution beside it; each the same by 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import partial
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from api.demo import load_demo
@@ -47,18 +44,6 @@ def spend_figures(projector: Projector) -> dict[tuple[int, str, str], dict[str, 
         rows = project_spend.report(connection, tables)
     return {(r["budget_year"], r["project"], r["source"]): {f: r[f] for f in FIGURES}
             for r in rows}  # fmt: skip
-
-
-def contents(projector: Projector, name: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """Every row of the projection, sorted by key in Python (collations differ by database)."""
-    position, tables = projector.snapshot(name)
-    return position, {
-        d.name: sorted(tables[d.name], key=partial(row_key, d.key)) for d in BY_NAME[name].TABLES
-    }
-
-
-def row_key(key: tuple[str, ...], row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row[k]) for k in key)
 
 
 def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people: People) -> None:
@@ -198,21 +183,6 @@ def test_budget_execution_gives_the_city_budget_lines_and_no_estimates_yet(
         assert row["estimate_proposed"] == row["estimate_appraised"] == 0
         assert row["estimate_approved"] == 0
     assert of_2015 == [r for r in rows if r["budget_year"] == 2015]
-
-
-@pytest.mark.parametrize("name", ["journal", "budget_execution"])
-def test_catch_up_in_small_batches_equals_rebuild_equals_replay(ledger: Ledger, name: str) -> None:
-    load_demo(ledger, scale=DEMO_SCALE)
-    projector = projector_of(ledger)
-    assert projector.catch_up(name, batch_size=7) == ledger.position()
-    caught_up = contents(projector, name)
-    assert caught_up[0] == ledger.position()
-    assert all(caught_up[1].values()), "every table has rows"
-
-    projector.rebuild(name)
-    assert contents(projector, name) == caught_up
-
-    assert contents(replay(ledger, names=[name]), name) == caught_up
 
 
 def test_the_journal_of_a_prefix_reconciles_too(ledger: Ledger) -> None:

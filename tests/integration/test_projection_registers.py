@@ -206,19 +206,3 @@ def test_a_corrected_enterprise_name_reaches_its_applications_by_every_path(
     projector.rebuild(NAME)
     assert contents(projector) == caught_up
     assert contents(replay(ledger, names=[NAME])) == caught_up
-
-
-def test_catch_up_in_small_batches_equals_a_rebuild_and_a_replay(ledger: Ledger) -> None:
-    # Step 1: the demo, folded seven events at a time.
-    load_demo(ledger, scale=SCALE)
-    projector = Projector(ledger)
-    assert projector.catch_up(NAME, batch_size=7) == ledger.position()
-    caught_up = contents(projector)
-    assert caught_up[0] == ledger.position()
-
-    # Step 2: a rebuild into the other table set answers the same, from the same position.
-    projector.rebuild(NAME)
-    assert contents(projector) == caught_up
-
-    # Step 3: so does a replay into a throw-away store.
-    assert contents(replay(ledger, names=[NAME])) == caught_up

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -15,8 +14,7 @@ from ledger import commands as c
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import target_progress
-from projections.registry import BY_NAME
-from projections.runner import Projector, replay
+from projections.runner import Projector
 from projections.source import read_batches
 from projections.target_progress import TargetProgress
 from tests.conftest import People
@@ -205,29 +203,3 @@ def test_the_demo_s_progress_follows_the_glossary_s_rule(ledger: Ledger) -> None
     for target, row in upto_2015.items():
         assert row["by_year"] == {y: n for y, n in expected[target].items() if int(y) <= 2015}
         assert row["achieved"] == sum(row["by_year"].values())
-
-
-def contents(projector: Projector) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """Every row of the projection, sorted by key in Python (collations differ by database)."""
-    position, tables = projector.snapshot(NAME)
-    return position, {
-        d.name: sorted(tables[d.name], key=partial(row_key, d.key)) for d in BY_NAME[NAME].TABLES
-    }
-
-
-def row_key(key: tuple[str, ...], row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row[k]) for k in key)
-
-
-def test_catch_up_in_small_batches_equals_rebuild_equals_replay(ledger: Ledger) -> None:
-    load_demo(ledger, scale=0.03)
-    projector = Projector(ledger, projections=[TargetProgress])
-    assert projector.catch_up(NAME, batch_size=7) == ledger.position()
-    caught_up = contents(projector)
-    assert caught_up[0] == ledger.position()
-    assert all(caught_up[1].values()), "every table has rows"
-
-    projector.rebuild(NAME)
-    assert contents(projector) == caught_up
-
-    assert contents(replay(ledger, names=[NAME])) == caught_up
