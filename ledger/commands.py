@@ -48,7 +48,7 @@ def _member(kind: str, codes: object) -> AfterValidator:
 
 
 def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000: the read models could not store such a value.
+    # PostgreSQL text cannot hold U+0000: no record in the database could keep such text.
     if "\x00" in value:
         raise ValueError("the NUL character (U+0000) is not allowed in text")
     return value
