@@ -17,17 +17,13 @@ changed in memory, and written back when the batch commits, together with the tr
 
 from __future__ import annotations
 
-import csv
 import inspect
-import io
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any, ClassVar
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Connection,
     Integer,
@@ -35,10 +31,11 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
-    insert,
     or_,
     select,
 )
+
+from projections.bulk import insert_rows
 
 SETS = ("a", "b")
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
@@ -143,52 +140,33 @@ class Rows:
         row = self.connection.execute(select(self.table).where(condition)).mappings().first()
         return dict(row) if row is not None else None
 
-    def flush(self, connection: Connection) -> None:
-        if self.dirty:
+    def flush(self, connection: Connection, keyed: bool = True) -> None:
+        """Write the batch's rows. ``keyed=False`` writes only the appended rows and keeps
+        the changed keyed rows in memory (a rebuild writes each of those once, at its end)."""
+        if keyed and self.dirty:
             replaced = [key for key in self.dirty if key in self.in_table]
             for chunk in _chunks(replaced, 300):
                 connection.execute(delete(self.table).where(or_(*(
                     and_(*(self.table.c[k] == v for k, v in zip(self.key, key, strict=True)))
                     for key in chunk
                 ))))  # fmt: skip
-            connection.execute(insert(self.table), [self.rows[key] for key in self.dirty])
+            insert_rows(connection, self.table, [self.rows[key] for key in self.dirty])
             self.in_table |= self.dirty
             self.dirty.clear()
         if self.appended:
-            if connection.dialect.driver == "psycopg2":
-                copy_rows(connection, self.table, self.appended)
-            else:
-                connection.execute(insert(self.table), self.appended)
+            insert_rows(connection, self.table, self.appended)
             self.appended = []
 
-
-def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction.
-
-    A multi-row INSERT through psycopg2 writes about 9,000 rows of the trail a second; COPY
-    several times that. Any table will do: JSON columns are written with ``json.dumps`` (as
-    the JSON type binds them), None as NULL, everything else as its text (ISO 8601 for dates
-    and times, the canonical form for UUIDs)."""
-    columns = list(table.columns)
-    names = [c.name for c in columns]
-    is_json = [isinstance(c.type, JSON) for c in columns]
-    dumps, null = json.dumps, "\\N"
-    out = io.StringIO()
-    write = csv.writer(out, lineterminator="\n").writerow
-    for row in rows:
-        write([
-            null if value is None else dumps(value) if as_json else value
-            for value, as_json in zip([row[n] for n in names], is_json, strict=True)
-        ])  # fmt: skip
-    out.seek(0)
-    quoted = ", ".join(f'"{name}"' for name in names)
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.copy_expert(
-            f"COPY \"{table.name}\" ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", out
-        )
-    finally:
-        cursor.close()
+    def drain(self, keyed: bool) -> list[dict[str, Any]]:
+        """The rows a rebuild writes now (appended ones; with ``keyed``, also the changed keyed
+        rows, none of which is in the table yet), taken as written."""
+        rows, self.appended = self.appended, []
+        if keyed and self.dirty:
+            assert not (self.dirty & self.in_table), "drain() is for a rebuild's new rows"
+            rows.extend(self.rows[key] for key in self.dirty)
+            self.in_table |= self.dirty
+            self.dirty.clear()
+        return rows
 
 
 def _chunks(items: list[Key], size: int) -> Iterator[list[Key]]:
@@ -243,6 +221,11 @@ class Projection:
         with one registered method per event type; other events are ignored."""
         raise NotImplementedError
 
-    def flush(self, connection: Connection) -> None:
+    def flush(self, connection: Connection, keyed: bool = True) -> None:
         for buffer in self.buffers.values():
-            buffer.flush(connection)
+            buffer.flush(connection, keyed)
+
+    def drain(self, keyed: bool) -> list[tuple[Table, list[dict[str, Any]]]]:
+        """For a rebuild: the rows to write now, per table (see :meth:`Rows.drain`)."""
+        drained = [(b.table, b.drain(keyed)) for b in self.buffers.values()]
+        return [(table, rows) for table, rows in drained if rows]

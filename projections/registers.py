@@ -191,8 +191,8 @@ class Registers(Projection):
     def _app(self, event: SupportApplication.Event, position: int) -> dict[str, Any]:
         return self._touch("register_applications", event, position)
 
-    def flush(self, connection: Connection) -> None:
-        super().flush(connection)
+    def flush(self, connection: Connection, keyed: bool = True) -> None:
+        super().flush(connection, keyed)
         # After every row of the batch is written, so that none is left with the old name.
         table = self.tables["register_applications"]
         for enterprise_id, name in self.renamed:

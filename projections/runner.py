@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from ledger.service import Ledger
 from projections.base import SETS, Envelope, Projection, all_tables
+from projections.bulk import BackgroundWriter
 from projections.registry import BY_NAME, PROJECTIONS
 from projections.source import read_batch, read_batches
 from projections.state import ensure_rows, now, projection_state
@@ -116,11 +117,14 @@ class Projector:
     def _writing(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it also holds the ledger's in-process write lock, so
         it never meets a ledger write of this process half-way (SQLite takes one writer)."""
+        with self._write_lock(), self.engine.begin() as connection:
+            yield connection
+
+    def _write_lock(self) -> Any:
         lock = getattr(getattr(self.ledger.recorder, "datastore", None), "write_lock", None)
         if self.engine is not self.ledger.engine or lock is None:
-            lock = contextlib.nullcontext()
-        with lock, self.engine.begin() as connection:
-            yield connection
+            return contextlib.nullcontext()
+        return lock
 
     def _state(self, connection: Connection, name: str, lock: bool = False) -> dict[str, Any]:
         query = select(PS).where(PS.c.name == name)
@@ -275,27 +279,27 @@ class Projector:
                     raise RebuildInProgress(
                         f"{cls.NAME} is already being rebuilt; wait for it to finish."
                     )
-                for table in self.tables(cls, targets[cls.NAME]).values():
-                    connection.execute(delete(table))
+                self._empty(connection, self.tables(cls, targets[cls.NAME]).values())
         folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
         names = [cls.NAME for cls in classes]
         position, folded, head = 0, 0, self.head()
         try:
-            while True:
-                with self.engine.connect() as reader:
-                    batch = read_batch(self.ledger, reader, position, batch_size)
-                if len(batch) < batch_size:
-                    break  # folded with what came after it, in the switching transaction
-                with self._writing() as connection:
-                    for projection in folds:
-                        self._fold_into(projection, connection, batch)
-                    connection.execute(
-                        update(PS).where(PS.c.name.in_(names))
-                        .values(rebuild_position=batch[-1].position, updated_at=now())
-                    )  # fmt: skip
-                position, folded = batch[-1].position, folded + len(batch)
-                if progress is not None:
-                    progress(name or "every projection", position, head)
+            with BackgroundWriter.running(self.engine, self._write_lock()) as writer:
+                while True:
+                    with self.engine.connect() as reader:
+                        batch = read_batch(self.ledger, reader, position, batch_size)
+                    if len(batch) < batch_size:
+                        break  # folded with what came after it, in the switching transaction
+                    rows = []
+                    for projection in folds:  # keyed rows stay in memory until the end
+                        projection.fold(batch)
+                        rows.extend(projection.drain(keyed=False))
+                    position, folded = batch[-1].position, folded + len(batch)
+                    writer.put(rows, self._rebuilt_upto(names, position))
+                    if progress is not None:
+                        progress(name or "every projection", position, head)
+                # each keyed row once, then wait until everything is written
+                writer.put([rows for p in folds for rows in p.drain(keyed=True)])
             with self._writing() as connection:
                 for cls in classes:
                     self._state(connection, cls.NAME, lock=True)
@@ -328,10 +332,37 @@ class Projector:
         return folded
 
     @staticmethod
-    def _fold_into(projection: Projection, connection: Connection, batch: list[Envelope]) -> None:
+    def _empty(connection: Connection, tables: Iterable[Table]) -> None:
+        """Empty a rebuild's target tables. On PostgreSQL with TRUNCATE: after a DELETE the
+        dead rows stay until a vacuum, and every new row's key check visits them (the fold
+        then writes several times slower). TRUNCATE is not MVCC-safe: a transaction whose
+        snapshot is older would see these tables empty. So ``reading`` locks both sets of
+        its projection before its snapshot is taken, and TRUNCATE waits for those reads to
+        end (readers' transactions last one request)."""
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names}")
+        else:
+            for table in tables:
+                connection.execute(delete(table))
+
+    @staticmethod
+    def _rebuilt_upto(names: list[str], position: int) -> Callable[[Connection], None]:
+        def record(connection: Connection) -> None:
+            connection.execute(
+                update(PS).where(PS.c.name.in_(names))
+                .values(rebuild_position=position, updated_at=now())
+            )  # fmt: skip
+
+        return record
+
+    @staticmethod
+    def _fold_into(
+        projection: Projection, connection: Connection, batch: list[Envelope], keyed: bool = True
+    ) -> None:
         projection.use(connection)
         projection.fold(batch)
-        projection.flush(connection)
+        projection.flush(connection, keyed)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -347,6 +378,13 @@ class Projector:
             if self.engine.dialect.name == "postgresql":
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
+                if self.engine.dialect.name == "postgresql":
+                    # before the snapshot is taken, so that no rebuild empties either set
+                    # under this read (TRUNCATE waits for it; see ``_empty``)
+                    names = ", ".join(
+                        f'"{table.name}"' for s in SETS for table in self.tables(cls, s).values()
+                    )
+                    connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
                 if self.engine.dialect.name == "sqlite":
                     # pysqlite sends no BEGIN before a SELECT: without one each statement
                     # would read its own moment, not one snapshot (WAL keeps writers going)
@@ -419,12 +457,14 @@ def replay(
         for batch in read_batches(ledger, source, 0, batch_size, upto_position):
             if known_at is not None:
                 batch, last_command, ended = _known_by(batch, known_at, last_command)
-            for projection in folds.values():
-                Projector._fold_into(projection, target, batch)
+            for projection in folds.values():  # keyed rows stay in memory until the end
+                Projector._fold_into(projection, target, batch, keyed=False)
             if batch:
                 position = batch[-1].position
             if known_at is not None and ended:
                 break
+        for projection in folds.values():
+            projection.flush(target)
         target.execute(update(PS).values(position=position, updated_at=now()))
     return projector
 

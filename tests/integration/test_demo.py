@@ -263,3 +263,35 @@ def test_check_invariants_reports_a_line_that_does_not_reconcile(
     problems = check_invariants(ledger)
     assert [p.kind for p in problems] == ["budget_line"]
     assert "reconcile" in problems[0].message
+
+
+def test_projections_decode_every_stored_event_as_the_library_mapper_does(loaded: Loaded) -> None:
+    """The projections' fast reader gives the same domain events as the library's mapper:
+    same class, same fields, same types, for every event of the demo."""
+    from eventsourcing.persistence import StoredEvent
+
+    from projections.source import read_batches
+
+    ledger = loaded.ledger
+    t = ledger.events_table
+    query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+    with ledger.engine.connect() as connection:
+        stored = {
+            row.id: ledger.mapper.to_domain_event(
+                StoredEvent(UUID(str(row.originator_id)), row.originator_version, row.topic,
+                            bytes(row.state))
+            )
+            for row in connection.execute(query.order_by(t.c.id))
+        }  # fmt: skip
+        fast = [e for batch in read_batches(ledger, connection, 0, 997) for e in batch]
+    assert [e.position for e in fast] == list(stored)
+    topics = set()
+    for envelope in fast:
+        expected = stored[envelope.position]
+        assert type(envelope.event) is type(expected)
+        assert envelope.event.__dict__ == expected.__dict__
+        assert {k: type(v) for k, v in envelope.event.__dict__.items()} == {
+            k: type(v) for k, v in expected.__dict__.items()
+        }
+        topics.add(type(expected).__qualname__)
+    assert len(topics) >= 25  # the demo writes nearly every kind of event

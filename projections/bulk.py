@@ -1,0 +1,240 @@
+"""Writing many projection rows fast: COPY on PostgreSQL, and the rebuild's writer thread.
+
+``copy_rows`` turns rows into PostgreSQL's COPY text format with one converter per column,
+made once per table, and streams them in the connection's transaction. ``BackgroundWriter``
+lets a rebuild go on folding while the database takes the rows of the previous batches: on
+PostgreSQL a thread with its own connection writes them (the server's work runs beside the
+fold, on another core), committing each batch's rows with the rebuild's progress; on SQLite,
+which takes one writer at a time, it writes them at once in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    Table,
+    Uuid,
+    insert,
+)
+
+Row = dict[str, Any]
+NULL = "\\N"
+#: rows written with a multi-row INSERT below this many; COPY above
+COPY_AT_LEAST = 20
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert ``rows`` in the connection's transaction: with COPY on PostgreSQL when there
+    are more than a few (a multi-row INSERT through psycopg2 writes about 9,000 rows a second,
+    COPY several times that)."""
+    if len(rows) >= COPY_AT_LEAST and connection.dialect.driver == "psycopg2":
+        copy_rows(connection, table, rows)
+    elif len(rows) >= COPY_AT_LEAST and connection.dialect.driver == "pysqlite":
+        executemany_rows(connection, table, rows)
+    elif rows:
+        connection.execute(insert(table), rows)
+
+
+_INSERTS: dict[tuple[Table, str], tuple[str, Callable[[Row], tuple[Any, ...]]]] = {}
+
+
+def executemany_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert ``rows`` with the driver's ``executemany``, each value bound by its column
+    type's own bind processor (so stored exactly as SQLAlchemy stores it), without
+    SQLAlchemy's per-row work, which costs several times the insert itself."""
+    dialect = connection.dialect
+    found = _INSERTS.get((table, dialect.name))
+    if found is None:
+        columns = list(table.columns)
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        scope: dict[str, Any] = {f"p{i}": p for i, p in enumerate(processors)}
+        expressions = ", ".join(
+            f"row[{c.name!r}]" if p is None
+            else f"(None if (v := row[{c.name!r}]) is None else p{i}(v))"
+            for i, (c, p) in enumerate(zip(columns, processors, strict=True))
+        )  # fmt: skip
+        exec(f"def values(row):\n    return ({expressions},)\n", scope)
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        marks = ", ".join(dialect.paramstyle == "qmark" and "?" or "%s" for _ in columns)
+        statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+        found = _INSERTS[(table, dialect.name)] = (statement, scope["values"])
+    sql, to_values = found
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, list(map(to_values, rows)))
+    finally:
+        cursor.close()
+
+
+def _escape(text: str) -> str:
+    """Text as COPY's text format takes it (NUL never reaches here: commands refuse it)."""
+    if "\\" in text or "\n" in text or "\r" in text or "\t" in text:
+        text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+        text = text.replace("\t", "\\t")
+    return text
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _expression(column: Any, value: str) -> str:
+    """How one column's Python value is written, as an expression over ``value``: JSON with
+    ``orjson`` (the same JSON as the JSON type's ``json.dumps``, without escaping letters
+    outside ASCII), numbers and ids as their text, dates and times in ISO 8601, booleans as
+    t/f, text escaped."""
+    kind = column.type
+    if isinstance(kind, JSON):
+        text = f"_json({value})"
+    elif isinstance(kind, Boolean):
+        text = f"('t' if {value} else 'f')"
+    elif isinstance(kind, Integer):
+        text = f"str({value})"
+    elif isinstance(kind, Uuid):
+        text = f"{value}.hex"  # PostgreSQL takes a uuid's 32 digits without hyphens
+    elif isinstance(kind, Date | DateTime):
+        text = f"{value}.isoformat()"
+    else:
+        text = f"{value} if type({value}) is str else str({value})"
+    return f"(NULL if {value} is None else {text})" if column.nullable else text
+
+
+_LINES: dict[Table, tuple[str, Callable[[Row], str]]] = {}
+
+
+def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
+    """The COPY statement of ``table`` and its row → line function, made once per table as
+    straight-line code over the row's values (a loop over converters costs twice as much).
+    Values are escaped only when the joined line shows that one needs it."""
+    found = _LINES.get(table)
+    if found is None:
+        columns = list(table.columns)
+        values = "\n".join(f"    v{i} = row[{c.name!r}]" for i, c in enumerate(columns))
+        fields = ", ".join(_expression(c, f"v{i}") for i, c in enumerate(columns))
+        escaped = ", ".join(
+            f"NULL if v{i} is None else _escape(fields[{i}])" if c.nullable
+            else f"_escape(fields[{i}])"
+            for i, c in enumerate(columns)
+        )  # fmt: skip
+        nulls = " + ".join(f"(v{i} is None)" for i, c in enumerate(columns) if c.nullable) or "0"
+        source = (
+            f"def line(row):\n{values}\n    fields = ({fields},)\n"
+            "    text = TAB.join(fields)\n"
+            # the usual case: no value holds a character COPY would need escaped
+            f"    if (text.count(TAB) == {len(columns) - 1} and '\\n' not in text"
+            f" and '\\r' not in text and text.count('\\\\') == {nulls}):\n"
+            "        return text\n"
+            f"    return TAB.join(({escaped},))\n"
+        )
+        scope = {"NULL": NULL, "TAB": "\t", "_json": _json, "_escape": _escape}
+        exec(compile(source, f"<COPY line of {table.name}>", "exec"), scope)
+        quoted = ", ".join(f'"{c.name}"' for c in columns)
+        line: Callable[[Row], str] = cast(Callable[[Row], str], scope["line"])
+        found = _LINES[table] = (f'COPY "{table.name}" ({quoted}) FROM STDIN', line)
+    return found
+
+
+def copy_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
+    """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction."""
+    statement, line = _line_writer(table)
+    data = io.StringIO("\n".join(map(line, rows)) + "\n")
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(statement, data, size=1 << 20)
+    finally:
+        cursor.close()
+
+
+Work = tuple[list[tuple[Table, list[Row]]], Callable[[Connection], None] | None]
+
+
+class BackgroundWriter:
+    """Rows written beside the fold: ``put`` hands over rows (and what else to do in the
+    same transaction); ``close`` waits until every one is committed and re-raises the first
+    failure. Use it as a context manager."""
+
+    def __init__(self, engine: Engine, lock: Any = None, depth: int = 3) -> None:
+        self.engine = engine
+        self.threaded = engine.dialect.name == "postgresql"
+        self._lock = lock if lock is not None else contextlib.nullcontext()
+        self._queue: queue.Queue[Work | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self.threaded:
+            self._thread = threading.Thread(target=self._run, name="rebuild-writer", daemon=True)
+            self._thread.start()
+
+    def put(
+        self, rows: list[tuple[Table, list[Row]]], also: Callable[[Connection], None] | None = None
+    ) -> None:
+        """Write ``rows`` (table, rows) and run ``also`` in one transaction."""
+        self._raise()
+        if not self.threaded:
+            self._write((rows, also))
+            return
+        while True:  # wait for room, but not forever if the thread has died
+            try:
+                self._queue.put((rows, also), timeout=1.0)
+                return
+            except queue.Full:
+                self._raise()
+
+    def _write(self, work: Work) -> None:
+        rows, also = work
+        with self._lock, self.engine.begin() as connection:
+            for table, items in rows:
+                insert_rows(connection, table, items)
+            if also is not None:
+                also(connection)
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(work)
+                except BaseException as error:  # handed to the folding thread
+                    self._error = error
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
+
+    def abandon(self) -> None:
+        """Stop without raising (the caller is already failing)."""
+        if self._thread is not None:
+            with contextlib.suppress(BaseException):
+                self._queue.put(None, timeout=60)
+                self._thread.join(timeout=60)
+            self._thread = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, engine: Engine, lock: Any = None) -> Iterator[BackgroundWriter]:
+        writer = cls(engine, lock)
+        try:
+            yield writer
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.close()
