@@ -11,7 +11,7 @@ which takes one writer at a time, it writes them at once in the caller's thread.
 from __future__ import annotations
 
 import contextlib
-import io
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -151,12 +151,27 @@ def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
 def copy_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
     """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction."""
     statement, line = _line_writer(table)
-    data = io.StringIO("\n".join(map(line, rows)) + "\n")
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert(statement, data, size=1 << 20)
+        cursor.copy_expert(statement, _Lines(map(line, rows)))
     finally:
         cursor.close()
+
+
+class _Lines:
+    """A file for ``copy_expert`` that formats its lines a few thousand at a time, so that
+    a large table's COPY never holds all its text at once."""
+
+    def __init__(self, lines: Iterator[str], per_read: int = 2000) -> None:
+        self._lines = lines
+        self._per_read = per_read
+
+    def read(self, size: int = -1) -> str:
+        chunk = list(itertools.islice(self._lines, self._per_read))
+        return "\n".join(chunk) + "\n" if chunk else ""
+
+    def readline(self, size: int = -1) -> str:
+        return self.read(size)
 
 
 Work = tuple[list[tuple[Table, list[Row]]], Callable[[Connection], None] | None]

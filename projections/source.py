@@ -48,7 +48,7 @@ class EventDecoder:
     def _uuid(self, text: Any) -> UUID:
         found = self._uuids.get(text)
         if found is None:
-            if len(self._uuids) > 500_000:
+            if len(self._uuids) > 200_000:
                 self._uuids.clear()
             found = self._uuids[text] = _as_uuid(text)
         return found
