@@ -40,7 +40,7 @@ from ledger.natural_key import NaturalKey
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
 from ledger.user import User
-from projections.base import BIGINT, Projection, TableDef
+from projections.base import BIGINT, Projection, TableDef, as_uuid
 
 NAME = "audit_trail"
 
@@ -445,10 +445,6 @@ class AuditTrail(Projection):
 # -- queries ---------------------------------------------------------------------------------
 
 
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 def report(
     connection: Connection,
     tables: dict[str, Table],
@@ -479,7 +475,7 @@ def report(
         trail.c.amounts, trail.c.references, trail.c.summary,
     )  # fmt: skip
     if record_id is not None:
-        query = query.where(trail.c.record_id == _uuid(record_id))
+        query = query.where(trail.c.record_id == as_uuid(record_id))
     if actor is not None:
         query = query.where(trail.c.actor == actor)
     if department is not None:

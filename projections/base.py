@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any, ClassVar
+from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
@@ -41,6 +42,16 @@ SETS = ("a", "b")
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
 Key = tuple[Any, ...]
+
+
+def as_uuid(value: Any) -> UUID:
+    """An id as callers and drivers hand it over: a UUID, its text (PostgreSQL, query
+    strings) or its 16 bytes (SQLite)."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, bytes | memoryview):
+        return UUID(bytes=bytes(value))
+    return UUID(str(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from ledger.budget_line import BudgetLine
 from ledger.enterprise import Enterprise
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
-from projections.base import BIGINT, Projection, TableDef
+from projections.base import BIGINT, Projection, TableDef, as_uuid
 
 NAME = "registers"
 
@@ -402,10 +402,6 @@ class Registers(Projection):
 # -- queries ---------------------------------------------------------------------------------
 
 
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 def _page(page: int, page_size: int) -> None:
     if page < 1 or page_size < 1:
         raise ValueError("page and page_size start at 1")
@@ -443,7 +439,7 @@ def applications(
     if budget_year is not None:
         query = query.where(apps.c.year == budget_year)
     if enterprise_id is not None:
-        query = query.where(apps.c.enterprise_id == _uuid(enterprise_id))
+        query = query.where(apps.c.enterprise_id == as_uuid(enterprise_id))
     if q:
         query = query.where(apps.c.search.contains(folded(q.strip()), autoescape=True))
     query = query.order_by(apps.c.submitted_on, apps.c.dossier_no)
@@ -465,7 +461,7 @@ def application(
 ) -> dict[str, Any] | None:
     """The application as ``Ledger.get_application`` answers it, or None."""
     apps = tables["register_applications"]
-    row = connection.execute(select(apps).where(apps.c.id == _uuid(id))).mappings().first()
+    row = connection.execute(select(apps).where(apps.c.id == as_uuid(id))).mappings().first()
     return _application_out(row) if row is not None else None
 
 
@@ -474,7 +470,7 @@ def enterprise(
 ) -> dict[str, Any] | None:
     """The enterprise as ``Ledger.get_enterprise`` answers it, or None."""
     table = tables["register_enterprises"]
-    row = connection.execute(select(table).where(table.c.id == _uuid(id))).mappings().first()
+    row = connection.execute(select(table).where(table.c.id == as_uuid(id))).mappings().first()
     return _enterprise_out(row) if row is not None else None
 
 
@@ -495,7 +491,7 @@ def activity(
 ) -> dict[str, Any] | None:
     """The program activity as ``Ledger.get_activity`` answers it, or None."""
     table = tables["register_activities"]
-    row = connection.execute(select(table).where(table.c.id == _uuid(id))).mappings().first()
+    row = connection.execute(select(table).where(table.c.id == as_uuid(id))).mappings().first()
     return _activity_out(row) if row is not None else None
 
 

@@ -340,8 +340,7 @@ class Projector:
         its projection before its snapshot is taken, and TRUNCATE waits for those reads to
         end (readers' transactions last one request)."""
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.exec_driver_sql(f"TRUNCATE {names}")
+            connection.exec_driver_sql(f"TRUNCATE {_quoted(tables)}")
         else:
             for table in tables:
                 connection.execute(delete(table))
@@ -381,10 +380,8 @@ class Projector:
                 if self.engine.dialect.name == "postgresql":
                     # before the snapshot is taken, so that no rebuild empties either set
                     # under this read (TRUNCATE waits for it; see ``_empty``)
-                    names = ", ".join(
-                        f'"{table.name}"' for s in SETS for table in self.tables(cls, s).values()
-                    )
-                    connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
+                    both = [t for s in SETS for t in self.tables(cls, s).values()]
+                    connection.exec_driver_sql(f"LOCK TABLE {_quoted(both)} IN ACCESS SHARE MODE")
                 if self.engine.dialect.name == "sqlite":
                     # pysqlite sends no BEGIN before a SELECT: without one each statement
                     # would read its own moment, not one snapshot (WAL keeps writers going)
@@ -425,6 +422,10 @@ class Projector:
             )
             for name in self.classes
         ]  # fmt: skip
+
+
+def _quoted(tables: Iterable[Table]) -> str:
+    return ", ".join(f'"{table.name}"' for table in tables)
 
 
 class _Overtaken(Exception):

@@ -23,7 +23,7 @@ from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, func, select
 
 from ledger.service import Ledger
-from projections.base import Envelope
+from projections.base import Envelope, as_uuid
 
 Reviver = Callable[[str], Any]
 
@@ -50,7 +50,7 @@ class EventDecoder:
         if found is None:
             if len(self._uuids) > 200_000:
                 self._uuids.clear()
-            found = self._uuids[text] = _as_uuid(text)
+            found = self._uuids[text] = as_uuid(text)
         return found
 
     def _date(self, text: str) -> dt.date:
@@ -93,17 +93,10 @@ class EventDecoder:
         if cls is None:
             cls = self._classes[topic] = resolve_topic(topic)
         fields = orjson.loads(state)
-        revivers = self._revivers
+        revive = self._revive
         for key, value in fields.items():
-            if type(value) is dict:
-                if len(value) == 2 and "_type_" in value:  # the usual case, inlined
-                    reviver = revivers.get(value["_type_"])
-                    if reviver is not None and "_data_" in value:
-                        fields[key] = reviver(value["_data_"])
-                        continue
-                fields[key] = self._revive(value)
-            elif type(value) is list:
-                fields[key] = self._revive(value)
+            if type(value) is dict or type(value) is list:
+                fields[key] = revive(value)
         fields["originator_id"] = self._uuid(originator_id)
         fields["originator_version"] = version
         if fields.pop("class_version", 1) != getattr(cls, "class_version", 1):
@@ -177,21 +170,11 @@ def read_batch(
     return batch
 
 
-def _as_uuid(value: Any) -> UUID:
-    """An id as a driver hands it back: a string (PostgreSQL), 16 bytes (SQLite) or a UUID;
-    or the hex of a transcoded one."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, bytes | memoryview):
-        return UUID(bytes=bytes(value))
-    return UUID(str(value))
-
-
 def _library_decode(
     ledger: Ledger, originator_id: Any, version: int, topic: str, state: Any
 ) -> Any:
     from eventsourcing.persistence import StoredEvent
 
     data = state.encode() if isinstance(state, str) else bytes(state)
-    stored = StoredEvent(_as_uuid(originator_id), version, topic, data)
+    stored = StoredEvent(as_uuid(originator_id), version, topic, data)
     return ledger.mapper.to_domain_event(stored)
