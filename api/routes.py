@@ -127,14 +127,38 @@ class ApplicationOut(Out):
     version: int
 
 
+class HistoryChangeOut(Out):
+    """One value an event changed, as ``GET /api/applications/{id}`` shows it."""
+
+    from_: Any = Field(alias="from", description="the value just before the event (null: none)")
+    to: Any = Field(description="the value just after the event (null: none)")
+
+
 class HistoryEntryOut(Out):
-    position: int
-    recorded_at: dt.datetime
-    effective_date: dt.date
+    """One event of an application's history (API.md), with its leaf hash and changes."""
+
+    position: int = Field(description="global position of the event (the events table's id)")
+    recorded_at: dt.datetime = Field(description="when the store recorded the event (UTC)")
+    effective_date: dt.date = Field(description="the business date on the decision or voucher")
     type: str = Field(description="event type, e.g. Approved")
     actor: str = Field(description="user id of the actor")
-    department: str
-    data: dict[str, Any]
+    department: str = Field(description="the actor's department")
+    data: dict[str, Any] = Field(description="the event's own fields (ids and dates as strings)")
+    leaf_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="lowercase hex of the RFC 9162 leaf hash of the stored event: SHA-256 of "
+        "0x00 and the canonical JSON of the row as stored (ledger/merkle.py)",
+    )
+    changes: dict[str, HistoryChangeOut] = Field(
+        description="what the event changed in the application's state as "
+        "GET /api/applications/{id} shows it (ids as strings, money as integer đồng), "
+        'keyed by path, each {"from": old, "to": new}; only what changed, never version. '
+        'The first event has every non-null field, "from" null. Lists of items with ids '
+        "(disbursements, recoveries) change per item: disbursements[<id>] for an item added "
+        '("from" null, "to" the whole item) or removed ("to" null), and '
+        "disbursements[<id>].reversed (recoveries[<id>].received, ...) for one value of an "
+        "existing item",
+    )
 
 
 class ActivityOut(Out):

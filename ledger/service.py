@@ -16,12 +16,18 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy.exc
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -42,6 +48,7 @@ from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
 from ledger.commands import Command, today
 from ledger.enterprise import Enterprise
 from ledger.errors import ConcurrencyConflict, Duplicate, InsufficientBudget, NotFound, Unauthorized
+from ledger.merkle import event_leaf_hash
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.persistence import (
     APPLICATION_NAME,
@@ -525,7 +532,7 @@ class Ledger(Application[UUID]):
         return self._load(Enterprise, enterprise_id, "enterprise").as_dict()
 
     def get_application(self, application_id: UUID) -> dict[str, Any]:
-        return self._application(application_id).as_dict()
+        return _application_state(self._application(application_id))
 
     def get_activity(self, activity_id: UUID) -> dict[str, Any]:
         return self._load(ProgramActivity, activity_id, "activity").as_dict()
@@ -550,26 +557,58 @@ class Ledger(Application[UUID]):
         return [line.as_dict() for line in lines]
 
     def get_application_history(self, application_id: UUID) -> list[dict[str, Any]]:
-        self._application(application_id)
+        """Every event of an application, oldest first (API.md), each with the RFC 9162 leaf
+        hash of its stored row and what it changed in the application's state.
+
+        One query reads the application's rows; each is decoded by the ledger's mapper and
+        folded by the repository's own projector, so the state after the last event is the
+        one ``get_application`` answers, and both views come from ``_application_state``.
+        """
         table = self.events_table
         query = (
-            select(table.c.id, table.c.originator_version, table.c.topic, table.c.state)
+            select(
+                table.c.id,
+                table.c.originator_id,
+                table.c.originator_version,
+                table.c.topic,
+                table.c.state,
+            )
             .where(table.c.originator_id == application_id)
             .order_by(table.c.originator_version)
         )
         with self.engine.connect() as connection:
             rows = list(connection.execute(query))
-        return [self._history_row(application_id, row) for row in rows]
+        history: list[dict[str, Any]] = []
+        application: Aggregate | None = None
+        before: dict[str, Any] | None = None
+        for row in rows:
+            stored = StoredEvent(
+                application_id, row.originator_version, row.topic, bytes(row.state)
+            )
+            domain_event = self.mapper.to_domain_event(stored)
+            application = project_aggregate(application, [domain_event])
+            if not isinstance(application, SupportApplication):
+                break
+            after = deepcopy(_application_state(application))
+            entry = self._history_row(row, domain_event)
+            entry["changes"] = _state_changes(before, after)
+            history.append(entry)
+            before = after
+        if not history or not isinstance(application, SupportApplication):
+            raise NotFound(f"No application with id {application_id}.")
+        return history
 
-    def _history_row(self, originator_id: UUID, row: Any) -> dict[str, Any]:
-        stored = StoredEvent(originator_id, row.originator_version, row.topic, bytes(row.state))
-        domain_event = self.mapper.to_domain_event(stored)
+    @staticmethod
+    def _history_row(row: Any, domain_event: object) -> dict[str, Any]:
         assert isinstance(domain_event, LedgerAggregate.Event)
         skip = {
             "originator_id", "originator_version", "timestamp", "originator_topic",
             "actor", "department", "effective_date",
         }  # fmt: skip
         data = {k: _jsonable(v) for k, v in vars(domain_event).items() if k not in skip}
+        leaf = event_leaf_hash(
+            row.originator_id, row.originator_version, row.id, bytes(row.state), row.topic
+        )
         return {
             "position": row.id,
             "recorded_at": domain_event.timestamp.isoformat(),
@@ -578,6 +617,7 @@ class Ledger(Application[UUID]):
             "actor": domain_event.actor,
             "department": domain_event.department,
             "data": data,
+            "leaf_hash": leaf.hex(),
         }
 
     def count_events(self) -> int:
@@ -585,6 +625,61 @@ class Ledger(Application[UUID]):
             return int(
                 connection.execute(select(func.count()).select_from(self.events_table)).scalar_one()
             )
+
+
+def _application_state(application: SupportApplication) -> dict[str, Any]:
+    """An application as ``GET /api/applications/{id}`` shows it; history compares these."""
+    return application.as_dict()
+
+
+#: fields of the application's state that every event changes, so no change names them
+_NOT_CHANGES = frozenset({"version"})
+
+
+def _state_changes(
+    before: dict[str, Any] | None, after: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What one event changed, as ``{path: {"from": old, "to": new}}`` (only what changed).
+
+    ``before`` is ``None`` for the first event: every field was null. A path is a field of
+    the state; for a list of items with ids (``disbursements``, ``recoveries``) it is
+    ``field[<id>]`` for an item added (``from`` null) or removed (``to`` null) and
+    ``field[<id>].name`` for one value of an item that changed (e.g. ``reversed``).
+    """
+    old_state = before or {}
+    changes: dict[str, dict[str, Any]] = {}
+    for name in [*after, *(k for k in old_state if k not in after)]:
+        if name in _NOT_CHANGES:
+            continue
+        old, new = old_state.get(name), after.get(name)
+        if old == new:
+            continue
+        if _is_item_list(old) and _is_item_list(new):
+            changes.update(_item_changes(name, old, new))
+        else:
+            changes[name] = {"from": old, "to": new}
+    return changes
+
+
+def _is_item_list(value: Any) -> TypeGuard[list[dict[str, Any]]]:
+    return isinstance(value, list) and all(isinstance(i, dict) and "id" in i for i in value)
+
+
+def _item_changes(
+    name: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    old_items = {str(i["id"]): i for i in old}
+    new_items = {str(i["id"]): i for i in new}
+    changes: dict[str, dict[str, Any]] = {}
+    for item_id in [*new_items, *(k for k in old_items if k not in new_items)]:
+        was, now = old_items.get(item_id), new_items.get(item_id)
+        if was is None or now is None:
+            changes[f"{name}[{item_id}]"] = {"from": was, "to": now}
+            continue
+        for key in [*now, *(k for k in was if k not in now)]:
+            if was.get(key) != now.get(key):
+                changes[f"{name}[{item_id}].{key}"] = {"from": was.get(key), "to": now.get(key)}
+    return changes
 
 
 def _jsonable(value: Any) -> Any:

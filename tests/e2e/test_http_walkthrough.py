@@ -120,11 +120,13 @@ def test_an_application_walks_from_budget_to_settlement_over_http(
         (advance_id, "advance", 20 * M), (payment_id, "payment", 40 * M),
     ]  # fmt: skip
 
-    # Its history: every event, oldest first, with who, when and what.
+    # Its history: every event, oldest first, with who, when and what, its leaf hash and
+    # what it changed.
     history = officer.get(f"{base}/history")
     for entry in history:
         assert set(entry) == {
-            "position", "recorded_at", "effective_date", "type", "actor", "department", "data"
+            "position", "recorded_at", "effective_date", "type", "actor", "department", "data",
+            "leaf_hash", "changes",
         }  # fmt: skip
         HistoryEntryOut.model_validate(entry)
     assert [e["type"] for e in history] == [
