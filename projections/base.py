@@ -56,10 +56,13 @@ def as_uuid(value: Any) -> UUID:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """One stored event as a fold sees it: its global position and the domain event."""
+    """One stored event as a fold sees it: its global position and the domain event, and
+    the stored row it was decoded from (``originator_id``, ``originator_version``, ``topic``,
+    ``state``) for the folds that hash what is stored (the Merkle tree)."""
 
     position: int
     event: Any
+    stored: tuple[Any, int, str, Any] | None = None
 
 
 class TableDef:

@@ -7,6 +7,7 @@ from projections.base import Projection
 from projections.budget_execution import BudgetExecution
 from projections.department_activity import DepartmentActivity
 from projections.journal import Journal
+from projections.merkle import MerkleTree
 from projections.project_spend import ProjectSpend
 from projections.registers import Registers
 from projections.target_progress import TargetProgress
@@ -19,6 +20,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Registers,
     AuditTrail,
     DepartmentActivity,
+    MerkleTree,
 )
 
 BY_NAME: dict[str, type[Projection]] = {p.NAME: p for p in PROJECTIONS}

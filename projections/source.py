@@ -166,7 +166,7 @@ def read_batch(
         event = decode(originator_id, version, topic, state)
         if event is None:
             event = _library_decode(ledger, originator_id, version, topic, state)
-        batch.append(Envelope(position, event))
+        batch.append(Envelope(position, event, (originator_id, version, topic, state)))
     return batch
 
 

@@ -131,3 +131,27 @@ def test_leaf_data_is_the_canonical_json_of_the_stored_event() -> None:
     assert merkle.event_leaf_hash(originator, 3, 17, b'{"a":"\xc3\xa1"}', "ledger.x:Y.Z") == (
         hashlib.sha256(b"\x00" + data).digest()
     )
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 9, 70])
+def test_pushing_leaves_gives_the_same_roots_as_appending_them(size: int) -> None:
+    pushed = merkle.Frontier()
+    for leaf in LEAVES[:size]:
+        pushed.push(leaf)
+    assert pushed.root() == naive_mth(LEAVES[:size])
+    assert pushed.size == size
+
+
+def test_the_leaf_hasher_makes_the_same_leaves_as_the_canonical_encoding() -> None:
+    hasher = merkle.LeafHasher()
+    for n in range(50):
+        originator = uuid.uuid4()
+        state = f'{{"n":{n},"tên":"Hà Nội \\ \\"x\\""}}'.encode()
+        topic = "ledger.support_application:SupportApplication.Approved"
+        expected = merkle.event_leaf_hash(originator, n + 1, n + 10, state, topic)
+        for given in (originator, str(originator), originator.bytes, memoryview(originator.bytes)):
+            assert hasher(given, n + 1, n + 10, memoryview(state), topic) == expected
+    odd_topic = 'a"b\\c\ttên'
+    assert hasher(originator, 1, 1, b"{}", odd_topic) == merkle.event_leaf_hash(
+        originator, 1, 1, b"{}", odd_topic
+    )

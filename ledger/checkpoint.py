@@ -1,0 +1,249 @@
+"""Signed checkpoints of the Merkle log, in the C2SP tlog-checkpoint format, with Ed25519.
+
+A checkpoint's body is C2SP's (https://c2sp.org/tlog-checkpoint)::
+
+    <origin>\\n<tree size>\\n<standard base64 of the root hash>\\n
+
+and its signature is Ed25519 over exactly those bytes. The key id is C2SP's signed-note key
+hash: the first four bytes of SHA-256(origin ‖ "\\n" ‖ 0x01 ‖ the 32-byte public key), written
+as 8 lowercase hex digits. Anyone holding a checkpoint and the public key can check that the
+log they are shown still has that root at that size, and, with a consistency proof, that a
+later log only appended to it.
+
+The private key lives in a file (``LEDGER_SIGNING_KEY``, default ``var/signing-key.pem``)
+made by ``ledger keys init`` with mode 0600: never in the database, never committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from ledger.errors import LedgerError
+
+DEFAULT_KEY_FILE = "var/signing-key.pem"
+DEFAULT_ORIGIN = "nscl-ledger"
+ALGORITHM = "Ed25519"
+
+
+class KeyProblem(LedgerError):
+    """The signing key is missing, unreadable or not an Ed25519 key (the server's set-up,
+    not the caller's input)."""
+
+    code = "signing_key_unavailable"
+    status = 503
+    title = "Signing key not available"
+
+
+class BadCheckpoint(LedgerError):
+    """A checkpoint file or body that is not a well-formed checkpoint."""
+
+    code = "validation_error"
+    status = 422
+    title = "Invalid checkpoint"
+
+
+def origin() -> str:
+    """The log's origin line (``LEDGER_ORIGIN``, default ``nscl-ledger``)."""
+    return os.environ.get("LEDGER_ORIGIN") or DEFAULT_ORIGIN
+
+
+def key_path(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get("LEDGER_SIGNING_KEY") or DEFAULT_KEY_FILE)
+
+
+def init_key(path: str | os.PathLike[str] | None = None) -> Path:
+    """Make a new Ed25519 private key in a new file readable by its owner only. An existing
+    file is never overwritten: losing a key means no one can check its checkpoints."""
+    target = key_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyProblem(
+            f"{target} already exists; a signing key is never overwritten (move it away "
+            "first if you really mean to replace it)"
+        ) from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+    return target
+
+
+def load_key(path: str | os.PathLike[str] | None = None) -> Ed25519PrivateKey:
+    source = key_path(path)
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise KeyProblem(
+            f"no signing key at {source}: run `ledger keys init` (or set LEDGER_SIGNING_KEY)"
+        ) from None
+    except OSError as error:
+        raise KeyProblem(f"cannot read the signing key {source}: {error.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise KeyProblem(f"{source} is not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyProblem(f"{source} is not an Ed25519 key")
+    return key
+
+
+def raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(public_key: bytes, name: str | None = None) -> str:
+    """C2SP's signed-note key hash of ``public_key`` under the name ``name`` (the origin)."""
+    digest = hashlib.sha256((name or origin()).encode() + b"\n\x01" + public_key).digest()
+    return digest[:4].hex()
+
+
+def public_key_info(key: Ed25519PrivateKey, name: str | None = None) -> dict[str, str]:
+    """What ``GET /api/audit/public-key`` answers."""
+    public = raw_public(key)
+    return {
+        "key_id": key_id(public, name),
+        "algorithm": ALGORITHM,
+        "public_key": base64.b64encode(public).decode(),
+    }
+
+
+def read_public_key(text: str) -> bytes:
+    """A public key as users hand it over: the JSON of ``GET /api/audit/public-key`` (or of
+    ``ledger keys public``), a PEM public key, or the base64 of the 32 raw bytes."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            text = str(json.loads(text)["public_key"])
+        except (ValueError, KeyError, TypeError):
+            raise BadCheckpoint('the public key JSON has no "public_key" field') from None
+    elif text.startswith("-----BEGIN"):
+        try:
+            loaded = serialization.load_pem_public_key(text.encode())
+        except ValueError:
+            raise BadCheckpoint("the public key PEM cannot be read") from None
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise BadCheckpoint("the public key is not an Ed25519 key")
+        return raw_public(loaded)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadCheckpoint("the public key is not base64") from None
+    if len(raw) != 32:
+        raise BadCheckpoint(f"an Ed25519 public key has 32 bytes, not {len(raw)}")
+    return raw
+
+
+def body(name: str, tree_size: int, root_hash: bytes) -> str:
+    """The C2SP checkpoint body."""
+    return f"{name}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed checkpoint as the API answers it and ``ledger checkpoint --out`` writes it."""
+
+    tree_size: int
+    root_hash: str  # hex
+    origin: str
+    body: str
+    signature: str  # base64 of the 64-byte Ed25519 signature over ``body``
+    key_id: str
+    created_at: str  # ISO 8601, UTC
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "the checkpoint") -> Checkpoint:
+        """A checkpoint read back from JSON, its fields checked and its body matching them."""
+        if not isinstance(data, dict):
+            raise BadCheckpoint(f"{source} is not a JSON object")
+        missing = [name for name in cls.__dataclass_fields__ if name not in data]
+        if missing:
+            raise BadCheckpoint(f"{source} lacks {', '.join(missing)}")
+        size = data["tree_size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise BadCheckpoint(f"{source}: tree_size must be a whole number ≥ 0")
+        for name in ("root_hash", "origin", "body", "signature", "key_id", "created_at"):
+            if not isinstance(data[name], str):
+                raise BadCheckpoint(f"{source}: {name} must be text")
+        try:
+            root = bytes.fromhex(data["root_hash"])
+        except ValueError:
+            raise BadCheckpoint(f"{source}: root_hash is not hex") from None
+        if len(root) != 32:
+            raise BadCheckpoint(f"{source}: root_hash must be 32 bytes (64 hex digits)")
+        if data["body"] != body(data["origin"], size, root):
+            raise BadCheckpoint(
+                f"{source}: its body does not say its origin, tree_size and root_hash"
+            )
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+    @property
+    def root(self) -> bytes:
+        return bytes.fromhex(self.root_hash)
+
+    def signed_by(self, public_key: bytes) -> bool:
+        """Whether ``signature`` is ``public_key``'s Ed25519 signature over ``body``."""
+        try:
+            signature = base64.b64decode(self.signature, validate=True)
+            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, self.body.encode())
+        except (InvalidSignature, binascii.Error, ValueError):
+            return False
+        return True
+
+
+def sign(
+    key: Ed25519PrivateKey,
+    tree_size: int,
+    root_hash: bytes,
+    name: str | None = None,
+    at: dt.datetime | None = None,
+) -> Checkpoint:
+    name = name or origin()
+    text = body(name, tree_size, root_hash)
+    signature = key.sign(text.encode())
+    created = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return Checkpoint(
+        tree_size=tree_size,
+        root_hash=root_hash.hex(),
+        origin=name,
+        body=text,
+        signature=base64.b64encode(signature).decode(),
+        key_id=key_id(raw_public(key), name),
+        created_at=created.isoformat().replace("+00:00", "Z"),
+    )
+
+
+def read_file(path: str | os.PathLike[str]) -> Checkpoint:
+    """A checkpoint from a JSON file written by ``ledger checkpoint --out``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise BadCheckpoint(f"cannot read {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BadCheckpoint(f"{path} is not JSON") from None
+    return Checkpoint.from_json(data, str(path))

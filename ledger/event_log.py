@@ -1,0 +1,331 @@
+"""The event log as a JSONL file: export, offline verification, import.
+
+A file starts with one header line, then holds one stored event per line, in position order::
+
+    {"checkpoint": {...} | null, "events": 1234, "exported_at": "…Z",
+     "format": "nscl-ledger-events/1", "origin": "nscl-ledger"}
+    {"leaf_hash": "…", "originator_id": "…", "originator_version": 1, "position": 1,
+     "state": "<base64>", "topic": "…"}
+
+(each object on one line, keys sorted, no spaces).
+
+Each event line carries exactly what its leaf hashes (:mod:`ledger.merkle`) plus the leaf
+hash itself. The header names the checkpoint the file is consistent with: the newest one of
+at most the exported events, whose root the first ``tree_size`` events of the file give.
+
+The offline verifier needs nothing but the file, a checkpoint file and the public key: it
+recomputes every leaf, checks the positions run 1, 2, 3, … and the root at the checkpoint's
+size, and the checkpoint's signature. The import loads a verified file into an empty
+database, all or nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, func, insert, select, text
+
+from ledger import merkle
+from ledger.checkpoint import BadCheckpoint, Checkpoint, origin
+from ledger.errors import LedgerError
+from ledger.verification import Problems, Verification, check_checkpoints
+
+FORMAT = "nscl-ledger-events/1"
+EVENT_KEYS = frozenset(
+    {"leaf_hash", "originator_id", "originator_version", "position", "state", "topic"}
+)
+FETCH = 20_000
+
+Progress = Callable[[int, int], None]
+
+
+class BadLog(LedgerError):
+    """An event-log file that cannot be read as one (named with its line)."""
+
+    code = "validation_error"
+    status = 422
+    title = "Invalid event log"
+
+
+class ImportRefused(LedgerError):
+    """An import that would not give a verified copy of the log: nothing was written."""
+
+    code = "validation_error"
+    status = 422
+    title = "Import refused"
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def export(
+    engine: Engine,
+    events_table: Any,
+    out: IO[bytes],
+    upto: int,
+    checkpoint: Checkpoint | None,
+    progress: Progress | None = None,
+) -> Verification:
+    """Write events 1..``upto`` to ``out`` with their leaf hashes, after a header naming
+    ``checkpoint``. Refuses (:class:`BadLog`) when the log's root at the checkpoint's size is
+    not the checkpoint's root: such a file could not be checked against it. Returns how many
+    events were written and their root."""
+    header = {
+        "checkpoint": checkpoint.to_json() if checkpoint is not None else None,
+        "events": upto,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "format": FORMAT,
+        "origin": origin(),
+    }
+    out.write(_dumps(header) + b"\n")
+    hasher = merkle.LeafHasher()
+    frontier = merkle.Frontier()
+    count = 0
+    checks_at = checkpoint.tree_size if checkpoint is not None else -1
+    checks_root = checkpoint.root if checkpoint is not None else b""
+    with engine.connect() as connection, connection.begin():
+        for position, originator_id, version, topic, state in stored_events(
+            connection, events_table, upto
+        ):
+            count += 1
+            if position != count:
+                raise BadLog(f"the log skips position {count}: it cannot be exported whole")
+            data = hasher.data(originator_id, version, position, state, topic)
+            leaf = merkle.leaf_hash(data)
+            frontier.push(leaf)
+            out.write(b'{"leaf_hash":"%s",%s\n' % (leaf.hex().encode(), data[1:]))
+            if count == checks_at and frontier.root() != checks_root:
+                raise BadLog(
+                    f"the log's root at {count:,} events is {frontier.root().hex()}, not the "
+                    f"checkpoint's {checks_root.hex()}: run `ledger verify`"
+                )
+            if progress is not None and count % FETCH == 0:
+                progress(count, upto)
+    if count != upto:
+        raise BadLog(f"the log holds {count:,} events, not {upto:,}")
+    return Verification(count, frontier.root().hex())
+
+
+def stored_events(
+    connection: Connection, events_table: Any, upto: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """(position, originator_id, version, topic, state) in position order, streamed."""
+    t = events_table
+    query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+    if upto is not None:
+        query = query.where(t.c.id <= upto)
+    result = connection.execution_options(stream_results=True, yield_per=FETCH).execute(
+        query.order_by(t.c.id)
+    )
+    for row in result:
+        yield tuple(row)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+# -- reading a file -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+    leaf_hash: str
+
+
+def read(path: str | Path) -> tuple[dict[str, Any], Iterator[LoggedEvent]]:
+    """The header and the events of a file; a malformed line is refused with its number."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+    except OSError as error:
+        raise BadLog(f"cannot read {path}: {error.strerror}") from None
+    first = handle.readline()
+    header = _parse(first, 1, path)
+    if header.get("format") != FORMAT:
+        handle.close()
+        raise BadLog(f"{path}: line 1 is not the header of an {FORMAT} file")
+
+    def events() -> Iterator[LoggedEvent]:
+        with handle:
+            for number, line in enumerate(handle, start=2):
+                if line.strip():
+                    yield _event(_parse(line, number, path), number, path)
+
+    return header, events()
+
+
+def _parse(line: bytes, number: int, path: str | Path) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        raise BadLog(f"{path}: line {number} is not JSON") from None
+    if not isinstance(value, dict):
+        raise BadLog(f"{path}: line {number} is not a JSON object")
+    return value
+
+
+def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
+    where = f"{path}: line {number}"
+    if set(value) != EVENT_KEYS:
+        missing = sorted(EVENT_KEYS - set(value))
+        extra = sorted(set(value) - EVENT_KEYS)
+        said = (f"lacks {', '.join(missing)}" if missing else "") + (
+            f"{'; ' if missing else ''}has unknown {', '.join(extra)}" if extra else ""
+        )
+        raise BadLog(f"{where} {said}")
+    position, version = value["position"], value["originator_version"]
+    for name, number_ in (("position", position), ("originator_version", version)):
+        if not isinstance(number_, int) or isinstance(number_, bool) or number_ < 1:
+            raise BadLog(f"{where}: {name} must be a whole number ≥ 1")
+    if not isinstance(value["topic"], str) or not isinstance(value["leaf_hash"], str):
+        raise BadLog(f"{where}: topic and leaf_hash must be text")
+    try:
+        originator = UUID(str(value["originator_id"]))
+    except ValueError:
+        raise BadLog(f"{where}: originator_id is not a UUID") from None
+    try:
+        state = base64.b64decode(str(value["state"]), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadLog(f"{where}: state is not standard base64") from None
+    return LoggedEvent(position, originator, version, value["topic"], state, value["leaf_hash"])
+
+
+# -- offline verification ---------------------------------------------------------------------
+
+
+def verify_file(
+    path: str | Path, checkpoints: list[Checkpoint], public_key: bytes | None
+) -> Verification:
+    """Verify a file with no database: every leaf, the positions, each checkpoint's root
+    and signature."""
+    _, events = read(path)
+    hasher = merkle.LeafHasher()
+    frontier = merkle.Frontier()
+    problems = Problems()
+    sizes = {c.tree_size for c in checkpoints}
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    seen: dict[tuple[UUID, int], int] = {}
+    count = 0
+    for event in events:
+        count += 1
+        key = (event.originator_id, event.originator_version)
+        data = hasher.data(*key, event.position, event.state, event.topic)
+        leaf = merkle.leaf_hash(data)
+        record = event.originator_id
+        if event.position != count:
+            kind = "missing" if event.position > count else "reordered"
+            problems.add(
+                kind, count, record,
+                f"line {count + 1} holds position {event.position}; position {count} was due",
+            )  # fmt: skip
+        elif key in seen:
+            problems.add(
+                "inserted", count, record,
+                f"version {key[1]} of {record} is already at position {seen[key]}",
+            )  # fmt: skip
+        elif leaf.hex() != event.leaf_hash:
+            problems.add(
+                "altered", count, record,
+                f"the event's bytes give leaf {leaf.hex()}, the file says {event.leaf_hash}",
+            )  # fmt: skip
+        seen.setdefault(key, count)
+        frontier.push(leaf)
+        if count in sizes:
+            roots[count] = frontier.root()
+    roots[count] = frontier.root()
+    first_bad = min((p.position for p in problems.found if p.position), default=None)
+    check_checkpoints(problems, checkpoints, roots, count, public_key, first_bad)
+    return Verification(count, roots[count].hex(), problems.listed())
+
+
+# -- import -----------------------------------------------------------------------------------
+
+
+def import_file(
+    engine: Engine,
+    events_table: Any,
+    path: str | Path,
+    checkpoint: Checkpoint,
+    public_key: bytes | None,
+    progress: Progress | None = None,
+) -> Verification:
+    """Load a file into an empty database after checking every leaf and the root against
+    ``checkpoint`` (and its signature, given ``public_key``); all or nothing."""
+    with engine.connect() as connection:
+        if connection.execute(select(func.count()).select_from(events_table)).scalar():
+            raise ImportRefused("the database already holds events: import into an empty one")
+    result = verify_file(path, [checkpoint], public_key)
+    if not result.ok:
+        first = result.problems[0]
+        more = f" ({len(result.problems)} problems)" if len(result.problems) > 1 else ""
+        raise ImportRefused(
+            "the file does not verify against the checkpoint, nothing was imported: "
+            f"{first.line()}{more}"
+        )
+    if result.checked != checkpoint.tree_size:
+        raise ImportRefused(
+            f"the file holds {result.checked:,} events but the checkpoint covers "
+            f"{checkpoint.tree_size:,}: every imported event must be covered by it"
+        )
+    with engine.begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text(f"LOCK TABLE {events_table.name} IN EXCLUSIVE MODE"))
+        if connection.execute(select(func.count()).select_from(events_table)).scalar():
+            raise ImportRefused("the database already holds events: import into an empty one")
+        # read again (the file is not trusted to stay as it was): the same root or nothing
+        frontier, hasher, count = merkle.Frontier(), merkle.LeafHasher(), 0
+        rows: list[dict[str, Any]] = []
+        for event in read(path)[1]:
+            count += 1
+            frontier.push(
+                hasher(event.originator_id, event.originator_version, count, event.state,
+                       event.topic)
+            )  # fmt: skip
+            rows.append({
+                "id": count, "originator_id": event.originator_id,
+                "originator_version": event.originator_version, "topic": event.topic,
+                "state": event.state,
+            })  # fmt: skip
+            if len(rows) == FETCH:
+                connection.execute(insert(events_table), rows)
+                rows = []
+                if progress is not None:
+                    progress(count, result.checked)
+        if rows:
+            connection.execute(insert(events_table), rows)
+        if count != checkpoint.tree_size or frontier.root() != checkpoint.root:
+            raise ImportRefused("the file changed while it was imported; nothing was imported")
+        if postgres and count:
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
+                {"table": events_table.name, "last": count},
+            )
+        if progress is not None:
+            progress(count, result.checked)
+    return result
+
+
+__all__ = [
+    "BadCheckpoint",
+    "BadLog",
+    "ImportRefused",
+    "LoggedEvent",
+    "export",
+    "import_file",
+    "read",
+    "verify_file",
+]

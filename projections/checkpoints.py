@@ -1,0 +1,95 @@
+"""Signed checkpoints of the Merkle tree: made, kept (append-only) and listed.
+
+``make`` brings the tree up to the head of the log, signs its size and root with the
+ledger's key (:mod:`ledger.checkpoint`) and keeps the checkpoint. Checkpoints are what an
+inspector takes away: later, ``ledger verify`` (or the offline verifier) proves against
+each of them that the log was only appended to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+
+from ledger import checkpoint as cp
+from projections.base import BIGINT
+from projections.merkle import NAME as TREE
+from projections.merkle import root
+
+if TYPE_CHECKING:
+    from projections.runner import Projector
+
+metadata = MetaData()
+
+checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", BIGINT, primary_key=True, autoincrement=True),
+    Column("tree_size", BIGINT, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC, stored without its zone
+    sqlite_autoincrement=True,
+)
+
+
+def _from_row(row: Any) -> cp.Checkpoint:
+    created = row.created_at.replace(tzinfo=dt.UTC)
+    return cp.Checkpoint(
+        tree_size=int(row.tree_size), root_hash=row.root_hash, origin=row.origin,
+        body=row.body, signature=row.signature, key_id=row.key_id,
+        created_at=created.isoformat().replace("+00:00", "Z"),
+    )  # fmt: skip
+
+
+def listed(connection: Connection) -> list[cp.Checkpoint]:
+    """Every checkpoint kept, oldest first."""
+    rows = connection.execute(select(checkpoints).order_by(checkpoints.c.id))
+    return [_from_row(row) for row in rows]
+
+
+def latest(connection: Connection, at_most: int | None = None) -> cp.Checkpoint | None:
+    """The newest checkpoint of at most ``at_most`` events (any size by default): the one an
+    export of the first ``at_most`` events can be checked against."""
+    query = select(checkpoints).order_by(checkpoints.c.tree_size.desc(), checkpoints.c.id.desc())
+    if at_most is not None:
+        query = query.where(checkpoints.c.tree_size <= at_most)
+    row = connection.execute(query.limit(1)).first()
+    return _from_row(row) if row is not None else None
+
+
+def keep(connection: Connection, checkpoint: cp.Checkpoint) -> None:
+    created = dt.datetime.fromisoformat(checkpoint.created_at.replace("Z", "+00:00"))
+    connection.execute(
+        insert(checkpoints).values(
+            tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash,
+            origin=checkpoint.origin, body=checkpoint.body, signature=checkpoint.signature,
+            key_id=checkpoint.key_id, created_at=created.astimezone(dt.UTC).replace(tzinfo=None),
+        )
+    )  # fmt: skip
+
+
+def make(projector: Projector, key: Ed25519PrivateKey, origin: str | None = None) -> cp.Checkpoint:
+    """Sign the tree as it stands at the head of the log and keep the checkpoint."""
+    projector.catch_up(TREE)
+    with projector.reading(TREE) as (connection, tables, size):
+        checkpoint = cp.sign(key, size, root(connection, tables, size), origin)
+    with projector.engine.begin() as connection:
+        keep(connection, checkpoint)
+    return checkpoint

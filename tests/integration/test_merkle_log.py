@@ -1,0 +1,431 @@
+"""The Merkle log (issue 4): the tree the projection keeps, its proofs, signed checkpoints,
+verification against tampering, and the event log exported, verified offline and imported.
+
+Tampering is done as a superuser would: plain SQL on a separate engine with the append-only
+triggers out of the way (``session_replication_role = replica`` on PostgreSQL; the triggers
+dropped on SQLite).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import checkpoint as cp
+from ledger import event_log, merkle
+from ledger.service import Ledger
+from projections import checkpoints
+from projections import merkle as tree
+from projections.runner import Projector
+from projections.verify import verify
+from tests.conftest import People, grant_people
+from tests.integration.helpers import Story
+
+# -- the log, hashed independently ------------------------------------------------------------
+
+
+def raw_events(url: str) -> list[tuple[int, str, int, str, bytes]]:
+    engine = sa.create_engine(url)
+    query = "SELECT id, originator_id, originator_version, topic, state FROM ledger_events"
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(query + " ORDER BY id")).all()
+    engine.dispose()
+    return [(int(i), _uuid(o), int(v), t, bytes(s)) for i, o, v, t, s in rows]
+
+
+def _uuid(value: Any) -> str:
+    return str(uuid.UUID(bytes=bytes(value)) if isinstance(value, bytes | memoryview) else value)
+
+
+def leaf_of(position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
+    """RFC 9162 leaf hash of the canonical JSON, as issue 4 defines it, written out here."""
+    data = json.dumps(
+        {
+            "originator_id": originator_id.lower(), "originator_version": version,
+            "position": position, "state": base64.b64encode(state).decode(), "topic": topic,
+        },
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    ).encode()  # fmt: skip
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def naive_root(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + naive_root(leaves[:k]) + naive_root(leaves[k:])).digest()
+
+
+def leaves_of(url: str) -> list[bytes]:
+    return [leaf_of(p, o, v, t, s) for p, o, v, t, s in raw_events(url)]
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def public(key: Ed25519PrivateKey) -> bytes:
+    return cp.raw_public(key)
+
+
+@pytest.fixture
+def story(ledger: Ledger, people: People) -> Story:
+    story = Story(ledger, people)
+    story.budget(100_000_000)
+    story.settled(city=60_000_000, paid=60_000_000)
+    return story
+
+
+@pytest.fixture
+def projector(ledger: Ledger) -> Projector:
+    return Projector(ledger)
+
+
+class Superuser:
+    """Plain SQL on the ledger's database with the append-only triggers out of the way."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        self.postgres = self.engine.dialect.name == "postgresql"
+        if not self.postgres:
+            with self.engine.begin() as connection:
+                for name in ("update", "delete"):
+                    connection.execute(sa.text(f"DROP TRIGGER ledger_events_no_{name}"))
+
+    def run(self, *statements: str, **params: Any) -> None:
+        with self.engine.begin() as connection:
+            if self.postgres:
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for statement in statements:
+                connection.execute(sa.text(statement), params)
+
+    def flip_a_byte(self, position: int) -> None:
+        with self.engine.connect() as connection:
+            state = bytes(
+                connection.execute(
+                    sa.text("SELECT state FROM ledger_events WHERE id = :p"), {"p": position}
+                ).scalar_one()
+            )
+        changed = state.replace(b"0", b"9", 1) if b"0" in state else state + b" "
+        self.run("UPDATE ledger_events SET state = :s WHERE id = :p", s=changed, p=position)
+
+    def delete(self, position: int) -> None:
+        self.run("DELETE FROM ledger_events WHERE id = :p", p=position)
+
+    def swap(self, a: int, b: int) -> None:
+        self.run(
+            "UPDATE ledger_events SET id = -1 WHERE id = :a",
+            "UPDATE ledger_events SET id = :a WHERE id = :b",
+            "UPDATE ledger_events SET id = :b WHERE id = -1",
+            a=a, b=b,
+        )  # fmt: skip
+
+    def insert_forged(self, position: int) -> str:
+        """Move every event from ``position`` on one place later and put a forged event there:
+        a copy of the event before it, under a new originator."""
+        forged = uuid.uuid4()
+        with self.engine.connect() as connection:
+            topic, state = connection.execute(
+                sa.text("SELECT topic, state FROM ledger_events WHERE id = :p"),
+                {"p": position - 1},
+            ).one()
+        oid: Any = str(forged) if self.postgres else forged.bytes
+        self.run(
+            "UPDATE ledger_events SET id = -(id + 1) WHERE id >= :p",
+            "UPDATE ledger_events SET id = -id WHERE id < 0",
+            "INSERT INTO ledger_events (id, originator_id, originator_version, topic, state) "
+            "VALUES (:p, :oid, 1, :topic, :state)",
+            p=position, oid=oid, topic=topic, state=bytes(state),
+        )  # fmt: skip
+        return str(forged)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture
+def superuser(database_url: str) -> Iterator[Superuser]:
+    su = Superuser(database_url)
+    yield su
+    su.close()
+
+
+# -- the tree ---------------------------------------------------------------------------------
+
+
+def test_the_tree_holds_every_event_with_the_rfc_root_and_proofs_that_verify(
+    story: Story, projector: Projector, database_url: str
+) -> None:
+    projector.catch_up()
+    leaves = leaves_of(database_url)
+    size = len(leaves)
+    assert size == story.ledger.count_events() > 20
+    with projector.reading("merkle") as (connection, tables, position):
+        assert position == size
+        assert tree.root(connection, tables, size) == naive_root(leaves)
+        for first in (1, 2, 5, size // 2, size - 1):
+            assert tree.root(connection, tables, first) == naive_root(leaves[:first])
+        root = naive_root(leaves)
+        for p in range(1, size + 1):
+            leaf, path = tree.inclusion(connection, tables, p, size)
+            assert leaf == leaves[p - 1]
+            assert merkle.verify_inclusion(p - 1, size, leaf, path, root)
+        for first in range(1, size + 1):
+            proof = tree.consistency(connection, tables, first, size)
+            old = naive_root(leaves[:first])
+            assert merkle.verify_consistency(first, size, old, root, proof)
+
+
+def test_a_rebuilt_tree_equals_the_tree_kept_event_by_event(
+    story: Story, projector: Projector
+) -> None:
+    projector.catch_up(batch_size=3)
+    kept = projector.snapshot("merkle")
+    projector.rebuild("merkle")
+    assert projector.snapshot("merkle") == kept
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def test_checkpoints_are_signed_kept_and_consistent_with_each_other(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, public: bytes
+) -> None:
+    first = checkpoints.make(projector, key, "test-log")
+    story.settled(city=10_000_000, paid=10_000_000)
+    second = checkpoints.make(projector, key, "test-log")
+    assert first.tree_size < second.tree_size == story.ledger.count_events()
+    assert first.body == (f"test-log\n{first.tree_size}\n{base64.b64encode(first.root).decode()}\n")
+    assert first.signed_by(public) and second.signed_by(public)
+    assert first.key_id == cp.key_id(public, "test-log")
+    with projector.engine.connect() as connection:
+        assert checkpoints.listed(connection) == [first, second]
+        assert checkpoints.latest(connection, second.tree_size - 1) == first
+    with projector.reading("merkle") as (connection, tables, _):
+        proof = tree.consistency(connection, tables, first.tree_size, second.tree_size)
+    assert merkle.verify_consistency(
+        first.tree_size, second.tree_size, first.root, second.root, proof
+    )
+
+
+def test_checkpoints_cannot_be_changed_or_removed(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, database_url: str
+) -> None:
+    checkpoints.make(projector, key)
+    engine = sa.create_engine(database_url)
+    try:
+        for statement in (
+            "UPDATE audit_checkpoints SET tree_size = 1",
+            "DELETE FROM audit_checkpoints",
+        ):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+                c.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+def test_an_untouched_log_verifies_clean(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, public: bytes, database_url: str
+) -> None:
+    checkpoints.make(projector, key)
+    story.settled(city=10_000_000, paid=10_000_000)
+    result = verify(projector, public_key=public)
+    assert result.ok, result.problems
+    assert result.checked == story.ledger.count_events()
+    assert result.root_hash == naive_root(leaves_of(database_url)).hex()
+
+
+TAMPERS = ["altered", "missing", "inserted", "reordered"]
+
+
+@pytest.mark.parametrize("kind", TAMPERS)
+def test_tampering_is_named_with_its_kind_and_first_bad_position(
+    story: Story,
+    projector: Projector,
+    superuser: Superuser,
+    key: Ed25519PrivateKey,
+    public: bytes,
+    kind: str,
+) -> None:
+    held = checkpoints.make(projector, key)
+    size = held.tree_size
+    at = size // 2
+    if kind == "altered":
+        superuser.flip_a_byte(at)
+    elif kind == "missing":
+        superuser.delete(at)
+    elif kind == "inserted":
+        superuser.insert_forged(at)
+    else:
+        superuser.swap(at, at + 3)
+    result = verify(projector, public_key=public)
+    assert not result.ok
+    assert result.first_bad_position == at
+    first = min((p for p in result.problems if p.position is not None), key=lambda p: p.position)
+    assert (first.kind, first.position) == (kind, at)
+    assert first.record_id is not None
+    # the checkpoint the inspector holds no longer matches the log either
+    assert any(p.kind == "inconsistent_checkpoint" for p in result.problems)
+
+
+def test_a_rewritten_history_is_caught_against_the_older_checkpoint(
+    story: Story,
+    projector: Projector,
+    superuser: Superuser,
+    key: Ed25519PrivateKey,
+    public: bytes,
+) -> None:
+    held = checkpoints.make(projector, key)
+    superuser.flip_a_byte(3)
+    projector.rebuild("merkle")  # the forger rebuilds the tree to match the altered log
+    result = verify(projector, public_key=public)
+    assert [p.kind for p in result.problems] == ["inconsistent_checkpoint"]
+    assert f"{held.tree_size:,} events" in result.problems[0].detail
+
+
+def test_a_checkpoint_with_a_bad_signature_is_caught(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, public: bytes
+) -> None:
+    held = checkpoints.make(projector, key)
+    signature = bytearray(base64.b64decode(held.signature))
+    signature[0] ^= 1
+    forged = cp.Checkpoint(**{**held.to_json(), "signature": base64.b64encode(signature).decode()})
+    result = verify(projector, [forged], public_key=public)
+    assert [p.kind for p in result.problems] == ["bad_signature"]
+    other = cp.raw_public(Ed25519PrivateKey.generate())
+    assert {p.kind for p in verify(projector, public_key=other).problems} == {"bad_signature"}
+
+
+# -- export, offline verification, import -----------------------------------------------------
+
+
+def export_to(ledger: Ledger, path: Path, checkpoint: cp.Checkpoint | None) -> None:
+    with path.open("wb") as out:
+        event_log.export(ledger.engine, ledger.events_table, out, ledger.count_events(), checkpoint)
+
+
+def test_an_export_verifies_offline_and_imports_into_an_empty_database_with_the_same_root(
+    story: Story,
+    projector: Projector,
+    key: Ed25519PrivateKey,
+    public: bytes,
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    export_to(story.ledger, path, held)
+    header, events = event_log.read(path)
+    assert header["checkpoint"] == held.to_json() and header["events"] == held.tree_size
+    assert len(list(events)) == held.tree_size
+    offline = event_log.verify_file(path, [held], public)
+    assert offline.ok and offline.root_hash == held.root_hash
+
+    other = _another_database(backend, request, tmp_path)
+    copy = Ledger(other)
+    try:
+        event_log.import_file(copy.engine, copy.events_table, path, held, public)
+        copy_projector = Projector(copy)
+        copy_projector.catch_up()
+        projector.catch_up()
+        with copy_projector.reading("merkle") as (connection, tables, size):
+            assert tree.root(connection, tables, size) == held.root
+        for name in ("project_spend", "journal", "registers", "audit_trail"):
+            assert copy_projector.snapshot(name) == projector.snapshot(name)
+        assert verify(copy_projector, [held], public).ok
+        # the imported ledger goes on: new events take the next positions
+        grant_people(copy)
+        assert copy.count_events() > held.tree_size
+        assert verify(copy_projector, [held], public).ok
+    finally:
+        copy.engine.dispose()
+
+
+@pytest.mark.parametrize("damage", ["state", "leaf_hash", "drop_line", "swap_lines"])
+def test_a_tampered_export_is_refused_whole(
+    story: Story,
+    projector: Projector,
+    key: Ed25519PrivateKey,
+    public: bytes,
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    damage: str,
+) -> None:
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    export_to(story.ledger, path, held)
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = len(lines) // 2
+    event = json.loads(lines[at])
+    if damage == "state":
+        state = bytearray(base64.b64decode(event["state"]))
+        state[-2] ^= 0x01
+        event["state"] = base64.b64encode(bytes(state)).decode()
+        lines[at] = json.dumps(event).encode() + b"\n"
+    elif damage == "leaf_hash":
+        event["leaf_hash"] = "0" * 64
+        lines[at] = json.dumps(event).encode() + b"\n"
+    elif damage == "drop_line":
+        del lines[at]
+    else:
+        lines[at], lines[at + 1] = lines[at + 1], lines[at]
+    path.write_bytes(b"".join(lines))
+    assert not event_log.verify_file(path, [held], public).ok
+    other = _another_database(backend, request, tmp_path)
+    copy = Ledger(other)
+    try:
+        with pytest.raises(event_log.ImportRefused, match="nothing was imported"):
+            event_log.import_file(copy.engine, copy.events_table, path, held, public)
+        assert copy.count_events() == 0
+    finally:
+        copy.engine.dispose()
+
+
+def test_an_import_into_a_database_with_events_is_refused(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, public: bytes, tmp_path: Path
+) -> None:
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    export_to(story.ledger, path, held)
+    before = story.ledger.count_events()
+    with pytest.raises(event_log.ImportRefused, match="already holds events"):
+        event_log.import_file(story.ledger.engine, story.ledger.events_table, path, held, public)
+    assert story.ledger.count_events() == before
+
+
+def _another_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A second fresh, migrated database on the same backend (dropped after the test)."""
+    if backend == "sqlite":
+        import shutil
+
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / f"other-{uuid.uuid4().hex[:6]}.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    databases = request.getfixturevalue("postgres_databases")
+    name, url = databases.create()
+    request.addfinalizer(lambda: databases.drop(name))
+    return str(url)
