@@ -10,7 +10,11 @@ refuses with the library's ``IntegrityError`` before touching the sequence. Posi
 AUTOINCREMENT counter is transactional, so it needs no such check.)
 
 The lock, the library's NOTIFY to live followers and that check go to PostgreSQL in one
-round trip. Reading an aggregate's events and inserting new ones use SQLAlchemy Core
+round trip. The lock is taken through ``ledger_events_lock()`` (migration 0004), a SECURITY
+DEFINER function that does only that: PostgreSQL lets only a holder of UPDATE, DELETE or
+TRUNCATE on a table lock it in EXCLUSIVE mode, and the application's role holds none of those
+on the events table. A lock lasts until the end of the transaction that took it, here the
+inserting one. Reading an aggregate's events and inserting new ones use SQLAlchemy Core
 statements on the same table, in the same session and transaction as the library's ORM path,
 which costs several times more per call (DESIGN.md, "measured baselines").
 """
@@ -84,9 +88,10 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     def _lock_notify_and_check(
         self, session: Session, stored_events: Sequence[StoredEvent]
     ) -> None:
-        """One round trip: take the library's table lock, queue the library's NOTIFY for
-        live followers (sent at commit, dropped on rollback), and look for any (id, version)
-        pair about to be inserted; refuse before the sequence is touched if one is taken."""
+        """One round trip: take the library's table lock (EXCLUSIVE, through the lock
+        function, held until this transaction ends), queue the library's NOTIFY for live
+        followers (sent at commit, dropped on rollback), and look for any (id, version) pair
+        about to be inserted; refuse before the sequence is touched if one is taken."""
         pairs = ", ".join(["(%s::uuid, %s)"] * len(stored_events))
         params: list[object] = []
         for e in stored_events:
@@ -94,7 +99,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         cursor = session.connection().connection.cursor()
         try:
             cursor.execute(
-                f"LOCK TABLE {self.events_table_name} IN EXCLUSIVE MODE; "
+                f"SELECT {self.events_table_name}_lock(); "
                 f"NOTIFY {self.channel_name}; "
                 f"SELECT originator_id, originator_version FROM {self.events_table_name} "
                 f"WHERE (originator_id, originator_version) IN ({pairs}) LIMIT 1",
