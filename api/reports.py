@@ -6,21 +6,33 @@ reader first waits briefly (up to :data:`READ_YOUR_WRITES_WAIT` seconds) for the
 to fold N; if it has not by then, the answer carries ``"stale": true`` and the position it
 did reach. One :class:`~projections.runner.Projector` serves each ledger; ``ledger serve``
 runs its live follower.
+
+**Past views.** ``as_known_at`` (a time with its zone, e.g. ``2026-11-25T10:00:00Z``, or a
+position from 1) and ``as_of`` (a date) ask for the report as the log stood then and as of
+that business date: the report's projection is replayed by its own fold code into a
+throw-away store (:func:`projections.runner.replay`), and the answer carries
+``"view": {"as_known_at", "as_of", "position"}``; a live answer has no ``view``. A time
+is resolved to the last position recorded by then, a position to the end of its command
+(no reader ever saw half of one); finished replays are cached per ledger by (projection,
+position, as_of) (:class:`~projections.runner.ReplayCache`). A time without a zone, a time
+in the future, a position beyond the head and ``min_position`` with either are 422s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
-from ledger.errors import NotFound
+from ledger.errors import FieldProblem, NotFound, ValidationFailed
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
 from projections import (
@@ -31,7 +43,14 @@ from projections import (
     registers,
     target_progress,
 )
-from projections.runner import Projector
+from projections.runner import (
+    Progress,
+    Projector,
+    ReplayCache,
+    position_known_at,
+    replay,
+    whole_command_end,
+)
 
 READ_YOUR_WRITES_WAIT = 2.0
 
@@ -46,7 +65,87 @@ def projector_for(ledger: Ledger) -> Projector:
         return _projectors[ledger]
 
 
+_replay_caches: weakref.WeakKeyDictionary[Ledger, ReplayCache] = weakref.WeakKeyDictionary()
+
+
+def replays_for(ledger: Ledger) -> ReplayCache:
+    """The ledger's cache of finished replays (past views)."""
+    with _lock:
+        if ledger not in _replay_caches:
+            _replay_caches[ledger] = ReplayCache()
+        return _replay_caches[ledger]
+
+
 # -- query parameters ------------------------------------------------------------------------
+
+_POSITION = r"0*[1-9][0-9]*"
+_ZONE = r"[Zz]|[+-][0-9]{2}:[0-9]{2}"
+_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def known_at_value(value: Any) -> int | dt.datetime:
+    """``as_known_at`` as given: a position (a whole number from 1) or a time with its zone
+    (ISO 8601, e.g. ``2026-11-25T10:00:00Z``), made UTC."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        position = value
+    elif isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a time needs its time zone (Z for UTC)")
+        return value.astimezone(dt.UTC)
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        position = int(value)
+    elif isinstance(value, str) and (found := re.fullmatch(f"{_TIME}(?P<zone>{_ZONE})?", value)):
+        if found["zone"] is None:
+            raise ValueError(
+                "a time needs its time zone: add Z for UTC, as in 2026-11-25T10:00:00Z"
+            )
+        try:
+            moment = dt.datetime.fromisoformat(value.upper())
+        except ValueError as error:
+            raise ValueError(f"not a valid time ({error})") from None
+        return moment.astimezone(dt.UTC)
+    else:
+        raise ValueError(
+            "give a time with its zone (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a position "
+            "(a whole number from 1)"
+        )
+    if position < 1:
+        raise ValueError("a position is a whole number from 1")
+    return position
+
+
+def as_of_value(value: Any) -> dt.date:
+    """``as_of`` as given: a date, ``YYYY-MM-DD``."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(_DATE, value):
+        raise ValueError("give a date as YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"not a valid date ({error})") from None
+
+
+KnownAt = Annotated[
+    int | dt.datetime,
+    PlainValidator(known_at_value),
+    WithJsonSchema({
+        "type": "string", "pattern": f"^({_POSITION}|{_TIME}({_ZONE}))$",
+        "description": "the report as the log stood then: a time with its zone (ISO 8601, "
+        "e.g. 2026-11-25T10:00:00Z; events recorded by then, whole commands) or a position "
+        "from 1 (up to the end of that event's command); replayed, the answer's view says so",
+    }),
+]  # fmt: skip
+AsOf = Annotated[
+    dt.date,
+    PlainValidator(as_of_value),
+    WithJsonSchema({
+        "type": "string", "format": "date",
+        "description": "the report as of this business date: events effective by then "
+        "(a record whose first event is later is left out whole); replayed",
+    }),
+]  # fmt: skip
 
 
 class ReportQuery(BaseModel):
@@ -57,22 +156,33 @@ class ReportQuery(BaseModel):
     )
 
 
-class SpendQuery(ReportQuery):
+class ViewQuery(ReportQuery):
+    """A report's parameters with the past view: ``as_known_at`` and ``as_of``."""
+
+    as_known_at: KnownAt | None = None
+    as_of: AsOf | None = None
+
+    @property
+    def past(self) -> bool:
+        return self.as_known_at is not None or self.as_of is not None
+
+
+class SpendQuery(ViewQuery):
     budget_year: BudgetYear | None = None
     project: ProjectCode | None = None
     source: SourceCode | None = None
 
 
-class DepartmentQuery(ReportQuery):
+class DepartmentQuery(ViewQuery):
     budget_year: BudgetYear | None = None
     department: DepartmentCode | None = None
 
 
-class YearQuery(ReportQuery):
+class YearQuery(ViewQuery):
     budget_year: BudgetYear | None = None
 
 
-class AuditQuery(ReportQuery):
+class AuditQuery(ViewQuery):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     record_id: UUID | None = None
@@ -86,7 +196,7 @@ class AuditQuery(ReportQuery):
     page_size: int = Field(default=50, ge=1, le=500)
 
 
-class ApplicationsQuery(ReportQuery):
+class ApplicationsQuery(ViewQuery):
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     project: ProjectCode | None = None
     budget_year: BudgetYear | None = None
@@ -96,15 +206,83 @@ class ApplicationsQuery(ReportQuery):
     page_size: int = Field(default=50, ge=1, le=500)
 
 
+# -- past views --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Which past view an answer is: as given, and the last position of the log it reflects."""
+
+    as_known_at: int | dt.datetime | None
+    as_of: dt.date | None
+    position: int
+
+    def describe(self) -> dict[str, Any]:
+        known = self.as_known_at
+        return {
+            "as_known_at": utc_text(known) if isinstance(known, dt.datetime) else known,
+            "as_of": self.as_of.isoformat() if self.as_of is not None else None,
+            "position": self.position,
+        }
+
+    def sentence(self) -> str:
+        """One line for people: ``View: as known at …, as of … (log position N)``."""
+        known = self.as_known_at
+        if isinstance(known, dt.datetime):
+            when = f"as known at {utc_text(known)}"
+        elif known is not None:
+            when = f"as known at position {known:,}"
+        else:
+            when = "as known now"
+        dated = f"as of {self.as_of.isoformat()}" if self.as_of else "every effective date"
+        return f"View: {when}, {dated} (log position {self.position:,}; replayed)"
+
+
+def utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def refuse(name: str, message: str) -> ValidationFailed:
+    """A ``validation_error`` (422) naming the query parameter ``name``."""
+    return ValidationFailed(
+        f"Field {name}: {message}.", errors=(FieldProblem(("query", name), message),)
+    )
+
+
+def resolve_view(
+    ledger: Ledger,
+    as_known_at: int | dt.datetime | None,
+    as_of: dt.date | None,
+    replays: ReplayCache | None = None,
+) -> View:
+    """The position a past view reflects: a time's last position recorded by then, a
+    position's end of command, else the head. Refuses a position beyond the head and a time
+    in the future (:class:`ValidationFailed` naming ``as_known_at``)."""
+    head = ledger.position()
+    if isinstance(as_known_at, dt.datetime):
+        if as_known_at > dt.datetime.now(dt.UTC):
+            raise refuse("as_known_at", f"{utc_text(as_known_at)} is in the future")
+        if replays is not None:
+            position = replays.position_known_at(ledger, as_known_at)
+        else:
+            position = position_known_at(ledger, as_known_at)
+    elif as_known_at is not None:
+        if as_known_at > head:
+            raise refuse("as_known_at", f"position {as_known_at} is beyond the log's last ({head})")
+        position = whole_command_end(ledger, as_known_at)
+    else:
+        position = head
+    return View(as_known_at, as_of, position)
+
+
 # -- readers -------------------------------------------------------------------------------
 
+Body = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
-def _read(
-    ledger: Ledger,
-    name: str,
-    params: ReportQuery | None,
-    read: Callable[[Any, dict[str, Any]], dict[str, Any]],
-) -> dict[str, Any]:
+
+def _read(ledger: Ledger, name: str, params: ReportQuery | None, read: Body) -> dict[str, Any]:
+    if isinstance(params, ViewQuery) and params.past:
+        return _read_past(ledger, name, params, read)
     projector = projector_for(ledger)
     wanted = params.min_position if params is not None else None
     if wanted is not None:
@@ -116,25 +294,34 @@ def _read(
     return answer
 
 
-def project_spend_report(ledger: Ledger, _: Any, q: SpendQuery) -> dict[str, Any]:
-    return _read(ledger, "project_spend", q, lambda c, t: {
-        "rows": project_spend.report(c, t, q.budget_year, q.project, q.source)
-    })  # fmt: skip
+def _read_past(ledger: Ledger, name: str, q: ViewQuery, read: Body) -> dict[str, Any]:
+    """The report replayed as the view asks (a finished replay is read again from the
+    ledger's cache)."""
+    if q.min_position is not None:
+        raise refuse(
+            "min_position",
+            "not with as_known_at or as_of: it waits for the live report, a past view is "
+            "replayed from the log",
+        )
+    replays = replays_for(ledger)
+    view = resolve_view(ledger, q.as_known_at, q.as_of, replays)
+    with replays.reading(ledger, name, view.position, view.as_of) as (connection, tables, at):
+        return {"position": at, "view": view.describe(), **read(connection, tables)}
 
 
-def department_activity_report(ledger: Ledger, _: Any, q: DepartmentQuery) -> dict[str, Any]:
-    return _read(ledger, "department_activity", q, lambda c, t: {
-        "rows": department_activity.report(c, t, q.budget_year, q.department)
-    })  # fmt: skip
+def _spend(q: SpendQuery) -> Body:
+    return lambda c, t: {"rows": project_spend.report(c, t, q.budget_year, q.project, q.source)}
 
 
-def targets_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
-    return _read(ledger, "target_progress", q, lambda c, t: {
-        "rows": target_progress.report(c, t, q.budget_year)
-    })  # fmt: skip
+def _department(q: DepartmentQuery) -> Body:
+    return lambda c, t: {"rows": department_activity.report(c, t, q.budget_year, q.department)}
 
 
-def audit_trail_report(ledger: Ledger, _: Any, q: AuditQuery) -> dict[str, Any]:
+def _targets(q: YearQuery) -> Body:
+    return lambda c, t: {"rows": target_progress.report(c, t, q.budget_year)}
+
+
+def _audit(q: AuditQuery) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = audit_trail.report(
             c, t, record_id=q.record_id, actor=q.actor, department=q.department,
@@ -143,18 +330,18 @@ def audit_trail_report(ledger: Ledger, _: Any, q: AuditQuery) -> dict[str, Any]:
         )  # fmt: skip
         return {"rows": rows, "next_page": next_page}
 
-    return _read(ledger, "audit_trail", q, read)
+    return read
 
 
-def trial_balance_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
+def _trial_balance(q: YearQuery) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, total_debit, total_credit = journal.trial_balance(c, t, q.budget_year)
         return {"rows": rows, "total_debit": total_debit, "total_credit": total_credit}
 
-    return _read(ledger, "journal", q, read)
+    return read
 
 
-def applications_report(ledger: Ledger, _: Any, q: ApplicationsQuery) -> dict[str, Any]:
+def _applications(q: ApplicationsQuery) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = registers.applications(
             c, t, status=q.status, project=q.project, budget_year=q.budget_year,
@@ -162,7 +349,75 @@ def applications_report(ledger: Ledger, _: Any, q: ApplicationsQuery) -> dict[st
         )  # fmt: skip
         return {"rows": rows, "next_page": next_page}
 
-    return _read(ledger, "registers", q, read)
+    return read
+
+
+def project_spend_report(ledger: Ledger, _: Any, q: SpendQuery) -> dict[str, Any]:
+    return _read(ledger, "project_spend", q, _spend(q))
+
+
+def department_activity_report(ledger: Ledger, _: Any, q: DepartmentQuery) -> dict[str, Any]:
+    return _read(ledger, "department_activity", q, _department(q))
+
+
+def targets_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
+    return _read(ledger, "target_progress", q, _targets(q))
+
+
+def audit_trail_report(ledger: Ledger, _: Any, q: AuditQuery) -> dict[str, Any]:
+    return _read(ledger, "audit_trail", q, _audit(q))
+
+
+def trial_balance_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
+    return _read(ledger, "journal", q, _trial_balance(q))
+
+
+def applications_report(ledger: Ledger, _: Any, q: ApplicationsQuery) -> dict[str, Any]:
+    return _read(ledger, "registers", q, _applications(q))
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report by the name ``ledger replay`` takes: its projection, parameters and body."""
+
+    projection: str
+    query: type[ViewQuery]
+    body: Callable[[Any], Body]
+
+
+REPORTS: dict[str, Report] = {
+    "project-spend": Report("project_spend", SpendQuery, _spend),
+    "department-activity": Report("department_activity", DepartmentQuery, _department),
+    "targets": Report("target_progress", YearQuery, _targets),
+    "audit-trail": Report("audit_trail", AuditQuery, _audit),
+    "trial-balance": Report("journal", YearQuery, _trial_balance),
+    "applications": Report("registers", ApplicationsQuery, _applications),
+}
+
+
+def replay_report(
+    ledger: Ledger,
+    report: str,
+    q: ViewQuery,
+    progress: Progress | None = None,
+    view: View | None = None,
+) -> dict[str, Any]:
+    """Report ``report`` replayed from the log into a throw-away store as ``q``'s view asks
+    (as known now without ``as_known_at``), for ``ledger replay``: the same answer as the
+    endpoint's, without the cache. ``view``: ``q``'s, already resolved."""
+    chosen = REPORTS[report]
+    view = view or resolve_view(ledger, q.as_known_at, q.as_of)
+    past = replay(
+        ledger, upto_position=view.position, as_of=view.as_of, names=[chosen.projection],
+        progress=progress,
+    )  # fmt: skip
+    try:
+        tables = past.tables(past.classes[chosen.projection], "a")
+        with past.engine.connect() as connection:
+            body = chosen.body(q)(connection, tables)
+        return {"position": past.position(chosen.projection), "view": view.describe(), **body}
+    finally:
+        past.engine.dispose()
 
 
 # -- administration ------------------------------------------------------------------------

@@ -1,0 +1,252 @@
+"""Replay of the whole ledger as known at a time, beside the raw read of the same log.
+
+Source data: the cached demo logs of ``bench.rebuild`` (``var/bench/``; the 1M-event log is
+generated first if missing, which takes many minutes), copied into a fresh, migrated database
+per backend (its own database, ``nscl_bench_replay``, so it can run beside the other
+benchmarks).
+
+The moment: the recorded time of the event at 99 % of the log, so almost the whole log is
+replayed (and the replay must find where that moment falls).
+
+Baseline (same database, same run): ``bench.rebuild``'s raw read, every row of
+``ledger_events`` in position order through a streaming SQLAlchemy Core cursor plus a
+``json.loads`` of each state. Measured: ``replay(ledger, known_at=moment)`` of every
+projection in ``projections.registry.PROJECTIONS`` into a throw-away store, the
+time to resolve the moment to a position alone, and the replay of the project-spend report's
+projection alone (what ``GET /api/reports/project-spend?as_known_at=…`` does on a cache miss).
+Each measurement runs in its own subprocess, so its peak resident memory is its own.
+
+Run: ``.venv/bin/python -m bench.replay [--events 100000,1000000]
+[--backend postgresql|sqlite|both]``. Figures on a shared 2-core machine are noisy; compare
+with the baseline of the same run. The goals (issue 4: the whole ledger as known at a time
+over 1M events in ≤ 10 s, peak memory ≤ 1 GiB) are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime as dt
+import json
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bench.common import fresh_database
+from bench.rebuild import (
+    ROOT,
+    SEED,
+    SourceLog,
+    import_postgresql,
+    import_sqlite,
+    measure_raw,
+    note,
+    peak_rss_mib,
+    source_log,
+    yes,
+)
+from ledger.service import Ledger
+from projections.registry import PROJECTIONS
+from projections.runner import position_known_at, replay
+from projections.source import read_batch
+
+GOAL_SECONDS_1M = 10.0
+GOAL_RSS_MIB = 1024
+#: the moment replayed: the recorded time of the event at this fraction of the log
+AT = 0.99
+
+
+@contextlib.contextmanager
+def loaded_database(backend: str, source: SourceLog) -> Iterator[str]:
+    with fresh_database(backend, name="nscl_bench_replay") as url:
+        started = time.perf_counter()
+        importer = import_postgresql if backend == "postgresql" else import_sqlite
+        count = importer(source.path, url)
+        note(f"{backend}: {count:,} events copied in {time.perf_counter() - started:.0f} s")
+        yield url
+
+
+def moment_near_the_end(url: str) -> dt.datetime:
+    """The recorded time of the event at :data:`AT` of the log."""
+    ledger = Ledger(url)
+    try:
+        position = max(1, int(ledger.position() * AT))
+        with ledger.engine.connect() as connection:
+            [envelope] = read_batch(ledger, connection, position - 1, 1)
+        moment: dt.datetime = envelope.event.timestamp
+        return moment
+    finally:
+        ledger.engine.dispose()
+
+
+# -- measurements (each in a subprocess) -----------------------------------------------------
+
+
+def measure_replay(
+    url: str, known_at: str, names: list[str] | None, profile: bool
+) -> dict[str, Any]:
+    """Resolve the moment to a position, then replay ``names`` (every projection: None) as
+    known at it."""
+    ledger = Ledger(url)
+    moment = dt.datetime.fromisoformat(known_at)
+    started = time.perf_counter()
+    position = position_known_at(ledger, moment)
+    resolved = time.perf_counter() - started
+    shown = [0.0]
+
+    def progress(_label: str, reached: int, upto: int) -> None:
+        if upto and reached / upto - shown[0] >= 0.1:
+            shown[0] = reached / upto
+            note(f"  replay: {reached:,}/{upto:,} ({time.perf_counter() - started:.0f} s)")
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    started = time.perf_counter()
+    past = replay(
+        ledger, known_at=moment, names=names, progress=progress if names is None else None
+    )
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(20)
+    reached = {name: past.position(name) for name in past.classes}
+    past.engine.dispose()
+    return {
+        "events": position, "seconds": seconds, "rate": position / seconds,
+        "resolve_seconds": resolved, "projections": list(reached),
+        "reached": sorted(set(reached.values())),
+    }  # fmt: skip
+
+
+def child(kind: str, url: str, known_at: str = "", profile: bool = False) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.replay", "--measure", kind, "--url", url]
+    if known_at:
+        command += ["--known-at", known_at]
+    if profile:
+        command.append("--profile")
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- the table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    backend: str
+    log_events: int
+    replayed: int
+    raw_rate: float
+    rate: float
+    seconds: float
+    resolve_seconds: float
+    rss_mib: float
+    raw_rss_mib: float
+    spend_seconds: float
+    spend_rss_mib: float
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.raw_rate
+
+    @property
+    def seconds_per_1m(self) -> float:
+        return self.seconds / self.replayed * 1_000_000
+
+
+def print_goals(rows: list[Row]) -> None:
+    print("\ngoals (issue 4; printed, not asserted):")
+    for r in rows:
+        what = f"{r.backend} {r.log_events:,}"
+        if r.log_events >= 1_000_000:
+            print(f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s:"
+                  f" {yes(r.seconds_per_1m <= GOAL_SECONDS_1M)} ({r.seconds:.1f} s for"
+                  f" {r.replayed:,})")  # fmt: skip
+        else:
+            print(f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s: not measured"
+                  f" here (at this rate 1M ≈ {r.seconds_per_1m:.1f} s)")  # fmt: skip
+        print(f"  {what}: peak ≤ 1 GiB: {yes(r.rss_mib <= GOAL_RSS_MIB)} ({r.rss_mib:.0f} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", default="100000,1000000",
+                        help="comma-separated event counts (default 100000,1000000)")  # fmt: skip
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile each full replay (stats on stderr)")  # fmt: skip
+    parser.add_argument("--measure", choices=["raw", "replay", "spend"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--known-at", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        if args.measure == "raw":
+            result = measure_raw(args.url)
+        elif args.measure == "replay":
+            result = measure_replay(args.url, args.known_at, None, args.profile)
+        else:
+            result = measure_replay(args.url, args.known_at, ["project_spend"], False)
+        result["peak_rss_mib"] = peak_rss_mib()
+        print(json.dumps(result))
+        return
+
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    counts = [int(n.replace("_", "")) for n in args.events.split(",") if n.strip()]
+    rows: list[Row] = []
+    sources: list[SourceLog] = []
+    for wanted in counts:
+        source = source_log(wanted, args.seed)
+        sources.append(source)
+        for backend in backends:
+            with loaded_database(backend, source) as url:
+                moment = moment_near_the_end(url).isoformat()
+                raw = child("raw", url)
+                note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
+                done = child("replay", url, moment, args.profile)
+                note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
+                     f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
+                     f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
+                spend = child("spend", url, moment)
+                note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
+                     f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
+            rows.append(
+                Row(backend, source.events, done["events"], raw["rate"], done["rate"],
+                    done["seconds"], done["resolve_seconds"], done["peak_rss_mib"],
+                    raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"])
+            )  # fmt: skip
+
+    print(f"\nsource logs (demo, seed {args.seed}):")
+    for s in sources:
+        how = "reused; generated" if s.reused else "generated"
+        print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
+              f" ({s.path.relative_to(ROOT)})")  # fmt: skip
+    names = ", ".join(p.NAME for p in PROJECTIONS)
+    print(f"\nreplay as known at the time of the event at {AT:.0%} of the log, every projection"
+          f" ({names}), into a throw-away store")  # fmt: skip
+    print(
+        f"{'backend':<11} {'events':>10} {'replayed':>10} {'raw ev/s':>10} {'replay ev/s':>12}"
+        f" {'ratio':>6} {'seconds':>8} {'resolve s':>9} {'peak MiB':>9} {'raw MiB':>8}"
+        f" {'spend s':>8} {'spend MiB':>9}"
+    )
+    for r in rows:
+        print(
+            f"{r.backend:<11} {r.log_events:>10,} {r.replayed:>10,} {r.raw_rate:>10,.0f}"
+            f" {r.rate:>12,.0f} {r.ratio:>6.2f} {r.seconds:>8.1f} {r.resolve_seconds:>9.2f}"
+            f" {r.rss_mib:>9.0f} {r.raw_rss_mib:>8.0f} {r.spend_seconds:>8.1f}"
+            f" {r.spend_rss_mib:>9.0f}"
+        )
+    print_goals(rows)
+
+
+if __name__ == "__main__":
+    main()
