@@ -19,7 +19,8 @@ import contextlib
 import json
 import math
 import threading
-from collections.abc import AsyncIterator, Mapping
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from api.idempotency import MAX_KEY_LENGTH, Answer, request_hash, run_once
@@ -43,7 +44,7 @@ from api.problems import (
     server_error,
 )
 from api.reports import projector_for
-from api.routes import ENDPOINTS, HTML, Endpoint
+from api.routes import ENDPOINTS, HTML, Download, Endpoint
 from ledger.access import Actor, require
 from ledger.errors import FieldProblem, Forbidden, LedgerError, Unauthorized, ValidationFailed
 from ledger.service import Ledger
@@ -128,7 +129,28 @@ async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Re
     result = await run_in_threadpool(endpoint.read, ledger, dict(request.path_params), params)
     if endpoint.media_type == HTML:
         return HTMLResponse(result)
-    return Response(encode_json(result), media_type=JSON_MEDIA_TYPE)
+    if isinstance(result, Download):
+        return _download(result, endpoint.status)
+    return Response(encode_json(result), endpoint.status, media_type=JSON_MEDIA_TYPE)
+
+
+def _download(download: Download, status: int) -> Response:
+    """A file sent as an attachment (``Content-Disposition``), streamed, then closed."""
+    size = download.file.seek(0, 2)
+    download.file.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with download.file as file:
+            while chunk := file.read(64 * 1024):
+                yield chunk
+
+    name = download.filename
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    disposition = f'attachment; filename="{plain}"'
+    if plain != name:  # RFC 6266: the exact name too, for clients that read it
+        disposition += f"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+    headers = {"Content-Disposition": disposition, "Content-Length": str(size)}
+    return StreamingResponse(chunks(), status, headers, media_type=download.media_type)
 
 
 async def _run_command(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
