@@ -8,6 +8,7 @@ the SQLite file ``var/ledger.db``.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import sys
 from collections.abc import Callable, Iterator
@@ -528,6 +529,445 @@ def projections_check(ctx: click.Context) -> None:
     if problems:
         raise CliError(f"{len(problems)} reconciliation problem(s)")
     click.echo("The read models reconcile with each other and with a fresh fold of the log.")
+
+
+# -- audit: keys, checkpoints, verification, the event log as a file ------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """The Ed25519 key that signs checkpoints (a file, never in the database)."""
+
+
+KEY_FILE_HELP = "Private key file (default: $LEDGER_SIGNING_KEY, else var/signing-key.pem)."
+
+
+@keys.command("init")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
+def keys_init(key_file: str | None) -> None:
+    """Make a new signing key in a new file readable by its owner only (mode 0600)."""
+    from ledger import checkpoint as cp
+
+    path = cp.init_key(key_file)
+    info = cp.public_key_info(cp.load_key(path))
+    click.echo(f"Made the signing key {path} (mode 0600; keep it out of backups you share).")
+    click.echo(f"Key id {info['key_id']}, public key (Ed25519) {info['public_key']}")
+
+
+@keys.command("public")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write it here.")
+def keys_public(key_file: str | None, out: str | None) -> None:
+    """Print (or write) the public key as JSON, for inspectors and `verify --offline`."""
+    import json
+
+    from ledger import checkpoint as cp
+
+    text = json.dumps(cp.public_key_info(cp.load_key(key_file)), indent=2)
+    if out is None:
+        click.echo(text)
+        return
+    _write_new(out, (text + "\n").encode(), force=True)
+    click.echo(f"Wrote the public key to {out}.")
+
+
+def _write_new(path: str, data: bytes, force: bool) -> None:
+    target = Path(path)
+    if target.exists() and not force:
+        raise CliError(f"{path} exists; choose another file or pass --force")
+    target.write_bytes(data)
+
+
+@cli.command()
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write it here.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.pass_context
+def checkpoint(ctx: click.Context, key_file: str | None, out: str | None, force: bool) -> None:
+    """Sign the Merkle tree at the head of the log; keep the checkpoint and print it."""
+    import json
+
+    from ledger import checkpoint as cp
+    from projections.checkpoints import make
+
+    key = cp.load_key(key_file)
+    if out is not None and Path(out).exists() and not force:
+        raise CliError(f"{out} exists; choose another file or pass --force")
+    with open_ledger(_url_of(ctx)) as ledger:
+        made = make(_projector(ledger), key)
+    text = json.dumps(made.to_json(), indent=2, ensure_ascii=False)
+    if out is not None:
+        _write_new(out, (text + "\n").encode(), force=True)
+        click.echo(f"Wrote the checkpoint of {made.tree_size:,} events to {out}.", err=True)
+    click.echo(text)
+
+
+def _public_key(public_key: str | None, key_file: str | None) -> bytes | None:
+    """The key that checks signatures: ``--public-key`` (a file or the base64 itself), else
+    the public half of the signing key if there is one here."""
+    from ledger import checkpoint as cp
+
+    if public_key is not None:
+        given = Path(public_key)
+        text = given.read_text(encoding="utf-8") if given.is_file() else public_key
+        return cp.read_public_key(text)
+    try:
+        return cp.raw_public(cp.load_key(key_file))
+    except cp.KeyProblem:
+        return None
+
+
+def _report(result: Any, what: str) -> None:
+    for problem in result.problems:
+        click.echo(problem.line())
+    if not result.ok:
+        first = result.first_bad_position
+        where = f"; the first bad position is {first:,}" if first is not None else ""
+        raise CliError(f"{what}: {len(result.problems)} problem(s){where}")
+    click.echo(f"{what}: {result.checked:,} events verified; root {result.root_hash}.")
+
+
+@cli.command()
+@click.option(
+    "--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False),
+    help="A checkpoint file to check the log against (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--public-key", default=None, metavar="KEY",
+    help="File (or base64) of the public key that signed the checkpoints "
+    "(default: the public half of the signing key).",
+)  # fmt: skip
+@click.option(
+    "--offline", "offline_log", type=click.Path(dir_okay=False), default=None, metavar="LOG",
+    help="Verify an exported log file instead of the database (needs no database).",
+)  # fmt: skip
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    checkpoint_files: tuple[str, ...],
+    public_key: str | None,
+    offline_log: str | None,
+    key_file: str | None,
+    as_json: bool,
+) -> None:
+    """Recompute every leaf of the log and check it against the stored tree and every
+    checkpoint; name each problem and the first bad position; exit 1 on any problem."""
+    import json
+
+    from ledger import checkpoint as cp
+
+    if offline_log is not None and not checkpoint_files:
+        raise CliError("--offline needs at least one --checkpoint to check the log against")
+    given = [cp.read_file(path) for path in checkpoint_files]
+    key = _public_key(public_key, key_file)
+    if offline_log is not None:
+        from ledger.event_log import verify_file
+
+        if key is None:
+            raise CliError("--offline needs --public-key to check the checkpoints' signatures")
+        result = verify_file(offline_log, given, key)
+        what = f"{offline_log} (offline)"
+    else:
+        from projections.verify import verify as verify_log
+
+        with open_ledger(_url_of(ctx)) as ledger:
+            result = verify_log(_projector(ledger), given, key)
+        what = "the log"
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        if not result.ok:
+            sys.exit(1)
+        return
+    _report(result, what)
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Evidence: the event log as JSONL, the audit trail as XLSX or CSV."""
+
+
+@export_group.command("events")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="JSONL file to write.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.pass_context
+def export_events(ctx: click.Context, out: str, force: bool) -> None:
+    """Every stored event, one per line with its leaf hash, after a header naming the newest
+    checkpoint the file is consistent with."""
+    from ledger.event_log import export
+    from projections.checkpoints import latest
+
+    target = Path(out)
+    if target.exists() and not force:
+        raise CliError(f"{out} exists; choose another file or pass --force")
+    partial = target.with_name(target.name + ".partial")
+    with open_ledger(_url_of(ctx)) as ledger:
+        upto = ledger.position()
+        with ledger.engine.connect() as connection:
+            named = latest(connection, upto)
+        try:
+            with partial.open("wb") as file, progress_bars() as progress:
+                result = export(
+                    ledger.engine, ledger.events_table, file, upto, named,
+                    lambda done, total: progress("export", done, total),
+                )  # fmt: skip
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    said = (
+        f"consistent with the checkpoint of {named.tree_size:,} events ({named.created_at})"
+        if named is not None
+        else "no checkpoint yet: run `ledger checkpoint` to make one"
+    )
+    click.echo(f"Wrote {result.checked:,} events to {out}; root {result.root_hash}; {said}.")
+
+
+@export_group.command("audit-trail")
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
+    help="xlsx or csv (default: from the suffix of --out).",
+)  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--record-id", type=click.UUID, default=None, help="Only this record's events.")
+@click.option("--actor", default=None, help="Only the events recorded by this user id.")
+@click.option("--department", default=None, help="Only this department's events, e.g. STC.")
+@click.option(
+    "--event-type", default=None, help="Only this type, e.g. SupportApplication.Approved."
+)
+@click.option("--from", "from_", default=None, metavar="DATE", help="Effective on or after DATE.")
+@click.option("--to", default=None, metavar="DATE", help="Effective on or before DATE.")
+@click.option(
+    "--order", type=click.Choice(["asc", "desc"]), default="asc", show_default=True,
+    help="By position.",
+)  # fmt: skip
+@click.option("--no-catch-up", is_flag=True, help="Export the trail as it stands, unfolded.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.pass_context
+def export_audit_trail(
+    ctx: click.Context, fmt: str | None, out: str, record_id: UUID | None, actor: str | None,
+    department: str | None, event_type: str | None, from_: str | None, to: str | None,
+    order: str, no_catch_up: bool, force: bool,
+) -> None:  # fmt: skip
+    """The audit trail as XLSX or CSV (Vietnamese headers, money in đồng, dates dd/mm/yyyy),
+    filtered like GET /api/reports/audit-trail, every page, naming the newest checkpoint it
+    is consistent with. DATE is YYYY-MM-DD or dd/mm/yyyy. First folds the events the audit
+    trail and the Merkle tree have not folded yet (unless --no-catch-up)."""
+    from projections import evidence
+
+    target = Path(out)
+    fmt = fmt or target.suffix.lower().removeprefix(".")
+    if fmt not in evidence.FORMATS:
+        raise CliError(f"cannot tell the format from the name {out}: pass --format xlsx or csv")
+    if target.exists() and not force:
+        raise CliError(f"{out} exists; choose another file or pass --force")
+    if not target.parent.is_dir():
+        raise CliError(f"there is no folder {target.parent} to write {target.name} into")
+    given = {"record_id": record_id, "actor": actor, "department": department,
+             "event_type": event_type, "from": _cli_date(from_, "--from"),
+             "to": _cli_date(to, "--to"), "order": order}  # fmt: skip
+    try:
+        filters = evidence.AuditFilters.model_validate(given)
+    except ValidationError as error:
+        raise CliError("; ".join(
+            f"invalid --{str(p['loc'][0]).rstrip('_').replace('_', '-')}: "
+            f"{p['msg'].removeprefix('Value error, ')}"
+            f"{_hint(str(p['loc'][0]), p.get('input'))}"
+            for p in error.errors()
+        )) from None  # fmt: skip
+    partial = target.with_name(target.name + ".partial")
+    with open_ledger(_url_of(ctx)) as ledger, progress_bars() as progress:
+        projector = _projector(ledger)
+        if not no_catch_up:
+            for name in (evidence.NAME, "merkle"):
+                projector.catch_up(name, progress=progress)
+        try:
+            with partial.open("wb") as file:
+                done = evidence.export(
+                    projector, file, fmt, filters,
+                    progress=lambda rows, total: progress("export", rows, total),
+                )  # fmt: skip
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    named = done.checkpoint
+    said = (
+        f"consistent with the checkpoint of {named.tree_size:,} events ({named.created_at}), "
+        f"root {named.root_hash}"
+        if named is not None
+        else "no checkpoint yet: run `ledger checkpoint` to make one"
+    )
+    click.echo(
+        f"Wrote {done.rows:,} rows of the audit trail at position {done.position:,} to {out}; "
+        f"{said}."
+    )
+
+
+def _cli_date(text: str | None, option: str) -> dt.date | None:
+    if text is None or not text.strip():
+        return None
+    for parse in (dt.date.fromisoformat, lambda t: dt.datetime.strptime(t, "%d/%m/%Y").date()):
+        try:
+            return parse(text.strip())
+        except ValueError:
+            continue
+    raise CliError(f"invalid {option}: {text!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+
+
+@cli.command("import")
+@click.argument("log", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--checkpoint", "checkpoint_file", required=True, type=click.Path(dir_okay=False),
+    help="The checkpoint every imported event must be covered by.",
+)  # fmt: skip
+@click.option(
+    "--public-key", default=None, metavar="KEY",
+    help="File (or base64) of the public key that signed the checkpoint.",
+)  # fmt: skip
+@click.pass_context
+def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: str | None) -> None:
+    """Load an exported log into an empty database, checking every leaf and the root
+    against the checkpoint first: all or nothing. Then bring the read models up to date."""
+    from ledger import checkpoint as cp
+    from ledger.event_log import import_file
+
+    held = cp.read_file(checkpoint_file)
+    key = _public_key(public_key, None) if public_key is not None else None
+    with open_ledger(_url_of(ctx)) as ledger, progress_bars() as progress:
+        result = import_file(
+            ledger.engine, ledger.events_table, log, held, key,
+            lambda done, total: progress("import", done, total),
+        )  # fmt: skip
+        _projector(ledger).catch_up(progress=progress)
+    signed = "signature checked" if key is not None else "signature not checked (no --public-key)"
+    click.echo(
+        f"Imported {result.checked:,} events; root {result.root_hash} equals the checkpoint's "
+        f"({signed}); the read models are caught up."
+    )
+
+
+# -- replay: a report as known at a past time or position, as of a date ---------------------
+
+REPLAY_REPORTS = (
+    "project-spend", "department-activity", "targets", "audit-trail", "trial-balance",
+    "applications",
+)  # fmt: skip
+#: (option, the report parameter it fills, help): each report takes the ones it has
+REPLAY_FILTERS = (
+    ("--budget-year", "budget_year", "Budget year, e.g. 2015."),
+    ("--project", "project", "Project code, DA1 to DA4."),
+    ("--source", "source", "Funding source: city_budget, enterprise or other (project-spend)."),
+    ("--department", "department", "Department code, e.g. SKHCN."),
+    ("--status", "status", "Application status (applications)."),
+    ("--enterprise-id", "enterprise_id", "Enterprise id (applications)."),
+    ("--search", "q", "Text of the dossier number, title or enterprise (applications)."),
+    ("--record-id", "record_id", "Record id (audit-trail)."),
+    ("--actor", "actor", "The actor's user id (audit-trail)."),
+    ("--event-type", "event_type", "Event type, e.g. Approved (audit-trail)."),
+    ("--from", "from", "First effective date, YYYY-MM-DD (audit-trail)."),
+    ("--to", "to", "Last effective date, YYYY-MM-DD (audit-trail)."),
+    ("--order", "order", "asc or desc (audit-trail)."),
+    ("--page", "page", "Page, from 1 (audit-trail, applications)."),
+    ("--page-size", "page_size", "Rows per page (audit-trail, applications)."),
+)
+REPLAY_OPTIONS = {
+    "as_known_at": "--as-known-at", "as_of": "--as-of",
+    **{field: option for option, field, _ in REPLAY_FILTERS}, "from_": "--from",
+}  # fmt: skip
+
+
+def _replay_filters(command: Any) -> Any:
+    for option, field, text in reversed(REPLAY_FILTERS):
+        command = click.option(option, field, default=None, help=text)(command)
+    return command
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, dict | list):
+        import json
+
+        return Text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return Text("" if value is None else str(value))
+
+
+@cli.command("replay")
+@click.argument("report", type=click.Choice(REPLAY_REPORTS))
+@click.option(
+    "--as-known-at",
+    metavar="TIME|POSITION",
+    help="As the log stood then: a time with its zone (2026-11-25T10:00:00Z; events recorded "
+    "by then) or a position (up to the end of its command). Default: now.",
+)
+@click.option("--as-of", metavar="DATE", help="As of a date, YYYY-MM-DD: effective by then.")
+@_replay_filters
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (as the API).")
+@click.pass_context
+def replay_command(
+    ctx: click.Context,
+    /,
+    report: str,
+    as_known_at: str | None,
+    as_of: str | None,
+    as_json: bool,
+    **filters: str | None,
+) -> None:
+    """Show REPORT as known at a past time or position and as of a date: its projection is
+    replayed from the log by the live fold code into a throw-away store. The first line says
+    which view it is (on stderr with --json, whose answer carries it as "view")."""
+    from api import reports
+    from ledger.errors import ValidationFailed
+
+    chosen = reports.REPORTS[report]
+    accepted = {f.alias or name for name, f in chosen.query.model_fields.items()}
+    values: dict[str, Any] = {"as_known_at": as_known_at, "as_of": as_of}
+    for option, field, _ in REPLAY_FILTERS:
+        if filters.get(field) is None:
+            continue
+        if field not in accepted:
+            takes = [o for o, f, _ in REPLAY_FILTERS if f in accepted]
+            raise CliError(
+                f"{option} does not apply to the {report} report"
+                + (f" (it takes {', '.join(takes)})" if takes else "")
+            )
+        values[field] = filters[field]
+    try:
+        query = chosen.query.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as error:
+        raise CliError(
+            "; ".join(
+                f"invalid {REPLAY_OPTIONS.get(str(e['loc'][0]), e['loc'][0])}: "
+                + str(e["msg"]).removeprefix("Value error, ")
+                for e in error.errors()
+            )
+        ) from None
+    with open_ledger(_url_of(ctx)) as ledger:
+        try:
+            view = reports.resolve_view(ledger, query.as_known_at, query.as_of)
+        except ValidationFailed as error:
+            where = REPLAY_OPTIONS.get(str(error.errors[0].loc[-1]), "value")
+            raise CliError(f"invalid {where}: {error.errors[0].msg}") from None
+        click.echo(view.sentence(), err=as_json)
+        with progress_bars() as progress:
+            answer = reports.replay_report(ledger, report, query, progress, view)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+        return
+    rows = answer["rows"]
+    if not rows:
+        click.echo("No rows.")
+    else:
+        table = Table(title=f"{report} ({len(rows)} rows)")
+        for column in rows[0]:
+            numbers = all(isinstance(r[column], int) for r in rows)
+            table.add_column(column, justify="right" if numbers else "left")
+        for row in rows:
+            table.add_row(*(_cell(value) for value in row.values()))
+        console().print(table)
+    for key in ("total_debit", "total_credit", "next_page"):
+        if key in answer:
+            click.echo(f"{key.replace('_', ' ')}: {answer[key]}")
 
 
 def main() -> None:

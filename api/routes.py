@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import IO, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import dashboard, openapi, reports
+from api import audit, dashboard, openapi, reports
 from ledger import commands as c
 from ledger.access import PERMISSIONS
 from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
 from ledger.service import GrantedAccess, Ledger, Written
+from projections import evidence
 
 Reader = Callable[[Ledger, Mapping[str, Any], Any], Any]
 #: A command's answer: (the body sent now, the body stored for an idempotent replay).
@@ -285,10 +287,54 @@ def query(
     )  # fmt: skip
 
 
+# -- files (evidence exports) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A reader's answer that is a file to save: ``api.app`` sends ``file`` (open, binary, read
+    from its start and closed once sent) as an attachment named ``filename``."""
+
+    file: IO[bytes]
+    filename: str
+    media_type: str
+
+
+class AuditExportQuery(reports.ReportQuery, evidence.AuditFilters):
+    """The audit-trail report's filters and ``min_position``, without paging: an export holds
+    every page."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _audit_export(fmt: evidence.Format) -> Reader:
+    def read(ledger: Ledger, _: Mapping[str, Any], q: AuditExportQuery) -> Download:
+        projector = reports.projector_for(ledger)
+        if q.min_position is not None:
+            projector.wait_for(evidence.NAME, q.min_position, reports.READ_YOUR_WRITES_WAIT)
+        # closed by api.app once sent; in memory up to 8 MiB, then on disk
+        file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        try:
+            done = evidence.export(projector, file, fmt, q, min_position=q.min_position)
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
+        return Download(file, done.filename, evidence.MEDIA_TYPES[fmt])
+
+    return read
+
+
 APP = "/api/applications/{application_id:uuid}"
+#: the reports' past views (api/reports.py): live answers have no "view"
+PAST = (
+    "; as_known_at (a time with its zone, or a position) and as_of (a date) answer a "
+    'past view, replayed from the log, whose "view" says which'
+)
 ENT = "/api/enterprises/{enterprise_id:uuid}"
 ACT = "/api/activities/{activity_id:uuid}"
 ADMIN = frozenset({"admin"})
+AUDITORS = frozenset({"inspector", "finance"})
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # -- service ---------------------------------------------------------------------------
@@ -375,24 +421,51 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "Revoke a user's access", "users"),
     # -- reports (read models; see api/reports.py for min_position and "stale") -------------
     query("/api/reports/project-spend", "report_project_spend", reports.project_spend_report,
-          "Spend per budget year × project × source, applications by status", "reports",
+          "Spend per budget year × project × source, applications by status" + PAST, "reports",
           dict[str, Any], params=reports.SpendQuery),
     query("/api/reports/department-activity", "report_department_activity",
           reports.department_activity_report,
-          "Activity per department × budget year", "reports", dict[str, Any],
+          "Activity per department × budget year" + PAST, "reports", dict[str, Any],
           params=reports.DepartmentQuery),
     query("/api/reports/targets", "report_targets", reports.targets_report,
-          "Progress to the program's eight targets", "reports", dict[str, Any],
+          "Progress to the program's eight targets" + PAST, "reports", dict[str, Any],
           params=reports.YearQuery),
     query("/api/reports/audit-trail", "report_audit_trail", reports.audit_trail_report,
-          "The audit trail: one row per event, filtered and paged", "reports",
+          "The audit trail: one row per event, filtered and paged" + PAST, "reports",
           dict[str, Any], params=reports.AuditQuery),
+    query("/api/reports/audit-trail.xlsx", "export_audit_trail_xlsx", _audit_export("xlsx"),
+          "The audit trail as an XLSX file: every page, and the checkpoint it agrees with "
+          "(projections/evidence.py)", "reports", bytes, params=AuditExportQuery,
+          media_type=evidence.MEDIA_TYPES["xlsx"]),
+    query("/api/reports/audit-trail.csv", "export_audit_trail_csv", _audit_export("csv"),
+          "The audit trail as CSV (UTF-8 with BOM; leading '#' lines name the position, "
+          "filters and checkpoint; projections/evidence.py)", "reports", str,
+          params=AuditExportQuery, media_type="text/csv"),
     query("/api/reports/trial-balance", "report_trial_balance", reports.trial_balance_report,
-          "Trial balance of the journal per budget year", "reports", dict[str, Any],
+          "Trial balance of the journal per budget year" + PAST, "reports", dict[str, Any],
           params=reports.YearQuery),
     query("/api/applications", "list_applications", reports.applications_report,
-          "Applications from the register, filtered and paged", "applications",
+          "Applications from the register, filtered and paged" + PAST, "applications",
           dict[str, Any], params=reports.ApplicationsQuery),
+    # -- audit (api/audit.py): the Merkle log, signed checkpoints, proofs, verification ------
+    query("/api/audit/public-key", "audit_public_key", audit.public_key,
+          "The Ed25519 public key that signs checkpoints", "audit", audit.PublicKeyOut,
+          public=True),
+    Endpoint("POST", "/api/audit/checkpoints",
+             "Sign the Merkle tree at the head of the log (a C2SP checkpoint) and keep it",
+             "audit", "make_checkpoint", 201, read=audit.make_checkpoint, roles=AUDITORS,
+             response=audit.CheckpointOut),
+    query("/api/audit/checkpoints", "list_checkpoints", audit.list_checkpoints,
+          "Every signed checkpoint, oldest first", "audit", list[audit.CheckpointOut]),
+    query("/api/audit/proofs/inclusion", "inclusion_proof", audit.inclusion_proof,
+          "RFC 9162 inclusion proof of the event at a position in a tree of a size", "audit",
+          audit.InclusionOut, params=audit.InclusionQuery),
+    query("/api/audit/proofs/consistency", "consistency_proof", audit.consistency_proof,
+          "RFC 9162 consistency proof between two tree sizes", "audit", audit.ConsistencyOut,
+          params=audit.ConsistencyQuery),
+    query("/api/audit/verify", "verify_log", audit.verification,
+          "Recompute every leaf; compare with the stored tree and every checkpoint", "audit",
+          audit.VerificationOut, roles=AUDITORS),
     # -- administration ------------------------------------------------------------------------
     query("/api/admin/projections", "projections_status", reports.projections_status,
           "Each projection's position, lag, last error and rebuild state", "admin",

@@ -207,10 +207,13 @@ def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
 
 
 def verify_file(
-    path: str | Path, checkpoints: list[Checkpoint], public_key: bytes | None
+    path: str | Path,
+    checkpoints: list[Checkpoint],
+    public_key: bytes | None,
+    signatures: bool = True,
 ) -> Verification:
     """Verify a file with no database: every leaf, the positions, each checkpoint's root
-    and signature."""
+    and (unless ``signatures`` is false) its signature."""
     _, events = read(path)
     hasher = merkle.LeafHasher()
     frontier = merkle.Frontier()
@@ -247,7 +250,7 @@ def verify_file(
             roots[count] = frontier.root()
     roots[count] = frontier.root()
     first_bad = min((p.position for p in problems.found if p.position), default=None)
-    check_checkpoints(problems, checkpoints, roots, count, public_key, first_bad)
+    check_checkpoints(problems, checkpoints, roots, count, public_key, first_bad, signatures)
     return Verification(count, roots[count].hex(), problems.listed())
 
 
@@ -263,11 +266,12 @@ def import_file(
     progress: Progress | None = None,
 ) -> Verification:
     """Load a file into an empty database after checking every leaf and the root against
-    ``checkpoint`` (and its signature, given ``public_key``); all or nothing."""
+    ``checkpoint`` (and its signature, given ``public_key``; without one the signature is
+    not checked); all or nothing."""
     with engine.connect() as connection:
         if connection.execute(select(func.count()).select_from(events_table)).scalar():
             raise ImportRefused("the database already holds events: import into an empty one")
-    result = verify_file(path, [checkpoint], public_key)
+    result = verify_file(path, [checkpoint], public_key, signatures=public_key is not None)
     if not result.ok:
         first = result.problems[0]
         more = f" ({len(result.problems)} problems)" if len(result.problems) > 1 else ""

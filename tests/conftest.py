@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,26 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     name, url = databases.create()
     yield url
     databases.drop(name)
+
+
+@pytest.fixture
+def another_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], str]:
+    """Makes more fresh, migrated, empty databases on the backend under test (an import's
+    target, say); each is dropped after the test."""
+
+    def make() -> str:
+        if backend == "sqlite":
+            path = tmp_path / f"another-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            return f"sqlite:///{path}"
+        databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+        name, url = databases.create()
+        request.addfinalizer(lambda: databases.drop(name))
+        return url
+
+    return make
 
 
 @pytest.fixture

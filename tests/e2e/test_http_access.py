@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from api.routes import ENDPOINTS, Endpoint
 from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM
+from ledger.checkpoint import init_key
 from ledger.service import Ledger
 from tests.conftest import People
 
@@ -27,6 +29,11 @@ def expected_roles(endpoint: Endpoint) -> set[str]:
     path, method = endpoint.template, endpoint.method
     if path.startswith("/api/users") or path.startswith("/api/admin"):
         return {"admin"}  # manage users, rebuild projections
+    if path in ("/api/audit/checkpoints", "/api/audit/verify") and (method, path) != (
+        "GET",
+        "/api/audit/checkpoints",
+    ):
+        return {"inspector", "finance"}  # sign checkpoints, verify the log (issue 4)
     if method == "GET":
         return set(catalogue.ROLES)
     if path == "/api/budget-lines" or "/recoveries" in path:
@@ -45,7 +52,9 @@ def call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> htt
 
 
 @pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
+def client(ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("LEDGER_SIGNING_KEY", str(tmp_path / "signing.pem"))
+    init_key()
     with TestClient(create_app(ledger)) as client:
         yield client
 
@@ -65,7 +74,9 @@ def test_every_protected_endpoint_refuses_a_missing_bad_or_revoked_token(
         "another scheme": {"Authorization": f"Basic {people.tokens['admin']}"},
         "a bare token": {"Authorization": people.tokens["admin"]},
     }
-    assert len(PROTECTED) == 37  # 23 commands, 6 reads, 6 reports, 2 for admins
+    # 23 commands, 6 reads, 6 reports, 2 audit-trail files, 5 audit (a checkpoint made,
+    # checkpoints listed, two proofs, a verification), 2 for admins
+    assert len(PROTECTED) == 44
     for endpoint in PROTECTED:
         for why, headers in refusals.items():
             response = call(client, endpoint, headers)
@@ -96,8 +107,13 @@ def test_each_role_may_call_exactly_the_endpoints_api_md_gives_it(
             allowed_somewhere = True
             assert status not in (401, 403), where
             # Past the gate: a garbage body is a 422, an unknown id a 404, a list a 200
-            # (a POST with no body, such as an admin's rebuild of an unknown projection: 404).
-            past = (422,) if endpoint.command is not None else (200, 404)
+            # (a POST with no body, such as an admin's rebuild of an unknown projection: 404;
+            # a checkpoint made: 201), a query without its required parameters a 422.
+            required = endpoint.query is not None and any(
+                f.is_required() for f in endpoint.query.model_fields.values()
+            )
+            past = (422,) if endpoint.command is not None else (200, 201, 404)
+            past += (422,) if required else ()
             assert status in past, where
         else:
             assert status == 403, where
@@ -111,4 +127,9 @@ def test_public_addresses_need_no_token(client: TestClient) -> None:
     for endpoint in ENDPOINTS:
         if endpoint.public:
             assert client.get(endpoint.path).status_code == 200, endpoint.path
-    assert {e.path for e in ENDPOINTS if e.public} == {"/", "/openapi.json", "/api/health"}
+    assert {e.path for e in ENDPOINTS if e.public} == {
+        "/",
+        "/openapi.json",
+        "/api/health",
+        "/api/audit/public-key",
+    }

@@ -38,6 +38,10 @@ EXPECTED_ROUTES = {
     ("GET", "/api/reports/project-spend"), ("GET", "/api/reports/department-activity"),
     ("GET", "/api/reports/targets"), ("GET", "/api/reports/audit-trail"),
     ("GET", "/api/reports/trial-balance"), ("GET", "/api/applications"),
+    ("GET", "/api/reports/audit-trail.xlsx"), ("GET", "/api/reports/audit-trail.csv"),
+    ("GET", "/api/audit/public-key"), ("POST", "/api/audit/checkpoints"),
+    ("GET", "/api/audit/checkpoints"), ("GET", "/api/audit/proofs/inclusion"),
+    ("GET", "/api/audit/proofs/consistency"), ("GET", "/api/audit/verify"),
     ("GET", "/api/admin/projections"), ("POST", "/api/admin/projections/{name}/rebuild"),
 }  # fmt: skip
 

@@ -1,0 +1,154 @@
+"""The inspectors' endpoints (``/api/audit/…``): the public key, signed checkpoints, inclusion
+and consistency proofs, verification. Thin: each reads or calls :mod:`projections.merkle`,
+:mod:`projections.checkpoints` and :mod:`projections.verify`.
+
+Proofs are read from the Merkle tree projection; a proof asked for a tree size beyond what
+the tree holds first brings the tree up to the head of the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.reports import projector_for
+from ledger import checkpoint as cp
+from ledger.errors import NotFound, ValidationFailed
+from ledger.service import Ledger
+from projections import checkpoints
+from projections import merkle as tree
+from projections.merkle import NAME as TREE
+from projections.verify import verify
+
+# -- query parameters ------------------------------------------------------------------------
+
+
+class InclusionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    position: int = Field(ge=1, description="global position of the event (leaf index + 1)")
+    tree_size: int | None = Field(
+        default=None, ge=1, description="size of the tree to prove against (default: all)"
+    )
+
+
+class ConsistencyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first: int = Field(ge=1, description="the older tree size")
+    second: int = Field(ge=1, description="the newer tree size (≥ first)")
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PublicKeyOut(Out):
+    key_id: str = Field(description="C2SP signed-note key hash: 8 hex digits")
+    algorithm: str = Field(description='always "Ed25519"')
+    public_key: str = Field(description="standard base64 of the 32 raw public-key bytes")
+
+
+class CheckpointOut(Out):
+    tree_size: int
+    root_hash: str = Field(description="lowercase hex of the RFC 9162 root hash")
+    origin: str
+    body: str = Field(description="C2SP tlog-checkpoint body: origin, size, base64 root")
+    signature: str = Field(description="standard base64 of the Ed25519 signature of body")
+    key_id: str
+    created_at: str = Field(description="UTC, ISO 8601")
+
+
+class InclusionOut(Out):
+    position: int
+    leaf_index: int = Field(description="position − 1")
+    tree_size: int
+    leaf_hash: str = Field(description="lowercase hex")
+    audit_path: list[str] = Field(description="RFC 9162 §2.1.3 inclusion proof, lowercase hex")
+
+
+class ConsistencyOut(Out):
+    first: int
+    second: int
+    proof: list[str] = Field(description="RFC 9162 §2.1.4 consistency proof, lowercase hex")
+
+
+class ProblemOut(Out):
+    kind: str = Field(
+        description="altered, missing, inserted, reordered, bad_signature or "
+        "inconsistent_checkpoint"
+    )
+    position: int | None
+    record_id: str | None
+    detail: str
+
+
+class VerificationOut(Out):
+    ok: bool
+    checked: int = Field(description="events whose leaves were recomputed")
+    root_hash: str = Field(description="root of the log as recomputed, lowercase hex")
+    problems: list[ProblemOut]
+
+
+# -- readers ---------------------------------------------------------------------------------
+
+
+def public_key(_: Ledger, __: Any, ___: Any) -> dict[str, str]:
+    return cp.public_key_info(cp.load_key())
+
+
+def make_checkpoint(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+    return checkpoints.make(projector_for(ledger), cp.load_key()).to_json()
+
+
+def list_checkpoints(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
+    with ledger.engine.connect() as connection:
+        return [c.to_json() for c in checkpoints.listed(connection)]
+
+
+def _tree_of_at_least(ledger: Ledger, size: int) -> None:
+    """Bring the tree to ``size`` leaves, or refuse a size the log does not have."""
+    projector = projector_for(ledger)
+    if projector.position(TREE) >= size:
+        return
+    head = projector.head()
+    if size > head:
+        raise NotFound(f"The log holds {head:,} events; there is no tree of {size:,}.")
+    projector.catch_up(TREE)
+
+
+def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery) -> dict[str, Any]:
+    projector = projector_for(ledger)
+    size = q.tree_size if q.tree_size is not None else max(projector.head(), 1)
+    if q.position > size:
+        raise ValidationFailed(
+            f"position {q.position:,} is not in a tree of {size:,} events (tree_size)"
+        )
+    _tree_of_at_least(ledger, size)
+    with projector.reading(TREE) as (connection, tables, _held):
+        leaf, path = tree.inclusion(connection, tables, q.position, size)
+    return {
+        "position": q.position, "leaf_index": q.position - 1, "tree_size": size,
+        "leaf_hash": leaf.hex(), "audit_path": [p.hex() for p in path],
+    }  # fmt: skip
+
+
+def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery) -> dict[str, Any]:
+    if q.first > q.second:
+        raise ValidationFailed(f"first ({q.first:,}) must not be larger than second ({q.second:,})")
+    _tree_of_at_least(ledger, q.second)
+    with projector_for(ledger).reading(TREE) as (connection, tables, _held):
+        proof = tree.consistency(connection, tables, q.first, q.second)
+    return {"first": q.first, "second": q.second, "proof": [p.hex() for p in proof]}
+
+
+def verification(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+    try:
+        key: bytes | None = cp.raw_public(cp.load_key())
+    except cp.KeyProblem:
+        key = None
+    return verify(projector_for(ledger), public_key=key).to_json()
