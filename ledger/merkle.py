@@ -50,6 +50,13 @@ def leaf_data(
     ).encode()
 
 
+def topic_json_of(topic: str) -> bytes:
+    """The topic as the leaf data writes it: a JSON string (UTF-8, not ASCII-escaped)."""
+    return (
+        json.dumps(topic, ensure_ascii=False) if _needs_escape(topic) else f'"{topic}"'
+    ).encode()
+
+
 def _needs_escape(text: str) -> bool:
     return not text.isascii() or not text.isprintable() or '"' in text or "\\" in text
 
@@ -108,9 +115,7 @@ class LeafHasher:
     ) -> bytes:
         topic_json = self._topics.get(topic)
         if topic_json is None:
-            topic_json = self._topics[topic] = (
-                json.dumps(topic, ensure_ascii=False) if _needs_escape(topic) else f'"{topic}"'
-            ).encode()
+            topic_json = self._topics[topic] = topic_json_of(topic)
         return (
             b'{"originator_id":"%s","originator_version":%d,"position":%d,"state":"%s","topic":%s}'
             % (  # noqa: E501

@@ -3,8 +3,9 @@
 Each row says when the event was recorded and the business date it carries, which record it
 changed, what kind of event it is, who recorded it for which department, its money fields
 (``amounts``), its references and one sentence in Vietnamese saying what happened, with
-money written ``1.234.567 ₫`` and dates ``dd/mm/yyyy``. ``leaf_hash`` is left empty here:
-the audit issue fills it. Rows are only ever appended.
+money written ``1.234.567 ₫`` and dates ``dd/mm/yyyy``, and the RFC 9162 leaf hash of the
+stored event (``leaf_hash``, the leaf the Merkle tree holds for it: an exported row can be
+proved against a checkpoint). Rows are only ever appended.
 
 To name records in its sentences the audit trail keeps a label per record of its own
 (``audit_trail_labels``: "hồ sơ HS-2015-001", "doanh nghiệp Công ty …", "hoạt động «…»", a
@@ -14,6 +15,7 @@ user's name); budget lines are named from their id.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -32,7 +34,7 @@ from sqlalchemy import (
     select,
 )
 
-from ledger import catalogue
+from ledger import catalogue, merkle
 from ledger.access import ROLE_NAMES_VI
 from ledger.budget_line import BUDGET_LINES, BudgetLine, format_vnd
 from ledger.enterprise import Enterprise
@@ -40,7 +42,8 @@ from ledger.natural_key import NaturalKey
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
 from ledger.user import User
-from projections.base import BIGINT, Projection, TableDef, as_uuid
+from projections.base import BIGINT, Envelope, Projection, TableDef, as_uuid
+from projections.merkle import stored_bytes
 
 NAME = "audit_trail"
 
@@ -161,6 +164,24 @@ NO_AMOUNTS: dict[str, Any] = {}
 class AuditTrail(Projection):
     NAME = NAME
     TABLES = (TRAIL, LABELS)
+
+    def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
+        super().__init__(tables, rebuilding=rebuilding)
+        self._hasher = merkle.LeafHasher()
+
+    def fold(self, envelopes: Iterable[Envelope]) -> None:
+        """Fold, then give each new row (one per event) its stored event's leaf hash."""
+        batch = list(envelopes)
+        rows = self.rows("audit_trail").appended
+        start = len(rows)
+        super().fold(batch)
+        hasher = self._hasher
+        for row, envelope in zip(rows[start:], batch, strict=True):
+            assert row["position"] == envelope.position and envelope.stored is not None
+            originator_id, version, topic, state = envelope.stored
+            row["leaf_hash"] = hasher(
+                originator_id, version, envelope.position, stored_bytes(state), topic
+            ).hex()
 
     @singledispatchmethod
     def process_event(self, event: Any, position: int) -> None:

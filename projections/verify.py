@@ -14,10 +14,14 @@ that nothing it holds was changed, removed, inserted or moved since.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import io
 import itertools
 import logging
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -90,21 +94,135 @@ def _recompute(
 ) -> tuple[int, dict[int, bytes], int | None]:
     """One pass: how many events there are, the log's root at each of ``sizes`` (and at the
     end), and the first position the log skips (None if none)."""
+    tree = _Recomputed(sizes)
+    if connection.dialect.name == "postgresql":
+        _leaves_by_copy(ledger, connection, tree.take)
+    else:
+        _leaves_by_cursor(ledger, connection, tree.take)
+    tree.roots[tree.count] = tree.frontier.root()
+    return tree.count, tree.roots, tree.gap
+
+
+class _Recomputed:
+    """The log's tree as its recomputed leaves arrive, batch by batch, in position order."""
+
+    def __init__(self, sizes: set[int]) -> None:
+        self.sizes = sizes
+        self.frontier = merkle.Frontier()
+        self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+        self.count = 0
+        self.gap: int | None = None
+
+    def take(self, leaves: list[tuple[int, bytes]]) -> None:
+        push, sizes, count = self.frontier.push, self.sizes, self.count
+        for position, leaf in leaves:
+            count += 1
+            if position != count and self.gap is None:
+                self.gap = count
+            push(leaf)
+            if count in sizes:
+                self.roots[count] = self.frontier.root()
+        self.count = count
+
+
+Take = Callable[[list[tuple[int, bytes]]], None]
+
+
+def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> None:
+    """Leaves made here from each stored row (SQLite)."""
     hasher = merkle.LeafHasher()
-    frontier = merkle.Frontier()
-    push, root = frontier.push, frontier.root
-    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in sizes else {}
-    gap = None
-    count = 0
+    canonical = hasher.canonical_id
+    topics: dict[str, bytes] = {}
+    b64, sha256 = base64.b64encode, hashlib.sha256
+    ids: dict[Any, bytes] = {}
+    batch: list[tuple[int, bytes]] = []
     for position, originator_id, version, topic, state in _events(ledger, connection):
-        count += 1
-        if position != count and gap is None:
-            gap = count
-        push(hasher(originator_id, version, position, state, topic))
-        if count in sizes:
-            roots[count] = root()
-    roots[count] = root()
-    return count, roots, gap
+        oid = ids.get(originator_id)
+        if oid is None:
+            oid = ids[originator_id] = canonical(originator_id)
+        topic_json = topics.get(topic)
+        if topic_json is None:
+            topic_json = topics[topic] = merkle.topic_json_of(topic)
+        data = LEAF % (oid, version, position, b64(state), topic_json)
+        batch.append((position, sha256(data).digest()))
+        if len(batch) == FETCH:
+            take(batch)
+            batch = []
+    take(batch)
+
+
+#: ``0x00 ‖ leaf data`` with its five values to fill in (``ledger.merkle.leaf_data``)
+LEAF = b'\x00{"originator_id":"%s","originator_version":%d,"position":%d,"state":"%s","topic":%s}'
+#: the same with every value already text (COPY's output)
+LEAF_TEXT = LEAF.replace(b"%d", b"%s")
+
+
+def _leaves_by_copy(ledger: Ledger, connection: Connection, take: Take) -> None:
+    """Leaves made from COPY's text output (PostgreSQL): the server sends each row's id,
+    version and canonical UUID as the text the leaf data holds and the state in base64,
+    so each leaf is one format and one hash here; COPY streams faster than a cursor."""
+    table = ledger.events_table.name
+    sql = (
+        "COPY (SELECT id, originator_id, originator_version, "
+        "translate(encode(state, 'base64'), E'\\n', ''), topic "
+        f"FROM {table} ORDER BY id) TO STDOUT"
+    )
+    topics: dict[bytes, bytes] = {}
+    sha256 = hashlib.sha256
+
+    def lines(chunk: list[bytes]) -> None:
+        batch = []
+        for line in chunk:
+            position, oid, version, state, topic = line.split(b"\t")
+            topic_json = topics.get(topic)
+            if topic_json is None:
+                topic_json = topics[topic] = merkle.topic_json_of(_copy_text(topic))
+            data = LEAF_TEXT % (oid, version, position, state, topic_json)
+            batch.append((int(position), sha256(data).digest()))
+        take(batch)
+
+    raw: Any = connection.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        cursor.copy_expert(sql, _Lines(lines))
+    finally:
+        cursor.close()
+
+
+_COPY_ESCAPES = re.compile(rb"\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
+_COPY_NAMED = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _copy_text(value: bytes) -> str:
+    """A text field of COPY's text format, its backslash escapes undone."""
+
+    def undo(match: re.Match[bytes]) -> bytes:
+        code = match.group()[1:]
+        if code[:1] == b"x":
+            return bytes([int(code[1:], 16)])
+        if code[:1].isdigit():
+            return bytes([int(code, 8) & 0xFF])
+        return _COPY_NAMED.get(code, code)
+
+    return _COPY_ESCAPES.sub(undo, value).decode()
+
+
+class _Lines(io.RawIOBase):
+    """A writable file for ``copy_expert`` that hands over whole lines as they arrive."""
+
+    def __init__(self, handle: Callable[[list[bytes]], None]) -> None:
+        self.handle = handle
+        self.rest = b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        lines = (self.rest + bytes(data)).split(b"\n")
+        self.rest = lines.pop()
+        if lines:
+            self.handle(lines)
+        return len(data)
 
 
 def _classify(

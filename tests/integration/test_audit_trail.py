@@ -93,10 +93,15 @@ def test_the_trail_has_exactly_one_row_per_event_saying_what_the_event_says(
         if event_type == "SupportApplication.Approved":
             assert row["amounts"] == {"approved": event.approved}
 
-    # Step 4: the hash column is left for the audit issue.
+    # Step 4: each row holds its event's leaf hash: the one the Merkle tree holds for it.
+    projector.catch_up("merkle")
     with projector.reading(NAME) as (connection, tables, _):
         table = tables["audit_trail"]
-        assert connection.execute(select(table.c.leaf_hash).distinct()).scalars().all() == [None]
+        in_trail = dict(connection.execute(select(table.c.position, table.c.leaf_hash)).all())
+    with projector.reading("merkle") as (connection, tables, _):
+        leaves = tables["merkle_leaves"]
+        tree = dict(connection.execute(select(leaves.c.position, leaves.c.leaf_hash)).all())
+    assert in_trail == tree and len(in_trail) == len(events)
 
 
 def test_every_summary_is_one_vietnamese_sentence_with_money_and_dates_written_out(

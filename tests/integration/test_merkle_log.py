@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ledger import event_log, merkle
 from ledger.service import Ledger
 from projections import checkpoints
 from projections import merkle as tree
+from projections import verify as verify_module
 from projections.runner import Projector
 from projections.verify import verify
 from tests.conftest import People, grant_people
@@ -331,8 +332,7 @@ def test_an_export_verifies_offline_and_imports_into_an_empty_database_with_the_
     key: Ed25519PrivateKey,
     public: bytes,
     tmp_path: Path,
-    backend: str,
-    request: pytest.FixtureRequest,
+    another_database: Callable[[], str],
 ) -> None:
     held = checkpoints.make(projector, key)
     path = tmp_path / "log.jsonl"
@@ -343,7 +343,7 @@ def test_an_export_verifies_offline_and_imports_into_an_empty_database_with_the_
     offline = event_log.verify_file(path, [held], public)
     assert offline.ok and offline.root_hash == held.root_hash
 
-    other = _another_database(backend, request, tmp_path)
+    other = another_database()
     copy = Ledger(other)
     try:
         event_log.import_file(copy.engine, copy.events_table, path, held, public)
@@ -370,8 +370,7 @@ def test_a_tampered_export_is_refused_whole(
     key: Ed25519PrivateKey,
     public: bytes,
     tmp_path: Path,
-    backend: str,
-    request: pytest.FixtureRequest,
+    another_database: Callable[[], str],
     damage: str,
 ) -> None:
     held = checkpoints.make(projector, key)
@@ -394,7 +393,7 @@ def test_a_tampered_export_is_refused_whole(
         lines[at], lines[at + 1] = lines[at + 1], lines[at]
     path.write_bytes(b"".join(lines))
     assert not event_log.verify_file(path, [held], public).ok
-    other = _another_database(backend, request, tmp_path)
+    other = another_database()
     copy = Ledger(other)
     try:
         with pytest.raises(event_log.ImportRefused, match="nothing was imported"):
@@ -416,16 +415,17 @@ def test_an_import_into_a_database_with_events_is_refused(
     assert story.ledger.count_events() == before
 
 
-def _another_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A second fresh, migrated database on the same backend (dropped after the test)."""
-    if backend == "sqlite":
-        import shutil
-
-        template = request.getfixturevalue("sqlite_template")
-        path = tmp_path / f"other-{uuid.uuid4().hex[:6]}.db"
-        shutil.copyfile(template, path)
-        return f"sqlite:///{path}"
-    databases = request.getfixturevalue("postgres_databases")
-    name, url = databases.create()
-    request.addfinalizer(lambda: databases.drop(name))
-    return str(url)
+def test_leaves_are_recomputed_exactly_whatever_a_stored_topic_holds(
+    story: Story, superuser: Superuser, database_url: str
+) -> None:
+    """The fast recomputation (COPY's text output on PostgreSQL) undoes every escape: a
+    topic with a tab, a newline, a backslash, a quote or Vietnamese gives the leaf the
+    canonical encoding gives it."""
+    for position, topic in enumerate(['a\tb\\c\nd"e', "tên\\x41\r\x7f"], start=2):
+        superuser.run("UPDATE ledger_events SET topic = :t WHERE id = :p", t=topic, p=position)
+    with story.ledger.engine.connect() as connection:
+        count, roots, gap = verify_module._recompute(story.ledger, connection, {3})
+    leaves = leaves_of(database_url)
+    assert (count, gap) == (len(leaves), None)
+    assert roots[count] == naive_root(leaves)
+    assert roots[3] == naive_root(leaves[:3])
