@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
+import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -67,7 +68,7 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        lifespan=_following(ledger) if follow else None,
+        lifespan=_lifespan(ledger, follow),
         exception_handlers={
             LedgerError: ledger_error,
             HTTPException: http_error,
@@ -80,20 +81,38 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
     return app
 
 
-def _following(ledger: Ledger) -> Any:
+def worker_threads(ledger: Ledger) -> int | None:
+    """How many requests may use the database at once: what the engine's connection pool can
+    hand out (its size and overflow), less one for the live follower; ``None``: no limit.
+    More worker threads than connections would only make the extra requests wait in the pool
+    and fail after its timeout under load, instead of queueing for a thread."""
+    pool: Any = ledger.engine.pool
+    size, overflow = getattr(pool, "_pool", None), getattr(pool, "_max_overflow", None)
+    if size is None or overflow is None or overflow < 0:
+        return None
+    return max(1, int(pool.size()) + int(overflow) - 1)
+
+
+def _lifespan(ledger: Ledger, follow: bool) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threads = worker_threads(ledger)
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         stop = threading.Event()
-        projector = projector_for(ledger)
-        thread = threading.Thread(
-            target=projector.follow, args=(stop,), name="projections-follow", daemon=True
-        )
-        thread.start()
+        thread = None
+        if follow:
+            projector = projector_for(ledger)
+            thread = threading.Thread(
+                target=projector.follow, args=(stop,), name="projections-follow", daemon=True
+            )
+            thread.start()
         try:
             yield
         finally:
             stop.set()
-            thread.join(timeout=10)
+            if thread is not None:
+                thread.join(timeout=10)
 
     return lifespan
 
@@ -292,6 +311,12 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
         FieldProblem(("query", name), "the NUL character (U+0000) is not allowed")
         for name, value in request.query_params.items()
         if "\x00" in value  # no database text can hold it
+    ]
+    # a field with an alias (``from``) is named by its alias only, never by its Python name
+    problems += [
+        FieldProblem(("query", name), f"unknown parameter; did you mean {field.alias!r}?")
+        for name, field in model.model_fields.items()
+        if field.alias is not None and field.alias != name and name in request.query_params
     ]
     values = {name: value for name, value in request.query_params.items() if value != ""}
     try:

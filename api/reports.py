@@ -31,7 +31,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
+from ledger.commands import BudgetYear, DepartmentCode, IsoDate, ProjectCode, SourceCode
 from ledger.errors import FieldProblem, NotFound, ValidationFailed
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
@@ -189,8 +189,8 @@ class AuditQuery(ViewQuery):
     actor: str | None = Field(default=None, max_length=64)
     department: DepartmentCode | None = None
     event_type: str | None = Field(default=None, max_length=64)
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    from_: IsoDate | None = Field(default=None, alias="from")
+    to: IsoDate | None = None
     order: Literal["asc", "desc"] = "asc"
     page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=50, ge=1, le=500)

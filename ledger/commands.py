@@ -13,7 +13,14 @@ import re
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from ledger import catalogue
 
@@ -63,6 +70,19 @@ def _tax_code(value: str) -> str:
 Money = Annotated[int, Field(gt=0, le=MAX_MONEY, description="đồng, a positive integer")]
 Share = Annotated[int, Field(ge=0, le=MAX_MONEY, description="đồng, zero or more")]
 EffectiveDate = Annotated[dt.date, AfterValidator(_effective_date)]
+
+
+def _iso_date(value: object) -> object:
+    """A date as YYYY-MM-DD only (not a number of seconds, as pydantic would also take)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("give a date as YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("give a date as YYYY-MM-DD")
+    return value
+
+
+#: a date filter of a query: YYYY-MM-DD
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 BudgetYear = Annotated[int, Field(ge=FIRST_BUDGET_YEAR, le=LAST_BUDGET_YEAR)]
 Text = Annotated[
     str,

@@ -466,6 +466,32 @@ class AuditTrail(Projection):
 # -- queries ---------------------------------------------------------------------------------
 
 
+def conditions(
+    trail: Table,
+    record_id: UUID | str | None = None,
+    actor: str | None = None,
+    department: str | None = None,
+    event_type: str | None = None,
+    from_: dt.date | None = None,
+    to: dt.date | None = None,
+) -> list[Any]:
+    """The report's filters as WHERE conditions on the trail (the exports use them too)."""
+    found: list[Any] = []
+    if record_id is not None:
+        found.append(trail.c.record_id == as_uuid(record_id))
+    if actor is not None:
+        found.append(trail.c.actor == actor)
+    if department is not None:
+        found.append(trail.c.department == department)
+    if event_type is not None:
+        found.append(trail.c.event_type == event_type)
+    if from_ is not None:
+        found.append(trail.c.effective_date >= from_)
+    if to is not None:
+        found.append(trail.c.effective_date <= to)
+    return found
+
+
 def report(
     connection: Connection,
     tables: dict[str, Table],
@@ -495,18 +521,7 @@ def report(
         trail.c.record_id, trail.c.event_type, trail.c.actor, trail.c.department,
         trail.c.amounts, trail.c.references, trail.c.summary,
     )  # fmt: skip
-    if record_id is not None:
-        query = query.where(trail.c.record_id == as_uuid(record_id))
-    if actor is not None:
-        query = query.where(trail.c.actor == actor)
-    if department is not None:
-        query = query.where(trail.c.department == department)
-    if event_type is not None:
-        query = query.where(trail.c.event_type == event_type)
-    if from_ is not None:
-        query = query.where(trail.c.effective_date >= from_)
-    if to is not None:
-        query = query.where(trail.c.effective_date <= to)
+    query = query.where(*conditions(trail, record_id, actor, department, event_type, from_, to))
     by = trail.c.position.asc() if order == "asc" else trail.c.position.desc()
     query = query.order_by(by).offset((page - 1) * page_size).limit(page_size + 1)
     rows = []

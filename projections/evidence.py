@@ -79,10 +79,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Select, Table, func, select
 
 from ledger.checkpoint import Checkpoint
-from ledger.commands import DepartmentCode
-from projections import checkpoints, merkle
+from ledger.commands import DepartmentCode, IsoDate
+from projections import audit_trail, checkpoints, merkle
 from projections.audit_trail import day, funding, vnd
-from projections.base import as_uuid
 from projections.runner import Projector
 from projections.state import projection_state
 
@@ -153,8 +152,8 @@ class AuditFilters(BaseModel):
     actor: str | None = Field(default=None, max_length=64)
     department: DepartmentCode | None = None
     event_type: str | None = Field(default=None, max_length=64)
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    from_: IsoDate | None = Field(default=None, alias="from")
+    to: IsoDate | None = None
     order: Literal["asc", "desc"] = "asc"
 
 
@@ -225,20 +224,9 @@ def one_line(text: str) -> str:
 
 def _conditions(trail: Table, f: AuditFilters) -> list[Any]:
     """The filters exactly as ``projections.audit_trail.report`` applies them."""
-    found: list[Any] = []
-    if f.record_id is not None:
-        found.append(trail.c.record_id == as_uuid(f.record_id))
-    if f.actor is not None:
-        found.append(trail.c.actor == f.actor)
-    if f.department is not None:
-        found.append(trail.c.department == f.department)
-    if f.event_type is not None:
-        found.append(trail.c.event_type == f.event_type)
-    if f.from_ is not None:
-        found.append(trail.c.effective_date >= f.from_)
-    if f.to is not None:
-        found.append(trail.c.effective_date <= f.to)
-    return found
+    return audit_trail.conditions(
+        trail, f.record_id, f.actor, f.department, f.event_type, f.from_, f.to
+    )
 
 
 def _leaves(projector: Projector, connection: Connection) -> Table | None:

@@ -104,6 +104,11 @@ def test_report_filters_are_validated_and_never_answer_500(
         ("/api/reports/department-activity", {"department": "NOPE"}),
         ("/api/reports/audit-trail", {"order": "sideways"}),
         ("/api/reports/audit-trail", {"from": "2015-02-30"}),
+        ("/api/reports/audit-trail", {"to": "0"}),  # not seconds since 1970
+        ("/api/reports/audit-trail", {"from": "1700000000"}),
+        ("/api/reports/audit-trail", {"to": "15/03/2015"}),
+        ("/api/reports/audit-trail", {"from_": "2015-01-01"}),  # the parameter is "from"
+        ("/api/reports/audit-trail.csv", {"to": "0"}),
         ("/api/reports/audit-trail", {"page": "0"}),
         ("/api/applications", {"status": "lost"}),
         ("/api/applications", {"page_size": "100000"}),

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from api.app import create_app, worker_threads
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
 from tests.conftest import People
@@ -238,3 +239,15 @@ def test_an_unexpected_fault_is_a_generic_500_with_the_traceback_logged(
     logged = [r for r in caplog.records if r.name == "api" and r.exc_info]
     assert len(logged) == 2
     assert all("secret internals" in str(r.exc_info[1]) for r in logged if r.exc_info)
+
+
+def test_requests_use_no_more_threads_than_the_pool_has_connections(ledger: Ledger) -> None:
+    pool = ledger.engine.pool
+    threads = worker_threads(ledger)
+    assert threads == pool.size() + pool._max_overflow - 1  # one left for the follower
+    with TestClient(create_app(ledger)) as client:
+        assert client.portal is not None
+        tokens = client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+    assert tokens == threads
