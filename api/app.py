@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio.to_thread
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -86,11 +87,11 @@ def worker_threads(ledger: Ledger) -> int | None:
     hand out (its size and overflow), less one for the live follower; ``None``: no limit.
     More worker threads than connections would only make the extra requests wait in the pool
     and fail after its timeout under load, instead of queueing for a thread."""
-    pool: Any = ledger.engine.pool
-    size, overflow = getattr(pool, "_pool", None), getattr(pool, "_max_overflow", None)
-    if size is None or overflow is None or overflow < 0:
+    pool = ledger.engine.pool
+    if not isinstance(pool, QueuePool):
         return None
-    return max(1, int(pool.size()) + int(overflow) - 1)
+    overflow = int(pool._max_overflow)  # no public accessor (``overflow()`` is the current)
+    return None if overflow < 0 else max(1, pool.size() + overflow - 1)
 
 
 def _lifespan(ledger: Ledger, follow: bool) -> Any:

@@ -1,19 +1,25 @@
 """The dashboard: one small Vietnamese page, no sign-in, no scripts, no CDN (works offline).
 
-The program's title, the health of the ledger (database, last position) and the budget lines
-per year × project × source, money in đồng formatted ``1.234.567 ₫``. Every piece of text is
-escaped. Rendering is blocking (it reads the ledger): call it in a worker thread.
+The program's title, the health of the ledger (database, last position), the integrity of
+the log (how much of it the Merkle tree holds, the newest signed checkpoint) and the budget
+lines per year × project × source, money in đồng formatted ``1.234.567 ₫``. Every piece of
+text is escaped. Rendering is blocking (it reads the ledger): call it in a worker thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from api.reports import projector_for
 from ledger import catalogue
 from ledger.budget_line import format_vnd
+from ledger.checkpoint import Checkpoint
 from ledger.service import Ledger
+from projections import checkpoints
+from projections.merkle import NAME as TREE
 
 COLUMNS = (
     ("assigned", "Dự toán giao"),
@@ -63,7 +69,41 @@ def _row(line: dict[str, Any]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def render(ledger: Ledger, now: dt.datetime | None = None) -> str:
+@dataclass(frozen=True)
+class Integrity:
+    """What the page says of the log's integrity."""
+
+    tree_size: int  # events the Merkle tree holds
+    checkpoint: Checkpoint | None  # the newest signed checkpoint
+
+
+def integrity(ledger: Ledger) -> Integrity:
+    projector = projector_for(ledger)
+    with ledger.engine.connect() as connection:
+        newest = checkpoints.latest(connection)
+    return Integrity(projector.position(TREE), newest)
+
+
+def _integrity(found: Integrity | None, position: int) -> str:
+    if found is None:
+        return ""
+    tree = f"Cây Merkle: {_number(found.tree_size)}/{_number(position)} sự kiện"
+    held = found.checkpoint
+    if held is None:
+        said = "chưa có điểm kiểm tra (chạy <code>ledger checkpoint</code>)"
+    else:
+        made = dt.datetime.fromisoformat(held.created_at.replace("Z", "+00:00"))
+        said = (
+            f"điểm kiểm tra gần nhất: {_number(held.tree_size)} sự kiện, "
+            f"{made.strftime('%d/%m/%Y %H:%M')} UTC, khóa {escape(held.key_id)}, "
+            f"gốc <code>{escape(held.root_hash[:16])}…</code>"
+        )
+    return f'<p class="health">Toàn vẹn dữ liệu: {tree} · {said}</p>\n'
+
+
+def render(
+    ledger: Ledger, now: dt.datetime | None = None, integrity: Integrity | None = None
+) -> str:
     now = now or dt.datetime.now(dt.UTC)
     lines = ledger.get_budget_lines()
     position = ledger.position()
@@ -92,7 +132,7 @@ def render(ledger: Ledger, now: dt.datetime | None = None) -> str:
 <p class="health">Tình trạng: <span class="ok">hoạt động</span> · Cơ sở dữ liệu: \
 {escape(ledger.database)} · Vị trí sự kiện cuối: {_number(position)} · \
 Cập nhật: {now.strftime("%d/%m/%Y %H:%M")} UTC</p>
-<table>
+{_integrity(integrity, position)}<table>
 <caption>Dự toán theo năm × dự án × nguồn vốn (đồng)</caption>
 <thead><tr><th scope="col">Năm</th><th scope="col">Dự án</th><th scope="col">Nguồn vốn</th>\
 {head}</tr></thead>

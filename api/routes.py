@@ -338,7 +338,8 @@ AUDITORS = frozenset({"inspector", "finance"})
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # -- service ---------------------------------------------------------------------------
-    query("/", "dashboard", lambda ledger, p, q: dashboard.render(ledger),
+    query("/", "dashboard",
+          lambda ledger, p, q: dashboard.render(ledger, integrity=dashboard.integrity(ledger)),
           "Bảng điều khiển (dashboard, Vietnamese, no sign-in)", "service", str,
           public=True, media_type=HTML),
     query("/openapi.json", "openapi", lambda ledger, p, q: openapi.document(ENDPOINTS),

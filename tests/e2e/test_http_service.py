@@ -9,11 +9,14 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
+from api import reports
 from api.app import create_app, worker_threads
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
+from projections import checkpoints
 from tests.conftest import People
 from tests.scenario import Scenario
 
@@ -161,6 +164,13 @@ def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
     assert "<td>2015</td>" in page and "DA2 – " in page
     assert "Ngân sách nhà nước (ngân sách thành phố)" in page
     assert f"Vị trí sự kiện cuối: {ledger.position()}" in page
+    # The log's integrity: how much the Merkle tree holds, the newest checkpoint.
+    assert "Toàn vẹn dữ liệu: Cây Merkle: " in page and "chưa có điểm kiểm tra" in page
+    key = Ed25519PrivateKey.generate()
+    made = checkpoints.make(reports.projector_for(ledger), key)
+    page = client.get("/").text
+    assert f"Cây Merkle: {made.tree_size}/{made.tree_size} sự kiện" in page
+    assert f"khóa {made.key_id}, gốc <code>{made.root_hash[:16]}…</code>" in page
     # Works offline: no scripts, no resources from elsewhere.
     assert "<script" not in page and "http://" not in page and "https://" not in page
 
