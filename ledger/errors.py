@@ -122,6 +122,16 @@ class ConcurrencyConflict(LedgerError):
     title = "Lost a race with another writer"
 
 
+class StorageFailed(LedgerError):
+    """The database did not store a change (its commit failed: a full disk, say). Not one of
+    API.md's codes: the server's state, not the caller's request."""
+
+    code = "storage_failed"
+    status = 503
+    title = "The database did not store the change"
+
+
+#: the error codes of API.md (StorageFailed and the audit key's are the server's own)
 ALL_ERRORS: tuple[type[LedgerError], ...] = (
     ValidationFailed,
     FundingSplitMismatch,
@@ -140,4 +150,7 @@ ALL_ERRORS: tuple[type[LedgerError], ...] = (
     ConcurrencyConflict,
 )
 
-__all__ = ["FieldProblem", "LedgerError", "ALL_ERRORS", *[e.__name__ for e in ALL_ERRORS]]
+__all__ = [
+    "FieldProblem", "LedgerError", "ALL_ERRORS", "StorageFailed",
+    *[e.__name__ for e in ALL_ERRORS],
+]  # fmt: skip

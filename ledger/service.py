@@ -47,7 +47,14 @@ from ledger.base import LedgerAggregate, Meta
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
 from ledger.commands import Command, today
 from ledger.enterprise import Enterprise
-from ledger.errors import ConcurrencyConflict, Duplicate, InsufficientBudget, NotFound, Unauthorized
+from ledger.errors import (
+    ConcurrencyConflict,
+    Duplicate,
+    InsufficientBudget,
+    NotFound,
+    StorageFailed,
+    Unauthorized,
+)
 from ledger.merkle import event_leaf_hash
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.persistence import (
@@ -57,6 +64,7 @@ from ledger.persistence import (
     configure_engine,
     database_url,
     event_store_env,
+    take_failed_commit,
 )
 from ledger.program_activity import ProgramActivity
 from ledger.recorder import LedgerRecorder
@@ -147,9 +155,26 @@ class Ledger(Application[UUID]):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """The session of the current unit of work (or a new write transaction)."""
-        with self.recorder.datastore.transaction(commit=True) as session:  # type: ignore[attr-defined]
-            yield session
+        """The session of the current unit of work (or a new write transaction).
+
+        A COMMIT the database refuses leaves nothing behind (``configure_engine`` drops that
+        connection) and is never reported as a success: a locked database is raised as the
+        library's ``OperationalError`` (the unit of work runs again), anything else (a full
+        disk, say) as :class:`StorageFailed`."""
+        take_failed_commit()
+        try:
+            with self.recorder.datastore.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                yield session
+        except (OperationalError, sqlalchemy.exc.OperationalError) as error:
+            failed = take_failed_commit()
+            if failed is not None and not _is_transient(failed):
+                raise _not_stored(failed) from error
+            raise
+        failed = take_failed_commit()
+        if failed is not None:  # were a library to swallow it
+            if _is_transient(failed):
+                raise OperationalError(f"the commit failed: {failed}")
+            raise _not_stored(failed)
 
     def execute(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one transaction; rerun it on a lost optimistic-concurrency race.
@@ -694,6 +719,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _is_transient(error: Exception) -> bool:
+def _not_stored(failed: BaseException) -> StorageFailed:
+    return StorageFailed(
+        f"The database did not store the change ({failed}); nothing was written. "
+        "Please try again once the server's storage is fixed."
+    )
+
+
+def _is_transient(error: BaseException) -> bool:
     text = str(error).lower()
     return "database is locked" in text or "could not serialize" in text or "deadlock" in text
