@@ -54,15 +54,18 @@ from projections.runner import (
 
 READ_YOUR_WRITES_WAIT = 2.0
 
-_projectors: weakref.WeakKeyDictionary[Ledger, Projector] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def projector_for(ledger: Ledger) -> Projector:
+    """The ledger's one projector, kept on the ledger itself (a projector holds its ledger:
+    kept in a weak-keyed map it would keep the ledger alive for ever)."""
     with _lock:
-        if ledger not in _projectors:
-            _projectors[ledger] = Projector(ledger)
-        return _projectors[ledger]
+        projector: Projector | None = getattr(ledger, "_reports_projector", None)
+        if projector is None:
+            projector = Projector(ledger)
+            setattr(ledger, "_reports_projector", projector)  # noqa: B010 - not a field
+        return projector
 
 
 _replay_caches: weakref.WeakKeyDictionary[Ledger, ReplayCache] = weakref.WeakKeyDictionary()

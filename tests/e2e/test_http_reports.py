@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -163,3 +165,14 @@ def test_admins_see_projection_status_and_start_a_rebuild(
     assert missing.status_code == 404
     assert client.post("/api/admin/projections/journal/rebuild",
                        headers=auth(people, "finance")).status_code == 403  # fmt: skip
+
+
+def test_a_ledger_and_its_projector_are_freed_together(database_url: str) -> None:
+    ledger = Ledger(database_url)
+    projector = reports.projector_for(ledger)
+    assert reports.projector_for(ledger) is projector
+    gone = weakref.ref(ledger)
+    ledger.engine.dispose()
+    del ledger, projector
+    gc.collect()
+    assert gone() is None
