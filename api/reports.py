@@ -11,7 +11,9 @@ runs its live follower.
 position from 1) and ``as_of`` (a date) ask for the report as the log stood then and as of
 that business date: the report's projection is replayed by its own fold code into a
 throw-away store (:func:`projections.runner.replay`), and the answer carries
-``"view": {"as_known_at", "as_of", "position"}``; a live answer has no ``view``. A time
+``"view": {"as_known_at", "as_of", "position", "root_hash"}`` (``root_hash``: the Merkle
+root of the log's first ``position`` events, to check against a signed checkpoint); a live
+answer has no ``view``. A time
 is resolved to the last position recorded by then, a position to the end of its command
 (no reader ever saw half of one); finished replays are cached per ledger by (projection,
 position, as_of) (:class:`~projections.runner.ReplayCache`). A time without a zone, a time
@@ -20,6 +22,7 @@ in the future, a position beyond the head and ``min_position`` with either are 4
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
@@ -39,6 +42,7 @@ from projections import (
     audit_trail,
     department_activity,
     journal,
+    merkle,
     project_spend,
     registers,
     target_progress,
@@ -309,7 +313,21 @@ def _read_past(ledger: Ledger, name: str, q: ViewQuery, read: Body) -> dict[str,
     replays = replays_for(ledger)
     view = resolve_view(ledger, q.as_known_at, q.as_of, replays)
     with replays.reading(ledger, name, view.position, view.as_of) as (connection, tables, at):
-        return {"position": at, "view": view.describe(), **read(connection, tables)}
+        answer = {"position": at, "view": view.describe(), **read(connection, tables)}
+    answer["view"]["root_hash"] = log_root(ledger, at)
+    return answer
+
+
+def log_root(ledger: Ledger, size: int) -> str | None:
+    """The Merkle root (hex) of the log's first ``size`` events: what ties a past view to a
+    signed checkpoint (``GET /api/audit/proofs/consistency?first=size&second=…``). None
+    when the tree cannot hold that many events."""
+    projector = projector_for(ledger)
+    if projector.position(merkle.NAME) < size:
+        with contextlib.suppress(Exception):  # a tree that cannot fold says so in its status
+            projector.catch_up(merkle.NAME)
+    with projector.reading(merkle.NAME) as (connection, tables, held):
+        return merkle.root(connection, tables, size).hex() if size <= held else None
 
 
 def _spend(q: SpendQuery) -> Body:
@@ -418,7 +436,9 @@ def replay_report(
         tables = past.tables(past.classes[chosen.projection], "a")
         with past.engine.connect() as connection:
             body = chosen.body(q)(connection, tables)
-        return {"position": past.position(chosen.projection), "view": view.describe(), **body}
+        at = past.position(chosen.projection)
+        described = {**view.describe(), "root_hash": log_root(ledger, at)}
+        return {"position": at, "view": described, **body}
     finally:
         past.engine.dispose()
 

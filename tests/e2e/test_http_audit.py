@@ -107,7 +107,17 @@ def test_checkpoints_and_proofs_verify_with_the_published_key(
     proof = [bytes.fromhex(h) for h in answer["proof"]]
     assert merkle.verify_consistency(first["tree_size"], size, root, second_root, proof)
 
-    # Step 6: the inspector verifies the whole log: clean.
+    # Step 6: a report as known at the first checkpoint names the root it was replayed
+    # from: the checkpoint's.
+    past = client.get(
+        "/api/reports/project-spend",
+        params={"as_known_at": first["tree_size"]},
+        headers=auth(people, "inspector"),
+    ).json()
+    assert past["view"]["position"] == first["tree_size"]
+    assert past["view"]["root_hash"] == first["root_hash"]
+
+    # Step 7: the inspector verifies the whole log: clean.
     verified = client.get("/api/audit/verify", headers=auth(people, "inspector"))
     assert verified.status_code == 200, verified.text
     body = verified.json()
