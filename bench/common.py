@@ -7,12 +7,16 @@ each run creates and drops its own database. SQLite uses a file in a temporary d
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,6 +26,18 @@ import migrations
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger, Written
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure_in_child(module: str, kind: str, url: str, *options: str) -> dict[str, Any]:
+    """Run ``python -m <module> --measure <kind> --url <url> [options]`` in a new process
+    (so its peak memory is its own) and read the JSON object it prints last."""
+    command = [sys.executable, "-m", module, "--measure", kind, "--url", url, *options]
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
 
 PG_ADMIN_URL = os.environ.get(
     "LEDGER_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

@@ -53,12 +53,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.demo import load_demo
-from bench.common import CommandCycle, fresh_database
+from bench.common import ROOT, CommandCycle, fresh_database, measure_in_child
 from ledger.service import Ledger
 from projections.registry import PROJECTIONS
 from projections.runner import Projector
 
-ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "var" / "bench"
 SEED = 6374
 #: Events per unit of demo scale, on the low side (measured ≈ 26,500–27,700), so that the
@@ -323,12 +322,7 @@ def run_follower(url: str) -> dict[str, Any]:
 
 
 def child(kind: str, url: str, profile: bool = False) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.rebuild", "--measure", kind, "--url", url]
-    if profile:
-        command.append("--profile")
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return measure_in_child("bench.rebuild", kind, url, *(["--profile"] if profile else []))
 
 
 # -- live lag --------------------------------------------------------------------------------

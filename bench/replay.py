@@ -30,14 +30,13 @@ import cProfile
 import datetime as dt
 import json
 import pstats
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import fresh_database
+from bench.common import fresh_database, measure_in_child
 from bench.rebuild import (
     ROOT,
     SEED,
@@ -126,14 +125,8 @@ def measure_replay(
 
 
 def child(kind: str, url: str, known_at: str = "", profile: bool = False) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.replay", "--measure", kind, "--url", url]
-    if known_at:
-        command += ["--known-at", known_at]
-    if profile:
-        command.append("--profile")
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    options = (["--known-at", known_at] if known_at else []) + (["--profile"] if profile else [])
+    return measure_in_child("bench.replay", kind, url, *options)
 
 
 # -- the table -------------------------------------------------------------------------------

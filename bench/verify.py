@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.rebuild import ROOT, loaded_database, note, peak_rss_mib, source_log
+from bench.common import measure_in_child
+from bench.rebuild import loaded_database, note, peak_rss_mib, source_log
 from ledger import checkpoint as cp
 from ledger.service import Ledger
 from projections.checkpoints import make
@@ -75,10 +74,7 @@ def measure_verify(url: str) -> dict[str, Any]:
 
 
 def child(kind: str, url: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.verify", "--measure", kind, "--url", url]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return measure_in_child("bench.verify", kind, url)
 
 
 def main() -> None:
