@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -117,16 +118,28 @@ def export(
 def stored_events(
     connection: Connection, events_table: Any, upto: int | None = None
 ) -> Iterator[tuple[Any, ...]]:
-    """(position, originator_id, version, topic, state) in position order, streamed."""
+    """(position, originator_id, version, topic, state) of every stored event (up to
+    ``upto``), in position order, exactly as stored: streamed through the driver's own
+    cursor (a server-side one on PostgreSQL, which needs the connection in a transaction)."""
     t = events_table
     query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
     if upto is not None:
         query = query.where(t.c.id <= upto)
-    result = connection.execution_options(stream_results=True, yield_per=FETCH).execute(
-        query.order_by(t.c.id)
+    compiled = query.order_by(t.c.id).compile(
+        dialect=connection.dialect, compile_kwargs={"literal_binds": True}
     )
-    for row in result:
-        yield tuple(row)
+    raw: Any = connection.connection.dbapi_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = raw.cursor(f"stored_events_{next(_cursors)}") if postgres else raw.cursor()
+    try:
+        cursor.execute(str(compiled))
+        while rows := cursor.fetchmany(FETCH):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+_cursors = itertools.count()
 
 
 def _dumps(value: Any) -> bytes:

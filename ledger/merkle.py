@@ -30,24 +30,31 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 Subtree = Callable[[int, int], bytes]
 
 
+#: the leaf data, its five values to fill in: the canonical id, the version, the position,
+#: the base64 of the state and the topic as a JSON string
+LEAF_DATA = b'{"originator_id":"%s","originator_version":%d,"position":%d,"state":"%s","topic":%s}'
+
+
 def leaf_data(
     originator_id: UUID | str | bytes,
     originator_version: int,
     position: int,
-    state: bytes,
+    state: bytes | memoryview,
     topic: str,
 ) -> bytes:
     """The canonical bytes of one stored event, as hashed into its leaf."""
+    return LEAF_DATA % (
+        canonical_id(originator_id), int(originator_version), int(position),
+        base64.b64encode(state), topic_json_of(topic),
+    )  # fmt: skip
+
+
+def canonical_id(originator_id: UUID | str | bytes | memoryview) -> bytes:
+    """The canonical (lowercase, hyphenated) UUID text of an id as a driver gives it: a
+    UUID, its text (PostgreSQL) or its 16 bytes (SQLite)."""
     if isinstance(originator_id, bytes | bytearray | memoryview):
-        originator_id = UUID(bytes=bytes(originator_id))
-    elif not isinstance(originator_id, UUID):
-        originator_id = UUID(str(originator_id))
-    topic_json = json.dumps(topic, ensure_ascii=False) if _needs_escape(topic) else f'"{topic}"'
-    return (
-        f'{{"originator_id":"{originator_id}","originator_version":{int(originator_version)},'
-        f'"position":{int(position)},"state":"{base64.b64encode(bytes(state)).decode()}",'
-        f'"topic":{topic_json}}}'
-    ).encode()
+        return str(UUID(bytes=bytes(originator_id))).encode()
+    return str(originator_id if isinstance(originator_id, UUID) else UUID(originator_id)).encode()
 
 
 def topic_json_of(topic: str) -> bytes:
@@ -92,17 +99,13 @@ class LeafHasher:
         self._topics: dict[str, bytes] = {}
 
     def canonical_id(self, originator_id: UUID | str | bytes) -> bytes:
-        """The canonical (lowercase, hyphenated) UUID text of an id as a driver gives it."""
+        """:func:`canonical_id`, each distinct id made once."""
         key = bytes(originator_id) if isinstance(originator_id, memoryview) else originator_id
         found = self._ids.get(key)
         if found is None:
-            if isinstance(key, bytes | bytearray):
-                found = str(UUID(bytes=bytes(key))).encode()
-            else:
-                found = str(key if isinstance(key, UUID) else UUID(str(key))).encode()
             if len(self._ids) > 100_000:
                 self._ids.clear()
-            self._ids[key] = found
+            found = self._ids[key] = canonical_id(key)
         return found
 
     def data(
@@ -116,16 +119,10 @@ class LeafHasher:
         topic_json = self._topics.get(topic)
         if topic_json is None:
             topic_json = self._topics[topic] = topic_json_of(topic)
-        return (
-            b'{"originator_id":"%s","originator_version":%d,"position":%d,"state":"%s","topic":%s}'
-            % (  # noqa: E501
-                self.canonical_id(originator_id),
-                originator_version,
-                position,
-                base64.b64encode(state),
-                topic_json,
-            )
-        )
+        return LEAF_DATA % (
+            self.canonical_id(originator_id), originator_version, position,
+            base64.b64encode(state), topic_json,
+        )  # fmt: skip
 
     def __call__(
         self,

@@ -15,19 +15,18 @@ that nothing it holds was changed, removed, inserted or moved since.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
-import itertools
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint
+from ledger.event_log import FETCH, stored_events
 from ledger.service import Ledger
 from ledger.verification import Problems, Verification, check_checkpoints
 from projections import checkpoints as kept
@@ -38,9 +37,6 @@ from projections.runner import Projector
 
 log = logging.getLogger(__name__)
 
-FETCH = 20_000
-_cursors = itertools.count()
-
 
 def verify(
     projector: Projector,
@@ -49,8 +45,7 @@ def verify(
 ) -> Verification:
     """Recompute every leaf from the events table; compare with the stored tree, the stored
     checkpoints and the ``given`` ones (signatures checked with ``public_key``)."""
-    with contextlib.suppress(Exception):  # a log the tree cannot fold is what we look into
-        projector.catch_up(TREE)
+    kept.catch_up_tree(projector)  # a log it cannot fold is what is looked into here
     with projector.reading(TREE) as (connection, tables, size):
         every = [*kept.listed(connection), *given]
         wanted = {c.tree_size for c in every} | {size}
@@ -68,25 +63,6 @@ def verify(
         first_bad = min((p.position for p in problems.found if p.position), default=None)
         check_checkpoints(problems, every, roots, scanned, public_key, first_bad)
     return Verification(scanned, roots[scanned].hex(), problems.listed())
-
-
-def _events(ledger: Ledger, connection: Connection) -> Iterator[tuple[Any, ...]]:
-    """(position, originator_id, version, topic, state) of every stored event, in order,
-    streamed through the driver's cursor (a server-side one on PostgreSQL)."""
-    t = ledger.events_table
-    query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
-    sql = str(query.order_by(t.c.id).compile(dialect=connection.dialect))
-    raw: Any = connection.connection.dbapi_connection
-    postgres = connection.dialect.name == "postgresql"
-    cursor = raw.cursor(f"verify_events_{next(_cursors)}") if postgres else raw.cursor()
-    if postgres:
-        cursor.itersize = FETCH
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(FETCH):
-            yield from rows
-    finally:
-        cursor.close()
 
 
 def _recompute(
@@ -129,17 +105,18 @@ Take = Callable[[list[tuple[int, bytes]]], None]
 
 
 def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> None:
-    """Leaves made here from each stored row (SQLite)."""
-    hasher = merkle.LeafHasher()
-    canonical = hasher.canonical_id
+    """Leaves made here from each stored row (SQLite): :class:`ledger.merkle.LeafHasher`'s
+    work inlined, with its caches of ids and topics (one bytes format and one hash a row)."""
+    ids: dict[Any, bytes] = {}
     topics: dict[str, bytes] = {}
     b64, sha256 = base64.b64encode, hashlib.sha256
-    ids: dict[Any, bytes] = {}
     batch: list[tuple[int, bytes]] = []
-    for position, originator_id, version, topic, state in _events(ledger, connection):
+    for position, originator_id, version, topic, state in stored_events(
+        connection, ledger.events_table
+    ):
         oid = ids.get(originator_id)
         if oid is None:
-            oid = ids[originator_id] = canonical(originator_id)
+            oid = ids[originator_id] = merkle.canonical_id(originator_id)
         topic_json = topics.get(topic)
         if topic_json is None:
             topic_json = topics[topic] = merkle.topic_json_of(topic)
@@ -151,8 +128,8 @@ def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> Non
     take(batch)
 
 
-#: ``0x00 ‖ leaf data`` with its five values to fill in (``ledger.merkle.leaf_data``)
-LEAF = b'\x00{"originator_id":"%s","originator_version":%d,"position":%d,"state":"%s","topic":%s}'
+#: ``0x00 ‖ leaf data`` with its five values to fill in (``ledger.merkle.LEAF_DATA``)
+LEAF = b"\x00" + merkle.LEAF_DATA
 #: the same with every value already text (COPY's output)
 LEAF_TEXT = LEAF.replace(b"%d", b"%s")
 
@@ -250,7 +227,7 @@ def _classify(
         if log_keys is None:
             log_keys = {
                 (hasher.canonical_id(o).decode(), int(v)): int(p)
-                for p, o, v, _, _ in _events(ledger, connection)
+                for p, o, v, _, _ in stored_events(connection, ledger.events_table)
             }
         return log_keys.get(key)
 
@@ -261,7 +238,7 @@ def _classify(
         ).order_by(leaves.c.position)
     ).all()  # fmt: skip
     stored = {int(p): (o, int(v), h) for p, o, v, h in tree}
-    events = _events(ledger, connection)
+    events = stored_events(connection, ledger.events_table)
     event = next(events, None)
     last = max(size, 0)
     position = 0
