@@ -113,12 +113,15 @@ def list_checkpoints(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
 def _tree_of_at_least(ledger: Ledger, size: int) -> None:
     """Bring the tree to ``size`` leaves, or refuse a size the log does not have."""
     projector = projector_for(ledger)
-    if projector.position(TREE) >= size:
+    if checkpoints.catch_up_tree(projector, size) >= size:
         return
     head = projector.head()
     if size > head:
         raise NotFound(f"The log holds {head:,} events; there is no tree of {size:,}.")
-    projector.catch_up(TREE)
+    raise RuntimeError(
+        f"the Merkle tree cannot fold the log past {projector.position(TREE):,} events: "
+        "see `ledger projections status`"
+    )
 
 
 def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery) -> dict[str, Any]:
@@ -147,8 +150,4 @@ def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery) -> dict[str, 
 
 
 def verification(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
-    try:
-        key: bytes | None = cp.raw_public(cp.load_key())
-    except cp.KeyProblem:
-        key = None
-    return verify(projector_for(ledger), public_key=key).to_json()
+    return verify(projector_for(ledger), public_key=cp.own_public_key()).to_json()

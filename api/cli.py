@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 from uuid import UUID
 
 import click
@@ -567,15 +567,41 @@ def keys_public(key_file: str | None, out: str | None) -> None:
     if out is None:
         click.echo(text)
         return
-    _write_new(out, (text + "\n").encode(), force=True)
+    with _writing(_new_file(out, force=True)) as file:
+        file.write((text + "\n").encode())
     click.echo(f"Wrote the public key to {out}.")
 
 
-def _write_new(path: str, data: bytes, force: bool) -> None:
+def _new_file(path: str, force: bool) -> Path:
+    """``path`` to write, refused if it exists (without ``force``) or has no folder."""
     target = Path(path)
     if target.exists() and not force:
         raise CliError(f"{path} exists; choose another file or pass --force")
-    target.write_bytes(data)
+    if not target.parent.is_dir():
+        raise CliError(f"there is no folder {target.parent} to write {target.name} into")
+    return target
+
+
+@contextmanager
+def _writing(target: Path) -> Iterator[IO[bytes]]:
+    """``target`` written through ``target.partial``, renamed into place only once whole."""
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("wb") as file:
+            yield file
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _consistent_with(named: Any) -> str:
+    """What an export says of the checkpoint it names."""
+    if named is None:
+        return "no checkpoint yet: run `ledger checkpoint` to make one"
+    return (
+        f"consistent with the checkpoint of {named.tree_size:,} events ({named.created_at}), "
+        f"root {named.root_hash}"
+    )
 
 
 @cli.command()
@@ -591,13 +617,13 @@ def checkpoint(ctx: click.Context, key_file: str | None, out: str | None, force:
     from projections.checkpoints import make
 
     key = cp.load_key(key_file)
-    if out is not None and Path(out).exists() and not force:
-        raise CliError(f"{out} exists; choose another file or pass --force")
+    target = _new_file(out, force) if out is not None else None
     with open_ledger(_url_of(ctx)) as ledger:
         made = make(_projector(ledger), key)
     text = json.dumps(made.to_json(), indent=2, ensure_ascii=False)
-    if out is not None:
-        _write_new(out, (text + "\n").encode(), force=True)
+    if target is not None:
+        with _writing(target) as file:
+            file.write((text + "\n").encode())
         click.echo(f"Wrote the checkpoint of {made.tree_size:,} events to {out}.", err=True)
     click.echo(text)
 
@@ -611,10 +637,7 @@ def _public_key(public_key: str | None, key_file: str | None) -> bytes | None:
         given = Path(public_key)
         text = given.read_text(encoding="utf-8") if given.is_file() else public_key
         return cp.read_public_key(text)
-    try:
-        return cp.raw_public(cp.load_key(key_file))
-    except cp.KeyProblem:
-        return None
+    return cp.own_public_key(key_file)
 
 
 def _report(result: Any, what: str) -> None:
@@ -698,29 +721,20 @@ def export_events(ctx: click.Context, out: str, force: bool) -> None:
     from ledger.event_log import export
     from projections.checkpoints import latest
 
-    target = Path(out)
-    if target.exists() and not force:
-        raise CliError(f"{out} exists; choose another file or pass --force")
-    partial = target.with_name(target.name + ".partial")
+    target = _new_file(out, force)
     with open_ledger(_url_of(ctx)) as ledger:
         upto = ledger.position()
         with ledger.engine.connect() as connection:
             named = latest(connection, upto)
-        try:
-            with partial.open("wb") as file, progress_bars() as progress:
-                result = export(
-                    ledger.engine, ledger.events_table, file, upto, named,
-                    lambda done, total: progress("export", done, total),
-                )  # fmt: skip
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-    said = (
-        f"consistent with the checkpoint of {named.tree_size:,} events ({named.created_at})"
-        if named is not None
-        else "no checkpoint yet: run `ledger checkpoint` to make one"
+        with _writing(target) as file, progress_bars() as progress:
+            result = export(
+                ledger.engine, ledger.events_table, file, upto, named,
+                lambda done, total: progress("export", done, total),
+            )  # fmt: skip
+    click.echo(
+        f"Wrote {result.checked:,} events to {out}; root {result.root_hash}; "
+        f"{_consistent_with(named)}."
     )
-    click.echo(f"Wrote {result.checked:,} events to {out}; root {result.root_hash}; {said}.")
 
 
 @export_group.command("audit-trail")
@@ -759,10 +773,7 @@ def export_audit_trail(
     fmt = fmt or target.suffix.lower().removeprefix(".")
     if fmt not in evidence.FORMATS:
         raise CliError(f"cannot tell the format from the name {out}: pass --format xlsx or csv")
-    if target.exists() and not force:
-        raise CliError(f"{out} exists; choose another file or pass --force")
-    if not target.parent.is_dir():
-        raise CliError(f"there is no folder {target.parent} to write {target.name} into")
+    _new_file(out, force)
     given = {"record_id": record_id, "actor": actor, "department": department,
              "event_type": event_type, "from": _cli_date(from_, "--from"),
              "to": _cli_date(to, "--to"), "order": order}  # fmt: skip
@@ -775,31 +786,19 @@ def export_audit_trail(
             f"{_hint(str(p['loc'][0]), p.get('input'))}"
             for p in error.errors()
         )) from None  # fmt: skip
-    partial = target.with_name(target.name + ".partial")
     with open_ledger(_url_of(ctx)) as ledger, progress_bars() as progress:
         projector = _projector(ledger)
         if not no_catch_up:
             for name in (evidence.NAME, "merkle"):
                 projector.catch_up(name, progress=progress)
-        try:
-            with partial.open("wb") as file:
-                done = evidence.export(
-                    projector, file, fmt, filters,
-                    progress=lambda rows, total: progress("export", rows, total),
-                )  # fmt: skip
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-    named = done.checkpoint
-    said = (
-        f"consistent with the checkpoint of {named.tree_size:,} events ({named.created_at}), "
-        f"root {named.root_hash}"
-        if named is not None
-        else "no checkpoint yet: run `ledger checkpoint` to make one"
-    )
+        with _writing(target) as file:
+            done = evidence.export(
+                projector, file, fmt, filters,
+                progress=lambda rows, total: progress("export", rows, total),
+            )  # fmt: skip
     click.echo(
         f"Wrote {done.rows:,} rows of the audit trail at position {done.position:,} to {out}; "
-        f"{said}."
+        f"{_consistent_with(done.checkpoint)}."
     )
 
 

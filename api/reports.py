@@ -22,7 +22,6 @@ in the future, a position beyond the head and ``min_position`` with either are 4
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import threading
@@ -34,7 +33,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from ledger.commands import BudgetYear, DepartmentCode, IsoDate, ProjectCode, SourceCode
+from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
 from ledger.errors import FieldProblem, NotFound, ValidationFailed
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
@@ -47,6 +46,8 @@ from projections import (
     registers,
     target_progress,
 )
+from projections.checkpoints import catch_up_tree
+from projections.evidence import AuditFilters
 from projections.runner import (
     Progress,
     Projector,
@@ -189,16 +190,11 @@ class YearQuery(ViewQuery):
     budget_year: BudgetYear | None = None
 
 
-class AuditQuery(ViewQuery):
+class AuditQuery(ViewQuery, AuditFilters):
+    """The audit trail's filters (the exports take the same), a past view, paging."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    record_id: UUID | None = None
-    actor: str | None = Field(default=None, max_length=64)
-    department: DepartmentCode | None = None
-    event_type: str | None = Field(default=None, max_length=64)
-    from_: IsoDate | None = Field(default=None, alias="from")
-    to: IsoDate | None = None
-    order: Literal["asc", "desc"] = "asc"
     page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=50, ge=1, le=500)
 
@@ -323,11 +319,10 @@ def log_root(ledger: Ledger, size: int) -> str | None:
     signed checkpoint (``GET /api/audit/proofs/consistency?first=size&second=…``). None
     when the tree cannot hold that many events."""
     projector = projector_for(ledger)
-    if projector.position(merkle.NAME) < size:
-        with contextlib.suppress(Exception):  # a tree that cannot fold says so in its status
-            projector.catch_up(merkle.NAME)
-    with projector.reading(merkle.NAME) as (connection, tables, held):
-        return merkle.root(connection, tables, size).hex() if size <= held else None
+    if catch_up_tree(projector, size) < size:
+        return None
+    with projector.reading(merkle.NAME) as (connection, tables, _):
+        return merkle.root(connection, tables, size).hex()
 
 
 def _spend(q: SpendQuery) -> Body:
@@ -373,30 +368,6 @@ def _applications(q: ApplicationsQuery) -> Body:
     return read
 
 
-def project_spend_report(ledger: Ledger, _: Any, q: SpendQuery) -> dict[str, Any]:
-    return _read(ledger, "project_spend", q, _spend(q))
-
-
-def department_activity_report(ledger: Ledger, _: Any, q: DepartmentQuery) -> dict[str, Any]:
-    return _read(ledger, "department_activity", q, _department(q))
-
-
-def targets_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
-    return _read(ledger, "target_progress", q, _targets(q))
-
-
-def audit_trail_report(ledger: Ledger, _: Any, q: AuditQuery) -> dict[str, Any]:
-    return _read(ledger, "audit_trail", q, _audit(q))
-
-
-def trial_balance_report(ledger: Ledger, _: Any, q: YearQuery) -> dict[str, Any]:
-    return _read(ledger, "journal", q, _trial_balance(q))
-
-
-def applications_report(ledger: Ledger, _: Any, q: ApplicationsQuery) -> dict[str, Any]:
-    return _read(ledger, "registers", q, _applications(q))
-
-
 @dataclass(frozen=True, slots=True)
 class Report:
     """A report by the name ``ledger replay`` takes: its projection, parameters and body."""
@@ -414,6 +385,24 @@ REPORTS: dict[str, Report] = {
     "trial-balance": Report("journal", YearQuery, _trial_balance),
     "applications": Report("registers", ApplicationsQuery, _applications),
 }
+
+
+def reader(report: str) -> Callable[[Ledger, Any, Any], dict[str, Any]]:
+    """The HTTP reader of ``report``: its projection, read live or as the view asks."""
+    chosen = REPORTS[report]
+
+    def read(ledger: Ledger, _: Any, q: Any) -> dict[str, Any]:
+        return _read(ledger, chosen.projection, q, chosen.body(q))
+
+    return read
+
+
+project_spend_report = reader("project-spend")
+department_activity_report = reader("department-activity")
+targets_report = reader("targets")
+audit_trail_report = reader("audit-trail")
+trial_balance_report = reader("trial-balance")
+applications_report = reader("applications")
 
 
 def replay_report(

@@ -112,6 +112,14 @@ def raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+def own_public_key(path: str | os.PathLike[str] | None = None) -> bytes | None:
+    """The public half of the signing key, if there is one here (None otherwise)."""
+    try:
+        return raw_public(load_key(path))
+    except KeyProblem:
+        return None
+
+
 def key_id(public_key: bytes, name: str | None = None) -> str:
     """C2SP's signed-note key hash of ``public_key`` under the name ``name`` (the origin)."""
     digest = hashlib.sha256((name or origin()).encode() + b"\n\x01" + public_key).digest()

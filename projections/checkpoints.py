@@ -8,6 +8,7 @@ each of them that the log was only appended to.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +86,20 @@ def keep(connection: Connection, checkpoint: cp.Checkpoint) -> None:
     )  # fmt: skip
 
 
+def catch_up_tree(projector: Projector, size: int | None = None) -> int:
+    """Fold into the Merkle tree what it has not folded yet (only if it holds fewer than
+    ``size`` events, when given) and answer how many events it holds. A log the tree cannot
+    fold (a gap) leaves it where it is; the runner records why in its status."""
+    if size is None or projector.position(TREE) < size:
+        with contextlib.suppress(Exception):
+            projector.catch_up(TREE)
+    return projector.position(TREE)
+
+
 def make(projector: Projector, key: Ed25519PrivateKey, origin: str | None = None) -> cp.Checkpoint:
-    """Sign the tree as it stands at the head of the log and keep the checkpoint."""
-    projector.catch_up(TREE)
+    """Sign the tree as it stands at the head of the log (as far as it can fold) and keep
+    the checkpoint."""
+    catch_up_tree(projector)
     with projector.reading(TREE) as (connection, tables, size):
         checkpoint = cp.sign(key, size, root(connection, tables, size), origin)
     with projector.engine.begin() as connection:
