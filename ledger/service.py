@@ -557,7 +557,7 @@ class Ledger(Application[UUID]):
         return self._load(Enterprise, enterprise_id, "enterprise").as_dict()
 
     def get_application(self, application_id: UUID) -> dict[str, Any]:
-        return _application_state(self._application(application_id))
+        return self._application(application_id).as_dict()
 
     def get_activity(self, activity_id: UUID) -> dict[str, Any]:
         return self._load(ProgramActivity, activity_id, "activity").as_dict()
@@ -587,7 +587,7 @@ class Ledger(Application[UUID]):
 
         One query reads the application's rows; each is decoded by the ledger's mapper and
         folded by the repository's own projector, so the state after the last event is the
-        one ``get_application`` answers, and both views come from ``_application_state``.
+        one ``get_application`` answers (both are the application's ``as_dict()``).
         """
         table = self.events_table
         query = (
@@ -614,7 +614,7 @@ class Ledger(Application[UUID]):
             application = project_aggregate(application, [domain_event])
             if not isinstance(application, SupportApplication):
                 break
-            after = deepcopy(_application_state(application))
+            after = deepcopy(application.as_dict())
             entry = self._history_row(row, domain_event)
             entry["changes"] = _state_changes(before, after)
             history.append(entry)
@@ -650,11 +650,6 @@ class Ledger(Application[UUID]):
             return int(
                 connection.execute(select(func.count()).select_from(self.events_table)).scalar_one()
             )
-
-
-def _application_state(application: SupportApplication) -> dict[str, Any]:
-    """An application as ``GET /api/applications/{id}`` shows it; history compares these."""
-    return application.as_dict()
 
 
 #: fields of the application's state that every event changes, so no change names them

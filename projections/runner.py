@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import inspect
 import logging
@@ -623,17 +624,11 @@ class _Chooser:
         return every, dated
 
 
-_REPLAY_METADATA: list[MetaData] = []
-_REPLAY_METADATA_LOCK = threading.Lock()
-
-
+@functools.cache
 def _replay_metadata() -> MetaData:
     """One set of table objects for every replay store (the bulk writers keep a compiled
     statement per table object: new objects per replay would pile them up)."""
-    with _REPLAY_METADATA_LOCK:
-        if not _REPLAY_METADATA:
-            _REPLAY_METADATA.append(all_tables())
-        return _REPLAY_METADATA[0]
+    return all_tables()
 
 
 def _json_text(value: Any) -> str:

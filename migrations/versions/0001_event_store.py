@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy_utils.types.uuid import UUIDType
 
+from migrations import append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -49,31 +51,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION ledger_events_append_only() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'insufficient_privilege';
-            END;
-            $$
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER ledger_events_no_update_delete BEFORE UPDATE OR DELETE "
-            "ON ledger_events FOR EACH ROW EXECUTE FUNCTION ledger_events_append_only()"
-        )
-        op.execute(
-            "CREATE TRIGGER ledger_events_no_truncate BEFORE TRUNCATE "
-            "ON ledger_events FOR EACH STATEMENT EXECUTE FUNCTION ledger_events_append_only()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER ledger_events_no_{verb.lower()} BEFORE {verb} ON ledger_events "
-                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
-            )
+    append_only.install("ledger_events", APPEND_ONLY_MESSAGE)
 
 
 def downgrade() -> None:

@@ -11,6 +11,7 @@ Create Date: 2026-11-25
 from alembic import op
 from sqlalchemy import Table
 
+from migrations import append_only
 from projections.base import SETS, all_tables
 from projections.checkpoints import checkpoints
 
@@ -32,31 +33,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     all_tables().create_all(bind, tables=_tables())
     checkpoints.create(bind)
-    if bind.dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION audit_checkpoints_append_only() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'insufficient_privilege';
-            END;
-            $$
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER audit_checkpoints_no_update_delete BEFORE UPDATE OR DELETE "
-            "ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_checkpoints_append_only()"
-        )
-        op.execute(
-            "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints "
-            "FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoints_append_only()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER audit_checkpoints_no_{verb.lower()} BEFORE {verb} "
-                f"ON audit_checkpoints BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-            )
+    append_only.install("audit_checkpoints", MESSAGE)
 
 
 def downgrade() -> None:

@@ -321,22 +321,27 @@ def test_a_checkpoint_with_a_bad_signature_is_caught(
 # -- export, offline verification, import -----------------------------------------------------
 
 
-def export_to(ledger: Ledger, path: Path, checkpoint: cp.Checkpoint | None) -> None:
+@pytest.fixture
+def exported(
+    story: Story, projector: Projector, key: Ed25519PrivateKey, tmp_path: Path
+) -> tuple[cp.Checkpoint, Path]:
+    """A checkpoint of the whole log and the log exported beside it."""
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    ledger = story.ledger
     with path.open("wb") as out:
-        event_log.export(ledger.engine, ledger.events_table, out, ledger.count_events(), checkpoint)
+        event_log.export(ledger.engine, ledger.events_table, out, ledger.count_events(), held)
+    return held, path
 
 
 def test_an_export_verifies_offline_and_imports_into_an_empty_database_with_the_same_root(
+    exported: tuple[cp.Checkpoint, Path],
     story: Story,
     projector: Projector,
-    key: Ed25519PrivateKey,
     public: bytes,
-    tmp_path: Path,
     another_database: Callable[[], str],
 ) -> None:
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    export_to(story.ledger, path, held)
+    held, path = exported
     header, events = event_log.read(path)
     assert header["checkpoint"] == held.to_json() and header["events"] == held.tree_size
     assert len(list(events)) == held.tree_size
@@ -365,17 +370,12 @@ def test_an_export_verifies_offline_and_imports_into_an_empty_database_with_the_
 
 @pytest.mark.parametrize("damage", ["state", "leaf_hash", "drop_line", "swap_lines"])
 def test_a_tampered_export_is_refused_whole(
-    story: Story,
-    projector: Projector,
-    key: Ed25519PrivateKey,
+    exported: tuple[cp.Checkpoint, Path],
     public: bytes,
-    tmp_path: Path,
     another_database: Callable[[], str],
     damage: str,
 ) -> None:
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    export_to(story.ledger, path, held)
+    held, path = exported
     lines = path.read_bytes().splitlines(keepends=True)
     at = len(lines) // 2
     event = json.loads(lines[at])
@@ -404,11 +404,9 @@ def test_a_tampered_export_is_refused_whole(
 
 
 def test_an_import_into_a_database_with_events_is_refused(
-    story: Story, projector: Projector, key: Ed25519PrivateKey, public: bytes, tmp_path: Path
+    exported: tuple[cp.Checkpoint, Path], story: Story, public: bytes
 ) -> None:
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    export_to(story.ledger, path, held)
+    held, path = exported
     before = story.ledger.count_events()
     with pytest.raises(event_log.ImportRefused, match="already holds events"):
         event_log.import_file(story.ledger.engine, story.ledger.events_table, path, held, public)
