@@ -25,30 +25,19 @@ over 1M events in ≤ 10 s, peak memory ≤ 1 GiB) are printed, not asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import datetime as dt
 import json
 import pstats
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from bench.common import fresh_database, measure_in_child
-from bench.rebuild import (
-    ROOT,
-    SEED,
-    SourceLog,
-    import_postgresql,
-    import_sqlite,
-    measure_raw,
-    note,
-    peak_rss_mib,
-    source_log,
-    yes,
-)
+from bench.common import ROOT, measure_in_child
+from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
+from bench.rebuild import measure_raw, yes
 from ledger.service import Ledger
 from projections.registry import PROJECTIONS
 from projections.runner import position_known_at, replay
@@ -58,16 +47,7 @@ GOAL_SECONDS_1M = 10.0
 GOAL_RSS_MIB = 1024
 #: the moment replayed: the recorded time of the event at this fraction of the log
 AT = 0.99
-
-
-@contextlib.contextmanager
-def loaded_database(backend: str, source: SourceLog) -> Iterator[str]:
-    with fresh_database(backend, name="nscl_bench_replay") as url:
-        started = time.perf_counter()
-        importer = import_postgresql if backend == "postgresql" else import_sqlite
-        count = importer(source.path, url)
-        note(f"{backend}: {count:,} events copied in {time.perf_counter() - started:.0f} s")
-        yield url
+DATABASE = "nscl_bench_replay"
 
 
 def moment_near_the_end(url: str) -> dt.datetime:
@@ -193,33 +173,28 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
-    counts = [int(n.replace("_", "")) for n in args.events.split(",") if n.strip()]
     rows: list[Row] = []
-    sources: list[SourceLog] = []
-    for wanted in counts:
-        source = source_log(wanted, args.seed)
-        sources.append(source)
-        for backend in backends:
-            with loaded_database(backend, source) as url:
-                moment = moment_near_the_end(url).isoformat()
-                raw = child("raw", url)
-                note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
-                done = child("replay", url, moment, args.profile)
-                note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
-                     f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
-                     f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
-                spend = child("spend", url, moment)
-                note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
-                     f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
-            rows.append(
-                Row(backend, source.events, done["events"], raw["rate"], done["rate"],
-                    done["seconds"], done["resolve_seconds"], done["peak_rss_mib"],
-                    raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"])
-            )  # fmt: skip
+    sources: dict[Path, SourceLog] = {}
+    for source, backend, url in each_database(args.events, args.backend, DATABASE, args.seed):
+        sources[source.path] = source
+        moment = moment_near_the_end(url).isoformat()
+        raw = child("raw", url)
+        note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
+        done = child("replay", url, moment, args.profile)
+        note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
+             f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
+             f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        spend = child("spend", url, moment)
+        note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
+             f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        rows.append(
+            Row(backend, source.events, done["events"], raw["rate"], done["rate"],
+                done["seconds"], done["resolve_seconds"], done["peak_rss_mib"],
+                raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"])
+        )  # fmt: skip
 
     print(f"\nsource logs (demo, seed {args.seed}):")
-    for s in sources:
+    for s in sources.values():
         how = "reused; generated" if s.reused else "generated"
         print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
               f" ({s.path.relative_to(ROOT)})")  # fmt: skip

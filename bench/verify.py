@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import measure_in_child
-from bench.rebuild import loaded_database, note, peak_rss_mib, source_log
+from bench.logs import each_database, note, peak_rss_mib
 from ledger import checkpoint as cp
 from ledger.service import Ledger
 from projections.checkpoints import make
@@ -88,19 +88,15 @@ def main() -> None:
         measured = measure_scan(args.url) if args.measure == "scan" else measure_verify(args.url)
         print(json.dumps(measured))
         return
-    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     rows = []
-    for wanted in (int(n) for n in args.events.split(",")):
-        log = source_log(wanted)
-        for backend in backends:
-            with loaded_database(backend, log) as url:
-                scan = child("scan", url)
-                done = child("verify", url)
-                note(
-                    f"{backend}: verified {done['events']:,} events, {done['rate']:,.0f}/s "
-                    f"(raw scan {scan['rate']:,.0f}/s; tree built in {done['tree_seconds']:.1f} s)"
-                )
-                rows.append((backend, scan, done))
+    for _, backend, url in each_database(args.events, args.backend, "nscl_bench_verify"):
+        scan = child("scan", url)
+        done = child("verify", url)
+        note(
+            f"{backend}: verified {done['events']:,} events, {done['rate']:,.0f}/s "
+            f"(raw scan {scan['rate']:,.0f}/s; tree built in {done['tree_seconds']:.1f} s)"
+        )
+        rows.append((backend, scan, done))
     print("\nverification of the whole log (every leaf recomputed), beside the raw scan")
     print(
         f"{'backend':<12}{'events':>11}{'scan ev/s':>12}{'verify ev/s':>13}{'ratio':>7}"
