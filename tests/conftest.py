@@ -187,6 +187,11 @@ class People:
     tokens: dict[str, str]
 
 
+def auth(people: People, role: str = "viewer") -> dict[str, str]:
+    """The headers of a request made by ``people``'s user of ``role``."""
+    return {"Authorization": f"Bearer {people.tokens[role]}"}
+
+
 def grant(ledger: Ledger, name: str, role: str, department: str) -> tuple[Actor, str]:
     granted = ledger.grant_access(
         c.GrantAccess(name=name, role=role, department=department), SYSTEM

@@ -13,6 +13,7 @@ from api import reports
 from api.cli import cli
 from ledger.service import Ledger
 from tests.conftest import People
+from tests.e2e.test_cli import one_line_error
 from tests.scenario import Scenario
 
 REPORTS = (
@@ -32,15 +33,6 @@ def without_root(view: dict[str, Any]) -> dict[str, Any]:
 def run(url: str | None, *args: str) -> Result:
     options = ["--database-url", url] if url else []
     return CliRunner().invoke(cli, [*options, *args], prog_name="ledger")
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def test_replay_explains_itself_with_help() -> None:

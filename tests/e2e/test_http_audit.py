@@ -19,7 +19,7 @@ from api.app import create_app
 from ledger import checkpoint as cp
 from ledger import merkle
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.conftest import People, auth
 from tests.integration.helpers import Story
 
 
@@ -36,10 +36,6 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def client(ledger: Ledger, key_file: Path) -> Iterator[TestClient]:
     with TestClient(create_app(ledger)) as client:
         yield client
-
-
-def auth(people: People, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {people.tokens[role]}"}
 
 
 def test_the_key_file_is_private_and_never_overwritten(key_file: Path) -> None:

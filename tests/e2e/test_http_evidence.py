@@ -5,34 +5,22 @@ the OpenAPI document."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.reports import AuditQuery
 from api.routes import AuditExportQuery
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.conftest import People, auth
 from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx
 from tests.scenario import Scenario
 
 XLSX = "/api/reports/audit-trail.xlsx"
 CSV = "/api/reports/audit-trail.csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
-
-
-def auth(people: People, role: str = "viewer") -> dict[str, str]:
-    return {"Authorization": f"Bearer {people.tokens[role]}"}
 
 
 def report(client: TestClient, people: People, **params: Any) -> dict[str, Any]:

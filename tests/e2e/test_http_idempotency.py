@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from ledger import commands as c
 from ledger.service import Ledger
 from tests.conftest import People
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
 
 
 def headers(people: People, role: str, key: str | None = None) -> dict[str, str]:

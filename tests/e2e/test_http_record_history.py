@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.routes import HistoryEntryOut
 from ledger.service import Ledger
 from tests.conftest import People
 from tests.integration.helpers import ADVANCE, Story
 
 API_KEYS = {"position", "recorded_at", "effective_date", "type", "actor", "department", "data"}
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
 
 
 def test_the_history_answers_each_events_leaf_hash_and_changes(

@@ -9,25 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.conftest import People, auth
+from tests.e2e.test_http_reports import REPORTS
 from tests.scenario import Scenario
-
-REPORTS = (
-    "/api/reports/project-spend",
-    "/api/reports/department-activity",
-    "/api/reports/targets",
-    "/api/reports/audit-trail",
-    "/api/reports/trial-balance",
-    "/api/applications",
-)
 
 
 def without_root(view: dict[str, Any]) -> dict[str, Any]:
@@ -36,16 +26,6 @@ def without_root(view: dict[str, Any]) -> dict[str, Any]:
     root = rest.pop("root_hash")
     assert isinstance(root, str) and re.fullmatch("[0-9a-f]{64}", root), root
     return rest
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
-
-
-def auth(people: People, role: str = "viewer") -> dict[str, str]:
-    return {"Authorization": f"Bearer {people.tokens[role]}"}
 
 
 def get(client: TestClient, people: People, path: str, **params: Any) -> Any:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import gc
 import time
 import weakref
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from api import reports
-from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.conftest import People, auth
 from tests.scenario import Scenario
 
 REPORTS = (
@@ -24,16 +22,6 @@ REPORTS = (
     "/api/reports/trial-balance",
     "/api/applications",
 )
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
-
-
-def auth(people: People, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {people.tokens[role]}"}
 
 
 def test_a_report_read_with_min_position_reflects_the_write_just_made(

@@ -50,12 +50,6 @@ EXPECTED_ROUTES = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
-
-
 def refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.routes import ActivityOut, ApplicationOut, BudgetLineOut, EnterpriseOut, HistoryEntryOut
 from ledger.service import Ledger
 from tests.conftest import People, unique
 from tests.scenario import tax_code
 
 M = 1_000_000
-
-
-@pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger)) as client:
-        yield client
 
 
 class Clerk:
