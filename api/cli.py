@@ -201,12 +201,23 @@ def require_migrated(url: str) -> None:
 
 @contextmanager
 def open_ledger(url: str) -> Iterator[Ledger]:
+    check_settings()
     require_migrated(url)
     ledger = Ledger(url)
     try:
         yield ledger
     finally:
         ledger.engine.dispose()
+
+
+def check_settings() -> None:
+    """Refuse settings from the environment that cannot be used, before any work."""
+    from projections.snapshots import every_setting
+
+    try:
+        every_setting()
+    except ValueError as error:
+        raise CliError(str(error)) from None
 
 
 def console(stderr: bool = False) -> Console:
@@ -327,6 +338,7 @@ def users_list(ctx: click.Context) -> None:
 def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
     """Serve the HTTP API and the dashboard (uvicorn)."""
     url = _url_of(ctx)
+    check_settings()
     require_migrated(url)
     try:
         from api.app import create_app
@@ -487,6 +499,33 @@ def projections_rebuild(ctx: click.Context, name: str | None) -> None:
         with progress_bars() as progress:
             folded = projector.rebuild(name, progress=progress)
         click.echo(f"Rebuilt {name or 'every projection'} from {folded:,} events.")
+
+
+@projections.command("snapshots")
+@click.pass_context
+def projections_snapshots(ctx: click.Context) -> None:
+    """Make the replay snapshots missing up to the head of the log (past views then fold only
+    the events after the nearest one; the first replay that needs one makes it otherwise)."""
+    from projections.runner import prepare_snapshots
+    from projections.snapshots import snapshots_for, snapshotted
+
+    with open_ledger(_url_of(ctx)) as ledger:
+        kept = snapshots_for(ledger, snapshotted())
+        if kept is None:
+            click.echo("Replay snapshots are turned off (LEDGER_REPLAY_SNAPSHOT_EVERY=0).")
+            return
+        with progress_bars() as progress:
+            last = prepare_snapshots(ledger, progress)
+        if last == 0:
+            click.echo(
+                f"No snapshot yet: the log holds {ledger.position():,} events, the first "
+                f"snapshot is made at {kept.every:,}."
+            )
+            return
+        click.echo(
+            f"Replay snapshots every {kept.every:,} events up to position {last:,} "
+            f"(log at {ledger.position():,}) in {kept.path}."
+        )
 
 
 @projections.command("follow")

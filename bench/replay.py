@@ -3,23 +3,34 @@
 Source data: the cached demo logs of ``bench.rebuild`` (``var/bench/``; the 1M-event log is
 generated first if missing, which takes many minutes), copied into a fresh, migrated database
 per backend (its own database, ``nscl_bench_replay``, so it can run beside the other
-benchmarks).
+benchmarks), with its own empty directory of replay snapshots.
 
 The moment: the recorded time of the event at 99 % of the log, so almost the whole log is
 replayed (and the replay must find where that moment falls).
 
 Baseline (same database, same run): ``bench.rebuild``'s raw read, every row of
 ``ledger_events`` in position order through a streaming SQLAlchemy Core cursor plus a
-``json.loads`` of each state. Measured: ``replay(ledger, known_at=moment)`` of every
-projection in ``projections.registry.PROJECTIONS`` into a throw-away store, the
-time to resolve the moment to a position alone, and the replay of the project-spend report's
-projection alone (what ``GET /api/reports/project-spend?as_known_at=…`` does on a cache miss).
-Each measurement runs in its own subprocess, so its peak resident memory is its own.
+``json.loads`` of each state.
+
+Measured, each in its own subprocess (so its peak resident memory is its own):
+
+1. *prepare*, once per log: the live Merkle tree brought up to the head (what the
+   snapshots are checked against), then the replay snapshots made
+   (``projections.runner.prepare_snapshots``, one every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
+   events). A deployment does this once and then only for new events; the first replay
+   that needs a snapshot makes it otherwise.
+2. *replay*: ``replay(ledger, known_at=moment)`` of every projection a report reads (all
+   but the Merkle tree, whose past sizes are read from the live tree), into a throw-away
+   store, starting from the nearest snapshot; and the time to resolve the moment to a
+   position alone. This is the goal's figure.
+3. *from the first event*: the same replay without snapshots (``snapshots=False``).
+4. *spend*: the project-spend report's projection alone, from its snapshot (what
+   ``GET /api/reports/project-spend?as_known_at=…`` does on a cache miss).
 
 Run: ``.venv/bin/python -m bench.replay [--events 100000,1000000]
-[--backend postgresql|sqlite|both]``. Figures on a shared 2-core machine are noisy; compare
-with the baseline of the same run. The goals (issue 4: the whole ledger as known at a time
-over 1M events in ≤ 10 s, peak memory ≤ 1 GiB) are printed, not asserted.
+[--backend postgresql|sqlite|both] [--skip-scratch]``. Figures on a shared 2-core machine
+are noisy; compare with the baseline of the same run. The goals (issue 4: the whole ledger
+as known at a time over 1M events in ≤ 10 s, peak memory ≤ 1 GiB) are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -28,19 +39,25 @@ import argparse
 import cProfile
 import datetime as dt
 import json
+import os
 import pstats
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, measure_in_child
-from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
+from bench.logs import CACHE, SEED, SourceLog, each_database, note, peak_rss_mib
 from bench.rebuild import measure_raw, yes
 from ledger.service import Ledger
-from projections.registry import PROJECTIONS
-from projections.runner import position_known_at, replay
+from projections import snapshots
+from projections.checkpoints import catch_up_tree
+from projections.registry import BY_NAME
+from projections.runner import Projector, position_known_at, prepare_snapshots, replay
+from projections.snapshots import snapshotted
 from projections.source import read_batch
 
 GOAL_SECONDS_1M = 10.0
@@ -66,11 +83,23 @@ def moment_near_the_end(url: str) -> dt.datetime:
 # -- measurements (each in a subprocess) -----------------------------------------------------
 
 
+def measure_prepare(url: str) -> dict[str, Any]:
+    """Bring the live Merkle tree up to the head, then make the replay snapshots."""
+    ledger = Ledger(url)
+    started = time.perf_counter()
+    catch_up_tree(Projector(ledger, projections=[BY_NAME["merkle"]]))
+    tree_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    last = prepare_snapshots(ledger)
+    seconds = time.perf_counter() - started
+    ledger.engine.dispose()
+    return {"tree_seconds": tree_seconds, "seconds": seconds, "last": last}
+
+
 def measure_replay(
-    url: str, known_at: str, names: list[str] | None, profile: bool
+    url: str, known_at: str, names: list[str], profile: bool, from_snapshots: bool = True
 ) -> dict[str, Any]:
-    """Resolve the moment to a position, then replay ``names`` (every projection: None) as
-    known at it."""
+    """Resolve the moment to a position, then replay ``names`` as known at it."""
     ledger = Ledger(url)
     moment = dt.datetime.fromisoformat(known_at)
     started = time.perf_counter()
@@ -88,8 +117,9 @@ def measure_replay(
         profiler.enable()
     started = time.perf_counter()
     past = replay(
-        ledger, known_at=moment, names=names, progress=progress if names is None else None
-    )
+        ledger, known_at=moment, names=names, snapshots=from_snapshots,
+        progress=progress if len(names) > 1 else None,
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     if profiler is not None:
         profiler.disable()
@@ -125,6 +155,8 @@ class Row:
     raw_rss_mib: float
     spend_seconds: float
     spend_rss_mib: float
+    prepare: dict[str, Any]
+    scratch: dict[str, Any] | None
 
     @property
     def ratio(self) -> float:
@@ -157,16 +189,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each full replay (stats on stderr)")  # fmt: skip
-    parser.add_argument("--measure", choices=["raw", "replay", "spend"], help=argparse.SUPPRESS)
+    parser.add_argument("--skip-scratch", action="store_true",
+                        help="leave out the replay from the first event (slow at 1M)")  # fmt: skip
+    parser.add_argument(
+        "--measure",
+        choices=["raw", "prepare", "replay", "scratch", "spend"],
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--known-at", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.measure:
+        every = [cls.NAME for cls in snapshotted()]
         if args.measure == "raw":
             result = measure_raw(args.url)
+        elif args.measure == "prepare":
+            result = measure_prepare(args.url)
         elif args.measure == "replay":
-            result = measure_replay(args.url, args.known_at, None, args.profile)
+            result = measure_replay(args.url, args.known_at, every, args.profile)
+        elif args.measure == "scratch":
+            result = measure_replay(args.url, args.known_at, every, args.profile, False)
         else:
             result = measure_replay(args.url, args.known_at, ["project_spend"], False)
         result["peak_rss_mib"] = peak_rss_mib()
@@ -180,39 +223,79 @@ def main() -> None:
         moment = moment_near_the_end(url).isoformat()
         raw = child("raw", url)
         note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
-        done = child("replay", url, moment, args.profile)
-        note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
-             f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
-             f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
-        spend = child("spend", url, moment)
-        note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
-             f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        CACHE.mkdir(parents=True, exist_ok=True)
+        directory = tempfile.mkdtemp(prefix="replay-snapshots-", dir=CACHE)
+        os.environ[snapshots.DIRECTORY_SETTING] = directory  # the children's, empty
+        try:
+            prepared = child("prepare", url)
+            note(f"{backend}: tree {prepared['tree_seconds']:.1f} s, snapshots up to"
+                 f" {prepared['last']:,} in {prepared['seconds']:.1f} s"
+                 f" ({prepared['peak_rss_mib']:.0f} MiB)")  # fmt: skip
+            done, spend, scratch = measure_replays(url, moment, args, backend)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
         rows.append(
             Row(backend, source.events, done["events"], raw["rate"], done["rate"],
                 done["seconds"], done["resolve_seconds"], done["peak_rss_mib"],
-                raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"])
+                raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"], prepared,
+                scratch)
         )  # fmt: skip
 
-    print(f"\nsource logs (demo, seed {args.seed}):")
+    print_table(rows, sources, args.seed)
+
+
+def measure_replays(
+    url: str, moment: str, args: argparse.Namespace, backend: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The replay from the snapshots, project spend alone, and (unless skipped) the replay
+    from the first event."""
+    done = child("replay", url, moment, args.profile)
+    note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
+         f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
+         f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
+    spend = child("spend", url, moment)
+    note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
+         f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
+    scratch = None
+    if not args.skip_scratch:
+        scratch = child("scratch", url, moment)
+        note(f"{backend}: from the first event: {scratch['seconds']:.1f} s,"
+             f" {scratch['peak_rss_mib']:.0f} MiB")  # fmt: skip
+    return done, spend, scratch
+
+
+def print_table(rows: list[Row], sources: dict[Path, SourceLog], seed: int) -> None:
+    print(f"\nsource logs (demo, seed {seed}):")
     for s in sources.values():
         how = "reused; generated" if s.reused else "generated"
         print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
               f" ({s.path.relative_to(ROOT)})")  # fmt: skip
-    names = ", ".join(p.NAME for p in PROJECTIONS)
+    names = ", ".join(cls.NAME for cls in snapshotted())
+    every = snapshots.every_setting()
     print(f"\nreplay as known at the time of the event at {AT:.0%} of the log, every projection"
-          f" ({names}), into a throw-away store")  # fmt: skip
+          f" a report reads ({names}), into a throw-away store, from the nearest snapshot"
+          f" (one every {every:,} events); 'first ev. s': the same from the first"
+          " event")  # fmt: skip
     print(
         f"{'backend':<11} {'events':>10} {'replayed':>10} {'raw ev/s':>10} {'replay ev/s':>12}"
         f" {'ratio':>6} {'seconds':>8} {'resolve s':>9} {'peak MiB':>9} {'raw MiB':>8}"
-        f" {'spend s':>8} {'spend MiB':>9}"
+        f" {'spend s':>8} {'spend MiB':>9} {'first ev. s':>11}"
     )
     for r in rows:
+        scratch = f"{r.scratch['seconds']:>11.1f}" if r.scratch else f"{'-':>11}"
         print(
             f"{r.backend:<11} {r.log_events:>10,} {r.replayed:>10,} {r.raw_rate:>10,.0f}"
             f" {r.rate:>12,.0f} {r.ratio:>6.2f} {r.seconds:>8.1f} {r.resolve_seconds:>9.2f}"
             f" {r.rss_mib:>9.0f} {r.raw_rss_mib:>8.0f} {r.spend_seconds:>8.1f}"
-            f" {r.spend_rss_mib:>9.0f}"
+            f" {r.spend_rss_mib:>9.0f} {scratch}"
         )
+    print("\nonce per log: the live Merkle tree brought up to the head, then the snapshots made")
+    print(f"{'backend':<11} {'events':>10} {'tree s':>8} {'snapshots s':>12} {'up to':>10}"
+          f" {'peak MiB':>9}")  # fmt: skip
+    for r in rows:
+        p = r.prepare
+        print(f"{r.backend:<11} {r.log_events:>10,} {p['tree_seconds']:>8.1f}"
+              f" {p['seconds']:>12.1f} {p['last']:>10,} {p['peak_rss_mib']:>9.0f}")  # fmt: skip
     print_goals(rows)
 
 

@@ -66,6 +66,7 @@ TRAIL = TableDef(
         Column("leaf_hash", String(64), nullable=True),
         Index(f"ix_{name}_record", "record_id"),
     ),
+    appended=True,
 )  # fmt: skip
 
 LABELS = TableDef(

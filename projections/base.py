@@ -29,8 +29,10 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    Select,
     Table,
     and_,
+    bindparam,
     delete,
     or_,
     select,
@@ -66,14 +68,26 @@ class Envelope:
 
 
 class TableDef:
-    """A projection table, defined once and made for each set (``name_a``, ``name_b``)."""
+    """A projection table, defined once and made for each set (``name_a``, ``name_b``).
+
+    ``appended``: rows are only ever appended (:meth:`Rows.append`), one or more per event,
+    each with the ``position`` of its event and never changed after; the other tables are
+    keyed rows changed in place. Replay snapshots (:mod:`projections.snapshots`) keep the
+    two kinds differently."""
 
     registry: ClassVar[list[TableDef]] = []
 
-    def __init__(self, name: str, key: tuple[str, ...], make: Callable[[str, MetaData], Table]):
+    def __init__(
+        self,
+        name: str,
+        key: tuple[str, ...],
+        make: Callable[[str, MetaData], Table],
+        appended: bool = False,
+    ) -> None:
         self.name = name
         self.key = key
         self._make = make
+        self.appended = appended
         TableDef.registry.append(self)
 
     def make(self, metadata: MetaData, set_name: str) -> Table:
@@ -110,6 +124,7 @@ class Rows:
         self.in_table: set[Key] = set()
         self.dirty: set[Key] = set()
         self.appended: list[dict[str, Any]] = []
+        self._one: Select[Any] | None = None
 
     def get(self, key: Key) -> dict[str, Any] | None:
         if key in self.rows:
@@ -150,8 +165,12 @@ class Rows:
 
     def _load(self, key: Key) -> dict[str, Any] | None:
         assert self.connection is not None, "no connection to read a row from"
-        condition = and_(*(self.table.c[k] == v for k, v in zip(self.key, key, strict=True)))
-        row = self.connection.execute(select(self.table).where(condition)).mappings().first()
+        if self._one is None:  # one statement, made once: making it costs more than running it
+            self._one = select(self.table).where(
+                and_(*(self.table.c[k] == bindparam(f"key_{k}") for k in self.key))
+            )
+        values = {f"key_{k}": v for k, v in zip(self.key, key, strict=True)}
+        row = self.connection.execute(self._one, values).mappings().first()
         return dict(row) if row is not None else None
 
     def flush(self, connection: Connection, keyed: bool = True) -> None:
@@ -193,6 +212,8 @@ class Projection:
 
     NAME: ClassVar[str]
     TABLES: ClassVar[tuple[TableDef, ...]]
+    #: whether replays may start from its replay snapshots (:mod:`projections.snapshots`)
+    SNAPSHOTS: ClassVar[bool] = True
 
     def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
         self.tables = tables
@@ -238,6 +259,11 @@ class Projection:
     def flush(self, connection: Connection, keyed: bool = True) -> None:
         for buffer in self.buffers.values():
             buffer.flush(connection, keyed)
+
+    def restored(self) -> None:
+        """Called on a rebuilding fold whose keyed rows were put in memory from a replay
+        snapshot rather than folded: rebuild whatever else it keeps in memory in a rebuild
+        (an index of its rows, say). Nothing by default."""
 
     def drain(self, keyed: bool) -> list[tuple[Table, list[dict[str, Any]]]]:
         """For a rebuild: the rows to write now, per table (see :meth:`Rows.drain`)."""

@@ -90,6 +90,7 @@ POSTINGS = TableDef(
         Column("record_id", Uuid, nullable=False),
         Column("memo", String(200), nullable=False),
     ),
+    appended=True,
 )  # fmt: skip
 
 BALANCES = TableDef(

@@ -62,6 +62,8 @@ def stored_bytes(state: Any) -> bytes:
 class MerkleTree(Projection):
     NAME = NAME
     TABLES = (LEAVES, NODES)
+    #: the live tree keeps the nodes of every size: a past tree is read from it, not replayed
+    SNAPSHOTS = False
 
     def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
         super().__init__(tables, rebuilding=rebuilding)

@@ -175,6 +175,10 @@ class Registers(Projection):
         #: enterprise id -> ids of its applications (in a rebuild, where all are in memory)
         self.applications_of: dict[UUID, list[tuple[UUID]]] = {}
 
+    def restored(self) -> None:
+        for key, row in self.rows("register_applications").rows.items():
+            self.applications_of.setdefault(row["enterprise_id"], []).append(key)
+
     @singledispatchmethod
     def process_event(self, event: object, position: int) -> None:
         """Events this projection does not fold are ignored."""

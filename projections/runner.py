@@ -55,6 +55,7 @@ from ledger.service import Ledger
 from projections.base import SETS, Envelope, Projection, all_tables
 from projections.bulk import BackgroundWriter
 from projections.registry import BY_NAME, PROJECTIONS
+from projections.snapshots import json_text, snapshots_for, snapshotted
 from projections.source import decoder_for, read_batch, read_batches
 from projections.state import ensure_rows, now, projection_state
 from projections.state import metadata as state_metadata
@@ -486,6 +487,7 @@ def replay(
     names: Iterable[str] | None = None,
     batch_size: int = 10_000,
     progress: Progress | None = None,
+    snapshots: bool = True,
 ) -> Projector:
     """The projections as they stood: folded from the log into a throw-away store.
 
@@ -496,19 +498,60 @@ def replay(
     that folds the log itself rather than events one by one (its own ``fold``, like the
     Merkle tree) gets every event: business dates do not apply to it. Every projection's
     position is the last position of the log read. Read the answer with the returned
-    projector's ``reading`` like the live one; dispose of its ``engine`` when done."""
+    projector's ``reading`` like the live one; dispose of its ``engine`` when done.
+
+    Without ``as_of``, and with ``snapshots`` (the default), the fold starts from the
+    nearest replay snapshot at or before the position (:mod:`projections.snapshots`),
+    making the missing ones first; ``snapshots=False`` folds every event from the first."""
     classes = [BY_NAME[n] for n in names] if names is not None else list(PROJECTIONS)
     upto = ledger.position()
     if upto_position is not None:
         upto = max(0, min(upto, upto_position))
     if known_at is not None:
         upto = position_known_at(ledger, known_at, upto)
+    kept = snapshots_for(ledger, classes) if snapshots and as_of is None else None
+    start = kept.prepare(ledger, upto, _live_root(ledger), progress) if kept else 0
     engine = _throwaway_store(classes)
     try:
-        return _replay_into(engine, ledger, classes, upto, as_of, batch_size, progress)
+        if start and kept is not None and not kept.restore(engine, classes, start):
+            start = 0
+        past = _replay_into(engine, ledger, classes, upto, as_of, batch_size, progress, start)
+        if start and kept is not None:
+            with engine.begin() as connection:
+                kept.join(connection, classes, start)
+        return past
     except BaseException:
         engine.dispose()
         raise
+
+
+def prepare_snapshots(ledger: Ledger, progress: Progress | None = None) -> int:
+    """Make the replay snapshots up to the head of the log that are missing; answer the
+    position of the last one (0: none, or snapshots turned off)."""
+    kept = snapshots_for(ledger, snapshotted())
+    if kept is None:
+        return 0
+    return kept.prepare(ledger, ledger.position(), _live_root(ledger), progress)
+
+
+def _live_root(ledger: Ledger) -> Callable[[int], bytes | None]:
+    """The root of the log's first ``size`` events by the live Merkle tree (brought up to
+    that size first), None if the tree cannot hold that many."""
+    from projections.checkpoints import catch_up_tree
+    from projections.merkle import NAME as TREE
+    from projections.merkle import root
+
+    live: list[Projector] = []
+
+    def root_at(size: int) -> bytes | None:
+        if not live:
+            live.append(Projector(ledger, projections=[BY_NAME[TREE]]))
+        if catch_up_tree(live[0], size) < size:
+            return None
+        with live[0].reading(TREE) as (connection, tables, _):
+            return root(connection, tables, size)
+
+    return root_at
 
 
 def _replay_into(
@@ -519,9 +562,17 @@ def _replay_into(
     as_of: dt.date | None,
     batch_size: int,
     progress: Progress | None,
+    start: int = 0,
 ) -> Projector:
+    """Fold the events after ``start`` up to ``upto`` into ``engine``'s store.
+
+    From the first event (``start`` 0, an empty store) the fold goes as a rebuild's: keyed
+    rows stay in memory and are written once, at the end. After a snapshot copied into the
+    store, it goes as the live catch-up's: each batch reads the rows it touches from the
+    store and writes them back (few rows, against the many a snapshot holds)."""
     projector = Projector(ledger, engine=engine, projections=classes)
     projector.metadata = _replay_metadata()
+    rebuilding = not start
     folds = [
         (cls(projector.tables(cls, "a"), rebuilding=True), _folds_the_log(cls)) for cls in classes
     ]
@@ -529,19 +580,24 @@ def _replay_into(
     decoder: Any = chooser  # read_batch calls its ``event``, as an EventDecoder's
     label = ", ".join(cls.NAME for cls in classes)
     with gc_paused(), ledger.engine.connect() as source, engine.begin() as target:
-        after = 0
+        after = start
         while after < upto:
             batch = read_batch(ledger, source, after, batch_size, upto, decoder)
             if not batch:
                 break
             after = batch[-1].position
             every, dated = chooser.choose(batch)
-            for projection, whole_log in folds:  # keyed rows stay in memory until the end
-                Projector._fold_into(projection, target, every if whole_log else dated, False)
+            for projection, whole_log in folds:
+                chosen = every if whole_log else dated
+                if rebuilding:  # keyed rows stay in memory until the end
+                    Projector._fold_into(projection, target, chosen, False)
+                else:
+                    Projector._fold_into(type(projection)(projection.tables), target, chosen)
             if progress is not None:
                 progress(label, after, upto)
-        for projection, _ in folds:
-            projection.flush(target)
+        if rebuilding:
+            for projection, _ in folds:
+                projection.flush(target)
         target.execute(update(PS).values(position=upto, updated_at=now()))
     if progress is not None:
         progress(label, upto, upto)
@@ -631,10 +687,6 @@ def _replay_metadata() -> MetaData:
     return all_tables()
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 #: pages of a replay store kept in memory; the rest are in its temporary file
 STORE_CACHE_KIB = 64 * 1024
 
@@ -653,7 +705,7 @@ def _throwaway_store(classes: Iterable[type[Projection]]) -> Engine:
     for readers in several threads)."""
     engine = create_engine(
         "sqlite://", poolclass=StaticPool, creator=_private_database,
-        json_serializer=_json_text, json_deserializer=orjson.loads,
+        json_serializer=json_text, json_deserializer=orjson.loads,
     )  # fmt: skip
 
     @sa_event.listens_for(engine, "connect")

@@ -24,6 +24,7 @@ import migrations
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
+from projections import snapshots
 
 PG_ADMIN_URL = os.environ.get(
     "LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -102,6 +103,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "ledger.db"
     migrations.upgrade(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def replay_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Replay snapshots in a temporary directory, one every 5 events, so that every replay
+    test also starts from them (their own tests: ``test_replay_snapshots.py``)."""
+    directory = tmp_path_factory.mktemp("replay-snapshots")
+    patch = pytest.MonkeyPatch()
+    patch.setenv(snapshots.DIRECTORY_SETTING, str(directory))
+    patch.setenv(snapshots.EVERY_SETTING, "5")
+    yield directory
+    patch.undo()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -103,3 +103,46 @@ def test_replay_mistakes_are_one_line(ledger: Ledger, people: People, database_u
     ):
         message = one_line_error(run(database_url, *args))
         assert says in message, (args, message)
+
+
+def test_projections_snapshots_makes_the_replay_snapshots_up_to_the_head(
+    ledger: Ledger, people: People, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Step 1: a log of more than one snapshot's worth of events (one every 5 here).
+    monkeypatch.setenv("LEDGER_REPLAY_SNAPSHOT_EVERY", "5")
+    scenario = Scenario(ledger, people)
+    scenario.budget()
+    scenario.settled()
+    head = ledger.position()
+
+    # Step 2: the command says up to where it made them; a replay then agrees with the live.
+    result = run(database_url, "projections", "snapshots")
+    assert result.exit_code == 0, result.output
+    assert f"every 5 events up to position {head // 5 * 5:,}" in result.stdout
+    replayed = run(database_url, "replay", "trial-balance", "--budget-year", "2015", "--json")
+    assert replayed.exit_code == 0, replayed.output
+    live = reports.trial_balance_report(
+        ledger, {}, reports.YearQuery(budget_year=2015, min_position=head)
+    )  # fmt: skip
+    answer = json.loads(replayed.stdout)
+    assert answer["position"] == head
+    assert answer["rows"] == live["rows"] and answer["rows"]
+
+
+def test_projections_snapshots_says_when_they_are_turned_off(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_REPLAY_SNAPSHOT_EVERY", "0")
+    result = run(database_url, "projections", "snapshots")
+    assert result.exit_code == 0, result.output
+    assert "turned off" in result.stdout
+
+
+def test_a_bad_snapshot_interval_is_one_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_REPLAY_SNAPSHOT_EVERY", "often")
+    error = one_line_error(run(database_url, "projections", "snapshots"))
+    assert "LEDGER_REPLAY_SNAPSHOT_EVERY must be a whole number of events" in error
+    error = one_line_error(run(database_url, "replay", "project-spend"))
+    assert "LEDGER_REPLAY_SNAPSHOT_EVERY" in error
