@@ -8,7 +8,15 @@ Baseline (same database, same run): every row of ``ledger_events`` in position o
 the driver's streaming cursor, nothing else done with it (the raw scan).
 Measured: ``verify()``: every leaf recomputed from the stored bytes, the roots at the tree's
 size and at the checkpoint's, compared with the stored tree and the checkpoint (signature
-checked). Each measurement runs in its own subprocess, so its peak memory is its own.
+checked). Each measurement runs in its own subprocess, so its peak memory is its own (the
+peak printed is the measuring process's: on SQLite the two worker processes that recompute
+the leaves are not in it). On PostgreSQL the leaves are hashed by the server, on two
+connections (``projections.verify``); the rate then depends on the server's processors as
+much as on this process's.
+
+The machine may be shared: ``busy`` is the share of all processors that other work used in
+the second before the verification began (this process waiting; 0.50 on two processors is
+one of them taken), and the raw scan of the same run is the yardstick.
 
 Run: ``.venv/bin/python -m bench.verify [--events 100000,1000000]
 [--backend postgresql|sqlite|both]``. The goal (issue 4: ≥ 300,000 events/s) is printed,
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -64,13 +73,36 @@ def measure_verify(url: str) -> dict[str, Any]:
     tree_seconds = time.perf_counter() - started
     key = Ed25519PrivateKey.generate()
     make(projector, key)
+    busy = busy_before()
     started = time.perf_counter()
     result = verify(projector, public_key=cp.raw_public(key))
     seconds = time.perf_counter() - started
     return {
         "events": result.checked, "seconds": seconds, "rate": result.checked / seconds,
-        "ok": result.ok, "tree_seconds": tree_seconds, "peak_mib": peak_rss_mib(),
+        "ok": result.ok, "tree_seconds": tree_seconds, "peak_mib": peak_rss_mib(), "busy": busy,
     }  # fmt: skip
+
+
+def busy_before(seconds: float = 1.0) -> float | None:
+    """The share of all processors busy (with other work: this process sleeps) over the
+    next ``seconds``, from ``/proc/stat``; None where there is none."""
+
+    def times() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle and waiting for I/O; all
+
+    try:
+        idle, total = times()
+        time.sleep(seconds)
+        idle_after, total_after = times()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1 - (idle_after - idle) / max(total_after - total, 1)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def child(kind: str, url: str) -> dict[str, Any]:
@@ -100,14 +132,15 @@ def main() -> None:
     print("\nverification of the whole log (every leaf recomputed), beside the raw scan")
     print(
         f"{'backend':<12}{'events':>11}{'scan ev/s':>12}{'verify ev/s':>13}{'ratio':>7}"
-        f"{'seconds':>9}{'peak MiB':>10}{'tree s':>8}"
+        f"{'seconds':>9}{'peak MiB':>10}{'tree s':>8}{'busy':>6}"
     )
     for backend, scan, done in rows:
         print(
             f"{backend:<12}{done['events']:>11,}{scan['rate']:>12,.0f}{done['rate']:>13,.0f}"
             f"{done['rate'] / scan['rate']:>7.2f}{done['seconds']:>9.1f}{done['peak_mib']:>10.0f}"
-            f"{done['tree_seconds']:>8.1f}"
+            f"{done['tree_seconds']:>8.1f}{_share(done['busy']):>6}"
         )
+    print(f"({os.cpu_count()} processors)")
     print("\ngoal (issue 4; printed, not asserted):")
     for backend, _, done in rows:
         met = "yes" if done["rate"] >= GOAL_RATE else "NO"

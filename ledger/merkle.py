@@ -13,6 +13,9 @@ the empty tree is SHA-256 of nothing. Proofs and their verification are RFC 9162
 
 Trees are read through ``subtree(start, end)``: the hash of the leaves ``[start, end)``,
 which the stored tree answers from its complete aligned subtrees (see :func:`range_hash`).
+A tree can also be made in parts, each part's leaves hashed apart and the parts joined
+(:class:`Span`).
+
 Nothing here touches a database.
 """
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from uuid import UUID
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -229,6 +232,90 @@ class Frontier:
         for part in reversed(self.hashes[:-1]):
             result = node_hash(part, result)
         return result
+
+
+def blocks(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete aligned subtrees that leaves ``[start, end)`` are made of when each is as
+    large as it can be, left to right, as ``(level, index)``: the ones a :class:`Span` holds."""
+    nodes, at = [], start
+    while at < end:
+        level = (end - at).bit_length() - 1
+        if at:
+            level = min(level, (at & -at).bit_length() - 1)
+        nodes.append((level, at >> level))
+        at += 1 << level
+    return nodes
+
+
+def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+    """The hash of the complete tree of ``leaves`` (leaf hashes, a power of two of them),
+    made one level at a time."""
+    level, sha256, one = list(leaves), hashlib.sha256, b"\x01"
+    while len(level) > 1:
+        pairs = zip(level[0::2], level[1::2], strict=True)
+        level = [sha256(b"".join((one, left, right))).digest() for left, right in pairs]
+    return level[0]
+
+
+class Span:
+    """Leaves ``[start, end)`` of a tree as the complete aligned subtrees they make
+    (:func:`blocks`), two siblings merged into their parent as soon as both are in.
+
+    From the first leaf this is the :class:`Frontier` (its :meth:`root` is the tree's root);
+    a span of later leaves, hashed apart (in another process, say), is added to the span
+    that ends where it begins by :meth:`join`, which gives the span of both."""
+
+    __slots__ = ("start", "end", "hashes")
+
+    def __init__(self, start: int = 0, end: int | None = None, hashes: Iterable[bytes] = ()):
+        self.start = start
+        self.end = start if end is None else end
+        self.hashes = list(hashes)
+        if self.end < start or len(self.hashes) != len(blocks(start, self.end)):
+            raise ValueError(f"leaves [{start}, {self.end}) are not {len(self.hashes)} subtrees")
+
+    def push(self, node: bytes, level: int = 0) -> None:
+        """Add the leaf (or the complete subtree of ``2**level`` leaves) at the span's end."""
+        if self.end & ((1 << level) - 1):
+            raise ValueError(f"no subtree of 2**{level} leaves begins at leaf {self.end}")
+        hashes, start = self.hashes, self.start
+        index = self.end >> level
+        self.end += 1 << level
+        while index & 1 and (index ^ 1) << level >= start:  # its left sibling is complete
+            node = hashlib.sha256(b"\x01" + hashes.pop() + node).digest()
+            index >>= 1
+            level += 1
+        hashes.append(node)
+
+    def extend(self, leaves: Sequence[bytes], marks: Collection[int] = ()) -> dict[int, Span]:
+        """Add ``leaves`` (leaf hashes), one after the other; answer the span as it stood at
+        each end in ``marks`` that it passed (for the roots at those sizes). Each complete
+        aligned subtree they fill is hashed level by level (:func:`subtree_hash`)."""
+        first, end = self.end, self.end + len(leaves)
+        cuts = sorted({at for at in marks if first < at < end} | ({end} - {first}))
+        taken: dict[int, Span] = {}
+        for cut in cuts:
+            for level, index in blocks(self.end, cut):
+                at = (index << level) - first
+                self.push(subtree_hash(leaves[at : at + (1 << level)]), level)
+            if cut in marks:
+                taken[cut] = Span(self.start, self.end, self.hashes)
+        return taken
+
+    def join(self, other: Span) -> Span:
+        """The span of this one's leaves and then ``other``'s (which begins where it ends)."""
+        if other.start != self.end:
+            raise ValueError(f"a span from leaf {other.start} does not follow one to {self.end}")
+        joined = Span(self.start, self.end, self.hashes)
+        for (level, _), node in zip(blocks(other.start, other.end), other.hashes, strict=True):
+            joined.push(node, level)
+        return joined
+
+    def root(self) -> bytes:
+        """The root of the tree of the span's leaves (a span from the first leaf)."""
+        if self.start:
+            raise ValueError("only a span from the first leaf is a whole tree")
+        return Frontier(self.end, self.hashes).root()
 
 
 # -- proofs (RFC 9162 §2.1.3.1 and §2.1.4.1) --------------------------------------------------

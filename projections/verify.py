@@ -10,16 +10,60 @@ each bad position (:mod:`ledger.verification` lists the kinds).
 The tree is first brought up to the head of the log, so events appended since it last
 folded are in it: appending is what the log allows. What a tree or a checkpoint proves is
 that nothing it holds was changed, removed, inserted or moved since.
+
+The pass over the table is the verification's cost, and it is split two ways:
+
+- On PostgreSQL the server computes each leaf hash (:data:`SERVER_LEAF`: the leaf data of
+  :data:`ledger.merkle.LEAF_DATA` built in SQL, hashed with ``pg_catalog.sha256``) and sends
+  32 bytes per event, the leaves of each run of :data:`CHUNK` positions in one value; here
+  they are folded into the tree. Two connections share the work, the second one reading the
+  first one's snapshot (``pg_export_snapshot``), so both read the one log the tree is
+  compared with, up to the last position that snapshot holds.
+
+  Trusting the server's ``sha256`` adds no trust beyond what reading the log from it
+  already takes: a verification in the database trusts the server to hand over the bytes it
+  stores (a server that lies could as well hand over the untampered bytes it kept aside), and
+  a server that lied about a hash would be caught by the same things that catch a server
+  lying about bytes: the signed checkpoints the inspectors hold, and the offline verifier
+  (``ledger verify --offline``, :func:`ledger.event_log.verify_file`), which recomputes every
+  leaf from an exported file with no server at all. The leaf data built in SQL is the same
+  bytes as ``ledger.merkle`` builds (the tests compare them, for topics holding quotes,
+  backslashes, control characters and non-ASCII text), so a stored event hashes the same
+  on the server, here and offline.
+- On SQLite two worker processes each recompute half of the positions, on a connection of
+  their own to the same file (:func:`projections.verify_worker.sqlite_span`), up to the last
+  position the verification's transaction holds, and answer the complete subtrees of their
+  half (:class:`ledger.merkle.Span`); here the halves are joined. The workers are new
+  interpreters (fork and exec: safe in a threaded server, and cheap, as they import only
+  :mod:`projections.verify_worker` and :mod:`ledger.merkle`; ``multiprocessing``'s spawn and
+  forkserver import the main module again, about a second). Their transactions are not the
+  verification's (SQLite cannot share one), but the rows up to that position are the same in
+  both unless someone rewrites them in between: the append-only triggers refuse that, and a
+  tamperer who drops them races with any verification anyway. A log shorter than
+  :data:`PROCESSES_FROM` events, a database that is not a file, a machine with one
+  processor, or a log whose positions do not run 1, 2, 3, … is recomputed here.
+
+Both fast paths are for a log whose positions run without a gap; any other log is read
+event by event here (:func:`_leaves_by_cursor`), which finds the first position it skips.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
+import itertools
+import json
 import logging
-import re
-from collections.abc import Callable, Sequence
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -70,11 +114,14 @@ def _recompute(
 ) -> tuple[int, dict[int, bytes], int | None]:
     """One pass: how many events there are, the log's root at each of ``sizes`` (and at the
     end), and the first position the log skips (None if none)."""
-    tree = _Recomputed(sizes)
     if connection.dialect.name == "postgresql":
-        _leaves_by_copy(ledger, connection, tree.take)
+        done = _recompute_on_server(ledger, connection, sizes)
     else:
-        _leaves_by_cursor(ledger, connection, tree.take)
+        done = _recompute_in_workers(ledger, connection, sizes)
+    if done is not None:
+        return done
+    tree = _Recomputed(sizes)
+    _leaves_by_cursor(ledger, connection, tree.take)
     tree.roots[tree.count] = tree.frontier.root()
     return tree.count, tree.roots, tree.gap
 
@@ -105,8 +152,8 @@ Take = Callable[[list[tuple[int, bytes]]], None]
 
 
 def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> None:
-    """Leaves made here from each stored row (SQLite): :class:`ledger.merkle.LeafHasher`'s
-    work inlined, with its caches of ids and topics (one bytes format and one hash a row)."""
+    """Leaves made here from each stored row: :class:`ledger.merkle.LeafHasher`'s work
+    inlined, with its caches of ids and topics (one bytes format and one hash a row)."""
     ids: dict[Any, bytes] = {}
     topics: dict[str, bytes] = {}
     b64, sha256 = base64.b64encode, hashlib.sha256
@@ -116,6 +163,8 @@ def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> Non
     ):
         oid = ids.get(originator_id)
         if oid is None:
+            if len(ids) > 100_000:
+                ids.clear()
             oid = ids[originator_id] = merkle.canonical_id(originator_id)
         topic_json = topics.get(topic)
         if topic_json is None:
@@ -130,76 +179,226 @@ def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> Non
 
 #: ``0x00 ‖ leaf data`` with its five values to fill in (``ledger.merkle.LEAF_DATA``)
 LEAF = b"\x00" + merkle.LEAF_DATA
-#: the same with every value already text (COPY's output)
-LEAF_TEXT = LEAF.replace(b"%d", b"%s")
 
 
-def _leaves_by_copy(ledger: Ledger, connection: Connection, take: Take) -> None:
-    """Leaves made from COPY's text output (PostgreSQL): the server sends each row's id,
-    version and canonical UUID as the text the leaf data holds and the state in base64,
-    so each leaf is one format and one hash here; COPY streams faster than a cursor."""
+# -- PostgreSQL: the server hashes ------------------------------------------------------------
+
+#: the leaf hash of a row of the events table, computed by PostgreSQL: SHA-256 of 0x00 and
+#: the leaf data of ``ledger.merkle.LEAF_DATA``. A ``uuid``'s text is the canonical one (the
+#: cast costs nothing on the ``uuid`` column); ``to_json`` escapes a text as
+#: ``json.dumps(ensure_ascii=False)`` does (``"``, ``\`` and the characters below U+0020,
+#: nothing else); ``encode(…, 'base64')`` breaks lines, which ``replace`` takes out
+#: (``translate`` costs more). Functions are named with their schema, so that no function
+#: of the search path stands in for one.
+SERVER_LEAF = (
+    "pg_catalog.sha256(pg_catalog.decode('00', 'hex') || pg_catalog.convert_to("
+    """'{"originator_id":"' || originator_id::uuid::text"""
+    """ || '","originator_version":' || originator_version"""
+    """ || ',"position":' || id"""
+    """ || ',"state":"' || pg_catalog.replace(pg_catalog.encode(state, 'base64'), E'\\n', '')"""
+    """ || '","topic":' || pg_catalog.to_json(topic)::text || '}', 'UTF8'))"""
+)
+#: positions whose leaves come in one value (and one query)
+CHUNK = 16_384
+#: connections that compute leaves at once (each a server process)
+CONNECTIONS = 2
+
+
+def _recompute_on_server(
+    ledger: Ledger, connection: Connection, sizes: set[int]
+) -> tuple[int, dict[int, bytes], None] | None:
+    """The pass over a log whose positions run 1, 2, 3, … with the leaves hashed by the
+    server; None when they do not (or the database's text is not UTF-8)."""
+    table = connection.dialect.identifier_preparer.quote(ledger.events_table.name)
+    if connection.exec_driver_sql("SHOW server_encoding").scalar() != "UTF8":
+        return None
+    first, last = connection.exec_driver_sql(
+        f"SELECT pg_catalog.min(id), pg_catalog.max(id) FROM {table}"
+    ).one()
+    if last is None:
+        return 0, {0: merkle.EMPTY_ROOT}, None
+    if first != 1:
+        return None
+    chunks = [(low, min(low + CHUNK, last + 1)) for low in range(1, last + 1, CHUNK)]
+    copies = [
+        f"COPY (SELECT {SERVER_LEAF} FROM {table} WHERE id >= {low} AND id < {high} ORDER BY id)"
+        " TO STDOUT (FORMAT binary)"
+        for low, high in chunks
+    ]
+    span = merkle.Span()
+    roots = {0: merkle.EMPTY_ROOT}
+    with contextlib.closing(_on_server(connection, copies)) as copied:
+        for (low, high), data in zip(chunks, copied, strict=True):
+            leaves = _copied_leaves(data, high - low)
+            if leaves is None:
+                return None  # a gap: read here, to find it
+            for size, part in span.extend(leaves, sizes).items():
+                roots[size] = part.root()
+    roots[last] = span.root()
+    return last, roots, None
+
+
+#: COPY's binary format: its header, each row's (one field of 32 bytes) and its trailer
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_ROW = b"\x00\x01\x00\x00\x00\x20"
+_COPY_TRAILER = b"\xff\xff"
+
+
+def _copied_leaves(data: bytes, count: int) -> list[bytes] | None:
+    """The 32-byte leaves of a binary COPY of ``count`` rows; None if it holds another count
+    (every row being 38 bytes, the length tells)."""
+    row = len(_COPY_ROW) + 32
+    if len(data) != len(_COPY_HEADER) + count * row + len(_COPY_TRAILER):
+        return None
+    if not (data.startswith(_COPY_HEADER) and data.endswith(_COPY_TRAILER)):
+        raise ValueError("the server's COPY is not in the binary format this reads")
+    first = len(_COPY_HEADER) + len(_COPY_ROW)
+    return [data[at : at + 32] for at in range(first, first + count * row, row)]
+
+
+def _on_server(connection: Connection, copies: list[str]) -> Generator[bytes, None, None]:
+    """What each of ``copies`` (COPY … TO STDOUT) writes, in order: run on ``connection``
+    and (when it reads one snapshot, as a verification does) on more connections importing
+    that snapshot, each one taking every other COPY, in threads of their own while the
+    chunks are folded here."""
+    isolation = connection.get_isolation_level()
+    together = CONNECTIONS if isolation in ("REPEATABLE READ", "SERIALIZABLE") else 1
+    together = max(1, min(together, len(copies)))
+    snapshot = None
+    if together > 1:
+        snapshot = connection.exec_driver_sql("SELECT pg_catalog.pg_export_snapshot()").scalar()
+    with contextlib.ExitStack() as stack:
+        raws: list[Any] = [connection.connection.dbapi_connection]
+        for _ in range(together - 1):
+            other = stack.enter_context(connection.engine.connect())
+            other = other.execution_options(isolation_level=isolation)
+            stack.enter_context(other.begin())
+            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            raws.append(other.connection.dbapi_connection)
+        results: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in raws]
+        stop = threading.Event()
+
+        def run(each: int) -> None:
+            try:
+                cursor = raws[each].cursor()
+                try:
+                    # a plan of one process each: the processors are the connections'
+                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                    for copy in copies[each :: len(raws)]:
+                        if stop.is_set():
+                            break
+                        out = io.BytesIO()
+                        cursor.copy_expert(copy, out)
+                        results[each].put(out.getvalue())
+                finally:
+                    cursor.close()
+            except BaseException as error:  # handed over, raised where the chunks are read
+                results[each].put(error)
+
+        threads = [
+            threading.Thread(target=run, args=(each,), daemon=True) for each in range(len(raws))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for at in range(len(copies)):
+                data = results[at % len(raws)].get()
+                if isinstance(data, BaseException):
+                    raise data
+                yield data
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+
+# -- SQLite: worker processes ------------------------------------------------------------------
+
+#: logs at least this long are recomputed in worker processes
+PROCESSES_FROM = 20_000
+#: worker processes for one verification
+PROCESSES = 2
+#: a worker: a new interpreter that imports ``projections.verify_worker`` (and the standard
+#: library) only, found where this process found it; without ``site``, it starts faster
+_WORKER = ("-P", "-S", "-c", "from projections.verify_worker import serve; serve()")
+
+
+def _recompute_in_workers(
+    ledger: Ledger, connection: Connection, sizes: set[int]
+) -> tuple[int, dict[int, bytes], None] | None:
+    """The pass over a log kept in an SQLite file, its positions running 1, 2, 3, …, split
+    between :data:`PROCESSES` worker processes; None for a shorter log, a database that is
+    not a file, positions with a gap, or a worker that failed (then it is read here)."""
+    path = _database_file(connection)
+    if not path or not sys.executable or PROCESSES < 2 or _processors() < 2:
+        return None
     table = ledger.events_table.name
-    sql = (
-        "COPY (SELECT id, originator_id, originator_version, "
-        "translate(encode(state, 'base64'), E'\\n', ''), topic "
-        f"FROM {table} ORDER BY id) TO STDOUT"
-    )
-    topics: dict[bytes, bytes] = {}
-    sha256 = hashlib.sha256
+    count, first, last = connection.exec_driver_sql(
+        f'SELECT count(*), min(id), max(id) FROM "{table}"'
+    ).one()
+    if count < max(PROCESSES_FROM, PROCESSES) or first != 1 or last != count:
+        return None
+    cuts = [count * part // PROCESSES for part in range(PROCESSES + 1)]
+    here = str(Path(merkle.__file__).resolve().parents[1])  # a checkout not installed
+    paths = [here, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    with contextlib.ExitStack() as stack:
+        workers: list[tuple[subprocess.Popen[bytes], bytes]] = []
+        for start, end in itertools.pairwise(cuts):
+            worker = stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, *_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, env=environment,
+                )
+            )  # fmt: skip
+            stack.callback(_stop, worker)
+            request = {
+                "path": path, "table": table, "start": start, "end": end,
+                "marks": sorted(s for s in sizes if start < s < end),
+            }  # fmt: skip
+            workers.append((worker, json.dumps(request).encode()))
+        with ThreadPoolExecutor(len(workers)) as talks:  # each one its request, at once
+            answers = list(talks.map(lambda each: each[0].communicate(each[1]), workers))
+        span = merkle.Span()
+        roots = {0: merkle.EMPTY_ROOT}
+        for (worker, _), (out, err) in zip(workers, answers, strict=True):
+            if worker.returncode != 0:
+                log.warning("a verification worker failed; reading here: %s", err.decode()[-2000:])
+                return None
+            answer = json.loads(out)
+            if answer.get("gap"):
+                return None
+            for at, hashes in answer["marks"].items():
+                part = merkle.Span(span.end, int(at), map(bytes.fromhex, hashes))
+                roots[int(at)] = span.join(part).root()
+            span = span.join(
+                merkle.Span(span.end, answer["end"], map(bytes.fromhex, answer["hashes"]))
+            )
+            if span.end in sizes or span.end == count:
+                roots[span.end] = span.root()
+    return count, roots, None
 
-    def lines(chunk: list[bytes]) -> None:
-        batch = []
-        for line in chunk:
-            position, oid, version, state, topic = line.split(b"\t")
-            topic_json = topics.get(topic)
-            if topic_json is None:
-                topic_json = topics[topic] = merkle.topic_json_of(_copy_text(topic))
-            data = LEAF_TEXT % (oid, version, position, state, topic_json)
-            batch.append((int(position), sha256(data).digest()))
-        take(batch)
 
+def _database_file(connection: Connection) -> str:
+    """The file of the main database ('' for one in memory)."""
     raw: Any = connection.connection.dbapi_connection
-    cursor = raw.cursor()
-    try:
-        cursor.copy_expert(sql, _Lines(lines))
-    finally:
-        cursor.close()
+    for _, name, file in raw.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file or "")
+    return ""
 
 
-_COPY_ESCAPES = re.compile(rb"\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
-_COPY_NAMED = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+def _processors() -> int:
+    """The processors this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-def _copy_text(value: bytes) -> str:
-    """A text field of COPY's text format, its backslash escapes undone."""
-
-    def undo(match: re.Match[bytes]) -> bytes:
-        code = match.group()[1:]
-        if code[:1] == b"x":
-            return bytes([int(code[1:], 16)])
-        if code[:1].isdigit():
-            return bytes([int(code, 8) & 0xFF])
-        return _COPY_NAMED.get(code, code)
-
-    return _COPY_ESCAPES.sub(undo, value).decode()
-
-
-class _Lines(io.RawIOBase):
-    """A writable file for ``copy_expert`` that hands over whole lines as they arrive."""
-
-    def __init__(self, handle: Callable[[list[bytes]], None]) -> None:
-        self.handle = handle
-        self.rest = b""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        lines = (self.rest + bytes(data)).split(b"\n")
-        self.rest = lines.pop()
-        if lines:
-            self.handle(lines)
-        return len(data)
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.kill()
+        worker.wait()
 
 
 def _classify(

@@ -416,9 +416,10 @@ def test_an_import_into_a_database_with_events_is_refused(
 def test_leaves_are_recomputed_exactly_whatever_a_stored_topic_holds(
     story: Story, superuser: Superuser, database_url: str
 ) -> None:
-    """The fast recomputation (COPY's text output on PostgreSQL) undoes every escape: a
-    topic with a tab, a newline, a backslash, a quote or Vietnamese gives the leaf the
-    canonical encoding gives it."""
+    """The recomputation (on PostgreSQL the leaf data built and hashed by the server) writes
+    a topic as the canonical encoding does: one with a tab, a newline, a backslash, a quote,
+    DEL or Vietnamese gives the leaf ``leaf_of`` gives it (``test_verify_speed_paths`` has
+    more such topics, and the worker processes of SQLite)."""
     for position, topic in enumerate(['a\tb\\c\nd"e', "tên\\x41\r\x7f"], start=2):
         superuser.run("UPDATE ledger_events SET topic = :t WHERE id = :p", t=topic, p=position)
     with story.ledger.engine.connect() as connection:
