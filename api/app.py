@@ -50,6 +50,7 @@ from api.routes import ENDPOINTS, HTML, Download, Endpoint
 from ledger.access import Actor, require
 from ledger.errors import FieldProblem, Forbidden, LedgerError, Unauthorized, ValidationFailed
 from ledger.service import Ledger
+from projections.runner import keep_snapshots
 
 MAX_BODY_BYTES = 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
@@ -84,14 +85,15 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
 
 def worker_threads(ledger: Ledger) -> int | None:
     """How many requests may use the database at once: what the engine's connection pool can
-    hand out (its size and overflow), less one for the live follower; ``None``: no limit.
+    hand out (its size and overflow), less three for the background work (the live follower,
+    and the replay snapshots' reader and tree); ``None``: no limit.
     More worker threads than connections would only make the extra requests wait in the pool
     and fail after its timeout under load, instead of queueing for a thread."""
     pool = ledger.engine.pool
     if not isinstance(pool, QueuePool):
         return None
     overflow = int(pool._max_overflow)  # no public accessor (``overflow()`` is the current)
-    return None if overflow < 0 else max(1, pool.size() + overflow - 1)
+    return None if overflow < 0 else max(1, pool.size() + overflow - 3)
 
 
 def _lifespan(ledger: Ledger, follow: bool) -> Any:
@@ -101,18 +103,25 @@ def _lifespan(ledger: Ledger, follow: bool) -> Any:
         if threads is not None:
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         stop = threading.Event()
-        thread = None
+        background = []
         if follow:
             projector = projector_for(ledger)
-            thread = threading.Thread(
-                target=projector.follow, args=(stop,), name="projections-follow", daemon=True
-            )
-            thread.start()
+            background = [
+                threading.Thread(
+                    target=projector.follow, args=(stop,), name="projections-follow", daemon=True
+                ),
+                threading.Thread(
+                    target=keep_snapshots, args=(ledger, stop), name="replay-snapshots",
+                    daemon=True,
+                ),
+            ]  # fmt: skip
+            for thread in background:
+                thread.start()
         try:
             yield
         finally:
             stop.set()
-            if thread is not None:
+            for thread in background:
                 thread.join(timeout=10)
 
     return lifespan

@@ -525,13 +525,26 @@ def replay(
         raise
 
 
-def prepare_snapshots(ledger: Ledger, progress: Progress | None = None) -> int:
-    """Make the replay snapshots up to the head of the log that are missing; answer the
-    position of the last one (0: none, or snapshots turned off)."""
+def prepare_snapshots(
+    ledger: Ledger, progress: Progress | None = None, stop: threading.Event | None = None
+) -> int:
+    """Make the replay snapshots up to the head of the log that are missing (until ``stop``
+    is set); answer the position of the last one (0: none, or snapshots turned off)."""
     kept = snapshots_for(ledger, snapshotted())
     if kept is None:
         return 0
-    return kept.prepare(ledger, ledger.position(), _live_root(ledger), progress)
+    return kept.prepare(ledger, ledger.position(), _live_root(ledger), progress, stop=stop)
+
+
+def keep_snapshots(ledger: Ledger, stop: threading.Event, interval: float = 5.0) -> None:
+    """Make the replay snapshots as the log grows, until ``stop`` is set (what a server runs
+    beside its live projections, so that past views rarely wait for one to be made)."""
+    while not stop.is_set():
+        try:
+            prepare_snapshots(ledger, stop=stop)
+        except Exception:  # logged; tried again at the next interval
+            log.exception("replay snapshots could not be made")
+        stop.wait(interval)
 
 
 def _live_root(ledger: Ledger) -> Callable[[int], bytes | None]:

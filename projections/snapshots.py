@@ -1,32 +1,32 @@
 """Replay snapshots: the projections as they stood every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
 events, kept so that a replay folds only the events after the nearest one.
 
-A replay as known at position *P* (:func:`projections.runner.replay`) copies the snapshot at
-the greatest kept position *S* ≤ *P* into its throw-away store, puts the keyed rows in memory
-as a rebuild holds them, and folds only the events *S*+1 … *P* with the live projections' own
-code. What it answers is the same as a fold from the first event: the snapshot at *S* is that
+A replay as known at position *P* (:func:`projections.runner.replay`) starts its throw-away
+store from the snapshot at the greatest kept position *S* ≤ *P* and folds only the events
+*S*+1 … *P*, batch by batch as the live catch-up does, with the live projections' own code.
+What it answers is the same as a fold from the first event: the snapshot at *S* is that
 fold, stopped at *S*.
 
-The snapshots of one ledger database live in one SQLite file under ``LEDGER_REPLAY_DIR``
-(default ``var/replay``), named by the database's address. They are a cache: deleting the
-file loses nothing, and it is made again by the next replay that needs it.
+The snapshots of one ledger database live in a SQLite file in a directory of their own under
+``LEDGER_REPLAY_DIR`` (default ``var/replay``), named by the database's address. They are a
+cache: deleting them loses nothing; they are made again when needed.
 
 * Appended tables (``TableDef.appended``: audit trail, journal postings) are kept once:
-  their rows never change, so the rows of every event up to *S* are the snapshot at *S*.
+  their rows never change, so the rows of every event up to *S* are the snapshot at *S*. A
+  replay store reads them from the file itself (attached), beside the rows it appends.
 * Keyed tables are kept as versions: a row changed between two snapshots gets a new version
   ``since`` the later one, and its previous version ends (``until``) there. The snapshot at
-  *S* is the versions with ``since`` ≤ *S* < ``until``.
+  *S* is the versions with ``since`` ≤ *S* < ``until``, copied into the replay store.
 
 A snapshot is used only while it still describes this log: each one records the Merkle root
 of the log's first *S* events, and the live tree must give the same root (a database
 restored from a backup and written on differently, or another database at the same address,
 does not). Each projection's module source is fingerprinted too, so a changed fold never
-starts from a snapshot the old code made. Otherwise the file is made again from the start.
+starts from a snapshot the old code made. Otherwise a new file is made from the first event.
 
-Snapshots are made (and extended) by the first replay that reaches past the last one, in
-the same pass over the log it needed anyway, or ahead of time by ``ledger projections
-snapshots``. One process at a time extends the file (an exclusive lock on ``FILE.lock``);
-replays copy from it under a shared lock.
+Snapshots are made (and extended) ahead of time by ``ledger serve`` in the background, by
+``ledger projections snapshots``, or else by the first replay that reaches past the last one.
+One process at a time makes them (an exclusive lock on ``extend.lock``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -294,9 +295,11 @@ class Snapshots:
         root_at: RootAt,
         progress: Progress | None = None,
         batch_size: int = 10_000,
+        stop: threading.Event | None = None,
     ) -> int:
-        """Make the snapshots up to ``upto`` that are missing; answer the position of the
-        nearest one at or before ``upto`` (0: none)."""
+        """Make the snapshots up to ``upto`` that are missing (until ``stop`` is set, if
+        given: those made by then are kept); answer the position of the nearest one at or
+        before ``upto`` (0: none)."""
         target = upto // self.every * self.every
         if target == 0:
             return 0
@@ -305,7 +308,9 @@ class Snapshots:
             last = positions[-1] if positions else 0
             if last < target:
                 with self._engine(path) as engine:
-                    last = self._extend(engine, ledger, last, target, root_at, progress, batch_size)
+                    last = self._extend(
+                        engine, ledger, last, target, root_at, progress, batch_size, stop
+                    )
                 positions.append(last)
         return max((p for p in positions if p <= upto), default=0)
 
@@ -318,6 +323,7 @@ class Snapshots:
         root_at: RootAt,
         progress: Progress | None,
         batch_size: int,
+        stop: threading.Event | None = None,
     ) -> int:
         """Fold the events after ``last`` as a rebuild does (every keyed row in memory),
         writing a snapshot at each multiple of ``every`` up to ``target``; answer the last
@@ -335,7 +341,7 @@ class Snapshots:
         made = last
         with gc_paused(), ledger.engine.connect() as source:
             after = last
-            while after < target:
+            while after < target and not (stop is not None and stop.is_set()):
                 boundary = (after // self.every + 1) * self.every
                 size = min(batch_size, boundary - after)
                 batch = read_batch(ledger, source, after, size, boundary, decoder)

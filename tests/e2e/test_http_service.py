@@ -248,7 +248,7 @@ def test_an_unexpected_fault_is_a_generic_500_with_the_traceback_logged(
 def test_requests_use_no_more_threads_than_the_pool_has_connections(ledger: Ledger) -> None:
     pool = ledger.engine.pool
     threads = worker_threads(ledger)
-    assert threads == pool.size() + pool._max_overflow - 1  # one left for the follower
+    assert threads == pool.size() + pool._max_overflow - 3  # for the follower and snapshots
     with TestClient(create_app(ledger)) as client:
         assert client.portal is not None
         tokens = client.portal.call(

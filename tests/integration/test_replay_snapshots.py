@@ -12,13 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
+from api.app import create_app
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import snapshots
@@ -44,6 +47,8 @@ def contents(ledger: Ledger, position: int, *, from_snapshots: bool) -> dict[str
 def kept_positions(ledger: Ledger) -> list[int]:
     kept = snapshots_for(ledger, snapshotted())
     assert kept is not None
+    if not kept.path.exists():
+        return []
     engine = sa.create_engine(f"sqlite:///{kept.path}")
     try:
         with engine.connect() as connection:
@@ -282,3 +287,19 @@ def test_a_replay_store_keeps_reading_its_snapshots_while_they_are_made_anew(
     monkeypatch.setattr(snapshots, "fingerprint", lambda: "a third fold")
     prepare_snapshots(ledger)
     assert not first.exists()
+
+
+def test_a_server_following_the_log_makes_the_snapshots_as_it_grows(
+    ledger: Ledger, people: People
+) -> None:
+    # Step 1: history written before the server starts, and more while it runs.
+    some_history(ledger, people)
+    with TestClient(create_app(ledger, follow=True)):
+        Scenario(ledger, people).settled(city=10_000_000, paid=10_000_000)
+        expected = list(range(EVERY, ledger.position() + 1, EVERY))
+
+        # Step 2: without any replay asked for, the snapshots reach the head's last multiple.
+        deadline = time.monotonic() + 30
+        while kept_positions(ledger) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert kept_positions(ledger) == expected
