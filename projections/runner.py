@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any
 
-import orjson
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import (
     Connection,
@@ -40,7 +39,6 @@ from sqlalchemy import (
     Table,
     and_,
     cast,
-    create_engine,
     delete,
     func,
     literal,
@@ -48,14 +46,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import event as sa_event
 from sqlalchemy.pool import StaticPool
 
 from ledger.service import Ledger
 from projections.base import SETS, Envelope, Projection, all_tables
 from projections.bulk import BackgroundWriter
 from projections.registry import BY_NAME, PROJECTIONS
-from projections.snapshots import json_text, snapshots_for, snapshotted
+from projections.snapshots import snapshots_for, snapshotted, sqlite_engine
 from projections.source import decoder_for, read_batch, read_batches
 from projections.state import ensure_rows, now, projection_state
 from projections.state import metadata as state_metadata
@@ -716,18 +713,11 @@ def _throwaway_store(classes: Iterable[type[Projection]]) -> Engine:
     beyond :data:`STORE_CACHE_KIB` go to a file the OS caches), no journal (it is thrown
     away, never rolled back), JSON by ``orjson``, one connection (see :class:`ReplayCache`
     for readers in several threads)."""
-    engine = create_engine(
-        "sqlite://", poolclass=StaticPool, creator=_private_database,
-        json_serializer=json_text, json_deserializer=orjson.loads,
+    engine = sqlite_engine(
+        "sqlite://",
+        ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{STORE_CACHE_KIB}"),
+        poolclass=StaticPool, creator=_private_database,
     )  # fmt: skip
-
-    @sa_event.listens_for(engine, "connect")
-    def throwaway(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode = OFF")
-        cursor.execute("PRAGMA synchronous = OFF")
-        cursor.execute(f"PRAGMA cache_size = -{STORE_CACHE_KIB}")
-        cursor.close()
 
     metadata = _replay_metadata()
     tables = [metadata.tables[f"{d.name}_a"] for cls in classes for d in cls.TABLES]

@@ -91,6 +91,24 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def sqlite_engine(url: str, pragmas: Iterable[str], **options: Any) -> Engine:
+    """An engine on a SQLite database of the replays' own (a store or a snapshot file): JSON
+    by ``orjson``, and ``pragmas`` (``"name = value"``) set on each new connection."""
+    engine = create_engine(
+        url, json_serializer=json_text, json_deserializer=orjson.loads, **options
+    )
+    settings = [f"PRAGMA {pragma}" for pragma in pragmas]
+
+    @sa_event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for setting in settings:
+            cursor.execute(setting)
+        cursor.close()
+
+    return engine
+
+
 def every_setting() -> int:
     """Events between two snapshots (``LEDGER_REPLAY_SNAPSHOT_EVERY``; 0 turns them off)."""
     raw = os.environ.get(EVERY_SETTING, "").strip()
@@ -228,18 +246,11 @@ class Snapshots:
 
     @contextlib.contextmanager
     def _engine(self, path: Path) -> Iterator[Engine]:
-        engine = create_engine(
-            f"sqlite:///{path}", poolclass=NullPool,
-            json_serializer=json_text, json_deserializer=orjson.loads,
-        )  # fmt: skip
-
-        @sa_event.listens_for(engine, "connect")
-        def settings(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA busy_timeout = 30000")
-            cursor.close()
+        engine = sqlite_engine(
+            f"sqlite:///{path}",
+            ("journal_mode = WAL", "synchronous = NORMAL", "busy_timeout = 30000"),
+            poolclass=NullPool,
+        )
 
         try:
             yield engine
@@ -457,18 +468,13 @@ class Snapshots:
             if kept is None:
                 sqlite.execute("ROLLBACK")
                 return False
-            for cls in classes:
-                for table_def in cls.TABLES:
-                    if table_def.appended:
-                        continue
-                    shape = self.shapes[table_def.name]
-                    columns = _columns(shape)
-                    sqlite.execute(
-                        f'INSERT INTO main."{shape.name}" ({columns}) SELECT {columns} '
-                        f'FROM snap."{self.kept[table_def.name].name}" '
-                        "WHERE since <= ? AND (until IS NULL OR until > ?)",
-                        (at, at),
-                    )
+            for table_def, shape, columns in self._tables(classes, appended=False):
+                sqlite.execute(
+                    f'INSERT INTO main."{shape.name}" ({columns}) SELECT {columns} '
+                    f'FROM snap."{self.kept[table_def.name].name}" '
+                    "WHERE since <= ? AND (until IS NULL OR until > ?)",
+                    (at, at),
+                )
             sqlite.execute("COMMIT")
             return True
         except BaseException:
@@ -479,21 +485,23 @@ class Snapshots:
         """Once a replay store restored at ``at`` has folded what came after: each appended
         table is read as the file's rows up to ``at`` followed by the store's own (a
         temporary view of the table's name, which SQLite finds before the table itself)."""
+        for _, shape, columns in self._tables(classes, appended=True):
+            connection.exec_driver_sql(
+                f'CREATE TEMP VIEW "{shape.name}" AS '
+                f'SELECT {columns} FROM snap."{shape.name}" WHERE position <= {int(at)} '
+                f'UNION ALL SELECT {columns} FROM main."{shape.name}"'
+            )
+
+    def _tables(
+        self, classes: Iterable[type[Projection]], appended: bool
+    ) -> Iterator[tuple[TableDef, Table, str]]:
+        """The appended (or the keyed) tables of ``classes``: each one's definition, its
+        shape in a replay store and its quoted column list."""
         for cls in classes:
             for table_def in cls.TABLES:
-                if not table_def.appended:
-                    continue
-                shape = self.shapes[table_def.name]
-                columns = _columns(shape)
-                connection.exec_driver_sql(
-                    f'CREATE TEMP VIEW "{shape.name}" AS '
-                    f'SELECT {columns} FROM snap."{shape.name}" WHERE position <= {int(at)} '
-                    f'UNION ALL SELECT {columns} FROM main."{shape.name}"'
-                )
-
-
-def _columns(table: Table) -> str:
-    return ", ".join(f'"{c.name}"' for c in table.columns)
+                if table_def.appended == appended:
+                    shape = self.shapes[table_def.name]
+                    yield table_def, shape, ", ".join(f'"{c.name}"' for c in shape.columns)
 
 
 def _versions(table_def: TableDef, shape: Table, metadata: MetaData) -> Table:

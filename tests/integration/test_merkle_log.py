@@ -28,7 +28,7 @@ from projections import merkle as tree
 from projections import verify as verify_module
 from projections.runner import Projector
 from projections.verify import verify
-from tests.conftest import People, grant_people
+from tests.conftest import grant_people
 from tests.integration.helpers import Story
 
 # -- the log, hashed independently ------------------------------------------------------------
@@ -87,19 +87,6 @@ def public(key: Ed25519PrivateKey) -> bytes:
     return cp.raw_public(key)
 
 
-@pytest.fixture
-def story(ledger: Ledger, people: People) -> Story:
-    story = Story(ledger, people)
-    story.budget(100_000_000)
-    story.settled(city=60_000_000, paid=60_000_000)
-    return story
-
-
-@pytest.fixture
-def projector(ledger: Ledger) -> Projector:
-    return Projector(ledger)
-
-
 class Superuser:
     """Plain SQL on the ledger's database with the append-only triggers out of the way."""
 
@@ -130,6 +117,17 @@ class Superuser:
 
     def delete(self, position: int) -> None:
         self.run("DELETE FROM ledger_events WHERE id = :p", p=position)
+
+    def tamper(self, kind: str, at: int) -> None:
+        """One of :data:`TAMPERS` done at position ``at``."""
+        if kind == "altered":
+            self.flip_a_byte(at)
+        elif kind == "missing":
+            self.delete(at)
+        elif kind == "inserted":
+            self.insert_forged(at)
+        else:
+            self.swap(at, at + 3)
 
     def swap(self, a: int, b: int) -> None:
         self.run(
@@ -272,14 +270,7 @@ def test_tampering_is_named_with_its_kind_and_first_bad_position(
     held = checkpoints.make(projector, key)
     size = held.tree_size
     at = size // 2
-    if kind == "altered":
-        superuser.flip_a_byte(at)
-    elif kind == "missing":
-        superuser.delete(at)
-    elif kind == "inserted":
-        superuser.insert_forged(at)
-    else:
-        superuser.swap(at, at + 3)
+    superuser.tamper(kind, at)
     result = verify(projector, public_key=public)
     assert not result.ok
     assert result.first_bad_position == at

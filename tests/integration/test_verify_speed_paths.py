@@ -20,12 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import checkpoint as cp
 from ledger import merkle
-from ledger.service import Ledger
 from projections import checkpoints, verify_worker
 from projections import verify as verify_module
 from projections.runner import Projector
 from projections.verify import verify
-from tests.conftest import People
 from tests.integration.helpers import Story
 from tests.integration.test_merkle_log import (
     TAMPERS,
@@ -49,19 +47,6 @@ UNUSUAL_TOPICS = [
     "line\u2028sep\u2029para\x85",
     "del\x7f and nbsp\xa0",
 ]
-
-
-@pytest.fixture
-def story(ledger: Ledger, people: People) -> Story:
-    story = Story(ledger, people)
-    story.budget(100_000_000)
-    story.settled(city=60_000_000, paid=60_000_000)
-    return story
-
-
-@pytest.fixture
-def projector(ledger: Ledger) -> Projector:
-    return Projector(ledger)
 
 
 @pytest.fixture
@@ -294,14 +279,7 @@ def test_tampering_is_named_on_the_fast_path(
     key = Ed25519PrivateKey.generate()
     held = checkpoints.make(projector, key)
     at = held.tree_size // 2
-    if kind == "altered":
-        superuser.flip_a_byte(at)
-    elif kind == "missing":
-        superuser.delete(at)
-    elif kind == "inserted":
-        superuser.insert_forged(at)
-    else:
-        superuser.swap(at, at + 3)
+    superuser.tamper(kind, at)
     result = verify(projector, public_key=cp.raw_public(key))
     assert not result.ok
     assert result.first_bad_position == at
