@@ -163,6 +163,8 @@ class Snapshots:
     def __init__(self, directory: Path, every: int) -> None:
         self.directory = directory
         self.every = every
+        #: the file :meth:`prepare` found usable (what :meth:`restore` then reads)
+        self.current: Path | None = None
         self.metadata = MetaData()
         #: the replay stores' set-``a`` tables (what folds and copies are shaped as)
         self.shapes: dict[str, Table] = {}
@@ -289,12 +291,16 @@ class Snapshots:
                 path, last,
             )  # fmt: skip
         path = self._new_generation()
-        with self._engine(path) as engine:
+        partial = path.with_name(f"{path.name}.partial")  # whole before it has its name
+        for suffix in ("", "-wal", "-shm"):  # what a process stopped half-way left
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        with self._engine(partial) as engine:
             self.metadata.create_all(engine)
             with engine.begin() as connection:
                 connection.execute(
                     insert(self.about).values(name="fingerprint", value=fingerprint())
                 )
+        partial.rename(path)
         return path, []
 
     # -- making them -----------------------------------------------------------------------
@@ -316,6 +322,7 @@ class Snapshots:
             return 0
         with self._extending():
             path, positions = self._usable(root_at)
+            self.current = path
             last = positions[-1] if positions else 0
             if last < target:
                 with self._engine(path) as engine:
@@ -442,10 +449,10 @@ class Snapshots:
         the keyed rows valid at ``at`` are copied into its set-``a`` tables (SQL to SQL,
         nothing decoded). The appended rows stay in the file: :meth:`join` shows them beside
         the store's own once its fold is done. False if the file no longer holds it."""
-        path = self.path
+        path = self.current or self.path
         lease = self._lease(path)
         if lease is None:
-            return False
+            return False  # removed since: a newer generation replaced it
         # held as long as the store: released when it is disposed of or collected
         release = weakref.finalize(store, os.close, lease)
         sa_event.listen(store, "engine_disposed", lambda _engine: release())
