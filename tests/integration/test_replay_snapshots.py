@@ -70,7 +70,12 @@ def some_history(ledger: Ledger, people: People) -> None:
     scenario.pay(contracted, 20_000_000, "advance")
     scenario.accepted()
     scenario.settled()
-    enterprise_id = UUID(ledger.get_application(contracted)["enterprise_id"])
+    rename_the_enterprise_of(ledger, people, contracted)
+    scenario.approved(city=30_000_000)
+
+
+def rename_the_enterprise_of(ledger: Ledger, people: People, app: UUID) -> None:
+    enterprise_id = UUID(ledger.get_application(app)["enterprise_id"])
     ledger.correct_enterprise(
         c.CorrectEnterprise(
             enterprise_id=enterprise_id, corrected_on=dt.date(2015, 9, 1),
@@ -78,7 +83,6 @@ def some_history(ledger: Ledger, people: People) -> None:
         ),
         people.officer,
     )  # fmt: skip
-    scenario.approved(city=30_000_000)
 
 
 @pytest.fixture(autouse=True)
@@ -110,17 +114,10 @@ def test_the_renamed_enterprise_reaches_its_applications_in_a_replay_from_a_snap
     scenario = Scenario(ledger, people)
     scenario.budget()
     app = scenario.approved()
-    enterprise_id = UUID(ledger.get_application(app)["enterprise_id"])
     while ledger.position() % EVERY:
         scenario.budget(year=2016)
     prepare_snapshots(ledger)
-    ledger.correct_enterprise(
-        c.CorrectEnterprise(
-            enterprise_id=enterprise_id, corrected_on=dt.date(2015, 9, 1),
-            reason="Đổi tên", name="Công ty CP Tên Mới",
-        ),
-        people.officer,
-    )  # fmt: skip
+    rename_the_enterprise_of(ledger, people, app)
 
     # Step 2: the replay of the registers from that snapshot renames the application too.
     past = replay(ledger, names=["registers"])
