@@ -41,15 +41,14 @@ from projections import (
     audit_trail,
     department_activity,
     journal,
-    merkle,
     project_spend,
     registers,
     target_progress,
 )
-from projections.checkpoints import catch_up_tree
+from projections.base import Progress
+from projections.checkpoints import root_at
 from projections.evidence import AuditFilters
 from projections.runner import (
-    Progress,
     Projector,
     ReplayCache,
     position_known_at,
@@ -318,11 +317,8 @@ def log_root(ledger: Ledger, size: int) -> str | None:
     """The Merkle root (hex) of the log's first ``size`` events: what ties a past view to a
     signed checkpoint (``GET /api/audit/proofs/consistency?first=size&second=…``). None
     when the tree cannot hold that many events."""
-    projector = projector_for(ledger)
-    if catch_up_tree(projector, size) < size:
-        return None
-    with projector.reading(merkle.NAME) as (connection, tables, _):
-        return merkle.root(connection, tables, size).hex()
+    found = root_at(projector_for(ledger), size)
+    return found.hex() if found is not None else None
 
 
 def _spend(q: SpendQuery) -> Body:

@@ -44,6 +44,8 @@ SETS = ("a", "b")
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
 Key = tuple[Any, ...]
+#: how a long fold reports: (what is folded, position reached, position it goes to)
+Progress = Callable[[str, int, int], None]
 
 
 def as_uuid(value: Any) -> UUID:

@@ -96,6 +96,15 @@ def catch_up_tree(projector: Projector, size: int | None = None) -> int:
     return projector.position(TREE)
 
 
+def root_at(projector: Projector, size: int) -> bytes | None:
+    """The root of the log's first ``size`` events by the stored tree (brought up to that
+    size first); None when the tree cannot hold that many events."""
+    if catch_up_tree(projector, size) < size:
+        return None
+    with projector.reading(TREE) as (connection, tables, _):
+        return root(connection, tables, size)
+
+
 def make(projector: Projector, key: Ed25519PrivateKey, origin: str | None = None) -> cp.Checkpoint:
     """Sign the tree as it stands at the head of the log (as far as it can fold) and keep
     the checkpoint."""

@@ -49,8 +49,9 @@ from sqlalchemy import (
 from sqlalchemy.pool import StaticPool
 
 from ledger.service import Ledger
-from projections.base import SETS, Envelope, Projection, all_tables
+from projections.base import SETS, Envelope, Progress, Projection, all_tables
 from projections.bulk import BackgroundWriter
+from projections.merkle import MerkleTree
 from projections.registry import BY_NAME, PROJECTIONS
 from projections.snapshots import snapshots_for, snapshotted, sqlite_engine
 from projections.source import decoder_for, read_batch, read_batches
@@ -58,7 +59,6 @@ from projections.state import ensure_rows, now, projection_state
 from projections.state import metadata as state_metadata
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]  # (projection, position reached, head)
 PS = projection_state
 
 
@@ -545,23 +545,15 @@ def keep_snapshots(ledger: Ledger, stop: threading.Event, interval: float = 5.0)
 
 
 def _live_root(ledger: Ledger) -> Callable[[int], bytes | None]:
-    """The root of the log's first ``size`` events by the live Merkle tree (brought up to
-    that size first), None if the tree cannot hold that many."""
-    from projections.checkpoints import catch_up_tree
-    from projections.merkle import NAME as TREE
-    from projections.merkle import root
+    """The root of the log's first ``size`` events by the live Merkle tree
+    (:func:`projections.checkpoints.root_at`), its projector made when first asked."""
+    from projections.checkpoints import root_at
 
-    live: list[Projector] = []
+    @functools.cache
+    def live() -> Projector:
+        return Projector(ledger, projections=[MerkleTree])
 
-    def root_at(size: int) -> bytes | None:
-        if not live:
-            live.append(Projector(ledger, projections=[BY_NAME[TREE]]))
-        if catch_up_tree(live[0], size) < size:
-            return None
-        with live[0].reading(TREE) as (connection, tables, _):
-            return root(connection, tables, size)
-
-    return root_at
+    return lambda size: root_at(live(), size)
 
 
 def _replay_into(
@@ -583,9 +575,8 @@ def _replay_into(
     projector = Projector(ledger, engine=engine, projections=classes)
     projector.metadata = _replay_metadata()
     rebuilding = not start
-    folds = [
-        (cls(projector.tables(cls, "a"), rebuilding=True), _folds_the_log(cls)) for cls in classes
-    ]
+    folds = [(cls, projector.tables(cls, "a"), _folds_the_log(cls)) for cls in classes]
+    kept_in_memory = {cls: cls(tables, rebuilding=True) for cls, tables, _ in folds if rebuilding}
     chooser = _Chooser(decoder_for(ledger), classes, as_of)
     decoder: Any = chooser  # read_batch calls its ``event``, as an EventDecoder's
     label = ", ".join(cls.NAME for cls in classes)
@@ -597,16 +588,13 @@ def _replay_into(
                 break
             after = batch[-1].position
             every, dated = chooser.choose(batch)
-            for projection, whole_log in folds:
-                chosen = every if whole_log else dated
-                if rebuilding:  # keyed rows stay in memory until the end
-                    Projector._fold_into(projection, target, chosen, False)
-                else:
-                    Projector._fold_into(type(projection)(projection.tables), target, chosen)
+            for cls, tables, whole_log in folds:
+                projection = kept_in_memory[cls] if rebuilding else cls(tables)
+                Projector._fold_into(projection, target, every if whole_log else dated, start > 0)
             if progress is not None:
                 progress(label, after, upto)
-        if rebuilding:
-            for projection, _ in folds:
+        if rebuilding:  # each keyed row once
+            for projection in kept_in_memory.values():
                 projection.flush(target)
         target.execute(update(PS).values(position=upto, updated_at=now()))
     if progress is not None:

@@ -68,7 +68,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.pool import NullPool
 
 from ledger.service import Ledger
-from projections.base import Projection, TableDef
+from projections.base import Progress, Projection, TableDef
 from projections.bulk import insert_rows
 from projections.source import read_batch
 
@@ -82,11 +82,10 @@ DEFAULT_EVERY = 20_000
 #: changes whenever the file's layout does (older files are then made again)
 FORMAT = "nscl-replay-snapshots/1"
 
-Progress = Callable[[str, int, int], None]
 RootAt = Callable[[int], bytes | None]
 
 
-def json_text(value: Any) -> str:
+def _json_text(value: Any) -> str:
     """JSON as the replay stores write it (``orjson``; the same text in both files)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
@@ -95,7 +94,7 @@ def sqlite_engine(url: str, pragmas: Iterable[str], **options: Any) -> Engine:
     """An engine on a SQLite database of the replays' own (a store or a snapshot file): JSON
     by ``orjson``, and ``pragmas`` (``"name = value"``) set on each new connection."""
     engine = create_engine(
-        url, json_serializer=json_text, json_deserializer=orjson.loads, **options
+        url, json_serializer=_json_text, json_deserializer=orjson.loads, **options
     )
     settings = [f"PRAGMA {pragma}" for pragma in pragmas]
 
@@ -114,13 +113,9 @@ def every_setting() -> int:
     raw = os.environ.get(EVERY_SETTING, "").strip()
     if not raw:
         return DEFAULT_EVERY
-    try:
-        every = int(raw)
-    except ValueError:
-        raise ValueError(f"{EVERY_SETTING} must be a whole number of events (0: off)") from None
-    if every < 0:
+    if not re.fullmatch("[0-9]+", raw):
         raise ValueError(f"{EVERY_SETTING} must be a whole number of events (0: off)")
-    return every
+    return int(raw)
 
 
 def snapshots_for(ledger: Ledger, classes: Iterable[type[Projection]]) -> Snapshots | None:

@@ -339,7 +339,7 @@ def _recompute_in_workers(
     if count < max(PROCESSES_FROM, PROCESSES) or first != 1 or last != count:
         return None
     cuts = [count * part // PROCESSES for part in range(PROCESSES + 1)]
-    here = str(Path(merkle.__file__).resolve().parents[1])  # a checkout not installed
+    here = str(Path(__file__).resolve().parents[1])  # the worker's package, not installed
     paths = [here, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     with contextlib.ExitStack() as stack:

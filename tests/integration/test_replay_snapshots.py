@@ -28,7 +28,7 @@ from projections import snapshots
 from projections.check import check
 from projections.registry import BY_NAME
 from projections.runner import Projector, prepare_snapshots, replay
-from projections.snapshots import snapshots_for, snapshotted
+from projections.snapshots import Snapshots, snapshots_for, snapshotted
 from tests.conftest import People, grant_people
 from tests.scenario import Scenario
 
@@ -45,20 +45,29 @@ def contents(ledger: Ledger, position: int, *, from_snapshots: bool) -> dict[str
         past.engine.dispose()
 
 
-def kept_positions(ledger: Ledger) -> list[int]:
+def kept_for(ledger: Ledger) -> Snapshots:
     kept = snapshots_for(ledger, snapshotted())
     assert kept is not None
-    if not kept.path.exists():
+    return kept
+
+
+def in_kept_file(ledger: Ledger, sql: str) -> list[Any]:
+    """``sql`` run on the ledger's current snapshot file (none: no rows)."""
+    path = kept_for(ledger).path
+    if not path.exists():
         return []
-    engine = sa.create_engine(f"sqlite:///{kept.path}")
+    engine = sa.create_engine(f"sqlite:///{path}")
     try:
-        with engine.connect() as connection:
-            rows = connection.exec_driver_sql(
-                "SELECT position FROM replay_snapshots ORDER BY position"
-            )
-            return [int(p) for (p,) in rows]
+        with engine.begin() as connection:
+            result = connection.exec_driver_sql(sql)
+            return list(result) if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def kept_positions(ledger: Ledger) -> list[int]:
+    rows = in_kept_file(ledger, "SELECT position FROM replay_snapshots ORDER BY position")
+    return [int(p) for (p,) in rows]
 
 
 def some_history(ledger: Ledger, people: People) -> None:
@@ -161,12 +170,11 @@ def test_snapshots_of_another_log_at_the_same_address_are_made_again(
     try:
         some_history(other, grant_people(other))
         prepare_snapshots(other)
-        theirs = snapshots_for(other, snapshotted())
+        theirs = kept_for(other)
     finally:
         other.close()
     some_history(ledger, people)
-    ours = snapshots_for(ledger, snapshotted())
-    assert theirs is not None and ours is not None
+    ours = kept_for(ledger)
     ours.path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(theirs.path, ours.path)
 
@@ -182,8 +190,7 @@ def test_a_damaged_snapshot_file_is_made_again(ledger: Ledger, people: People) -
     # Step 1: snapshots made, then the file overwritten with something else.
     some_history(ledger, people)
     prepare_snapshots(ledger)
-    kept = snapshots_for(ledger, snapshotted())
-    assert kept is not None
+    kept = kept_for(ledger)
     Path(f"{kept.path}-wal").unlink(missing_ok=True)
     kept.path.write_bytes(b"not a database" * 100)
 
@@ -201,12 +208,7 @@ def test_snapshots_made_by_another_fold_are_not_used(
     # Step 1: snapshots made, then one of their rows changed (what older code might have made).
     some_history(ledger, people)
     prepare_snapshots(ledger)
-    kept = snapshots_for(ledger, snapshotted())
-    assert kept is not None
-    engine = sa.create_engine(f"sqlite:///{kept.path}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE project_spend_v SET disbursed = disbursed + 1")
-    engine.dispose()
+    in_kept_file(ledger, "UPDATE project_spend_v SET disbursed = disbursed + 1")
 
     # Step 2: under a fold whose code has another fingerprint the file is made again.
     monkeypatch.setattr(snapshots, "fingerprint", lambda: "another fold")
@@ -269,8 +271,7 @@ def test_a_replay_store_keeps_reading_its_snapshots_while_they_are_made_anew(
     head = ledger.position()
     expected = contents(ledger, head, from_snapshots=False)["audit_trail"]
     past = replay(ledger, upto_position=head, names=["audit_trail"])
-    kept = snapshots_for(ledger, snapshotted())
-    assert kept is not None
+    kept = kept_for(ledger)
     first = kept.path
 
     # Step 2: the snapshots are made anew (another fold's code): a new file; the old one
@@ -311,12 +312,7 @@ def test_the_reconciliation_check_folds_from_the_first_event_not_from_snapshots(
     some_history(ledger, people)
     Projector(ledger).catch_up()
     prepare_snapshots(ledger)
-    kept = snapshots_for(ledger, snapshotted())
-    assert kept is not None
-    engine = sa.create_engine(f"sqlite:///{kept.path}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE project_spend_v SET disbursed = disbursed + 1")
-    engine.dispose()
+    in_kept_file(ledger, "UPDATE project_spend_v SET disbursed = disbursed + 1")
 
     # Step 2: the check compares the live read models with a fold of its own: they agree.
     assert check(ledger) == []
