@@ -111,17 +111,13 @@ def list_checkpoints(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
 
 
 def _tree_of_at_least(ledger: Ledger, size: int) -> None:
-    """Bring the tree to ``size`` leaves, or refuse a size the log does not have."""
+    """Bring the tree to ``size`` leaves, or refuse a size the log does not have (404) or
+    that a hole not recorded keeps the tree from (503 ``log_has_hole``)."""
     projector = projector_for(ledger)
-    if checkpoints.catch_up_tree(projector, size) >= size:
-        return
     head = projector.head()
     if size > head:
         raise NotFound(f"The log holds {head:,} events; there is no tree of {size:,}.")
-    raise RuntimeError(
-        f"the Merkle tree cannot fold the log past {projector.position(TREE):,} events: "
-        "see `ledger projections status`"
-    )
+    checkpoints.reach(projector, size)
 
 
 def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery) -> dict[str, Any]:

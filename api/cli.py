@@ -35,6 +35,8 @@ from ledger.budget_line import format_vnd
 from ledger.errors import LedgerError
 from ledger.persistence import database_url
 from ledger.service import Ledger
+from projections.gaps import DEFAULT_REASON, record_gaps, unrecorded
+from projections.runner import Projector
 
 #: Command fields -> how the user typed them.
 FIELD_NAMES = {
@@ -260,6 +262,45 @@ def db_upgrade(ctx: click.Context) -> None:
         click.echo(f"The database at {_safe(url)} is already at revision {after} (head).")
     else:
         click.echo(f"Upgraded the database at {_safe(url)} to revision {after} (head).")
+    with open_ledger(url) as ledger:
+        holes = unrecorded(Projector(ledger))
+    if holes:
+        click.echo(
+            f"The log skips {len(holes):,} position(s) not recorded as holes (first: "
+            f"{holes[0]:,}), left by writes that failed before this version: the Merkle tree "
+            "stops before the first. Run `ledger db record-gaps` to record them.",
+            err=True,
+        )
+
+
+@db.command("record-gaps")
+@click.option(
+    "--reason", default=DEFAULT_REASON, show_default=False,
+    help="Why the positions are empty (kept in each record; a default says: a write that "
+    "failed before migration 0005).",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="List the holes; record nothing.")
+@click.pass_context
+def db_record_gaps(ctx: click.Context, reason: str, dry_run: bool) -> None:
+    """Record each position the log skips as a hole: found when, by whom, why.
+
+    Only a position that no Merkle tree leaf and no signed checkpoint ever held is taken
+    (any other held an event that was deleted: then nothing is recorded, and `ledger
+    verify` names it). Recorded holes are leaves of the tree of their own; verification,
+    export and import account for them. Run it once after upgrading a PostgreSQL ledger
+    written before migration 0005."""
+    with open_ledger(_url_of(ctx)) as ledger:
+        gaps = record_gaps(Projector(ledger), reason, dry_run=dry_run)
+    if not gaps:
+        click.echo("The log skips no position that is not recorded: nothing to record.")
+        return
+    shown = ", ".join(f"{g.position:,}" for g in gaps[:20]) + (" …" if len(gaps) > 20 else "")
+    if dry_run:
+        click.echo(f"{len(gaps):,} hole(s) would be recorded: {shown}.")
+        return
+    click.echo(
+        f"Recorded {len(gaps):,} hole(s) at {gaps[0].found_at} by {gaps[0].found_by}: {shown}."
+    )
 
 
 @cli.group()

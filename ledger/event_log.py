@@ -10,7 +10,12 @@ A file starts with one header line, then holds one stored event per line, in pos
 (each object on one line, keys sorted, no spaces).
 
 Each event line carries exactly what its leaf hashes (:mod:`ledger.merkle`) plus the leaf
-hash itself. The header names the checkpoint the file is consistent with: the newest one of
+hash itself. A position recorded as a hole (:mod:`ledger.log_gaps`) has a line of its own,
+its record and leaf hash::
+
+    {"found_at": "…Z", "found_by": "…", "gap": true, "leaf_hash": "…", "position": 7,
+     "reason": "…"}
+ The header names the checkpoint the file is consistent with: the newest one of
 at most the exported events, whose root the first ``tree_size`` events of the file give.
 
 The offline verifier needs nothing but the file, a checkpoint file and the public key: it
@@ -34,7 +39,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
-from ledger import merkle
+from ledger import log_gaps, merkle
 from ledger.checkpoint import BadCheckpoint, Checkpoint, origin
 from ledger.errors import LedgerError
 from ledger.verification import Problems, Verification, check_checkpoints
@@ -43,6 +48,7 @@ FORMAT = "nscl-ledger-events/1"
 EVENT_KEYS = frozenset(
     {"leaf_hash", "originator_id", "originator_version", "position", "state", "topic"}
 )
+GAP_KEYS = frozenset({"found_at", "found_by", "gap", "leaf_hash", "position", "reason"})
 FETCH = 20_000
 
 Progress = Callable[[int, int], None]
@@ -93,13 +99,20 @@ def export(
     checks_at = checkpoint.tree_size if checkpoint is not None else -1
     checks_root = checkpoint.root if checkpoint is not None else b""
     with engine.connect() as connection, connection.begin():
-        for position, originator_id, version, topic, state in stored_events(
-            connection, events_table, upto
-        ):
+        gaps = log_gaps.recorded(connection, 0, upto + 1)
+        for entry in log_gaps.merged(stored_events(connection, events_table, upto), gaps):
             count += 1
+            if isinstance(entry, log_gaps.RecordedGap):
+                position, data = entry.position, entry.leaf_data()
+            else:
+                position, originator_id, version, topic, state = entry
+                data = hasher.data(originator_id, version, position, state, topic)
             if position != count:
-                raise BadLog(f"the log skips position {count}: it cannot be exported whole")
-            data = hasher.data(originator_id, version, position, state, topic)
+                raise BadLog(
+                    f"the log skips position {count}, which is not recorded as a hole: it "
+                    "cannot be exported whole (`ledger verify` names what is wrong; `ledger db "
+                    "record-gaps` records a hole that never held an event)"
+                )
             leaf = merkle.leaf_hash(data)
             frontier.push(leaf)
             out.write(b'{"leaf_hash":"%s",%s\n' % (leaf.hex().encode(), data[1:]))
@@ -159,8 +172,24 @@ class LoggedEvent:
     leaf_hash: str
 
 
-def read(path: str | Path) -> tuple[dict[str, Any], Iterator[LoggedEvent]]:
-    """The header and the events of a file; a malformed line is refused with its number."""
+@dataclass(frozen=True)
+class LoggedGap:
+    """A recorded hole as a file holds it."""
+
+    gap: log_gaps.RecordedGap
+    leaf_hash: str
+
+    @property
+    def position(self) -> int:
+        return self.gap.position
+
+
+Logged = LoggedEvent | LoggedGap
+
+
+def read(path: str | Path) -> tuple[dict[str, Any], Iterator[Logged]]:
+    """The header and the events (and recorded holes) of a file; a malformed line is refused
+    with its number."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
     except OSError as error:
@@ -171,11 +200,15 @@ def read(path: str | Path) -> tuple[dict[str, Any], Iterator[LoggedEvent]]:
         handle.close()
         raise BadLog(f"{path}: line 1 is not the header of an {FORMAT} file")
 
-    def events() -> Iterator[LoggedEvent]:
+    def events() -> Iterator[Logged]:
         with handle:
             for number, line in enumerate(handle, start=2):
                 if line.strip():
-                    yield _event(_parse(line, number, path), number, path)
+                    value = _parse(line, number, path)
+                    if "gap" in value:
+                        yield _gap(value, number, path)
+                    else:
+                        yield _event(value, number, path)
 
     return header, events()
 
@@ -190,19 +223,40 @@ def _parse(line: bytes, number: int, path: str | Path) -> dict[str, Any]:
     return value
 
 
-def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
-    where = f"{path}: line {number}"
-    if set(value) != EVENT_KEYS:
-        missing = sorted(EVENT_KEYS - set(value))
-        extra = sorted(set(value) - EVENT_KEYS)
+def _keys(value: dict[str, Any], keys: frozenset[str], where: str) -> None:
+    if set(value) != keys:
+        missing = sorted(keys - set(value))
+        extra = sorted(set(value) - keys)
         said = (f"lacks {', '.join(missing)}" if missing else "") + (
             f"{'; ' if missing else ''}has unknown {', '.join(extra)}" if extra else ""
         )
         raise BadLog(f"{where} {said}")
-    position, version = value["position"], value["originator_version"]
-    for name, number_ in (("position", position), ("originator_version", version)):
-        if not isinstance(number_, int) or isinstance(number_, bool) or number_ < 1:
+
+
+def _whole_numbers(where: str, **numbers: Any) -> None:
+    for name, number in numbers.items():
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise BadLog(f"{where}: {name} must be a whole number ≥ 1")
+
+
+def _gap(value: dict[str, Any], number: int, path: str | Path) -> LoggedGap:
+    where = f"{path}: line {number}"
+    _keys(value, GAP_KEYS, where)
+    _whole_numbers(where, position=value["position"])
+    texts = ("found_at", "found_by", "reason", "leaf_hash")
+    if value["gap"] is not True or not all(isinstance(value[k], str) for k in texts):
+        raise BadLog(f"{where}: a recorded hole has gap true and text found_at, found_by, reason")
+    gap = log_gaps.RecordedGap(
+        value["position"], value["found_at"], value["found_by"], value["reason"]
+    )
+    return LoggedGap(gap, value["leaf_hash"])
+
+
+def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
+    where = f"{path}: line {number}"
+    _keys(value, EVENT_KEYS, where)
+    position, version = value["position"], value["originator_version"]
+    _whole_numbers(where, position=position, originator_version=version)
     if not isinstance(value["topic"], str) or not isinstance(value["leaf_hash"], str):
         raise BadLog(f"{where}: topic and leaf_hash must be text")
     try:
@@ -237,27 +291,32 @@ def verify_file(
     count = 0
     for event in events:
         count += 1
-        key = (event.originator_id, event.originator_version)
-        data = hasher.data(*key, event.position, event.state, event.topic)
-        leaf = merkle.leaf_hash(data)
-        record = event.originator_id
+        if isinstance(event, LoggedGap):
+            leaf, record = event.gap.leaf_hash(), None
+            key: tuple[UUID, int] | None = None
+        else:
+            key = (event.originator_id, event.originator_version)
+            leaf = merkle.leaf_hash(hasher.data(*key, event.position, event.state, event.topic))
+            record = event.originator_id
         if event.position != count:
             kind = "missing" if event.position > count else "reordered"
             problems.add(
                 kind, count, record,
                 f"line {count + 1} holds position {event.position}; position {count} was due",
             )  # fmt: skip
-        elif key in seen:
+        elif key is not None and key in seen:
             problems.add(
                 "inserted", count, record,
                 f"version {key[1]} of {record} is already at position {seen[key]}",
             )  # fmt: skip
         elif leaf.hex() != event.leaf_hash:
+            what = "recorded hole's record" if key is None else "event's bytes"
             problems.add(
                 "altered", count, record,
-                f"the event's bytes give leaf {leaf.hex()}, the file says {event.leaf_hash}",
+                f"the {what} give leaf {leaf.hex()}, the file says {event.leaf_hash}",
             )  # fmt: skip
-        seen.setdefault(key, count)
+        if key is not None:
+            seen.setdefault(key, count)
         frontier.push(leaf)
         if count in sizes:
             roots[count] = frontier.root()
@@ -301,13 +360,29 @@ def import_file(
         postgres = connection.dialect.name == "postgresql"
         if postgres:
             connection.execute(text(f"LOCK TABLE {events_table.name} IN EXCLUSIVE MODE"))
-        if connection.execute(select(func.count()).select_from(events_table)).scalar():
+        if connection.execute(select(func.count()).select_from(events_table)).scalar() or (
+            log_gaps.recorded(connection)
+        ):
             raise ImportRefused("the database already holds events: import into an empty one")
         # read again (the file is not trusted to stay as it was): the same root or nothing
         frontier, hasher, count = merkle.Frontier(), merkle.LeafHasher(), 0
         rows: list[dict[str, Any]] = []
         for event in read(path)[1]:
             count += 1
+            if isinstance(event, LoggedGap):  # recorded before the events after it
+                if rows:
+                    connection.execute(insert(events_table), rows)
+                    rows = []
+                if event.position != count:
+                    raise ImportRefused(
+                        "the file changed while it was imported; nothing was imported"
+                    )
+                frontier.push(event.gap.leaf_hash())
+                connection.execute(insert(log_gaps.log_gaps).values(
+                    position=event.position, found_at=event.gap.found_at,
+                    found_by=event.gap.found_by, reason=event.gap.reason,
+                ))  # fmt: skip
+                continue
             frontier.push(
                 hasher(event.originator_id, event.originator_version, count, event.state,
                        event.topic)
@@ -326,11 +401,6 @@ def import_file(
             connection.execute(insert(events_table), rows)
         if count != checkpoint.tree_size or frontier.root() != checkpoint.root:
             raise ImportRefused("the file changed while it was imported; nothing was imported")
-        if postgres and count:
-            connection.execute(
-                text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
-                {"table": events_table.name, "last": count},
-            )
         if progress is not None:
             progress(count, result.checked)
     return result
@@ -341,6 +411,7 @@ __all__ = [
     "BadLog",
     "ImportRefused",
     "LoggedEvent",
+    "LoggedGap",
     "export",
     "import_file",
     "read",

@@ -1,22 +1,23 @@
-"""The event recorder: eventsourcing-sqlalchemy's, gap-free on PostgreSQL, on SQLAlchemy Core.
+"""The event recorder: eventsourcing-sqlalchemy's, on SQLAlchemy Core, gap-free on PostgreSQL.
 
 The library takes an EXCLUSIVE lock on the events table for every insert, so events commit in
-the order of their positions. But a PostgreSQL sequence does not give back a number an insert
-took if that insert then fails: a writer that lost an optimistic-concurrency race (or claimed
-a number already taken) would leave a hole in the positions. Under the same lock, this
-recorder first looks for the (id, version) pairs it is about to insert; if one is there, it
-refuses with the library's ``IntegrityError`` before touching the sequence. Positions then run
-1, 2, 3, … without gaps, which the Merkle log over the positions relies on. (SQLite's
-AUTOINCREMENT counter is transactional, so it needs no such check.)
+the order of their positions and a projection never skips an event that commits late. The
+position itself is given by the database in the inserting transaction (PostgreSQL: the
+trigger of migration 0005, the position after the last one, read under that lock; SQLite:
+its AUTOINCREMENT counter, a table). Either rolls back with the transaction: a writer that
+loses an optimistic-concurrency race, a request whose idempotency key another took first, a
+connection dropped or a process killed before COMMIT leave no hole. Positions run 1, 2, 3,
+… without gaps, which the Merkle log over the positions relies on (``ledger/log_gaps.py``
+says what becomes of holes left by the sequence the positions came from before 0005).
 
-The lock, the library's NOTIFY to live followers and that check go to PostgreSQL in one
-round trip. The lock is taken through ``ledger_events_lock()`` (migration 0004), a SECURITY
-DEFINER function that does only that: PostgreSQL lets only a holder of UPDATE, DELETE or
-TRUNCATE on a table lock it in EXCLUSIVE mode, and the application's role holds none of those
-on the events table. A lock lasts until the end of the transaction that took it, here the
-inserting one. Reading an aggregate's events and inserting new ones use SQLAlchemy Core
-statements on the same table, in the same session and transaction as the library's ORM path,
-which costs several times more per call (DESIGN.md, "measured baselines").
+The lock and the library's NOTIFY to live followers go to PostgreSQL in one round trip.
+The lock is taken through ``ledger_events_lock()`` (migration 0004), a SECURITY DEFINER
+function that does only that: PostgreSQL lets only a holder of UPDATE, DELETE or TRUNCATE on
+a table lock it in EXCLUSIVE mode, and the application's role holds none of those on the
+events table. A lock lasts until the end of the transaction that took it, here the inserting
+one. Reading an aggregate's events and inserting new ones use SQLAlchemy Core statements on
+the same table, in the same session and transaction as the library's ORM path, which costs
+several times more per call (DESIGN.md, "measured baselines").
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
@@ -42,7 +43,7 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         if not stored_events:
             return []
         if self._is_postgres():
-            self._lock_notify_and_check(session, stored_events)
+            self._lock_and_notify(session)
         rows = [
             {
                 "originator_id": e.originator_id,
@@ -85,28 +86,10 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         engine = self.datastore.engine
         return engine is not None and engine.dialect.name == "postgresql"
 
-    def _lock_notify_and_check(
-        self, session: Session, stored_events: Sequence[StoredEvent]
-    ) -> None:
+    def _lock_and_notify(self, session: Session) -> None:
         """One round trip: take the library's table lock (EXCLUSIVE, through the lock
-        function, held until this transaction ends), queue the library's NOTIFY for live
-        followers (sent at commit, dropped on rollback), and look for any (id, version) pair
-        about to be inserted; refuse before the sequence is touched if one is taken."""
-        pairs = ", ".join(["(%s::uuid, %s)"] * len(stored_events))
-        params: list[object] = []
-        for e in stored_events:
-            params += [str(e.originator_id), e.originator_version]
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.execute(
-                f"SELECT {self.events_table_name}_lock(); "
-                f"NOTIFY {self.channel_name}; "
-                f"SELECT originator_id, originator_version FROM {self.events_table_name} "
-                f"WHERE (originator_id, originator_version) IN ({pairs}) LIMIT 1",
-                params,
-            )
-            taken = cursor.fetchone()
-        finally:
-            cursor.close()
-        if taken is not None:
-            raise IntegrityError(f"version {taken[1]} of {taken[0]} is already recorded")
+        function, held until this transaction ends) and queue the library's NOTIFY for live
+        followers (sent at commit, dropped on rollback)."""
+        session.connection().exec_driver_sql(
+            f"SELECT {self.events_table_name}_lock(); NOTIFY {self.channel_name}"
+        )

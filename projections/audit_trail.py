@@ -171,8 +171,9 @@ class AuditTrail(Projection):
         self._hasher = merkle.LeafHasher()
 
     def fold(self, envelopes: Iterable[Envelope]) -> None:
-        """Fold, then give each new row (one per event) its stored event's leaf hash."""
-        batch = list(envelopes)
+        """Fold, then give each new row (one per event) its stored event's leaf hash. A
+        recorded hole in the log is no event: no row."""
+        batch = [e for e in envelopes if e.stored is not None]
         rows = self.rows("audit_trail").appended
         start = len(rows)
         super().fold(batch)

@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.log_gaps import RecordedGap
 from projections.bulk import insert_rows
 
 SETS = ("a", "b")
@@ -62,7 +63,9 @@ def as_uuid(value: Any) -> UUID:
 class Envelope:
     """One stored event as a fold sees it: its global position and the domain event, and
     the stored row it was decoded from (``originator_id``, ``originator_version``, ``topic``,
-    ``state``) for the folds that hash what is stored (the Merkle tree)."""
+    ``state``) for the folds that hash what is stored (the Merkle tree). A recorded hole in
+    the log comes as an envelope whose event is its :class:`~ledger.log_gaps.RecordedGap`,
+    with no stored row."""
 
     position: int
     event: Any
@@ -204,6 +207,10 @@ class Rows:
         return rows
 
 
+def _passes_over(projection: Projection, gap: RecordedGap, position: int) -> None:
+    """What a fold of events does with a recorded hole: nothing."""
+
+
 def _chunks(items: list[Key], size: int) -> Iterator[list[Key]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -243,8 +250,12 @@ class Projection:
     @classmethod
     def _handlers(cls) -> dict[type, Callable[..., None]]:
         """Event type → handler, looked up once per class and type (``singledispatchmethod``
-        builds a new wrapper on every call, which costs as much as many folds)."""
-        return Projection._handler_tables.setdefault(cls, {})
+        builds a new wrapper on every call, which costs as much as many folds). A recorded
+        hole in the log (:class:`ledger.log_gaps.RecordedGap`) is no event: passed over."""
+        handlers = Projection._handler_tables.get(cls)
+        if handlers is None:
+            handlers = Projection._handler_tables[cls] = {RecordedGap: _passes_over}
+        return handlers
 
     @classmethod
     def _handler_for(cls, event_type: type) -> Callable[..., None]:

@@ -96,6 +96,13 @@ def catch_up_tree(projector: Projector, size: int | None = None) -> int:
     return projector.position(TREE)
 
 
+def reach(projector: Projector, size: int) -> None:
+    """Bring the tree to at least ``size`` leaves (at most the head of the log), or raise
+    why it cannot (:class:`projections.merkle.GapInLog`: a hole not recorded)."""
+    if projector.position(TREE) < size:
+        projector.catch_up(TREE)
+
+
 def root_at(projector: Projector, size: int) -> bytes | None:
     """The root of the log's first ``size`` events by the stored tree (brought up to that
     size first); None when the tree cannot hold that many events."""
@@ -106,9 +113,9 @@ def root_at(projector: Projector, size: int) -> bytes | None:
 
 
 def make(projector: Projector, key: Ed25519PrivateKey, origin: str | None = None) -> cp.Checkpoint:
-    """Sign the tree as it stands at the head of the log (as far as it can fold) and keep
-    the checkpoint."""
-    catch_up_tree(projector)
+    """Sign the tree at the head of the log and keep the checkpoint; refuse
+    (:class:`projections.merkle.GapInLog`) rather than sign a tree the log has outgrown."""
+    reach(projector, projector.head())
     with projector.reading(TREE) as (connection, tables, size):
         checkpoint = cp.sign(key, size, root(connection, tables, size), origin)
     with projector.engine.begin() as connection:

@@ -7,10 +7,12 @@ the root of size ``n`` is the complete subtrees of ``n``'s binary decomposition,
 range an inclusion or consistency proof visits is made of complete subtrees too.
 
 Tables: ``merkle_leaves`` (one row per event: its position, whose event it is, its leaf
-hash) and ``merkle_nodes`` (every complete subtree of two or more leaves: ``level`` ≥ 1,
+hash; a recorded hole, :mod:`ledger.log_gaps`, is a leaf too, with no event: id ``""``,
+version 0) and ``merkle_nodes`` (every complete subtree of two or more leaves: ``level`` ≥ 1,
 ``node_index`` i; it covers leaves ``[i·2^level, (i+1)·2^level)``). Hashes are lowercase hex.
 The projection's position is the tree size; positions run 1, 2, 3, … without gaps (the
-recorder sees to it), and a gap stops the fold with an error rather than skip a leaf.
+database sees to it, migration 0005), and a hole that is not recorded stops the fold with
+an error rather than skip a leaf.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, String, Table, select, tuple_
+from sqlalchemy import Column, Connection, Integer, String, Table, func, select, tuple_
 
 from ledger import merkle
+from ledger.errors import LedgerError
+from ledger.log_gaps import RecordedGap
 from projections.base import BIGINT, Envelope, Projection, TableDef, as_uuid
 
 NAME = "merkle"
@@ -49,8 +53,24 @@ NODES = TableDef(
 )  # fmt: skip
 
 
-class GapInLog(RuntimeError):
-    """The log's positions skip a number: the tree cannot go on without a leaf."""
+class GapInLog(LedgerError):
+    """The log skips a position that is not recorded as a hole: the tree cannot go on
+    without a leaf, and cannot tell a hole left by a failed write from a deleted event.
+    Not the caller's mistake: the server cannot answer for the log past it (503) until an
+    operator has looked (``ledger verify``, ``ledger db record-gaps``)."""
+
+    code = "log_has_hole"
+    status = 503
+    title = "The log skips a position"
+
+    def __init__(self, position: int) -> None:
+        super().__init__(
+            f"the log skips position {position:,}, which is not recorded as a hole: an event "
+            "deleted, or a hole a failed write left before migration 0005. The Merkle tree "
+            f"stops at {position - 1:,} events; `ledger verify` names what is wrong, and "
+            "`ledger db record-gaps` records a hole that never held an event"
+        )
+        self.position = position
 
 
 def stored_bytes(state: Any) -> bytes:
@@ -76,16 +96,16 @@ class MerkleTree(Projection):
         for envelope in envelopes:
             position = envelope.position
             if frontier is None:
-                frontier = self.frontier = self._load_frontier(position - 1)
+                frontier = self.frontier = self._load_frontier()
             if position != frontier.size + 1:
-                raise GapInLog(
-                    f"the Merkle tree holds {frontier.size} events but the next event in the "
-                    f"log is at position {position}"
-                )
-            assert envelope.stored is not None, "the Merkle tree needs the stored rows"
-            originator_id, version, topic, state = envelope.stored
-            uid = str(as_uuid(originator_id))
-            leaf = merkle.event_leaf_hash(uid, version, position, stored_bytes(state), topic)
+                raise GapInLog(frontier.size + 1)
+            if envelope.stored is None:  # a recorded hole: a leaf of its own
+                gap: RecordedGap = envelope.event
+                uid, version, leaf = "", 0, gap.leaf_hash()
+            else:
+                originator_id, version, topic, state = envelope.stored
+                uid = str(as_uuid(originator_id))
+                leaf = merkle.event_leaf_hash(uid, version, position, stored_bytes(state), topic)
             for level, index, digest in frontier.append(leaf):
                 if level == 0:
                     leaves.append({
@@ -98,11 +118,14 @@ class MerkleTree(Projection):
     def process_event(self, event: Any, position: int) -> None:  # pragma: no cover
         raise NotImplementedError("the Merkle tree folds stored rows, see fold()")
 
-    def _load_frontier(self, size: int) -> merkle.Frontier:
+    def _load_frontier(self) -> merkle.Frontier:
+        """The stored tree's right edge (its size: its last leaf's position)."""
         connection = self.rows(LEAVES.name).connection
+        assert connection is not None, "no connection to read the tree's right edge from"
+        leaves = self.tables[LEAVES.name]
+        size = int(connection.execute(select(func.max(leaves.c.position))).scalar() or 0)
         if size == 0:
             return merkle.Frontier()
-        assert connection is not None, "no connection to read the tree's right edge from"
         node = NodeReader(connection, self.tables)
         edge = merkle.Frontier.edge(size)
         node.prefetch(edge)

@@ -666,6 +666,8 @@ class _Chooser:
             return every, every
         dated, left_out = [], self.left_out
         for envelope in every:
+            if envelope.stored is None:
+                continue  # a recorded hole: no event, no date (the tree has it in ``every``)
             event = envelope.event
             effective = getattr(event, "effective_date", None)
             if event.originator_id in left_out:
@@ -793,10 +795,12 @@ def whole_command_end(ledger: Ledger, position: int) -> int:
         batch = read_batch(ledger, connection, position - 1, 16)
         if not batch:
             return position
+        if batch[0].stored is None:
+            return position  # a recorded hole: no command
         command, end = batch[0].event.command_id, position
         while batch:
             for envelope in batch:
-                if envelope.event.command_id != command:
+                if envelope.stored is None or envelope.event.command_id != command:
                     return end
                 end = envelope.position
             batch = read_batch(ledger, connection, end, 16)
@@ -810,6 +814,8 @@ def _known_by(
     the last command begun by then (a command's events are one transaction, adjacent in the
     log). Returns the prefix, the last command seen and whether the log ends there for us."""
     for index, envelope in enumerate(batch):
+        if envelope.stored is None:
+            continue  # a recorded hole: recorded at no time of the log's own
         event = envelope.event
         if event.timestamp > known_at and event.command_id != last_command:
             return batch[:index], last_command, True

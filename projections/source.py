@@ -22,6 +22,7 @@ import orjson
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, func, select
 
+from ledger import log_gaps
 from ledger.service import Ledger
 from projections.base import Envelope, as_uuid
 
@@ -167,7 +168,24 @@ def read_batch(
         if event is None:
             event = _library_decode(ledger, originator_id, version, topic, state)
         batch.append(Envelope(position, event, (originator_id, version, topic, state)))
+    reached = batch[-1].position if batch else after
+    if upto is not None and len(rows) < limit:
+        reached = upto  # the log was read to ``upto``: holes up to it are in this batch
+    if reached - after != len(batch):  # a hole: recorded ones come as envelopes of their own
+        return _with_recorded_gaps(connection, batch, after, reached)
     return batch
+
+
+def _with_recorded_gaps(
+    connection: Connection, batch: list[Envelope], after: int, reached: int
+) -> list[Envelope]:
+    """``batch`` with the recorded holes in ``(after, reached]`` put in position order, each
+    an envelope whose event is its :class:`ledger.log_gaps.RecordedGap` (a hole not recorded
+    stays a hole: the folds that need every position stop there)."""
+    gaps = [Envelope(g.position, g) for g in log_gaps.recorded(connection, after, reached + 1)]
+    if not gaps:
+        return batch
+    return sorted([*batch, *gaps], key=lambda envelope: envelope.position)
 
 
 def _library_decode(

@@ -43,8 +43,10 @@ The pass over the table is the verification's cost, and it is split two ways:
   :data:`PROCESSES_FROM` events, a database that is not a file, a machine with one
   processor, or a log whose positions do not run 1, 2, 3, … is recomputed here.
 
-Both fast paths are for a log whose positions run without a gap; any other log is read
-event by event here (:func:`_leaves_by_cursor`), which finds the first position it skips.
+Both fast paths are for a log whose positions run without a gap; any other log (one with
+holes recorded by ``ledger db record-gaps``, or not) is read event by event here
+(:func:`_leaves_by_cursor`), which makes a recorded hole's leaf from its record
+(:mod:`ledger.log_gaps`) and finds the first position the log skips unrecorded.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from ledger import merkle
+from ledger import log_gaps, merkle
 from ledger.checkpoint import Checkpoint
 from ledger.event_log import FETCH, stored_events
 from ledger.service import Ledger
@@ -158,9 +160,13 @@ def _leaves_by_cursor(ledger: Ledger, connection: Connection, take: Take) -> Non
     topics: dict[str, bytes] = {}
     b64, sha256 = base64.b64encode, hashlib.sha256
     batch: list[tuple[int, bytes]] = []
-    for position, originator_id, version, topic, state in stored_events(
-        connection, ledger.events_table
+    for entry in log_gaps.merged(
+        stored_events(connection, ledger.events_table), log_gaps.recorded(connection)
     ):
+        if isinstance(entry, log_gaps.RecordedGap):
+            batch.append((entry.position, entry.leaf_hash()))
+            continue
+        position, originator_id, version, topic, state = entry
         oid = ids.get(originator_id)
         if oid is None:
             if len(ids) > 100_000:
@@ -437,6 +443,7 @@ def _classify(
         ).order_by(leaves.c.position)
     ).all()  # fmt: skip
     stored = {int(p): (o, int(v), h) for p, o, v, h in tree}
+    gaps = {gap.position: gap for gap in log_gaps.recorded(connection)}
     events = stored_events(connection, ledger.events_table)
     event = next(events, None)
     last = max(size, 0)
@@ -447,10 +454,24 @@ def _classify(
             event = next(events, None)  # a duplicate position cannot be stored; defensive
         here = event if event is not None and event[0] == position else None
         leaf = stored.get(position)
+        gap = gaps.get(position)
+        if gap is not None and here is None:
+            if leaf is not None and leaf[2] != gap.leaf_hash().hex():
+                problems.add(
+                    "altered", position, None,
+                    f"the hole recorded at this position gives leaf {gap.leaf_hash().hex()}, "
+                    f"the tree recorded {leaf[2]}",
+                )  # fmt: skip
+            continue
         if here is None and leaf is None:
             if event is None and position > last:
                 break
-            problems.add("missing", position, None, "the log skips this position")
+            problems.add(
+                "missing", position, None,
+                "the log skips this position and no hole is recorded there: an event deleted, "
+                "or a hole a failed write left before migration 0005 (`ledger db record-gaps` "
+                "records a hole that never held an event)",
+            )  # fmt: skip
             continue
         if here is not None:
             event = next(events, None)
@@ -481,6 +502,12 @@ def _classify(
                 )  # fmt: skip
             continue
         assert leaf is not None
+        if not leaf[0]:
+            problems.add(
+                "missing", position, None,
+                "the tree holds a recorded hole at this position; the log no longer records it",
+            )  # fmt: skip
+            continue
         moved = in_log((leaf[0], leaf[1]))
         if moved is not None:
             problems.add(
