@@ -48,7 +48,15 @@ from api.problems import (
 from api.reports import projector_for
 from api.routes import ENDPOINTS, HTML, Download, Endpoint
 from ledger.access import Actor, require
-from ledger.errors import FieldProblem, Forbidden, LedgerError, Unauthorized, ValidationFailed
+from ledger.errors import (
+    FieldProblem,
+    Forbidden,
+    LedgerError,
+    StorageUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
+from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
 from projections.runner import keep_snapshots
 
@@ -111,7 +119,8 @@ def _lifespan(ledger: Ledger, follow: bool) -> Any:
                     target=projector.follow, args=(stop,), name="projections-follow", daemon=True
                 ),
                 threading.Thread(
-                    target=keep_snapshots, args=(ledger, stop), name="replay-snapshots",
+                    target=keep_snapshots, args=(ledger, stop),
+                    kwargs={"worker": projector.snapshot_maker}, name="replay-snapshots",
                     daemon=True,
                 ),
             ]  # fmt: skip
@@ -139,6 +148,8 @@ def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read an answer
         except Exception as error:  # a fault of ours: logged, answered 500, not re-raised
+            if is_connection_lost(error):  # not ours: the database is out of reach
+                return await ledger_error(request, StorageUnavailable())
             return await server_error(request, error)
 
     return dispatch
@@ -155,7 +166,8 @@ async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Re
             raise Forbidden(f"The role '{actor.role}' may not read this; it needs {needs}.")
     params = _parse_query(endpoint.query, request) if endpoint.query else None
     assert endpoint.read is not None
-    result = await run_in_threadpool(endpoint.read, ledger, dict(request.path_params), params)
+    read, path = endpoint.read, dict(request.path_params)
+    result = await run_in_threadpool(ledger.read, lambda: read(ledger, path, params))
     if endpoint.media_type == HTML:
         return HTMLResponse(result)
     if isinstance(result, Download):
@@ -214,7 +226,7 @@ async def _authenticate(ledger: Ledger, request: Request) -> Actor:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Sign in: send the header 'Authorization: Bearer <your token>'.")
-    return await run_in_threadpool(ledger.authenticate, token)
+    return await run_in_threadpool(ledger.read, lambda: ledger.authenticate(token))
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -126,7 +126,10 @@ def describe(problems: Sequence[FieldProblem]) -> str:
 async def ledger_error(request: Request, exc: Exception) -> Response:
     """The one handler that maps every domain refusal to problem+json."""
     assert isinstance(exc, LedgerError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     errors = exc.errors or (FieldProblem(("body",), exc.detail),)  # a 422 always says where
     return problem_response(exc.status, exc.code, exc.title, exc.detail, errors, headers)
 

@@ -131,6 +131,24 @@ class StorageFailed(LedgerError):
     title = "The database did not store the change"
 
 
+class StorageUnavailable(LedgerError):
+    """The database cannot be reached now (a connection lost, the server down or restarting).
+    Nothing was written; ``retry_after`` says in how many seconds to try again."""
+
+    code = "storage_unavailable"
+    status = 503
+    title = "The database cannot be reached"
+
+    UNREACHABLE = (
+        "The database cannot be reached now (the connection was lost, or the server is down "
+        "or restarting); nothing was written. Please try again in a moment."
+    )
+
+    def __init__(self, detail: str = UNREACHABLE, *, retry_after: int = 2) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 #: the error codes of API.md (StorageFailed and the audit key's are the server's own)
 ALL_ERRORS: tuple[type[LedgerError], ...] = (
     ValidationFailed,
@@ -148,6 +166,7 @@ ALL_ERRORS: tuple[type[LedgerError], ...] = (
     Duplicate,
     IdempotencyKeyReused,
     ConcurrencyConflict,
+    StorageUnavailable,
 )
 
 __all__ = [

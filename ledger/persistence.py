@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from eventsourcing.persistence import Transcoding
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -97,3 +99,52 @@ def configure_engine(engine: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
+
+
+#: what the drivers say when a connection is lost or cannot be made (lower case)
+_CONNECTION_LOST = (
+    "server closed the connection",
+    "terminating connection",
+    "connection already closed",
+    "connection is closed",
+    "could not connect",
+    "connection refused",
+    "could not receive data",
+    "could not send data",
+    "no connection to the server",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "ssl syscall error",
+    "ssl connection has been closed",
+    "connection timed out",
+    "connection reset",
+    "lost synchronization with server",
+    "is not currently accepting connections",
+    "too many clients already",
+    "remaining connection slots are reserved",
+)
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database connection was lost or could
+    not be made: SQLAlchemy's invalidated connection, or a driver's or the event store's
+    operational/interface error with one of the drivers' words for it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.Error) or isinstance(
+            getattr(current, "orig", None), sqlite3.Error
+        ):
+            return False  # SQLite has no connection to lose (a refused COMMIT drops one itself)
+        if getattr(current, "connection_invalidated", False):
+            return True
+        if type(current).__name__ in ("OperationalError", "InterfaceError") or isinstance(
+            current, sqlalchemy.exc.DBAPIError
+        ):
+            text = str(current).lower()
+            if any(words in text for words in _CONNECTION_LOST):
+                return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -39,11 +39,13 @@ _saved_in_unit: contextvars.ContextVar[dict[UUID, Any] | None] = contextvars.Con
 
 
 @contextmanager
-def unit_of_work_scope() -> Iterator[None]:
-    """Mark the start and end of one attempt at a unit of work."""
-    token = _saved_in_unit.set({})
+def unit_of_work_scope() -> Iterator[dict[UUID, Any]]:
+    """Mark the start and end of one attempt at a unit of work; give the aggregates it saves
+    (by id, as saved: each one's ``version`` is its last event's)."""
+    saved: dict[UUID, Any] = {}
+    token = _saved_in_unit.set(saved)
     try:
-        yield
+        yield saved
     finally:
         _saved_in_unit.reset(token)
 

@@ -53,6 +53,7 @@ from ledger.errors import (
     InsufficientBudget,
     NotFound,
     StorageFailed,
+    StorageUnavailable,
     Unauthorized,
 )
 from ledger.merkle import event_leaf_hash
@@ -64,6 +65,7 @@ from ledger.persistence import (
     configure_engine,
     database_url,
     event_store_env,
+    is_connection_lost,
     take_failed_commit,
 )
 from ledger.program_activity import ProgramActivity
@@ -179,16 +181,36 @@ class Ledger(Application[UUID]):
     def execute(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one transaction; rerun it on a lost optimistic-concurrency race.
 
+        A lost database connection reruns it once, on a fresh connection, if its transaction
+        never reached COMMIT; if the connection was lost during COMMIT, a fresh connection
+        looks whether the events were stored (then ``work``'s answer is the answer), and
+        reruns it if they were not. Past that, :class:`StorageUnavailable` (503): nothing
+        was written.
+
         Nested calls join the outer unit of work (and its retries).
         """
         if _in_unit_of_work.get():
             return work()
+        reconnected = False
         for attempt in range(self.MAX_ATTEMPTS):
             token = _in_unit_of_work.set(True)
             attempt_token = _attempt.set(attempt)
+            done: Any = _NOT_DONE
             try:
-                with unit_of_work_scope(), self.session():
-                    return work()
+                with unit_of_work_scope() as saved:
+                    try:
+                        with self.session():
+                            done = work()
+                        return cast(T, done)
+                    except Exception as error:
+                        if not is_connection_lost(error):
+                            raise
+                        if done is not _NOT_DONE and self._stored(saved, error):
+                            return cast(T, done)  # COMMIT went through; its answer was lost
+                        if reconnected:
+                            raise StorageUnavailable() from error
+                        reconnected = True
+                        continue
             except (IntegrityError, sqlalchemy.exc.IntegrityError):
                 pass
             except (OperationalError, sqlalchemy.exc.OperationalError) as error:
@@ -202,6 +224,45 @@ class Ledger(Application[UUID]):
         raise ConcurrencyConflict(
             "Other writers kept changing the same records; nothing was written. Please try again."
         )
+
+    def read(self, query: Callable[[], T]) -> T:
+        """Run ``query`` (which writes nothing); if the database connection was lost, once
+        more on a fresh connection; past that, :class:`StorageUnavailable` (503)."""
+        try:
+            return query()
+        except Exception as error:
+            if not is_connection_lost(error):
+                raise
+        try:
+            return query()
+        except Exception as error:
+            if not is_connection_lost(error):
+                raise
+            raise StorageUnavailable() from error
+
+    def _stored(self, saved: dict[UUID, Any], lost: BaseException) -> bool:
+        """Whether the aggregates a unit of work saved were stored as saved (its COMMIT went
+        through although the connection was lost before its answer came back). Asked on a
+        fresh connection; if the database cannot be asked either, nothing can be said:
+        :class:`StorageUnavailable` says so."""
+        if not saved:
+            return False
+        aggregate = next(iter(saved.values()))
+        t = self.events_table
+        query = select(t.c.id).where(
+            t.c.originator_id == aggregate.id, t.c.originator_version == aggregate.version
+        )
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(query).first() is not None
+        except Exception as error:
+            if not is_connection_lost(error):
+                raise
+            raise StorageUnavailable(
+                "The connection to the database was lost while the change was being committed, "
+                "and the database cannot be reached to tell whether it was stored: look before "
+                "sending it again (an Idempotency-Key makes sending it again safe).",
+            ) from lost
 
     def _save(self, *aggregates: Aggregate | None) -> int:
         recordings = self.save(*aggregates)
@@ -712,6 +773,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+_NOT_DONE = object()
 
 
 def _not_stored(failed: BaseException) -> StorageFailed:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - see below
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -25,6 +26,11 @@ from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
 from projections import snapshots
+
+# hypothesis is imported here, at the start, not by its plugin's terminal summary at the end:
+# CPython 3.11.7 can fail an import's AST conversion with "SystemError: AST constructor
+# recursion depth mismatch" when a garbage collection runs finalizers in the middle of it
+# (a bug of the interpreter), and by the end of a session there is much garbage to collect.
 
 PG_ADMIN_URL = os.environ.get(
     "LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

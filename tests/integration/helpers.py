@@ -30,6 +30,7 @@ from ledger.errors import (
     PeriodClosed,
     RuleViolation,
     SeparationOfDuties,
+    StorageUnavailable,
     Unauthorized,
     ValidationFailed,
 )
@@ -54,6 +55,7 @@ API_CODES: dict[type[LedgerError], tuple[str, int]] = {
     Duplicate: ("duplicate", 409),
     IdempotencyKeyReused: ("idempotency_key_reused", 409),
     ConcurrencyConflict: ("concurrency_conflict", 409),
+    StorageUnavailable: ("storage_unavailable", 503),
 }
 
 CITY = 60_000_000  # the city-budget share an application asks for and is approved
