@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +38,7 @@ from ledger.errors import LedgerError
 from ledger.persistence import database_url
 from ledger.service import Ledger
 from projections.gaps import DEFAULT_REASON, record_gaps, unrecorded
+from projections.health import ready_max_lag
 from projections.runner import Projector
 
 #: Command fields -> how the user typed them.
@@ -46,6 +49,10 @@ FIELD_NAMES = {
     "reason": "--reason",
     "user_id": "USER_ID",
 }
+
+
+#: set (to anything) to see a traceback with an unexpected error
+DEBUG_SETTING = "LEDGER_DEBUG"
 
 
 class CliError(Exception):
@@ -162,8 +169,13 @@ class LedgerGroup(click.Group):
         except Exception as error:
             url = (ctx.obj or {}).get("resolved_url")
             message = explain(error, url)
-            if message is None:
-                raise  # a bug, not a mistake: keep the traceback
+            if message is None:  # a bug, not a mistake: one line all the same
+                if os.environ.get(DEBUG_SETTING):
+                    traceback.print_exc()
+                message = (
+                    f"unexpected error ({type(error).__name__}: {error}); nothing more was "
+                    f"done. Set {DEBUG_SETTING}=1 to see where it happened"
+                )
             raise CliError(message) from error
 
 
@@ -218,6 +230,7 @@ def check_settings() -> None:
 
     try:
         every_setting()
+        ready_max_lag()
     except ValueError as error:
         raise CliError(str(error)) from None
 

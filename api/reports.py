@@ -23,6 +23,7 @@ in the future, a position beyond the head and ``min_position`` with either are 4
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import weakref
@@ -47,6 +48,7 @@ from projections import (
 )
 from projections.base import Progress
 from projections.checkpoints import root_at
+from projections.claims import Claim
 from projections.evidence import AuditFilters
 from projections.runner import (
     Projector,
@@ -57,6 +59,8 @@ from projections.runner import (
 )
 
 READ_YOUR_WRITES_WAIT = 2.0
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 
@@ -430,37 +434,38 @@ def replay_report(
 
 # -- administration ------------------------------------------------------------------------
 
-_rebuilds: dict[str, threading.Thread] = {}
-
 
 def projections_status(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
     projector = projector_for(ledger)
     return [
         {
             "name": s.name, "position": s.position, "lag": s.lag, "last_error": s.last_error,
-            "rebuilding": s.rebuilding or _running(s.name),
-            "rebuild_position": s.rebuild_position,
+            "rebuilding": s.rebuilding, "rebuild_position": s.rebuild_position,
         }
         for s in projector.status()
     ]  # fmt: skip
 
 
-def _running(name: str) -> bool:
-    thread = _rebuilds.get(name)
-    return thread is not None and thread.is_alive()
-
-
 def start_rebuild(ledger: Ledger, path: Mapping[str, Any], _: Any) -> dict[str, Any]:
-    """Start rebuilding one projection in the background; answer at once."""
+    """Claim one projection for a rebuild (409 ``rebuild_in_progress`` if a live rebuild
+    holds it), start rebuilding it in the background holding that claim; answer at once."""
     projector = projector_for(ledger)
     name = str(path["name"])
     if name not in projector.classes:
         raise NotFound(f"No projection named {name!r}.")
-    with _lock:
-        if not _running(name):
-            thread = threading.Thread(
-                target=projector.rebuild, args=(name,), name=f"rebuild-{name}", daemon=True
-            )
-            _rebuilds[name] = thread
-            thread.start()
+    claim = projector.claim_rebuild(name)
+    try:
+        threading.Thread(
+            target=_rebuild, args=(projector, name, claim), name=f"rebuild-{name}", daemon=True
+        ).start()
+    except BaseException:
+        claim.release()
+        raise
     return {"name": name, "rebuilding": True}
+
+
+def _rebuild(projector: Projector, name: str, claim: Claim) -> None:
+    try:
+        projector.rebuild(name, claim=claim)
+    except Exception as error:  # kept in the projection's tracking row (status shows it)
+        log.warning("rebuilding %s failed: %s", name, error)

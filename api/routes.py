@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import audit, dashboard, openapi, reports
+from api import audit, dashboard, health, openapi, reports
 from ledger import commands as c
 from ledger.access import PERMISSIONS
 from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
@@ -54,12 +54,6 @@ class GrantedOut(Out):
 
     id: UUID
     token: str | None
-    position: int
-
-
-class HealthOut(Out):
-    status: Literal["ok"]
-    database: Literal["sqlite", "postgresql"]
     position: int
 
 
@@ -344,12 +338,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           public=True, media_type=HTML),
     query("/openapi.json", "openapi", lambda ledger, p, q: openapi.document(ENDPOINTS),
           "This OpenAPI 3.1 document", "service", dict[str, Any], public=True),
-    query("/api/health", "health",
-          lambda ledger, p, q: {
-              "status": "ok", "database": ledger.database, "position": ledger.position()
-          },
-          "Health: the database in use and the last global position", "service", HealthOut,
-          public=True),
+    query("/api/health", "health", health.health,
+          "Health: the database, the head of the log, each projection's lag and the "
+          "background workers' state", "service", health.HealthOut, public=True),
+    query("/api/health/ready", "ready", health.ready,
+          "Readiness: 200 while current answers can be served; 503 not_ready while the live "
+          "projections are dead or failing, or lag more than LEDGER_READY_MAX_LAG events",
+          "service", health.ReadyOut, public=True),
     # -- enterprises -------------------------------------------------------------------------
     command("POST", "/api/enterprises", c.RegisterEnterprise,
             "Register an enterprise by its tax code", "enterprises", 201),

@@ -154,7 +154,8 @@ COLUMNS = "id, originator_id, originator_version, topic, state"
 
 
 def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
-    """COPY the cached events, ids (positions) included, then move the id sequence."""
+    """COPY the cached events, ids (positions) included (each one the next position, as the
+    events table's trigger requires)."""
     engine = sa.create_engine(url)
     raw = engine.raw_connection()
     src = sqlite3.connect(source)
@@ -176,10 +177,6 @@ def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
             count += len(batch)
             if count % (chunk * 5) == 0:
                 note(f"  copied {count:,} events")
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('ledger_events', 'id'), "
-            "(SELECT max(id) FROM ledger_events))"
-        )
         raw.commit()
         cursor.execute("ANALYZE ledger_events")
         raw.commit()

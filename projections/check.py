@@ -9,7 +9,9 @@ Checked:
 * registers ↔ project_spend: every budget line's figures;
 * the journal's trial balance nets to zero for every budget year;
 * every projection ↔ a fresh in-memory fold of the log up to the same position (replay):
-  every row of every table equal.
+  every row of every table equal;
+* every projection keeps up: none has an error in its tracking row, none is further behind
+  the head of the log than one catch-up batch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 
 from ledger.service import Ledger
 from projections import journal, project_spend, registers
-from projections.runner import Projector, replay
+from projections.runner import CATCH_UP_BATCH, Projector, Status, replay
 
 FIGURES = ("assigned", "committed", "disbursed", "recovered")
 
@@ -31,6 +33,24 @@ class Problem(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.projection}: {self.kind} at {self.key}: {self.detail}"
+
+
+def stuck(statuses: list[Status]) -> list[Problem]:
+    """Projections that are not keeping up: a last error in the tracking row, or further
+    behind the head than one catch-up batch (more than a live follower ever leaves)."""
+    problems = []
+    for status in statuses:
+        if status.last_error:
+            problems.append(Problem(status.name, "failed", f"position {status.position}",
+                                    status.last_error))  # fmt: skip
+        if status.lag > CATCH_UP_BATCH:
+            problems.append(Problem(
+                status.name, "behind", f"position {status.position}",
+                f"{status.lag:,} events behind the head of the log (more than one catch-up "
+                f"batch, {CATCH_UP_BATCH:,}): is the live follower running (`ledger serve` or "
+                "`ledger projections follow`)? `ledger projections catch-up` folds them now",
+            ))  # fmt: skip
+    return problems
 
 
 def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
@@ -67,7 +87,9 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
             problems.append(Problem("journal", "unbalanced", str(year),
                                     f"debit {debit} ≠ credit {credit}"))  # fmt: skip
 
-    for status in projector.status():
+    statuses = projector.status()
+    problems += stuck(statuses)
+    for status in statuses:
         # from the first event: a check compares with a fold that shares nothing kept
         fresh = replay(ledger, upto_position=status.position, names=[status.name], snapshots=False)
         try:

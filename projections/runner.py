@@ -48,9 +48,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
+from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
+from projections import claims
 from projections.base import SETS, Envelope, Progress, Projection, all_tables
 from projections.bulk import BackgroundWriter
+from projections.claims import Claim
+from projections.health import FIRST_BACKOFF, MAX_BACKOFF, Worker
 from projections.merkle import MerkleTree
 from projections.registry import BY_NAME, PROJECTIONS
 from projections.snapshots import snapshots_for, snapshotted, sqlite_engine
@@ -80,17 +84,8 @@ class UnknownProjection(ValueError):
     pass
 
 
-class RebuildInProgress(RuntimeError):
-    pass
-
-
-#: a rebuild that has not moved for this long is taken to have died (its process killed)
-STALE_REBUILD = dt.timedelta(minutes=5)
-
-
-def _no_live_rebuild() -> Any:
-    """No rebuild holds the projection, or the one that did stopped moving long ago."""
-    return or_(PS.c.rebuild_set.is_(None), PS.c.updated_at < now() - STALE_REBUILD)
+#: events folded per catch-up transaction
+CATCH_UP_BATCH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +113,13 @@ class Projector:
         self.classes = {p.NAME: p for p in projections}
         self.metadata = all_tables()
         self.following = threading.Event()
+        #: the live follower's health (:meth:`follow`), read by ``/api/health``
+        self.follower = Worker("projections-follow")
+        #: the replay-snapshot maker's health (:func:`keep_snapshots`), read by the same
+        self.snapshot_maker = Worker("replay-snapshots")
         self._catch_up_lock = threading.Lock()
+        #: projections whose catch-up failed in the follower: not tried again before then
+        self._failing_until: dict[str, float] = {}
         with self._writing() as connection:
             ensure_rows(connection, list(self.classes))
 
@@ -160,18 +161,41 @@ class Projector:
     # -- (a) catch-up ------------------------------------------------------------------------
 
     def catch_up(
-        self, name: str | None = None, batch_size: int = 2000, progress: Progress | None = None
+        self,
+        name: str | None = None,
+        batch_size: int = CATCH_UP_BATCH,
+        progress: Progress | None = None,
+        keep_going: bool = False,
     ) -> int:
         """Fold every event not yet folded; return how many events the projection furthest
-        behind folded (each projection folds the same events from its own position)."""
+        behind folded (each projection folds the same events from its own position).
+
+        A projection whose fold fails has the error in its tracking row and raises it; with
+        ``keep_going`` (the live follower) the others are caught up all the same and the
+        failed one is left alone for a while (its error stays in its row), except when the
+        database itself is out of reach, which is raised at once."""
         folded = 0
         with self._catch_up_lock:
             for cls in self.select(name):
+                if keep_going and self._failing_until.get(cls.NAME, 0.0) > time.monotonic():
+                    continue
                 head, count = self.head(), 0
-                while (batch := self._paused_catch_up_batch(cls, batch_size)) > 0:
-                    count += batch
-                    if progress is not None:
-                        progress(cls.NAME, self.position(cls.NAME), head)
+                try:
+                    while (batch := self._paused_catch_up_batch(cls, batch_size)) > 0:
+                        count += batch
+                        if progress is not None:
+                            progress(cls.NAME, self.position(cls.NAME), head)
+                except Exception as error:
+                    if not keep_going or is_connection_lost(error):
+                        raise
+                    failures = self._failing_until.get(cls.NAME + "#", 0.0) + 1
+                    self._failing_until[cls.NAME + "#"] = failures
+                    self._failing_until[cls.NAME] = time.monotonic() + min(
+                        MAX_BACKOFF, FIRST_BACKOFF * 2**failures
+                    )
+                    continue
+                self._failing_until.pop(cls.NAME, None)
+                self._failing_until.pop(cls.NAME + "#", None)
                 folded = max(folded, count)
         return folded
 
@@ -219,45 +243,67 @@ class Projector:
     # -- (b) live follow ---------------------------------------------------------------------
 
     def follow(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
-        """Keep every projection caught up until ``stop`` is set."""
+        """Keep every projection caught up until ``stop`` is set, whatever happens to the
+        database meanwhile: a pass that fails (a connection dropped, the server restarted)
+        is tried again after a wait that doubles up to :data:`~projections.health.MAX_BACKOFF`
+        seconds, on fresh connections (and, on PostgreSQL, a fresh subscription), and
+        catches up from the tracking rows. :attr:`follower` says how it goes; a projection
+        whose own fold fails is left behind with its error (its tracking row says it), the
+        others go on."""
+        worker = self.follower
+        worker.started(threading.current_thread())
         self.following.set()
         try:
-            if self.ledger.database == "postgresql" and self.engine is self.ledger.engine:
-                self._follow_notifications(stop)
-            else:
-                self._follow_polling(stop, poll_interval)
+            while not stop.is_set():
+                try:
+                    if self.ledger.database == "postgresql" and self.engine is self.ledger.engine:
+                        self._follow_notifications(stop)
+                    else:
+                        self._follow_polling(stop, poll_interval)
+                except Exception as error:  # noqa: BLE001 - every fault is waited out
+                    wait = worker.failed(error)
+                    log.warning("the live projections failed (%s); again in %.2f s", error, wait)
+                    stop.wait(wait)
+            worker.stopped()
         finally:
             self.following.clear()
 
-    def _safe_catch_up(self) -> None:
-        try:
-            self.catch_up()
-        except Exception:  # recorded in the projection's tracking row; keep following
-            time.sleep(1.0)
+    def _follow_pass(self) -> None:
+        self.catch_up(keep_going=True)
+        self.follower.succeeded()
 
     def _follow_polling(self, stop: threading.Event, poll_interval: float) -> None:
         while not stop.is_set():
-            self._safe_catch_up()
+            self._follow_pass()
             stop.wait(poll_interval)
 
     def _follow_notifications(self, stop: threading.Event) -> None:
-        self._safe_catch_up()
+        """Catch up, then again at each notification of new events. A notification is lost
+        only with the connection that listens, which ends the subscription with an error:
+        :meth:`follow` then subscribes again, and catches up first."""
+        self._follow_pass()
         reached = min(self.position(n) for n in self.classes)
         subscription = self.ledger.recorder.subscribe(gt=reached)
+        ended = threading.Event()
 
         def stop_subscription() -> None:
-            stop.wait()
+            while not stop.wait(0.5):
+                if ended.is_set():
+                    return
             subscription.stop()
 
         stopper = threading.Thread(target=stop_subscription, daemon=True, name="follow-stop")
         stopper.start()
-        with subscription:
-            for notification in subscription:
-                if stop.is_set():
-                    break
-                if notification.id > reached:
-                    self._safe_catch_up()
-                    reached = max(reached, min(self.position(n) for n in self.classes))
+        try:
+            with subscription:
+                for notification in subscription:
+                    if stop.is_set():
+                        break
+                    if notification.id > reached:
+                        self._follow_pass()
+                        reached = max(reached, min(self.position(n) for n in self.classes))
+        finally:
+            ended.set()
 
     def wait_for(self, name: str, position: int, timeout: float = 2.0) -> int:
         """Wait until ``name`` has folded ``position``; return the position it reached.
@@ -275,32 +321,40 @@ class Projector:
 
     # -- (c) rebuild -------------------------------------------------------------------------
 
+    def claim_rebuild(self, name: str | None = None) -> Claim:
+        """Claim the selected projections (all by default) for a rebuild by this process, or
+        refuse (:class:`~projections.claims.RebuildInProgress`) if a live rebuild holds one;
+        see :mod:`projections.claims`. Give the claim to :meth:`rebuild`, which releases it."""
+        return claims.claim(self.engine, [cls.NAME for cls in self.select(name)])
+
     def rebuild(
-        self, name: str | None = None, batch_size: int = 10_000, progress: Progress | None = None
+        self,
+        name: str | None = None,
+        batch_size: int = 10_000,
+        progress: Progress | None = None,
+        claim: Claim | None = None,
     ) -> int:
-        """Rebuild the selected projections (all by default); see :meth:`_rebuild`."""
-        with gc_paused():
+        """Rebuild the selected projections (all by default), holding their claim (``claim``,
+        else taken here) until done; see :meth:`_rebuild`."""
+        with claim or self.claim_rebuild(name), gc_paused():
             return self._rebuild(name, batch_size, progress)
 
     def _rebuild(self, name: str | None, batch_size: int, progress: Progress | None) -> int:
         """Rebuild the selected projections (all by default) into their other table sets,
         reading the log once for all of them, then switch each one's readers; return how
-        many events were read."""
+        many events were read. The caller holds their claim: a rebuild set left in a
+        tracking row is a dead rebuild's, and its half-built tables are emptied here."""
         classes = self.select(name)
         targets: dict[str, str] = {}
         with self._writing() as connection:
             for cls in classes:
                 state = self._state(connection, cls.NAME, lock=True)
                 targets[cls.NAME] = SETS[1 - SETS.index(state["active_set"])]
-                claimed = connection.execute(
+                connection.execute(
                     update(PS)
-                    .where(PS.c.name == cls.NAME, _no_live_rebuild())
+                    .where(PS.c.name == cls.NAME)
                     .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
-                ).rowcount
-                if claimed != 1:
-                    raise RebuildInProgress(
-                        f"{cls.NAME} is already being rebuilt; wait for it to finish."
-                    )
+                )
                 self._empty(connection, self.tables(cls, targets[cls.NAME]).values())
         folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
         names = [cls.NAME for cls in classes]
@@ -431,19 +485,24 @@ class Projector:
         return position, content
 
     def status(self) -> list[Status]:
+        """Each projection's position, lag and last error; ``rebuilding`` only while a live
+        process holds its rebuild claim (a dead rebuild's leftovers are not one)."""
         head = self.head()
         with self.engine.connect() as connection:
             rows = {r["name"]: r for r in connection.execute(select(PS)).mappings()}
-        return [
-            Status(
-                name=name, position=rows[name]["position"],
-                lag=max(0, head - rows[name]["position"]), last_error=rows[name]["last_error"],
-                rebuilding=rows[name]["rebuild_set"] is not None,
-                rebuild_position=rows[name]["rebuild_position"],
-                active_set=rows[name]["active_set"],
-            )
-            for name in self.classes
-        ]  # fmt: skip
+        found = []
+        for name in self.classes:
+            row = rows[name]
+            rebuilding = row["rebuild_set"] is not None and claims.is_claimed(self.engine, name)
+            found.append(
+                Status(
+                    name=name, position=row["position"], lag=max(0, head - row["position"]),
+                    last_error=row["last_error"], rebuilding=rebuilding,
+                    rebuild_position=row["rebuild_position"] if rebuilding else None,
+                    active_set=row["active_set"],
+                )
+            )  # fmt: skip
+        return found
 
 
 def _quoted(tables: Iterable[Table]) -> str:
@@ -533,15 +592,26 @@ def prepare_snapshots(
     return kept.prepare(ledger, ledger.position(), _live_root(ledger), progress, stop=stop)
 
 
-def keep_snapshots(ledger: Ledger, stop: threading.Event, interval: float = 5.0) -> None:
+def keep_snapshots(
+    ledger: Ledger, stop: threading.Event, interval: float = 5.0, worker: Worker | None = None
+) -> None:
     """Make the replay snapshots as the log grows, until ``stop`` is set (what a server runs
-    beside its live projections, so that past views rarely wait for one to be made)."""
+    beside its live projections, so that past views rarely wait for one to be made). A pass
+    that fails is logged and tried again after a wait that doubles up to
+    :data:`~projections.health.MAX_BACKOFF` seconds (at least ``interval``); ``worker``
+    says how it goes."""
+    worker = worker or Worker("replay-snapshots")
+    worker.started(threading.current_thread())
     while not stop.is_set():
         try:
             prepare_snapshots(ledger, stop=stop)
-        except Exception:  # logged; tried again at the next interval
-            log.exception("replay snapshots could not be made")
+        except Exception as error:  # noqa: BLE001 - logged; tried again after a wait
+            log.warning("replay snapshots could not be made: %s", error)
+            stop.wait(max(interval, worker.failed(error)))
+            continue
+        worker.succeeded()
         stop.wait(interval)
+    worker.stopped()
 
 
 def _live_root(ledger: Ledger) -> Callable[[int], bytes | None]:

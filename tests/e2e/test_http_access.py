@@ -131,5 +131,6 @@ def test_public_addresses_need_no_token(client: TestClient) -> None:
         "/",
         "/openapi.json",
         "/api/health",
+        "/api/health/ready",
         "/api/audit/public-key",
     }

@@ -17,13 +17,16 @@ from api.app import create_app, worker_threads
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
 from projections import checkpoints
+from projections.registry import BY_NAME
 from tests.conftest import People
 from tests.scenario import Scenario
+
+PROJECTION_NAMES = set(BY_NAME)
 
 A = "/api/applications/{application_id}"
 #: API.md's core resources and the lifecycle steps the issue adds, written out by hand.
 EXPECTED_ROUTES = {
-    ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/health"),
+    ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/health"), ("GET", "/api/health/ready"),
     ("POST", "/api/enterprises"), ("GET", "/api/enterprises/{enterprise_id}"),
     ("POST", "/api/enterprises/{enterprise_id}/correction"),
     ("POST", "/api/budget-lines"), ("GET", "/api/budget-lines"),
@@ -136,8 +139,13 @@ def test_health_answers_the_database_and_the_position_without_a_token(
 ) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": backend, "position": ledger.position()}
-    assert response.json()["position"] == 9  # the nine people of the fixture
+    body = response.json()
+    assert (body["status"], body["database"], body["position"]) == ("ok", backend, 9)
+    assert ledger.position() == 9  # the nine people of the fixture
+    assert body["follower"]["state"] == body["snapshots"]["state"] == "off"  # not a server's
+    assert {p["name"]: (p["lag"], p["last_error"]) for p in body["projections"]} == {
+        name: (9, None) for name in PROJECTION_NAMES
+    }
     assert client.head("/api/health").status_code == 200
 
 

@@ -116,3 +116,17 @@ def test_db_upgrade_tells_of_holes_not_recorded(holed: int, database_url: str) -
     upgraded = run(database_url, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
     assert "Run `ledger db record-gaps`" in upgraded.stderr and f"first: {holed}" in upgraded.stderr
+
+
+def test_projections_check_fails_while_a_projection_is_stuck(holed: int, database_url: str) -> None:
+    caught_up = run(database_url, "projections", "catch-up")  # progress bars, then the error
+    assert caught_up.exit_code == 1 and "Traceback" not in caught_up.output
+    assert f"skips position {holed}" in caught_up.stderr.strip().splitlines()[-1]
+    checked = run(database_url, "projections", "check")
+    assert checked.exit_code == 1
+    assert "merkle: failed at position" in checked.stdout and "GapInLog" in checked.stdout
+
+    assert run(database_url, "db", "record-gaps").exit_code == 0
+    assert run(database_url, "projections", "catch-up").exit_code == 0
+    checked = run(database_url, "projections", "check")
+    assert checked.exit_code == 0, checked.output

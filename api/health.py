@@ -1,0 +1,127 @@
+"""``/api/health`` and ``/api/health/ready``: what a monitor and a load balancer read.
+
+Health (always 200 while the process answers and the database can be reached) says how
+everything is: the head of the log, each projection's position, lag and last error, and the
+state of the two background workers (:mod:`projections.health`: the live follower and the
+replay-snapshot maker). ``status`` is ``ok`` when nothing is wrong, else ``degraded``.
+
+Readiness answers 200 while this server can serve current answers, else 503 ``not_ready``
+with the reasons: the live follower is dead or cannot reach the database, or a projection is
+further behind the head than ``LEDGER_READY_MAX_LAG`` events (default 1000). A database out
+of reach is 503 ``storage_unavailable`` for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.reports import projector_for
+from ledger.errors import LedgerError
+from ledger.service import Ledger
+from projections.health import ready_max_lag
+
+#: worker states that mean it is not doing its work
+FAILING = ("retrying", "dead")
+
+
+class NotReady(LedgerError):
+    code = "not_ready"
+    status = 503
+    title = "Not ready to serve current answers"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = 5
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkerOut(Out):
+    state: Literal["off", "running", "retrying", "stopped", "dead"] = Field(
+        description="off: not run by this process; running: its last pass succeeded; "
+        "retrying: its last pass failed (last_error) and it tries again in retry_in seconds; "
+        "stopped: stopped on purpose; dead: its thread ended without being stopped"
+    )
+    since: str = Field(description="when it entered this state (UTC)")
+    last_error: str | None
+    last_success: str | None = Field(description="when its last pass succeeded (UTC)")
+    retry_in: float | None
+
+
+class ProjectionHealthOut(Out):
+    name: str
+    position: int
+    lag: int = Field(description="events of the log not folded yet")
+    last_error: str | None
+    rebuilding: bool
+
+
+class HealthOut(Out):
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: a worker is failing or dead, a projection failed, or one is "
+        "further behind than LEDGER_READY_MAX_LAG"
+    )
+    database: Literal["sqlite", "postgresql"]
+    position: int = Field(description="the head of the log: the last global position")
+    follower: WorkerOut
+    snapshots: WorkerOut
+    projections: list[ProjectionHealthOut]
+
+
+class ReadyOut(Out):
+    ready: Literal[True]
+    position: int
+
+
+def health(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+    projector = projector_for(ledger)
+    follower = projector.follower.as_json()
+    snapshots = projector.snapshot_maker.as_json()
+    statuses = projector.status()
+    bound = ready_max_lag()
+    degraded = (
+        follower["state"] in FAILING
+        or snapshots["state"] in FAILING
+        or any(s.last_error or s.lag > bound for s in statuses)
+    )
+    return {
+        "status": "degraded" if degraded else "ok",
+        "database": ledger.database,
+        "position": ledger.position(),
+        "follower": follower,
+        "snapshots": snapshots,
+        "projections": [
+            {
+                "name": s.name,
+                "position": s.position,
+                "lag": s.lag,
+                "last_error": s.last_error,
+                "rebuilding": s.rebuilding,
+            }
+            for s in statuses
+        ],  # fmt: skip
+    }
+
+
+def ready(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+    projector = projector_for(ledger)
+    reasons = []
+    follower = projector.follower.as_json()
+    if follower["state"] == "dead":
+        reasons.append(f"the live projections have stopped ({follower['last_error']})")
+    elif follower["state"] == "retrying":
+        reasons.append(f"the live projections cannot go on ({follower['last_error']})")
+    bound = ready_max_lag()
+    statuses = projector.status()
+    reasons += [
+        f"{s.name} is {s.lag:,} events behind the log (more than {bound:,})"
+        for s in statuses
+        if s.lag > bound
+    ]
+    if reasons:
+        raise NotReady("Not ready: " + "; ".join(reasons) + ".")
+    return {"ready": True, "position": ledger.position()}
