@@ -31,6 +31,12 @@ READY_MAX_LAG_SETTING = "LEDGER_READY_MAX_LAG"
 DEFAULT_READY_MAX_LAG = 1000
 
 
+def backoff(failures: int) -> float:
+    """The wait after ``failures`` failures in a row: doubling from :data:`FIRST_BACKOFF`
+    up to :data:`MAX_BACKOFF` seconds."""
+    return float(min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** max(0, failures - 1)))
+
+
 def ready_max_lag() -> int:
     """``$LEDGER_READY_MAX_LAG`` (ASCII digits), else :data:`DEFAULT_READY_MAX_LAG`."""
     text = os.environ.get(READY_MAX_LAG_SETTING, "").strip()
@@ -82,7 +88,7 @@ class Worker:
         with self._lock:
             self.failures += 1
             self.last_error = f"{type(error).__name__}: {' '.join(str(error).split())}"[:500]
-            self.retry_in = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (self.failures - 1))
+            self.retry_in = backoff(self.failures)
             self._move("retrying")
             return self.retry_in
 

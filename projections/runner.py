@@ -54,7 +54,7 @@ from projections import claims
 from projections.base import SETS, Envelope, Progress, Projection, all_tables
 from projections.bulk import BackgroundWriter
 from projections.claims import Claim
-from projections.health import FIRST_BACKOFF, MAX_BACKOFF, Worker
+from projections.health import Worker, backoff
 from projections.merkle import MerkleTree
 from projections.registry import BY_NAME, PROJECTIONS
 from projections.snapshots import snapshots_for, snapshotted, sqlite_engine
@@ -118,8 +118,9 @@ class Projector:
         #: the replay-snapshot maker's health (:func:`keep_snapshots`), read by the same
         self.snapshot_maker = Worker("replay-snapshots")
         self._catch_up_lock = threading.Lock()
-        #: projections whose catch-up failed in the follower: not tried again before then
-        self._failing_until: dict[str, float] = {}
+        #: projections whose catch-up failed in the follower: failures in a row, next try
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
         with self._writing() as connection:
             ensure_rows(connection, list(self.classes))
 
@@ -177,7 +178,7 @@ class Projector:
         folded = 0
         with self._catch_up_lock:
             for cls in self.select(name):
-                if keep_going and self._failing_until.get(cls.NAME, 0.0) > time.monotonic():
+                if keep_going and self._retry_at.get(cls.NAME, 0.0) > time.monotonic():
                     continue
                 head, count = self.head(), 0
                 try:
@@ -188,14 +189,11 @@ class Projector:
                 except Exception as error:
                     if not keep_going or is_connection_lost(error):
                         raise
-                    failures = self._failing_until.get(cls.NAME + "#", 0.0) + 1
-                    self._failing_until[cls.NAME + "#"] = failures
-                    self._failing_until[cls.NAME] = time.monotonic() + min(
-                        MAX_BACKOFF, FIRST_BACKOFF * 2**failures
-                    )
+                    failures = self._failures[cls.NAME] = self._failures.get(cls.NAME, 0) + 1
+                    self._retry_at[cls.NAME] = time.monotonic() + backoff(failures)
                     continue
-                self._failing_until.pop(cls.NAME, None)
-                self._failing_until.pop(cls.NAME + "#", None)
+                self._failures.pop(cls.NAME, None)
+                self._retry_at.pop(cls.NAME, None)
                 folded = max(folded, count)
         return folded
 
