@@ -556,14 +556,16 @@ def terminate_backends(admin_url: str, database: str) -> list[int]:
     return [int(pid) for pid, done in rows if done]
 
 
-def wait_for_a_writing_transaction(admin_url: str, database: str, timeout: float = 2.0) -> bool:
+def wait_for_a_writing_command(admin_url: str, database: str, timeout: float = 2.0) -> bool:
     """Wait (at most ``timeout`` s) until a transaction on ``database`` has written and not
-    yet ended (``backend_xid`` set in ``pg_stat_activity``): the moment to kill its server
-    if a position taken by an unfinished transaction is to be lost with it."""
+    yet ended (``backend_xid`` set in ``pg_stat_activity``), its last statement on the
+    events or the idempotency table: the moment to kill its server if a position taken by an
+    unfinished command is to be lost with it. False if none was seen in time."""
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     query = sa.text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = :name AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = :name "
+        "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
+        "AND (query ILIKE '%ledger_events%' OR query ILIKE '%idempotency_keys%')"
     )
     deadline = time.monotonic() + timeout
     try:

@@ -3,7 +3,7 @@
 Eight clients register enterprises, each with a unique tax code and its own Idempotency-Key,
 and send a command again with the same key until it is acknowledged. The server is killed
 with SIGKILL three times while they do (on PostgreSQL at a moment when one of its
-transactions has written and not committed). Afterwards: every acknowledged command is
+commands has written and not committed). Afterwards: every acknowledged command is
 stored exactly once, nothing is stored that was not acknowledged, the positions have no hole,
 the log verifies, the read models reconcile, and the restarted server's live projections
 reach the head without ``min_position``.
@@ -21,7 +21,7 @@ from tests.faults.harness import (
     TaxCodes,
     assert_recovered,
     enterprise,
-    wait_for_a_writing_transaction,
+    wait_for_a_writing_command,
 )
 
 KILLS = 3
@@ -45,7 +45,7 @@ def test_a_server_killed_in_the_middle_of_a_load_loses_and_duplicates_nothing(
         for _ in range(KILLS):
             time.sleep(SECONDS_BETWEEN)
             if migrated_database.backend == "postgresql":
-                wait_for_a_writing_transaction(pg_admin_url, migrated_database.pg_name)
+                wait_for_a_writing_command(pg_admin_url, migrated_database.pg_name)
             kills.append(time.monotonic())
             server.kill9()
             server.restart()
