@@ -308,6 +308,8 @@ class Ack:
     acked_at: float
     attempts: int
     replayed: bool
+    #: when the attempt that was acknowledged was sent
+    last_sent_at: float
 
     @property
     def id(self) -> str:
@@ -336,7 +338,8 @@ def retryable(answer: httpx.Response) -> bool:
 
 
 class Load:
-    """``clients`` threads, each sending ``next_command(client, n)`` in a loop, until
+    """``clients`` threads, each sending ``next_command(client, n)`` in a loop (and telling
+    ``on_ack(client, ack)`` what was acknowledged), until
     :meth:`stop`. Every command gets a fresh Idempotency-Key and is sent again with the SAME
     key after a connection error, a 5xx, a 429 or a 409 ``concurrency_conflict`` until it is
     acknowledged, for at most ``command_timeout`` seconds; a command in flight when the load
@@ -350,8 +353,11 @@ class Load:
         clients: int = 8,
         command_timeout: float = 45.0,
         request_timeout: float = 15.0,
+        on_ack: Callable[[int, Ack], None] | None = None,
     ) -> None:
         self.base_url = base_url
+        #: called in the client's thread with each of its acknowledged commands
+        self.on_ack = on_ack
         self.next_command = next_command
         self.clients = clients
         self.command_timeout = command_timeout
@@ -422,7 +428,9 @@ class Load:
                     command = self.next_command(client, n)
                     with self._lock:
                         self.commands.append(command)
-                    self.carry_out(http, command)
+                    ack = self.carry_out(http, command)
+                    if ack is not None and self.on_ack is not None:
+                        self.on_ack(client, ack)
         except Exception as error:  # noqa: BLE001 - reported by the test, not lost in a thread
             with self._lock:
                 self.crashes.append(f"client {client}: {error!r}")
@@ -435,6 +443,7 @@ class Load:
         deadline = sent_at + self.command_timeout
         for attempt in itertools.count(1):
             pause = min(0.05 * attempt, 0.5)
+            attempt_sent_at = time.monotonic()
             try:
                 answer = http.post(command.path, json=command.body, headers=headers)
             except httpx.TransportError as error:
@@ -448,7 +457,7 @@ class Load:
                 if answer.status_code in (200, 201):
                     ack = Ack(
                         command, key, answer.status_code, answer.json(), sent_at,
-                        time.monotonic(), attempt, replayed,
+                        time.monotonic(), attempt, replayed, attempt_sent_at,
                     )  # fmt: skip
                     with self._lock:
                         self.acks.append(ack)
