@@ -338,13 +338,12 @@ def retryable(answer: httpx.Response) -> bool:
 
 
 class Load:
-    """``clients`` threads, each sending ``next_command(client, n)`` in a loop (and telling
-    ``on_ack(client, ack)`` what was acknowledged), until
-    :meth:`stop`. Every command gets a fresh Idempotency-Key and is sent again with the SAME
-    key after a connection error, a 5xx, a 429 or a 409 ``concurrency_conflict`` until it is
-    acknowledged, for at most ``command_timeout`` seconds; a command in flight when the load
-    is stopped is carried on until acknowledged (or given up), so every command sent is
-    accounted for."""
+    """``clients`` threads, each sending ``next_command(client, n)`` in a loop until
+    :meth:`stop` (and telling ``on_ack(client, ack)`` what was acknowledged). Every command
+    gets a fresh Idempotency-Key and is sent again with the SAME key after a connection
+    error, a 5xx, a 429 or a 409 ``concurrency_conflict`` until it is acknowledged, for at
+    most ``command_timeout`` seconds; a command in flight when the load is stopped is carried
+    on until acknowledged (or given up), so every command sent is accounted for."""
 
     def __init__(
         self,
@@ -498,9 +497,16 @@ def percentile(values: Iterable[float], fraction: float) -> float:
 # -- the store, read directly ----------------------------------------------------------------
 
 
+def new_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine without a pool; on PostgreSQL, connecting gives up after 10 s."""
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": 10}
+    return sa.create_engine(url, poolclass=sa.pool.NullPool, **options)
+
+
 @contextlib.contextmanager
 def engine_for(url: str) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = new_engine(url)
     try:
         yield engine
     finally:
@@ -550,7 +556,7 @@ def pg_database_name(url: str) -> str:
 def terminate_backends(admin_url: str, database: str) -> list[int]:
     """``pg_terminate_backend`` every connection to ``database`` but this one (it connects to
     the server's own ``postgres`` database through ``admin_url``); the pids terminated."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = new_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             rows = connection.execute(
@@ -570,7 +576,7 @@ def wait_for_a_writing_command(admin_url: str, database: str, timeout: float = 2
     yet ended (``backend_xid`` set in ``pg_stat_activity``), its last statement on the
     events or the idempotency table: the moment to kill its server if a position taken by an
     unfinished command is to be lost with it. False if none was seen in time."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = new_engine(admin_url, isolation_level="AUTOCOMMIT")
     query = sa.text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = :name "
         "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
