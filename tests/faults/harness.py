@@ -741,16 +741,13 @@ def assert_ledger_whole(processes: Processes, url: str) -> None:
 
 
 def assert_verify_and_check(processes: Processes, url: str) -> None:
-    """``ledger verify`` and ``ledger projections check``, side by side, both exit 0."""
-    commands = [("verify",), ("projections", "check")]
-    running = [processes.spawn(url, *args) for args in commands]
+    """``ledger verify``, then ``ledger projections check``: both exit 0. One after the
+    other: verify brings the Merkle tree up to the head, which check must not see half-way."""
     failed = []
-    for args, process in zip(commands, running, strict=True):
-        status = process.wait()
+    for args in [("verify",), ("projections", "check")]:
+        status, output = processes.run(url, *args)
         if status != 0:
-            failed.append(
-                f"`ledger {' '.join(args)}` exited {status}:\n{last_lines(process.output(), 10)}"
-            )
+            failed.append(f"`ledger {' '.join(args)}` exited {status}:\n{last_lines(output, 10)}")
     assert not failed, "\n".join(failed)
 
 
