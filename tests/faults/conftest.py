@@ -85,14 +85,23 @@ def add_people(processes: Processes, url: str) -> People:
 
 
 @pytest.fixture
-def tokens(processes: Processes, migrated_database: Database) -> People:
-    return add_people(processes, migrated_database.url)
+def served(processes: Processes, migrated_database: Database) -> tuple[LedgerServer, People]:
+    """``ledger serve`` over the test's database, healthy, and its people (added with
+    ``ledger users add`` while it starts)."""
+    server = LedgerServer(processes, migrated_database.url).launch()
+    people = add_people(processes, migrated_database.url)
+    server.wait_healthy()
+    return server, people
 
 
 @pytest.fixture
-def server(processes: Processes, migrated_database: Database, tokens: People) -> LedgerServer:
-    """``ledger serve`` over the test's database, started and healthy."""
-    return LedgerServer(processes, migrated_database.url).start()
+def server(served: tuple[LedgerServer, People]) -> LedgerServer:
+    return served[0]
+
+
+@pytest.fixture
+def tokens(served: tuple[LedgerServer, People]) -> People:
+    return served[1]
 
 
 @pytest.fixture(scope="session")

@@ -199,13 +199,18 @@ class LedgerServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> LedgerServer:
+        """Launch it and wait until it answers."""
+        self.launch().wait_healthy(timeout)
+        return self
+
+    def launch(self) -> LedgerServer:
+        """Start the process; :meth:`wait_healthy` waits until it answers."""
         assert self.process is None or not self.process.alive(), "already running"
         self.process = self.processes.spawn(
             self.url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--log-level", "warning",
         )  # fmt: skip
         self.starts += 1
-        self.wait_healthy(timeout)
         return self
 
     def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
