@@ -90,11 +90,13 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
     statuses = projector.status()
     problems += stuck(statuses)
     for status in statuses:
-        # from the first event: a check compares with a fold that shares nothing kept
-        fresh = replay(ledger, upto_position=status.position, names=[status.name], snapshots=False)
+        # the live model first, at the position it reflects then (a live follower may fold
+        # more meanwhile), and a fold up to that position from the first event: a check
+        # compares with a fold that shares nothing kept
+        live = projector.snapshot(status.name)
+        fresh = replay(ledger, upto_position=live[0], names=[status.name], snapshots=False)
         try:
-            problems += _compare_snapshots(status.name, projector.snapshot(status.name),
-                                           fresh.snapshot(status.name))  # fmt: skip
+            problems += _compare_snapshots(status.name, live, fresh.snapshot(status.name))
         finally:
             fresh.engine.dispose()
     return problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from click.testing import CliRunner
 from sqlalchemy import update
 
@@ -10,6 +12,8 @@ from api.demo import load_demo
 from ledger.service import Ledger
 from projections.check import check
 from projections.runner import Projector
+from tests.conftest import People
+from tests.integration.helpers import Story
 
 
 def test_the_read_models_of_the_demo_reconcile(ledger: Ledger, database_url: str) -> None:
@@ -50,3 +54,32 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
     lines = result.output.strip().splitlines()
     assert len(lines) >= len(problems)
     assert any("2015/DA2/city_budget" in line for line in lines)
+
+
+def test_a_check_beside_a_live_follower_and_a_writer_finds_nothing_wrong(
+    ledger: Ledger, people: People
+) -> None:
+    """The live models move while the check reads them: each is compared with a fold up to
+    the position it reflected when it was read, never with one of another moment."""
+    story = Story(ledger, people)
+    story.budget(900_000_000)
+    projector = Projector(ledger)
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            story.submitted()
+
+    threads = [
+        threading.Thread(target=projector.follow, args=(stop,), kwargs={"poll_interval": 0.01}),
+        threading.Thread(target=write),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(3):
+            assert check(ledger, projector) == []
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
