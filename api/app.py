@@ -5,11 +5,14 @@ A command request is checked in this order, and refused at the first failure:
 
 1. ``Authorization: Bearer <token>`` names an active user (401 ``unauthorized``);
 2. the user's role may run the command (403 ``forbidden``), before the body is read;
-3. ``Idempotency-Key`` is at most 200 characters (422);
-4. the body is at most 1 MiB (413) of JSON holding one object, without NaN or Infinity or
+3. ``Content-Type`` is ``application/json`` (any case, parameters allowed, a charset only if
+   UTF-8), or 415 ``unsupported_media_type``: a body in another form, or none said, is never
+   read;
+4. ``Idempotency-Key``, if sent, is 1 to 200 printable characters (422);
+5. the body is at most 1 MiB (413) of JSON holding one object, without NaN or Infinity or
    a key given twice, with neither the path's ids nor ``command_id`` in it (422);
-5. the command validates (422 ``validation_error``, with ``errors``);
-6. the service carries it out, or refuses with its domain code; with an Idempotency-Key the
+6. the command validates (422 ``validation_error``, with ``errors``);
+7. the service carries it out, or refuses with its domain code; with an Idempotency-Key the
    lookup, the command and the stored answer share one unit of work.
 """
 
@@ -197,6 +200,7 @@ def _download(download: Download, status: int) -> Response:
 async def _run_command(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
     actor = await _authenticate(ledger, request)
     require(actor, endpoint.name)  # 403 before a byte of the body is read
+    _require_json(request)
     key = _idempotency_key(request)
     body = await _read_json_object(request)
     cmd = _build_command(endpoint, body, request.path_params)
@@ -227,6 +231,29 @@ async def _authenticate(ledger: Ledger, request: Request) -> Actor:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Sign in: send the header 'Authorization: Bearer <your token>'.")
     return await run_in_threadpool(ledger.read, lambda: ledger.authenticate(token))
+
+
+def _require_json(request: Request) -> None:
+    """Refuse (415) a command whose body is not said to be JSON: ``application/json``, its
+    parameters allowed, a ``charset`` only if UTF-8 (RFC 8259 JSON is UTF-8)."""
+    given = request.headers.get("content-type", "")
+    media_type, *parameters = given.split(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        said = f"'{given.strip()}'" if given.strip() else "no Content-Type"
+        raise HTTPException(
+            415,
+            f"The body must be JSON sent with 'Content-Type: {JSON_MEDIA_TYPE}'; this request "
+            f"has {said}.",
+        )
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise HTTPException(
+                415,
+                f"JSON is read as UTF-8: send '{JSON_MEDIA_TYPE}' or "
+                f"'{JSON_MEDIA_TYPE}; charset=utf-8', not charset {value.strip()}.",
+            )
 
 
 def _idempotency_key(request: Request) -> str | None:

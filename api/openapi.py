@@ -54,7 +54,10 @@ _, _EFFECTIVE_DATE = typing.get_args(c.EffectiveDate)
 #: what ``strip_whitespace`` trims (Unicode White_Space, as pydantic-core's ``str::trim``)
 _BLANK = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
-HTTP_CODES = ["not_found", "method_not_allowed", "payload_too_large", "internal_error"]
+HTTP_CODES = [
+    "not_found", "method_not_allowed", "payload_too_large", "unsupported_media_type",
+    "internal_error",
+]  # fmt: skip
 
 PROBLEM_SCHEMAS: dict[str, Any] = {
     "FieldProblem": {
@@ -116,6 +119,10 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "`idempotency_key_reused`, `concurrency_conflict` (safe to retry). Nothing was written."
     ),
     "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
+    "UnsupportedMediaType": _problem(
+        "`unsupported_media_type`: the body is not sent as `application/json` (no "
+        "Content-Type, another media type, or a charset other than UTF-8). Nothing was read."
+    ),
     "ValidationError": _problem(
         "`validation_error` (malformed JSON, wrong types, missing or unknown fields, "
         "non-positive money, unknown codes) or `funding_split_mismatch`; `errors` says where."
@@ -353,6 +360,7 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     if endpoint.command is not None:
         responses["409"] = _ref("Conflict")
         responses["413"] = _ref("PayloadTooLarge")
+        responses["415"] = _ref("UnsupportedMediaType")
     if endpoint.command is not None or endpoint.query is not None:
         responses["422"] = _ref("ValidationError")
     responses["500"] = _ref("ServerError")

@@ -47,7 +47,8 @@ def address(endpoint: Endpoint) -> str:
 
 def call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> httpx.Response:
     if endpoint.method == "POST":
-        return client.post(address(endpoint), content=GARBAGE, headers=headers)
+        sent = {**headers, "Content-Type": "application/json"}
+        return client.post(address(endpoint), content=GARBAGE, headers=sent)
     return client.get(address(endpoint), headers=headers)
 
 
