@@ -260,6 +260,12 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
+    if not key.strip():
+        raise invalid(
+            "The Idempotency-Key header is empty: send a key of 1 to "
+            f"{MAX_KEY_LENGTH} characters, or no header at all.",
+            (("header", "Idempotency-Key"), "empty: give a key, or leave the header out"),
+        )
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise invalid(
             f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} printable characters.",

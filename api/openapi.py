@@ -135,13 +135,14 @@ IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "description": "The same key with the same body answers the first response again "
-    "(same status, same body) and writes nothing new; scoped to the user. At most 200 "
+    "(same status, same body) and writes nothing new; scoped to the user. 1 to 200 "
     "printable characters (no control characters, no non-breaking or soft-hyphen spaces).",
     # the Latin-1 characters (all a header can carry) that ``str.isprintable`` refuses
     "schema": {
         "type": "string",
+        "minLength": 1,
         "maxLength": 200,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]*$",
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]+$",
     },
 }
 

@@ -180,6 +180,26 @@ def test_an_idempotency_key_longer_than_200_characters_is_refused(
             assert ledger.position() == before
 
 
+def test_an_empty_idempotency_key_is_refused_not_taken_for_a_key(
+    client: TestClient, ledger: Ledger, people: People
+) -> None:
+    # An empty header is a client's mistake (a variable left unset), not a key: taken as
+    # one, every such request of the user would replay the first.
+    before = ledger.position()
+    for key in ("", "   "):
+        response = client.post(
+            "/api/budget-lines", json=budget(), headers=headers(people, "finance", key)
+        )
+        assert response.status_code == 422, f"{key!r}: {response.text}"
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["code"] == "validation_error"
+        assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+        assert "empty" in problem["errors"][0]["msg"]
+    assert ledger.position() == before
+    assert stored_keys(ledger) == []
+
+
 def test_requests_racing_with_the_same_key_are_carried_out_once(
     client: TestClient, ledger: Ledger, people: People
 ) -> None:
