@@ -5,7 +5,8 @@ A command's request body is the command's own JSON schema less the path's ids an
 ``components/schemas``. Codes from the program catalogue (projects, sources, support types,
 departments, districts, …) are listed as ``enum``s; what the commands' validators check
 beyond their JSON schema is written as a ``pattern`` where JSON Schema can say it (tax codes,
-effective dates from 2010-01-01 to today, text that is not blank once trimmed). Every
+effective dates from 2010-01-01 to today, free text as ``ledger.commands.TextRule`` takes it,
+written once per kind in ``components/schemas``: ``Line``, ``Paragraph``, ``Reference``). Every
 operation names its security (bearer, unless public), the roles that may call it
 (``x-roles``) and its problem+json error answers.
 """
@@ -16,11 +17,12 @@ import datetime as dt
 import functools
 import types
 import typing
+import unicodedata
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, StringConstraints, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ledger import catalogue
 from ledger import commands as c
@@ -51,8 +53,6 @@ _CODES: dict[int, list[str]] = {
 }
 _, _TAX_CODE = typing.get_args(c.TaxCode)  # the validators, matched by identity too
 _, _EFFECTIVE_DATE = typing.get_args(c.EffectiveDate)
-#: what ``strip_whitespace`` trims (Unicode White_Space, as pydantic-core's ``str::trim``)
-_BLANK = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 HTTP_CODES = [
     "not_found", "method_not_allowed", "payload_too_large", "unsupported_media_type",
@@ -176,10 +176,94 @@ def _date_pattern(first: dt.date, last: dt.date) -> str:
     return "^(" + "|".join(branches) + ")$"
 
 
-def _trimmed_text_pattern(max_length: int) -> str:
-    """1 to ``max_length`` characters once the blanks around them are trimmed, no NUL."""
-    text = f"[^{_BLANK}\\u0000]([^\\u0000]{{0,{max_length - 2}}}[^{_BLANK}\\u0000])?"
-    return f"^[{_BLANK}]*{text}[{_BLANK}]*$"
+#: the shared text types of ``ledger.commands``, each a schema of ``components/schemas``
+TEXT_SCHEMAS: dict[c.TextRule, str] = {
+    rule: name
+    for name, alias in (("Line", c.Line), ("Paragraph", c.Paragraph), ("Reference", c.Reference))
+    for rule in typing.get_args(alias)[1:]
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _category_runs() -> tuple[tuple[int, int, str], ...]:
+    """Every code point in runs of one general category: (first, last, category)."""
+    runs: list[tuple[int, int, str]] = []
+    first, current = 0, unicodedata.category("\x00")
+    for code in range(1, 0x110000):
+        category = unicodedata.category(chr(code))
+        if category != current:
+            runs.append((first, code - 1, current))
+            first, current = code, category
+    runs.append((first, 0x10FFFF, current))
+    return tuple(runs)
+
+
+def _char_class(
+    categories: frozenset[str], plus: Iterable[str] = (), minus: Iterable[str] = ()
+) -> str:
+    """A regular-expression class of the characters of ``categories`` and ``plus``, less
+    ``minus``, as ranges: BMP characters escaped (``\\uXXXX``), others written as they are
+    (the pattern is Unicode)."""
+    inside = {ord(char) for char in plus}
+    outside = {ord(char) for char in minus}
+    spans: list[list[int]] = []
+
+    def add(first: int, last: int) -> None:
+        if spans and spans[-1][1] + 1 >= first:
+            spans[-1][1] = max(spans[-1][1], last)
+        else:
+            spans.append([first, last])
+
+    points = sorted(inside)
+    for first, last, category in _category_runs():
+        while points and points[0] < first:
+            add(points[0], points[0])
+            points.pop(0)
+        if category in categories:
+            start = first
+            for code in sorted(c for c in outside if first <= c <= last):
+                if start < code:
+                    add(start, code - 1)
+                start = code + 1
+            if start <= last:
+                add(start, last)
+    for code in points:
+        add(code, code)
+
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code < 0x10000 else chr(code)
+
+    return "[" + "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in spans) + "]"
+
+
+@functools.lru_cache(maxsize=8)
+def text_pattern(rule: c.TextRule) -> str:
+    """The rule of a text type as a pattern (its length is ``maxLength``): blanks around
+    (trimmed), and between them characters the rule allows, neither the first nor the last a
+    blank, one of them a letter or number (the first such is where the pattern has it)."""
+    extra = c.MULTILINE_CONTROLS if rule.multiline else frozenset()
+    blank = _char_class(frozenset(), plus=c.BLANKS)
+    allowed = _char_class(c.TEXT_CATEGORIES, plus=extra)
+    solid = _char_class(c.TEXT_CATEGORIES, minus=c.BLANKS)
+    visible = _char_class(c.VISIBLE_CATEGORIES)
+    return f"^{blank}*(?:{solid}{allowed}*)?{visible}(?:{allowed}*{solid})?{blank}*$"
+
+
+def text_schema(rule: c.TextRule) -> dict[str, Any]:
+    """The schema of a text type (``components/schemas/<Line|Paragraph|Reference>``)."""
+    holds = "letters, marks, numbers, punctuation, symbols and spaces (Unicode general "
+    holds += "categories L, M, N, P, S, Zs)"
+    if rule.multiline:
+        holds += ", line feeds and tabs (a CR LF or lone CR counts as a line feed)"
+    return {
+        "type": "string",
+        "maxLength": rule.max_length,
+        "pattern": text_pattern(rule),
+        "description": f"At most {rule.max_length} characters (in Unicode NFC, as the text "
+        f"is kept). Trimmed of the blanks around it, it holds {holds}, at least one a letter "
+        "or number: no control, format (zero-width, direction marks), private-use or "
+        "unassigned character.",
+    }
 
 
 def _keywords(markers: Iterable[Any], today: dt.date) -> dict[str, Any] | None:
@@ -194,20 +278,17 @@ def _keywords(markers: Iterable[Any], today: dt.date) -> dict[str, Any] | None:
                 "pattern": _date_pattern(c.FIRST_DATE, today),
                 "description": f"a day from {c.FIRST_DATE.isoformat()} to today",
             }
-        if isinstance(marker, StringConstraints) and marker.strip_whitespace:
-            assert marker.min_length == 1 and marker.max_length is not None
-            return {
-                "pattern": _trimmed_text_pattern(marker.max_length),
-                "description": f"1 to {marker.max_length} characters, not counting the blanks "
-                "around them (trimmed)",
-            }
+        if isinstance(marker, c.TextRule):
+            return {"$ref": REF.format(model=TEXT_SCHEMAS[marker])}
     return None
 
 
 def _constrain(prop: dict[str, Any], keywords: dict[str, Any]) -> None:
-    if "pattern" in keywords:  # the pattern bounds the length, less the blanks around
+    if "pattern" in keywords or "$ref" in keywords:  # it bounds the length itself
         prop.pop("minLength", None)
         prop.pop("maxLength", None)
+    if "$ref" in keywords:
+        prop.pop("type", None)
     prop.update({**keywords, **{k: prop[k] for k in ("description",) if k in prop}})
 
 
@@ -372,6 +453,7 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
 @functools.lru_cache(maxsize=4)
 def _document(endpoints: Sequence[Endpoint], today: dt.date) -> dict[str, Any]:
     schemas: dict[str, Any] = dict(PROBLEM_SCHEMAS)
+    schemas.update({name: text_schema(rule) for rule, name in TEXT_SCHEMAS.items()})
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         operation = _operation(endpoint, schemas, today)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from pydantic import (
@@ -19,8 +21,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
+    GetCoreSchemaHandler,
 )
+from pydantic_core import core_schema
 
 from ledger import catalogue
 
@@ -54,13 +57,6 @@ def _member(kind: str, codes: object) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000: no record in the database could keep such text.
-    if "\x00" in value:
-        raise ValueError("the NUL character (U+0000) is not allowed in text")
-    return value
-
-
 def _tax_code(value: str) -> str:
     if not TAX_CODE.fullmatch(value):
         raise ValueError("a tax code is 10 digits, or 10 digits, '-' and 3 digits for a branch")
@@ -84,16 +80,99 @@ def _iso_date(value: object) -> object:
 #: a date filter of a query: YYYY-MM-DD
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 BudgetYear = Annotated[int, Field(ge=FIRST_BUDGET_YEAR, le=LAST_BUDGET_YEAR)]
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    AfterValidator(_no_nul),
-]
-Reference = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_no_nul),
-]
+
+
+# -- text ------------------------------------------------------------------------------------
+
+#: The Unicode general categories text may hold: letters (L*), marks (M*: Vietnamese tone
+#: marks when typed decomposed), numbers (N*), punctuation (P*), symbols (S*: ₫, ©, …) and
+#: space separators (Zs). Never a control (Cc: NUL, BEL, ESC, …), format (Cf: zero-width
+#: spaces and joiners, direction marks, the BOM, the soft hyphen), surrogate (Cs), private-use
+#: (Co) or unassigned (Cn, as of the Unicode version of Python's ``unicodedata``) character,
+#: nor a line or paragraph separator (Zl, Zp).
+TEXT_CATEGORIES = frozenset({
+    "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No",
+    "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs",
+})  # fmt: skip
+#: what multi-line text (reasons, notes, reports) may also hold inside: line feeds and tabs
+#: (a CR LF or a lone CR is made a line feed first)
+MULTILINE_CONTROLS = frozenset("\n\t")
+#: what is trimmed around text: Unicode's White_Space characters
+BLANKS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
+)
+#: the categories of which text must hold at least one character: letters and numbers
+VISIBLE_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd", "Nl", "No"})
+
+
+def _character(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if not name:
+        kinds = {"Cc": "a control character", "Cs": "a surrogate", "Co": "private use"}
+        name = kinds.get(unicodedata.category(char), "not an assigned character")
+    return f"U+{ord(char):04X} ({name})"
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    """What one kind of text may be: at most ``max_length`` characters in Unicode NFC,
+    trimmed of the :data:`BLANKS` around it, then only characters of
+    :data:`TEXT_CATEGORIES` (and :data:`MULTILINE_CONTROLS` if ``multiline``), at least one
+    of them a letter or number (:data:`VISIBLE_CATEGORIES`).
+
+    Used as ``Annotated[str, TextRule(…)]`` (the shared text types below); the OpenAPI
+    document (``api/openapi.py``) writes the same rule as a pattern."""
+
+    max_length: int
+    multiline: bool = False
+
+    def allows(self, char: str) -> bool:
+        return unicodedata.category(char) in TEXT_CATEGORIES or (
+            self.multiline and char in MULTILINE_CONTROLS
+        )
+
+    def normalise(self, value: object) -> object:
+        """Before the length is counted: NFC (so that text typed decomposed counts, compares
+        and is kept as composed text); a multi-line text's line ends made line feeds."""
+        if not isinstance(value, str):
+            return value  # refused as not a string
+        if self.multiline:
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        return unicodedata.normalize("NFC", value)
+
+    def check(self, value: str) -> str:
+        """Trimmed: every character allowed, one at least a letter or number."""
+        value = value.strip(BLANKS)
+        for char in value:
+            if not self.allows(char):
+                what = "letters, marks, numbers, punctuation, symbols and spaces"
+                if self.multiline:
+                    what += ", line feeds and tabs"
+                raise ValueError(
+                    f"the character {_character(char)} is not allowed: text holds {what}"
+                )
+        if not any(unicodedata.category(char) in VISIBLE_CATEGORIES for char in value):
+            raise ValueError("must hold at least one letter or number")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """A string (never anything else) of at most ``max_length`` characters once in
+        NFC, then :meth:`check`."""
+        string = core_schema.str_schema(max_length=self.max_length, strict=True)
+        checked = core_schema.no_info_after_validator_function(self.check, string)
+        return core_schema.no_info_before_validator_function(self.normalise, checked)
+
+
+#: one line of text: names, titles
+Line = Annotated[str, TextRule(500)]
+#: text that may run over several lines: reasons, notes, reports
+Paragraph = Annotated[str, TextRule(500, multiline=True)]
+#: a document's number: decision, dossier, contract, voucher
+Reference = Annotated[str, TextRule(64)]
 ProjectCode = Annotated[str, _member("project", catalogue.PROJECTS)]
 SourceCode = Annotated[str, _member("funding source", catalogue.SOURCES)]
 SupportTypeCode = Annotated[str, _member("support type", catalogue.SUPPORT_TYPES)]
@@ -137,7 +216,7 @@ class Command(Model):
 
 class RegisterEnterprise(Command):
     tax_code: TaxCode
-    name: Text
+    name: Line
     district: DistrictCode
     sector: SectorCode
     size: SizeCode
@@ -149,8 +228,8 @@ class RegisterEnterprise(Command):
 class CorrectEnterprise(Command):
     enterprise_id: UUID
     corrected_on: EffectiveDate
-    reason: Text
-    name: Text | None = None
+    reason: Paragraph
+    name: Line | None = None
     district: DistrictCode | None = None
     sector: SectorCode | None = None
     size: SizeCode | None = None
@@ -176,7 +255,7 @@ class SubmitApplication(Command):
     dossier_no: Reference
     project: ProjectCode
     support_type: SupportTypeCode
-    title: Text
+    title: Line
     total_cost: Money
     requested: Funding
     submitted_on: EffectiveDate
@@ -188,18 +267,18 @@ class ApplicationCommand(Command):
 
 class ReturnApplication(ApplicationCommand):
     returned_on: EffectiveDate
-    reason: Text
+    reason: Paragraph
 
 
 class ResubmitApplication(ApplicationCommand):
     resubmitted_on: EffectiveDate
-    note: Text | None = None
+    note: Paragraph | None = None
 
 
 class AppraiseApplication(ApplicationCommand):
     appraised_on: EffectiveDate
     recommended: Funding
-    note: Text | None = None
+    note: Paragraph | None = None
 
 
 class ApproveApplication(ApplicationCommand):
@@ -211,12 +290,12 @@ class ApproveApplication(ApplicationCommand):
 
 class RejectApplication(ApplicationCommand):
     decided_on: EffectiveDate
-    reason: Text
+    reason: Paragraph
 
 
 class WithdrawApplication(ApplicationCommand):
     withdrawn_on: EffectiveDate
-    reason: Text
+    reason: Paragraph
 
 
 class SignContract(ApplicationCommand):
@@ -234,7 +313,7 @@ class RecordDisbursement(ApplicationCommand):
 class ReverseDisbursement(ApplicationCommand):
     disbursement_id: UUID
     reversed_on: EffectiveDate
-    reason: Text
+    reason: Paragraph
 
 
 class RecordAcceptance(ApplicationCommand):
@@ -245,18 +324,18 @@ class RecordAcceptance(ApplicationCommand):
 
 class SettleApplication(ApplicationCommand):
     settled_on: EffectiveDate
-    note: Text | None = None
+    note: Paragraph | None = None
 
 
 class CancelApplication(ApplicationCommand):
     cancelled_on: EffectiveDate
-    reason: Text
+    reason: Paragraph
 
 
 class OrderRecovery(ApplicationCommand):
     ordered_on: EffectiveDate
     amount: Money
-    reason: Text
+    reason: Paragraph
 
 
 class ReceiveRecovery(ApplicationCommand):
@@ -272,7 +351,7 @@ class ApproveActivity(Command):
     department: DepartmentCode
     project: ProjectCode
     kind: ActivityKind
-    title: Text
+    title: Line
     budget_year: BudgetYear
     budget: Money
     decision_no: Reference
@@ -289,18 +368,18 @@ class RecordActivitySpending(Command):
 class CompleteActivity(Command):
     activity_id: UUID
     completed_on: EffectiveDate
-    report: Text
+    report: Paragraph
 
 
 # -- users ----------------------------------------------------------------------------------
 
 
 class GrantAccess(Command):
-    name: Text
+    name: Line
     role: RoleCode
     department: DepartmentCode
 
 
 class RevokeAccess(Command):
     user_id: UUID
-    reason: Text
+    reason: Paragraph

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -305,6 +306,79 @@ def test_text_holding_a_nul_character_is_refused(world: World) -> None:
         world.refuses(role, path, body, loc)
 
 
+def text_fields(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(role, path, a valid body, its text field) for a text field of each kind."""
+    base = f"/api/applications/{world.application_id}"
+    rejection = {"decided_on": "2015-02-20", "reason": "Không đạt"}
+    return [
+        ("officer", "/api/enterprises", enterprise(), "name"),
+        ("admin", "/api/users", {"name": "Người mới", "role": "viewer", "department": "SCT"},
+         "name"),
+        ("officer", "/api/applications", application(world), "title"),
+        ("officer", "/api/applications", application(world), "dossier_no"),
+        ("finance", "/api/budget-lines", budget(), "decision_no"),
+        ("officer", f"{base}/rejection", rejection, "reason"),
+        ("officer", f"{base}/appraisal",
+         {"appraised_on": "2015-02-15", "recommended": {"city_budget": 1, "enterprise": 0,
+                                                       "other": 0}, "note": "Đạt"}, "note"),
+    ]  # fmt: skip
+
+
+def test_text_of_only_invisible_or_control_characters_is_refused_naming_the_field(
+    world: World,
+) -> None:
+    for role, path, body, field in text_fields(world):
+        for text in ("\u200b", "\u200b\u200c\u200d", "\ufeff", "\u2060", "\x07", "\x1b",
+                     "\x07\x1b\x7f", "\u00ad", "\u202e", "- . -", "\u0301"):  # fmt: skip
+            world.refuses(role, path, {**body, field: text}, ["body", field],
+                          why=f"{field}={text!r}")  # fmt: skip
+
+
+def test_control_characters_inside_text_are_refused_naming_the_field_and_the_character(
+    world: World,
+) -> None:
+    for role, path, body, field in text_fields(world):
+        for text, code in (("Công\x07ty", "U+0007"), ("HS\x1b[31m-1", "U+001B"),
+                           ("Tên\u200bẩn", "U+200B"), ("A\u0085B", "U+0085"),
+                           ("Số\ue000", "U+E000"), ("Số\u0378", "U+0378")):  # fmt: skip
+            problem = world.refuses(role, path, {**body, field: text}, ["body", field],
+                                    why=f"{field}={text!r}")  # fmt: skip
+            assert code in problem["detail"], problem["detail"]
+
+
+def test_only_reasons_notes_and_reports_may_run_over_several_lines(world: World) -> None:
+    for role, path, body, field in text_fields(world):
+        if field in ("reason", "note"):
+            continue
+        world.refuses(role, path, {**body, field: "Dòng 1\nDòng 2"}, ["body", field])
+        world.refuses(role, path, {**body, field: "Cột 1\tCột 2"}, ["body", field])
+    base = f"/api/applications/{world.application_id}"
+    reason = "Hồ sơ thiếu:\r\n\t- báo cáo tài chính\r\n\t- giấy phép"
+    answer = world.send("officer", f"{base}/rejection",
+                        {"decided_on": "2015-02-20", "reason": reason})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    [rejected] = [e for e in world.ledger.get_application_history(world.application_id)
+                  if e["type"] == "Rejected"]  # fmt: skip
+    assert rejected["data"]["reason"] == "Hồ sơ thiếu:\n\t- báo cáo tài chính\n\t- giấy phép"
+
+
+def test_vietnamese_typed_decomposed_is_accepted_and_kept_composed(world: World) -> None:
+    name = "Công ty Cổ phần Thương mại Đức Việt"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    answer = world.send("officer", "/api/enterprises", enterprise(name=decomposed))
+    assert answer.status_code == 201, answer.text
+    assert world.ledger.get_enterprise(answer.json()["id"])["name"] == name
+    # A number typed decomposed is the same number as typed composed: a duplicate.
+    first = world.send("finance", "/api/budget-lines", budget(decision_no="Số 12/QĐ-ĐỀ"))
+    assert first.status_code == 201, first.text
+    body = application(world, dossier_no="HS-Việt-01")
+    assert world.send("officer", "/api/applications", body).status_code == 201
+    decomposed_number = unicodedata.normalize("NFD", "HS-Việt-01")
+    again = world.send("officer", "/api/applications", {**body, "dossier_no": decomposed_number})
+    assert (again.status_code, again.json()["code"]) == (409, "duplicate"), again.text
+
+
 def test_a_nul_character_in_a_query_value_is_refused(world: World) -> None:
     # Found by fuzzing on PostgreSQL: GET /api/applications?q=%00 answered 500.
     token = {"Authorization": f"Bearer {world.people.tokens['inspector']}"}
@@ -335,14 +409,15 @@ def test_the_openapi_document_states_what_validation_refuses(world: World) -> No
     for day in ("2009-12-31", TOMORROW, "2999-01-01", "2015-1-5", "2015-13-01"):
         assert not fits(decided_on, day), day
 
-    reason = schemas["RejectApplication"]["properties"]["reason"]
-    assert "maxLength" not in reason and "minLength" not in reason  # blanks are trimmed first
-    for text in ("x", " Không đạt ", "\u3000x\n", "x" * 500, " " + "x" * 500 + "\t"):
-        assert fits(reason, text), repr(text)
-    for text in ("", " ", "\t\n", "\u3000\u00a0", "x" * 501, "a\x00"):
+    assert schemas["RejectApplication"]["properties"]["reason"]["$ref"].endswith("/Paragraph")
+    reason = schemas["Paragraph"]
+    assert reason["maxLength"] == 500  # counted as sent (in NFC), blanks around included
+    for text in ("x", " Không đạt ", "\u3000x\n", "x" * 500, " " + "x" * 498 + "\t", "a\nb"):
+        assert fits(reason, text) and len(text) <= 500, repr(text)
+    for text in ("", " ", "\t\n", "\u3000\u00a0", "a\x00", "\u200b", "a\x07b", "-", "a\u2028b"):
         assert not fits(reason, text), repr(text)
     rejection = f"/api/applications/{world.application_id}/rejection"
-    for text in (" ", "\u3000\u00a0", "x" * 501):
+    for text in (" ", "\u3000\u00a0", "x" * 501, " " + "x" * 500, "\u200b"):
         world.refuses("officer", rejection, {"decided_on": "2015-02-20", "reason": text},
                       ["body", "reason"])  # fmt: skip
 
