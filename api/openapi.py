@@ -26,8 +26,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from ledger import catalogue
 from ledger import commands as c
+from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
-from ledger.errors import ALL_ERRORS
+from ledger.errors import ALL_ERRORS, LedgerError, StorageFailed
 
 if TYPE_CHECKING:
     from api.routes import Endpoint
@@ -59,6 +60,15 @@ HTTP_CODES = [
     "internal_error",
 ]  # fmt: skip
 
+
+def _error_classes(base: type[LedgerError] = LedgerError) -> set[type[LedgerError]]:
+    """Every refusal the server may answer with: API.md's codes and the server's own."""
+    found = {*ALL_ERRORS, StorageFailed, KeyProblem}
+    for sub in base.__subclasses__():
+        found |= {sub} | _error_classes(sub)
+    return found
+
+
 PROBLEM_SCHEMAS: dict[str, Any] = {
     "FieldProblem": {
         "type": "object",
@@ -84,7 +94,7 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
             "detail": {"type": "string", "description": "one sentence a clerk understands"},
             "code": {
                 "type": "string",
-                "enum": sorted({e.code for e in ALL_ERRORS} | set(HTTP_CODES)),
+                "enum": sorted({e.code for e in _error_classes()} | set(HTTP_CODES)),
             },
             "errors": {"type": "array", "items": {"$ref": REF.format(model="FieldProblem")}},
         },
@@ -116,7 +126,8 @@ PROBLEM_RESPONSES: dict[str, Any] = {
     "Conflict": _problem(
         "A domain refusal: `invalid_transition`, `exceeds_requested`, `exceeds_approved`, "
         "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
-        "`idempotency_key_reused`, `concurrency_conflict` (safe to retry). Nothing was written."
+        "`idempotency_key_reused`, `concurrency_conflict` (safe to retry), `admin_lockout` (an "
+        "admin revoking its own access, or the last active admin's). Nothing was written."
     ),
     "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
     "UnsupportedMediaType": _problem(
@@ -128,6 +139,11 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "non-positive money, unknown codes) or `funding_split_mismatch`; `errors` says where."
     ),
     "ServerError": _problem("`internal_error`: a fault of the server, logged; nothing to fix."),
+    "Unavailable": _problem(
+        "The server cannot do it now, whatever was sent: `storage_failed` (the database did not "
+        "store the change; nothing was written) or `signing_key_unavailable` (no checkpoint "
+        "signing key: `ledger keys init`)."
+    ),
 }
 
 IDEMPOTENCY_KEY = {
@@ -446,6 +462,7 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     if endpoint.command is not None or endpoint.query is not None:
         responses["422"] = _ref("ValidationError")
     responses["500"] = _ref("ServerError")
+    responses["503"] = _ref("Unavailable")
     operation["responses"] = responses
     return operation
 

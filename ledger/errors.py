@@ -116,6 +116,15 @@ class IdempotencyKeyReused(LedgerError):
     title = "Idempotency key reused"
 
 
+class AdminLockout(LedgerError):
+    """A revocation that would lock the administrators out: an admin revoking its own access,
+    or the last active admin's access revoked. Not one of API.md's codes."""
+
+    code = "admin_lockout"
+    status = 409
+    title = "Would lock the administrators out"
+
+
 class ConcurrencyConflict(LedgerError):
     code = "concurrency_conflict"
     status = 409
@@ -170,6 +179,6 @@ ALL_ERRORS: tuple[type[LedgerError], ...] = (
 )
 
 __all__ = [
-    "FieldProblem", "LedgerError", "ALL_ERRORS", "StorageFailed",
+    "FieldProblem", "LedgerError", "ALL_ERRORS", "StorageFailed", "AdminLockout",
     *[e.__name__ for e in ALL_ERRORS],
 ]  # fmt: skip

@@ -72,7 +72,14 @@ from ledger.program_activity import ProgramActivity
 from ledger.recorder import LedgerRecorder
 from ledger.repository import CommittedStateRepository, note_saved, unit_of_work_scope
 from ledger.support_application import SupportApplication
-from ledger.user import User, new_token, user_id_for_token
+from ledger.user import (
+    ADMIN,
+    ADMINISTRATORS_ID,
+    Administrators,
+    User,
+    new_token,
+    user_id_for_token,
+)
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -580,12 +587,39 @@ class Ledger(Application[UUID]):
         return self._run("grant_access", actor, work)
 
     def revoke_access(self, cmd: commands.RevokeAccess, actor: Actor) -> Written:
+        """Revoke a user's access. An admin's is refused if it is the actor's own or the
+        last active admin's, and is written with the ``Administrators`` guard, which makes
+        two such revocations racing each other run one after the other (ledger/user.py)."""
+
         def work() -> Written:
             user = self._load(User, cmd.user_id, "user")
-            user.revoke(cmd.reason, self._meta(actor, cmd, today()))
-            return Written(user.id, self._save(user))
+            meta = self._meta(actor, cmd, today())
+            user.revoke(cmd.reason, meta)
+            guard = None
+            if user.role == ADMIN:
+                guard = self._administrators(meta)  # read before the admins are counted
+                others = sum(
+                    1 for u in self._users() if u.role == ADMIN and u.active and u.id != user.id
+                )
+                guard.revoke(user, others, meta)
+            return Written(user.id, self._save(user, guard))
 
         return self._run("revoke_access", actor, work)
+
+    def _administrators(self, meta: Meta) -> Administrators:
+        try:
+            guard: Aggregate = self.repository.get(ADMINISTRATORS_ID)
+        except AggregateNotFoundError:
+            return Administrators.open(meta)
+        return cast(Administrators, guard)
+
+    def _users(self) -> list[User]:
+        """Every user ever granted access, in the order they were."""
+        granted = get_topic(User.Granted)
+        notifications = self.recorder.select_notifications(
+            start=None, limit=1_000_000, topics=[granted]
+        )
+        return [self._load(User, UUID(str(n.originator_id)), "user") for n in notifications]
 
     def authenticate(self, token: str) -> Actor:
         """The actor a bearer token stands for; ``Unauthorized`` if unknown or revoked."""
@@ -602,12 +636,7 @@ class Ledger(Application[UUID]):
         return Actor(str(user.id), user.name, user.role, user.department)
 
     def list_users(self) -> list[dict[str, Any]]:
-        granted = get_topic(User.Granted)
-        notifications = self.recorder.select_notifications(
-            start=None, limit=1_000_000, topics=[granted]
-        )
-        users = [self._load(User, UUID(str(n.originator_id)), "user") for n in notifications]
-        return [u.as_dict() for u in users]
+        return [u.as_dict() for u in self._users()]
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -3,6 +3,13 @@
 The token is shown once and never stored: the user's id is derived from the token's SHA-256
 hash, so authenticating a request is one lookup by id, and nothing in the store can be used
 to sign in.
+
+Administrators: the guard of one rule, that the ledger always keeps an active admin (someone
+must be able to manage users). Every revocation of an admin's access is also written on this
+one record, in the same transaction, with the number of admins it leaves. Two revocations
+racing each write the guard's next version: one of them loses the optimistic-concurrency race,
+is rerun from fresh state and finds the other's revocation (the service reads the guard before
+it counts the admins, so a count can never be older than the guard it writes).
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
-from ledger.errors import InvalidTransition
+from ledger.errors import AdminLockout, InvalidTransition
+
+ADMIN = "admin"
+#: the id of the one ``Administrators`` record
+ADMINISTRATORS_ID = uuid5(LEDGER_NAMESPACE, "administrators")
 
 
 def new_token() -> str:
@@ -82,3 +93,38 @@ class User(LedgerAggregate):
             "department": self.department,
             "active": self.active,
         }
+
+
+class Administrators(LedgerAggregate):
+    """The guard that keeps an active admin (see the module's docstring). Opened by the first
+    revocation of an admin's access."""
+
+    def __init__(self) -> None:
+        """State is set by the created event's ``apply``."""
+
+    class Opened(LedgerAggregate.Created):
+        def apply(self, aggregate: Any) -> None:
+            pass
+
+    class AdminRevoked(LedgerAggregate.Event):
+        user_id: UUID
+        remaining: int
+
+        def apply(self, aggregate: Any) -> None:
+            pass
+
+    @classmethod
+    def open(cls, meta: Meta) -> Administrators:
+        return cls._create(cls.Opened, id=ADMINISTRATORS_ID, **meta.fields())
+
+    def revoke(self, user: User, others: int, meta: Meta) -> None:
+        """Record that ``user``, an active admin, loses its access while ``others`` active
+        admins remain; refuse if it is the actor's own access or none would remain."""
+        if str(user.id) == meta.actor.user_id:
+            raise AdminLockout("You cannot revoke your own access; another admin must do it.")
+        if others < 1:
+            raise AdminLockout(
+                f"{user.name} is the last active admin: grant the admin role to someone else "
+                "before revoking this access."
+            )
+        self.trigger_event(self.AdminRevoked, user_id=user.id, remaining=others, **meta.fields())

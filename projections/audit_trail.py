@@ -41,7 +41,7 @@ from ledger.enterprise import Enterprise
 from ledger.natural_key import NaturalKey
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
-from ledger.user import User
+from ledger.user import Administrators, User
 from projections.base import BIGINT, Envelope, Projection, TableDef, as_uuid
 from projections.merkle import stored_bytes
 
@@ -455,6 +455,20 @@ class AuditTrail(Projection):
         self._row(event, position, NO_AMOUNTS, (
             f"Thu hồi quyền truy cập của {self._label(event.originator_id)} ngày "
             f"{day(event.effective_date)}{because(event.reason)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _guard_opened(self, event: Administrators.Opened, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Mở sổ theo dõi quản trị viên (luôn còn ít nhất một quản trị viên) ngày "
+            f"{day(event.effective_date)}."
+        ))  # fmt: skip
+
+    @process_event.register
+    def _admin_revoked(self, event: Administrators.AdminRevoked, position: int) -> None:
+        self._row(event, position, NO_AMOUNTS, (
+            f"Thu hồi quyền quản trị của {self._label(event.user_id)} ngày "
+            f"{day(event.effective_date)}: còn {event.remaining} quản trị viên."
         ))  # fmt: skip
 
     @process_event.register

@@ -166,3 +166,35 @@ def test_unknown_ids_are_not_found(desk: Desk) -> None:
     # A malformed id is no address at all.
     desk.refused("viewer", "GET", "/api/applications/not-a-uuid", 404, "not_found")
     desk.refused("officer", "POST", "/api/applications/12345/appraisal", 404, "not_found", {})
+
+
+def test_revocations_that_would_lock_the_administrators_out_are_refused(desk: Desk) -> None:
+    own = desk.people.admin.user_id
+    problem = desk.refused("admin", "POST", f"/api/users/{own}/revocation", 409,
+                           "admin_lockout", {"reason": "Nghỉ việc"})  # fmt: skip
+    assert "your own access" in problem["detail"]
+    # A second admin may revoke the first; the second, now the last, may not revoke itself
+    # (over HTTP the actor is always an active admin: the last admin's own revocation is the
+    # only way to reach zero; the command line and races are tested in
+    # tests/integration/test_admin_lockout.py).
+    second = desk.client.post(
+        "/api/users", json={"name": "Quản trị 2", "role": "admin", "department": "SKHCN"},
+        headers={"Authorization": f"Bearer {desk.people.tokens['admin']}"},
+    )  # fmt: skip
+    assert second.status_code == 201, second.text
+    token = second.json()["token"]
+    revoked = desk.client.post(
+        f"/api/users/{own}/revocation", json={"reason": "Nghỉ hưu"},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+    before = desk.ledger.position()
+    answer = desk.client.post(
+        f"/api/users/{second.json()['id']}/revocation", json={"reason": "Nghỉ hưu"},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert (answer.status_code, answer.json()["code"]) == (409, "admin_lockout")
+    assert desk.ledger.position() == before
+    assert [
+        u["name"] for u in desk.ledger.list_users() if u["role"] == "admin" and u["active"]
+    ] == ["Quản trị 2"]

@@ -16,6 +16,7 @@ import pytest
 from ledger import commands as c
 from ledger.access import Actor
 from ledger.errors import (
+    AdminLockout,
     ConcurrencyConflict,
     Duplicate,
     ExceedsApproved,
@@ -56,6 +57,7 @@ API_CODES: dict[type[LedgerError], tuple[str, int]] = {
     IdempotencyKeyReused: ("idempotency_key_reused", 409),
     ConcurrencyConflict: ("concurrency_conflict", 409),
     StorageUnavailable: ("storage_unavailable", 503),
+    AdminLockout: ("admin_lockout", 409),
 }
 
 CITY = 60_000_000  # the city-budget share an application asks for and is approved
