@@ -162,6 +162,7 @@ def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:
 
 
 async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
+    actor = None
     if not endpoint.public:
         actor = await _authenticate(ledger, request)
         if endpoint.roles is not None and actor.role not in endpoint.roles:
@@ -170,7 +171,7 @@ async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Re
     params = _parse_query(endpoint.query, request) if endpoint.query else None
     assert endpoint.read is not None
     read, path = endpoint.read, dict(request.path_params)
-    result = await run_in_threadpool(ledger.read, lambda: read(ledger, path, params))
+    result = await run_in_threadpool(ledger.read, lambda: read(ledger, path, params, actor))
     if endpoint.media_type == HTML:
         return HTMLResponse(result)
     if isinstance(result, Download):

@@ -97,15 +97,15 @@ class VerificationOut(Out):
 # -- readers ---------------------------------------------------------------------------------
 
 
-def public_key(_: Ledger, __: Any, ___: Any) -> dict[str, str]:
+def public_key(_: Ledger, __: Any, ___: Any, ____: Any) -> dict[str, str]:
     return cp.public_key_info(cp.load_key())
 
 
-def make_checkpoint(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+def make_checkpoint(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     return checkpoints.make(projector_for(ledger), cp.load_key()).to_json()
 
 
-def list_checkpoints(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
+def list_checkpoints(ledger: Ledger, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
     with ledger.engine.connect() as connection:
         return [c.to_json() for c in checkpoints.listed(connection)]
 
@@ -120,7 +120,7 @@ def _tree_of_at_least(ledger: Ledger, size: int) -> None:
     checkpoints.reach(projector, size)
 
 
-def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery) -> dict[str, Any]:
+def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery, __: Any) -> dict[str, Any]:
     projector = projector_for(ledger)
     size = q.tree_size if q.tree_size is not None else max(projector.head(), 1)
     if q.position > size:
@@ -136,7 +136,7 @@ def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery) -> dict[str, Any]
     }  # fmt: skip
 
 
-def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery) -> dict[str, Any]:
+def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery, __: Any) -> dict[str, Any]:
     if q.first > q.second:
         raise ValidationFailed(f"first ({q.first:,}) must not be larger than second ({q.second:,})")
     _tree_of_at_least(ledger, q.second)
@@ -145,5 +145,5 @@ def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery) -> dict[str, 
     return {"first": q.first, "second": q.second, "proof": [p.hex() for p in proof]}
 
 
-def verification(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+def verification(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     return verify(projector_for(ledger), public_key=cp.own_public_key()).to_json()

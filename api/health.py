@@ -77,7 +77,7 @@ class ReadyOut(Out):
     position: int
 
 
-def health(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+def health(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     projector = projector_for(ledger)
     follower = projector.follower.as_json()
     snapshots = projector.snapshot_maker.as_json()
@@ -107,7 +107,7 @@ def health(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
     }
 
 
-def ready(ledger: Ledger, _: Any, __: Any) -> dict[str, Any]:
+def ready(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     projector = projector_for(ledger)
     reasons = []
     follower = projector.follower.as_json()

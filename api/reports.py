@@ -34,6 +34,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from ledger.access import Actor, may_read_personnel
 from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
 from ledger.errors import FieldProblem, NotFound, ValidationFailed
 from ledger.service import Ledger
@@ -325,31 +326,31 @@ def log_root(ledger: Ledger, size: int) -> str | None:
     return found.hex() if found is not None else None
 
 
-def _spend(q: SpendQuery) -> Body:
+def _spend(q: SpendQuery, _personnel: bool) -> Body:
     return lambda c, t: {"rows": project_spend.report(c, t, q.budget_year, q.project, q.source)}
 
 
-def _department(q: DepartmentQuery) -> Body:
+def _department(q: DepartmentQuery, _personnel: bool) -> Body:
     return lambda c, t: {"rows": department_activity.report(c, t, q.budget_year, q.department)}
 
 
-def _targets(q: YearQuery) -> Body:
+def _targets(q: YearQuery, _personnel: bool) -> Body:
     return lambda c, t: {"rows": target_progress.report(c, t, q.budget_year)}
 
 
-def _audit(q: AuditQuery) -> Body:
+def _audit(q: AuditQuery, personnel: bool) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = audit_trail.report(
             c, t, record_id=q.record_id, actor=q.actor, department=q.department,
             event_type=q.event_type, from_=q.from_, to=q.to, order=q.order, page=q.page,
-            page_size=q.page_size,
+            page_size=q.page_size, personnel=personnel,
         )  # fmt: skip
         return {"rows": rows, "next_page": next_page}
 
     return read
 
 
-def _trial_balance(q: YearQuery) -> Body:
+def _trial_balance(q: YearQuery, _personnel: bool) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, total_debit, total_credit = journal.trial_balance(c, t, q.budget_year)
         return {"rows": rows, "total_debit": total_debit, "total_credit": total_credit}
@@ -357,7 +358,7 @@ def _trial_balance(q: YearQuery) -> Body:
     return read
 
 
-def _applications(q: ApplicationsQuery) -> Body:
+def _applications(q: ApplicationsQuery, _personnel: bool) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = registers.applications(
             c, t, status=q.status, project=q.project, budget_year=q.budget_year,
@@ -374,7 +375,8 @@ class Report:
 
     projection: str
     query: type[ViewQuery]
-    body: Callable[[Any], Body]
+    #: (the parameters, whether personnel data may be read) → what reads the report
+    body: Callable[[Any, bool], Body]
 
 
 REPORTS: dict[str, Report] = {
@@ -387,12 +389,13 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def reader(report: str) -> Callable[[Ledger, Any, Any], dict[str, Any]]:
-    """The HTTP reader of ``report``: its projection, read live or as the view asks."""
+def reader(report: str) -> Callable[[Ledger, Any, Any, Actor | None], dict[str, Any]]:
+    """The HTTP reader of ``report``: its projection, read live or as the view asks, as
+    ``actor`` may read it (``ledger.access.may_read_personnel``)."""
     chosen = REPORTS[report]
 
-    def read(ledger: Ledger, _: Any, q: Any) -> dict[str, Any]:
-        return _read(ledger, chosen.projection, q, chosen.body(q))
+    def read(ledger: Ledger, _: Any, q: Any, actor: Actor | None) -> dict[str, Any]:
+        return _read(ledger, chosen.projection, q, chosen.body(q, may_read_personnel(actor)))
 
     return read
 
@@ -424,7 +427,7 @@ def replay_report(
     try:
         tables = past.tables(past.classes[chosen.projection], "a")
         with past.engine.connect() as connection:
-            body = chosen.body(q)(connection, tables)
+            body = chosen.body(q, True)(connection, tables)  # the server's own command line
         at = past.position(chosen.projection)
         described = {**view.describe(), "root_hash": log_root(ledger, at)}
         return {"position": at, "view": described, **body}
@@ -435,7 +438,7 @@ def replay_report(
 # -- administration ------------------------------------------------------------------------
 
 
-def projections_status(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
+def projections_status(ledger: Ledger, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
     projector = projector_for(ledger)
     return [
         {
@@ -446,7 +449,7 @@ def projections_status(ledger: Ledger, _: Any, __: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def start_rebuild(ledger: Ledger, path: Mapping[str, Any], _: Any) -> dict[str, Any]:
+def start_rebuild(ledger: Ledger, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:
     """Claim one projection for a rebuild (409 ``rebuild_in_progress`` if a live rebuild
     holds it), start rebuilding it in the background holding that claim; answer at once."""
     projector = projector_for(ledger)

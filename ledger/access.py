@@ -53,6 +53,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "revoke_access": frozenset({"admin"}),
 }
 
+#: Who holds which access (users' names, roles and departments, and why access was revoked)
+#: is personnel data. The roles that may read it: admins, who manage users, and inspectors,
+#: who audit who did what with which access (API.md: they "read everything"; checking
+#: separation of duties needs the roles). Leaders read the program's records and reports,
+#: not personnel files. ``GET /api/users`` and the audit trail (its report, past views and
+#: files) both apply :func:`may_read_personnel`.
+PERSONNEL_READERS = frozenset({"admin", "inspector"})
+#: the records that are personnel data (aggregate names, as the audit trail's record types)
+PERSONNEL_RECORDS = frozenset({"User", "Administrators"})
+
+
+def may_read_personnel(actor: Actor | None) -> bool:
+    """Whether ``actor`` may read personnel data (``None``: nobody signed in, never)."""
+    return actor is not None and actor.role in PERSONNEL_READERS
+
+
 ROLE_NAMES_VI = {
     "admin": "quản trị",
     "officer": "cán bộ nghiệp vụ",

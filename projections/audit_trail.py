@@ -15,7 +15,7 @@ user's name); budget lines are named from their id.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from ledger import catalogue, merkle
-from ledger.access import ROLE_NAMES_VI
+from ledger.access import PERSONNEL_RECORDS, ROLE_NAMES_VI
 from ledger.budget_line import BUDGET_LINES, BudgetLine, format_vnd
 from ledger.enterprise import Enterprise
 from ledger.natural_key import NaturalKey
@@ -508,6 +508,26 @@ def conditions(
     return found
 
 
+#: what a personnel row says to a reader who may not read personnel data
+WITHHELD = (
+    "Thay đổi về quyền truy cập: nội dung là thông tin nhân sự, đã ẩn (chỉ quản trị viên và "
+    "thanh tra được xem)."
+)
+
+
+def as_read(rows: Iterable[Any], personnel: bool) -> Iterator[Mapping[str, Any]]:
+    """The trail's rows as a reader sees them: in full with ``personnel`` (see
+    ``ledger.access.may_read_personnel``), else each row of a personnel record (a user's
+    access) keeps its place, times, record, event type, actor, department and leaf hash but
+    says only :data:`WITHHELD`, with no references: left out, it would look like a deleted
+    event. Every answer of the trail (report, past view, files) reads through here."""
+    for row in rows:
+        if personnel or row["record_type"] not in PERSONNEL_RECORDS:
+            yield row
+        else:
+            yield {**row, "summary": WITHHELD, "references": {}}
+
+
 def report(
     connection: Connection,
     tables: dict[str, Table],
@@ -520,13 +540,16 @@ def report(
     order: str = "asc",
     page: int = 1,
     page_size: int = 50,
+    *,
+    personnel: bool = True,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the trail and the number of the next page (None on the last).
 
     ``from_`` and ``to`` bound the effective date (both included); ``order`` is ``asc`` or
     ``desc`` by position. Rows ``{position, recorded_at, effective_date, record_type,
     record_id, event_type, actor, department, amounts, references, summary}``, times and
-    dates in ISO 8601 (recorded times in UTC)."""
+    dates in ISO 8601 (recorded times in UTC). Personnel rows are withheld unless
+    ``personnel`` (:func:`as_read`; the HTTP API says whether, the command line reads all)."""
     if order not in ("asc", "desc"):
         raise ValueError("order is asc or desc")
     if page < 1 or page_size < 1:
@@ -541,7 +564,7 @@ def report(
     by = trail.c.position.asc() if order == "asc" else trail.c.position.desc()
     query = query.order_by(by).offset((page - 1) * page_size).limit(page_size + 1)
     rows = []
-    for found in connection.execute(query).mappings():
+    for found in as_read(connection.execute(query).mappings(), personnel):
         row = dict(found)
         row["recorded_at"] = row["recorded_at"].replace(tzinfo=dt.UTC).isoformat()
         row["effective_date"] = row["effective_date"].isoformat()

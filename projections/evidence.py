@@ -321,12 +321,15 @@ def export(
     min_position: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     now: dt.datetime | None = None,
+    personnel: bool = True,
 ) -> Exported:
     """Write the audit trail, filtered by ``filters``, to ``out`` as ``format``.
 
     Everything is read in one snapshot of the audit trail (``Projector.reading``): the
     position P, the rows, the Merkle leaves and the newest checkpoint of at most P events.
-    ``progress(done, total)`` is called as rows are written."""
+    ``progress(done, total)`` is called as rows are written. Personnel rows are withheld
+    unless ``personnel`` (``audit_trail.as_read``; the HTTP API says whether, the command
+    line exports all)."""
     if format not in FORMATS:
         raise ValueError(f"the format is one of {', '.join(FORMATS)}, not {format!r}")
     f = filters if filters is not None else AuditFilters()
@@ -339,7 +342,8 @@ def export(
         checkpoint = checkpoints.latest(connection, position)
         facts = about(f, position, int(count), checkpoint, exported_at, min_position)
         query = _rows_query(trail, _leaves(projector, connection), f)
-        rows = connection.execute(query.execution_options(yield_per=BATCH)).mappings()
+        found = connection.execute(query.execution_options(yield_per=BATCH)).mappings()
+        rows = audit_trail.as_read(found, personnel)
         write = _write_xlsx if format == "xlsx" else _write_csv
         written = write(out, facts, _counted(rows, int(count), progress))
     return Exported(format, position, written, checkpoint, exported_at, facts)

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from api import reports
 from api.cli import cli
+from ledger.access import SYSTEM
 from ledger.service import Ledger
 from tests.conftest import People
 from tests.e2e.test_cli import one_line_error
@@ -60,7 +61,7 @@ def test_replay_shows_a_report_as_known_at_a_position_and_as_of_a_date(
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     expected = reports.project_spend_report(
-        ledger, {}, reports.SpendQuery(as_known_at=str(position), budget_year=2015)
+        ledger, {}, reports.SpendQuery(as_known_at=str(position), budget_year=2015), SYSTEM
     )
     assert answer == expected
     assert without_root(answer["view"]) == {
@@ -122,7 +123,7 @@ def test_projections_snapshots_makes_the_replay_snapshots_up_to_the_head(
     replayed = run(database_url, "replay", "trial-balance", "--budget-year", "2015", "--json")
     assert replayed.exit_code == 0, replayed.output
     live = reports.trial_balance_report(
-        ledger, {}, reports.YearQuery(budget_year=2015, min_position=head)
+        ledger, {}, reports.YearQuery(budget_year=2015, min_position=head), SYSTEM
     )  # fmt: skip
     answer = json.loads(replayed.stdout)
     assert answer["position"] == head

@@ -27,6 +27,8 @@ GARBAGE = b"{this is not json"
 def expected_roles(endpoint: Endpoint) -> set[str]:
     """API.md's table of roles, written out independently of the route table."""
     path, method = endpoint.template, endpoint.method
+    if (method, path) == ("GET", "/api/users"):
+        return {"admin", "inspector"}  # personnel data (issue 10): who manages and who audits
     if path.startswith("/api/users") or path.startswith("/api/admin"):
         return {"admin"}  # manage users, rebuild projections
     if path in ("/api/audit/checkpoints", "/api/audit/verify") and (method, path) != (

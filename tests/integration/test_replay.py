@@ -18,6 +18,7 @@ import pytest
 
 from api import reports
 from ledger import commands as c
+from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
 from projections.runner import ReplayCache, position_known_at
 from projections.source import read_batches
@@ -27,7 +28,7 @@ from tests.scenario import Scenario, funding
 D = dt.date
 UTC = dt.UTC
 
-Reader = Callable[[Ledger, Any, Any], dict[str, Any]]
+Reader = Callable[[Ledger, Any, Any, Actor | None], dict[str, Any]]
 
 #: every report with its reader and query model, as the endpoints pair them
 READERS: dict[str, tuple[Reader, type[reports.ReportQuery]]] = {
@@ -50,7 +51,7 @@ def without_root(view: dict[str, Any]) -> dict[str, Any]:
 
 def spend(ledger: Ledger, **params: Any) -> dict[str, Any]:
     """The project-spend report as the endpoint answers it."""
-    return reports.project_spend_report(ledger, {}, reports.SpendQuery(**params))
+    return reports.project_spend_report(ledger, {}, reports.SpendQuery(**params), SYSTEM)
 
 
 def live_spend(ledger: Ledger) -> dict[str, Any]:
@@ -295,9 +296,11 @@ def test_a_record_that_begins_after_the_as_of_date_is_left_out_with_all_its_even
     answer = spend(ledger, as_of="2015-12-31")
     assert city(answer)["applications"] == {}
     for path, (read, query) in READERS.items():
-        assert read(ledger, {}, query(as_of="2015-12-31"))["position"] == ledger.position(), path
+        assert (
+            read(ledger, {}, query(as_of="2015-12-31"), SYSTEM)["position"] == ledger.position()
+        ), path
     register = reports.applications_report(
-        ledger, {}, reports.ApplicationsQuery(as_of="2015-12-31")
+        ledger, {}, reports.ApplicationsQuery(as_of="2015-12-31"), SYSTEM
     )
     assert register["rows"] == []
 
@@ -322,8 +325,8 @@ def test_every_report_replayed_as_known_now_equals_the_live_report(
     head = ledger.position()
 
     # Step 2: the live report (once caught up) and its replay as known at the head agree.
-    live = read(ledger, {}, query(min_position=head))
-    past = read(ledger, {}, query(as_known_at=str(head)))
+    live = read(ledger, {}, query(min_position=head), SYSTEM)
+    past = read(ledger, {}, query(as_known_at=str(head)), SYSTEM)
     assert live["position"] == past["position"] == head
     assert without_root(past.pop("view")) == {"as_known_at": head, "as_of": None, "position": head}
     assert past == live
