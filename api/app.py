@@ -10,7 +10,8 @@ A command request is checked in this order, and refused at the first failure:
    read;
 4. ``Idempotency-Key``, if sent, is 1 to 200 printable characters (422);
 5. the body is at most 1 MiB (413) of JSON holding one object, without NaN or Infinity or
-   a key given twice, with neither the path's ids nor ``command_id`` in it (422);
+   a key given twice, with neither the path's ids nor ``command_id`` in it (422); a whole
+   number written with a fraction or an exponent (``254.0``) is an integer;
 6. the command validates (422 ``validation_error``, with ``errors``);
 7. the service carries it out, or refuses with its domain code; with an Idempotency-Key the
    lookup, the command and the stored answer share one unit of work.
@@ -19,6 +20,7 @@ A command request is checked in this order, and refused at the first failure:
 from __future__ import annotations
 
 import contextlib
+import decimal
 import json
 import math
 import threading
@@ -293,10 +295,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _finite_float(text: str) -> float:
+def _json_number(text: str) -> float | int:
+    """A JSON number with a fraction or an exponent: a whole number (``254.0``, ``2.54e2``)
+    is an integer, as JSON Schema counts it, read exactly (``1.0000000000000001`` is not);
+    anything else a float, refused where an integer is due."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text} is too large a number")
+    exact = decimal.Decimal(text)
+    if exact == exact.to_integral_value():
+        return int(exact)
     return value
 
 
@@ -315,7 +323,7 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
         body = json.loads(
             raw,
             parse_constant=_refuse_constant,
-            parse_float=_finite_float,
+            parse_float=_json_number,
             object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as error:

@@ -27,17 +27,23 @@ from projections.verify import verify
 class InclusionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    position: int = Field(ge=1, description="global position of the event (leaf index + 1)")
-    tree_size: int | None = Field(
-        default=None, ge=1, description="size of the tree to prove against (default: all)"
+    position: int = Field(
+        ge=1,
+        description="global position of the event (leaf index + 1); at most tree_size "
+        "(refused, 422), and within the log (else 404)",
     )
+    tree_size: int | None = Field(
+        default=None, ge=1,
+        description="size of the tree to prove against (default: all); at least position, "
+        "within the log (else 404)",
+    )  # fmt: skip
 
 
 class ConsistencyQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    first: int = Field(ge=1, description="the older tree size")
-    second: int = Field(ge=1, description="the newer tree size (≥ first)")
+    first: int = Field(ge=1, description="the older tree size: at most second (refused, 422)")
+    second: int = Field(ge=1, description="the newer tree size: within the log (else 404)")
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -123,6 +129,8 @@ def _tree_of_at_least(ledger: Ledger, size: int) -> None:
 def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery, __: Any) -> dict[str, Any]:
     projector = projector_for(ledger)
     size = q.tree_size if q.tree_size is not None else max(projector.head(), 1)
+    if q.tree_size is None and q.position > size:
+        raise NotFound(f"The log holds {size:,} events; there is no event at {q.position:,}.")
     if q.position > size:
         raise ValidationFailed(
             f"position {q.position:,} is not in a tree of {size:,} events (tree_size)"

@@ -5,8 +5,10 @@ A command's request body is the command's own JSON schema less the path's ids an
 ``components/schemas``. Codes from the program catalogue (projects, sources, support types,
 departments, districts, …) are listed as ``enum``s; what the commands' validators check
 beyond their JSON schema is written as a ``pattern`` where JSON Schema can say it (tax codes,
-effective dates from 2010-01-01 to today, free text as ``ledger.commands.TextRule`` takes it,
-written once per kind in ``components/schemas``: ``Line``, ``Paragraph``, ``Reference``). Every
+effective dates from 2010-01-01 to today); free text (``ledger.commands.TextRule``) is named
+once per kind in ``components/schemas`` (``Line``, ``Paragraph``, ``Reference``) by a
+``format`` of this API and described in words. Required query parameters are marked so; rules
+that span two of them are in their descriptions. Every
 operation names its security (bearer, unless public), the roles that may call it
 (``x-roles``) and its problem+json error answers.
 """
@@ -17,7 +19,6 @@ import datetime as dt
 import functools
 import types
 import typing
-import unicodedata
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,10 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "`forbidden`: the role may not do this (or, to approve, the department is not SKHCN); "
         "`separation_of_duties`: the approver submitted or appraised the application."
     ),
-    "NotFound": _problem("`not_found`: no record with this id, or no such address."),
+    "NotFound": _problem(
+        "`not_found`: no record with this id, no such address, or a tree size or position "
+        "beyond the log."
+    ),
     "Conflict": _problem(
         "A domain refusal: `invalid_transition`, `exceeds_requested`, `exceeds_approved`, "
         "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
@@ -200,85 +204,27 @@ TEXT_SCHEMAS: dict[c.TextRule, str] = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def _category_runs() -> tuple[tuple[int, int, str], ...]:
-    """Every code point in runs of one general category: (first, last, category)."""
-    runs: list[tuple[int, int, str]] = []
-    first, current = 0, unicodedata.category("\x00")
-    for code in range(1, 0x110000):
-        category = unicodedata.category(chr(code))
-        if category != current:
-            runs.append((first, code - 1, current))
-            first, current = code, category
-    runs.append((first, 0x10FFFF, current))
-    return tuple(runs)
-
-
-def _char_class(
-    categories: frozenset[str], plus: Iterable[str] = (), minus: Iterable[str] = ()
-) -> str:
-    """A regular-expression class of the characters of ``categories`` and ``plus``, less
-    ``minus``, as ranges: BMP characters escaped (``\\uXXXX``), others written as they are
-    (the pattern is Unicode)."""
-    inside = {ord(char) for char in plus}
-    outside = {ord(char) for char in minus}
-    spans: list[list[int]] = []
-
-    def add(first: int, last: int) -> None:
-        if spans and spans[-1][1] + 1 >= first:
-            spans[-1][1] = max(spans[-1][1], last)
-        else:
-            spans.append([first, last])
-
-    points = sorted(inside)
-    for first, last, category in _category_runs():
-        while points and points[0] < first:
-            add(points[0], points[0])
-            points.pop(0)
-        if category in categories:
-            start = first
-            for code in sorted(c for c in outside if first <= c <= last):
-                if start < code:
-                    add(start, code - 1)
-                start = code + 1
-            if start <= last:
-                add(start, last)
-    for code in points:
-        add(code, code)
-
-    def one(code: int) -> str:
-        return f"\\u{code:04x}" if code < 0x10000 else chr(code)
-
-    return "[" + "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in spans) + "]"
-
-
-@functools.lru_cache(maxsize=8)
-def text_pattern(rule: c.TextRule) -> str:
-    """The rule of a text type as a pattern (its length is ``maxLength``): blanks around
-    (trimmed), and between them characters the rule allows, neither the first nor the last a
-    blank, one of them a letter or number (the first such is where the pattern has it)."""
-    extra = c.MULTILINE_CONTROLS if rule.multiline else frozenset()
-    blank = _char_class(frozenset(), plus=c.BLANKS)
-    allowed = _char_class(c.TEXT_CATEGORIES, plus=extra)
-    solid = _char_class(c.TEXT_CATEGORIES, minus=c.BLANKS)
-    visible = _char_class(c.VISIBLE_CATEGORIES)
-    return f"^{blank}*(?:{solid}{allowed}*)?{visible}(?:{allowed}*{solid})?{blank}*$"
+#: the ``format`` of each kind of text (a name of this API: JSON Schema's ``pattern`` cannot
+#: name Unicode's general categories portably, and the ranges spelled out make a pattern of
+#: some 30 kB that generators take minutes to draw from)
+TEXT_FORMATS = {False: "nscl-text", True: "nscl-multiline-text"}
 
 
 def text_schema(rule: c.TextRule) -> dict[str, Any]:
     """The schema of a text type (``components/schemas/<Line|Paragraph|Reference>``)."""
     holds = "letters, marks, numbers, punctuation, symbols and spaces (Unicode general "
-    holds += "categories L, M, N, P, S, Zs)"
+    holds += "categories L, M, N, P, S and Zs)"
     if rule.multiline:
         holds += ", line feeds and tabs (a CR LF or lone CR counts as a line feed)"
     return {
         "type": "string",
+        "format": TEXT_FORMATS[rule.multiline],
+        "minLength": 1,
         "maxLength": rule.max_length,
-        "pattern": text_pattern(rule),
         "description": f"At most {rule.max_length} characters (in Unicode NFC, as the text "
         f"is kept). Trimmed of the blanks around it, it holds {holds}, at least one a letter "
-        "or number: no control, format (zero-width, direction marks), private-use or "
-        "unassigned character.",
+        "or number: no control (Cc), format (Cf: zero-width, direction marks), surrogate, "
+        "private-use or unassigned character, no line or paragraph separator.",
     }
 
 
@@ -390,16 +336,30 @@ def _answer_schema(answer: Any, schemas: dict[str, Any]) -> dict[str, Any]:
 def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, Any]]:
     properties = model.model_json_schema(mode="validation")["properties"]
     _add_code_enums(model, properties, today)
+    required = {field.alias or name for name, field in model.model_fields.items()
+                if field.is_required()}  # fmt: skip
     parameters = []
     for name, prop in properties.items():
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
         schema = branches[0]
         if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
             schema["pattern"] = "^[^\\u0000]*$"  # NUL is refused (422)
-        parameters.append({
-            "name": name, "in": "query", "required": False, "schema": schema,
-            "allowEmptyValue": True, "description": "an empty value means no filter",
-        })  # fmt: skip
+        parameter: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+        if name in required:
+            parameter.update(required=True, description=prop.get("description", "required"))
+        else:
+            parameter.update(
+                required=False, allowEmptyValue=True,
+                description="; ".join(
+                    [*filter(None, [prop.get("description")]), "an empty value means no filter"]
+                ),
+            )  # fmt: skip
+        if name == "min_position" and {"as_known_at", "as_of"} <= set(properties):
+            parameter["description"] += (
+                "; not with as_known_at or as_of (refused, 422): it waits for the live "
+                "report, a past view is replayed from the log"
+            )
+        parameters.append(parameter)
     return parameters
 
 
@@ -450,11 +410,7 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
         responses["401"] = _ref("Unauthorized")
     if endpoint.command is not None or endpoint.roles is not None:
         responses["403"] = _ref("Forbidden")
-    refers = endpoint.command is not None and any(
-        name.endswith("_id") and name != "command_id" for name in endpoint.command.model_fields
-    )
-    if endpoint.path_params or refers:
-        responses["404"] = _ref("NotFound")
+    responses["404"] = _ref("NotFound")  # an unknown id, a position beyond the log, …
     if endpoint.command is not None:
         responses["409"] = _ref("Conflict")
         responses["413"] = _ref("PayloadTooLarge")
@@ -485,8 +441,8 @@ def _document(endpoints: Sequence[Endpoint], today: dt.date) -> dict[str, Any]:
             "(decision 6374/QĐ-UBND, 2010–2020)",
             "description": "JSON over HTTP, snake_case. Money is an integer number of đồng; "
             "dates are YYYY-MM-DD; ids are UUIDs. Every error is application/problem+json. "
-            "Integers are written as JSON integers: 1.0 and 1e3 are refused, though JSON "
-            "Schema counts them as integers.",
+            "A whole number written with a fraction or an exponent (254.0, 2.54e2) is an "
+            "integer, as JSON Schema counts it; 254.5 is not.",
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "tags": [{"name": tag} for tag in tags],

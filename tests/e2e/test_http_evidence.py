@@ -138,7 +138,7 @@ def test_the_openapi_document_describes_the_two_files(client: TestClient) -> Non
         names = {p["name"] for p in operation["parameters"]}
         assert names == {"record_id", "actor", "department", "event_type", "from", "to",
                          "order", "min_position"}  # fmt: skip
-        assert set(operation["responses"]) == {"200", "401", "422", "500"}
+        assert set(operation["responses"]) == {"200", "401", "404", "422", "500", "503"}
         assert operation["security"] == [{"bearer": []}]
 
 
