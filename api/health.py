@@ -28,7 +28,6 @@ FAILING = ("retrying", "dead")
 
 class NotReady(LedgerError):
     code = "not_ready"
-    status = 503
     title = "Not ready to serve current answers"
 
     def __init__(self, detail: str) -> None:

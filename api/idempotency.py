@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 
-from ledger.errors import IdempotencyKeyReused
+from ledger.errors import LedgerError
 from ledger.service import Ledger
 
 MAX_KEY_LENGTH = 200
@@ -35,6 +35,13 @@ idempotency_keys = Table(
     Column("response", Text(), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+class IdempotencyKeyReused(LedgerError):
+    """The same Idempotency-Key was sent with a different request."""
+
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from api.problems import ALL_ERRORS
 from ledger import catalogue
 from ledger import commands as c
 from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
-from ledger.errors import ALL_ERRORS, LedgerError, StorageFailed
+from ledger.errors import LedgerError, StorageFailed
 
 if TYPE_CHECKING:
     from api.routes import Endpoint
@@ -62,11 +63,11 @@ HTTP_CODES = [
 ]  # fmt: skip
 
 
-def _error_classes(base: type[LedgerError] = LedgerError) -> set[type[LedgerError]]:
+def error_classes(base: type[LedgerError] = LedgerError) -> set[type[LedgerError]]:
     """Every refusal the server may answer with: API.md's codes and the server's own."""
     found = {*ALL_ERRORS, StorageFailed, KeyProblem}
     for sub in base.__subclasses__():
-        found |= {sub} | _error_classes(sub)
+        found |= {sub} | error_classes(sub)
     return found
 
 
@@ -95,7 +96,7 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
             "detail": {"type": "string", "description": "one sentence a clerk understands"},
             "code": {
                 "type": "string",
-                "enum": sorted({e.code for e in _error_classes()} | set(HTTP_CODES)),
+                "enum": sorted({e.code for e in error_classes()} | set(HTTP_CODES)),
             },
             "errors": {"type": "array", "items": {"$ref": REF.format(model="FieldProblem")}},
         },
@@ -144,9 +145,12 @@ PROBLEM_RESPONSES: dict[str, Any] = {
     ),
     "ServerError": _problem("`internal_error`: a fault of the server, logged; nothing to fix."),
     "Unavailable": _problem(
-        "The server cannot do it now, whatever was sent: `storage_failed` (the database did not "
-        "store the change; nothing was written) or `signing_key_unavailable` (no checkpoint "
-        "signing key: `ledger keys init`)."
+        "The server cannot do it now, whatever was sent; nothing was written: "
+        "`storage_unavailable` (the database cannot be reached; `Retry-After` says when to "
+        "try again), `storage_failed` (the database did not store the change), "
+        "`signing_key_unavailable` (no checkpoint signing key: `ledger keys init`), "
+        "`log_has_hole` (the log skips a position not recorded as a hole: `ledger verify`, "
+        "`ledger db record-gaps`) or, from `/api/health/ready`, `not_ready`."
     ),
 }
 

@@ -20,12 +20,86 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ledger.errors import FieldProblem, LedgerError, ValidationFailed
+from api.idempotency import IdempotencyKeyReused
+from ledger.errors import (
+    ConcurrencyConflict,
+    Duplicate,
+    ExceedsApproved,
+    ExceedsRequested,
+    FieldProblem,
+    Forbidden,
+    FundingSplitMismatch,
+    InsufficientBudget,
+    InvalidTransition,
+    LedgerError,
+    NotFound,
+    PeriodClosed,
+    RuleViolation,
+    SeparationOfDuties,
+    StorageUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 
 log = logging.getLogger("api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:nscl-ledger:problem:"
+
+#: The HTTP status each refusal's code is answered with (the domain names a refusal by its
+#: code; the status is HTTP's). Every code a ``LedgerError`` may carry is here
+#: (``tests/e2e/test_http_service.py`` checks).
+STATUS_OF_CODE: dict[str, int] = {
+    "validation_error": 422,
+    "funding_split_mismatch": 422,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "separation_of_duties": 403,
+    "not_found": 404,
+    "invalid_transition": 409,
+    "exceeds_requested": 409,
+    "exceeds_approved": 409,
+    "insufficient_budget": 409,
+    "rule_violation": 409,
+    "period_closed": 409,
+    "duplicate": 409,
+    "idempotency_key_reused": 409,
+    "concurrency_conflict": 409,
+    "admin_lockout": 409,
+    "rebuild_in_progress": 409,
+    "not_a_hole": 409,
+    "storage_unavailable": 503,
+    "storage_failed": 503,
+    "signing_key_unavailable": 503,
+    "log_has_hole": 503,
+    "not_ready": 503,
+}
+
+#: the refusals of API.md's table of errors (the others are the server's own)
+ALL_ERRORS: tuple[type[LedgerError], ...] = (
+    ValidationFailed,
+    FundingSplitMismatch,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidTransition,
+    ExceedsRequested,
+    ExceedsApproved,
+    InsufficientBudget,
+    SeparationOfDuties,
+    RuleViolation,
+    PeriodClosed,
+    Duplicate,
+    IdempotencyKeyReused,
+    ConcurrencyConflict,
+    StorageUnavailable,
+)
+
+
+def status_of(error: LedgerError | type[LedgerError]) -> int:
+    """The HTTP status a refusal is answered with."""
+    return STATUS_OF_CODE[error.code]
+
 
 #: The HTTP layer's own codes for statuses that no LedgerError covers.
 HTTP_CODES = {
@@ -127,12 +201,13 @@ def describe(problems: Sequence[FieldProblem]) -> str:
 async def ledger_error(request: Request, exc: Exception) -> Response:
     """The one handler that maps every domain refusal to problem+json."""
     assert isinstance(exc, LedgerError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     errors = exc.errors or (FieldProblem(("body",), exc.detail),)  # a 422 always says where
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, errors, headers)
+    return problem_response(status, exc.code, exc.title, exc.detail, errors, headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

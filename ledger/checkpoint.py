@@ -45,7 +45,6 @@ class KeyProblem(LedgerError):
     not the caller's input)."""
 
     code = "signing_key_unavailable"
-    status = 503
     title = "Signing key not available"
 
 
@@ -53,7 +52,6 @@ class BadCheckpoint(LedgerError):
     """A checkpoint file or body that is not a well-formed checkpoint."""
 
     code = "validation_error"
-    status = 422
     title = "Invalid checkpoint"
 
 

@@ -58,7 +58,6 @@ class BadLog(LedgerError):
     """An event-log file that cannot be read as one (named with its line)."""
 
     code = "validation_error"
-    status = 422
     title = "Invalid event log"
 
 
@@ -66,7 +65,6 @@ class ImportRefused(LedgerError):
     """An import that would not give a verified copy of the log: nothing was written."""
 
     code = "validation_error"
-    status = 422
     title = "Import refused"
 
 

@@ -43,7 +43,6 @@ class RebuildInProgress(LedgerError):
     """Another rebuild, in a process that is alive, holds the projection."""
 
     code = "rebuild_in_progress"
-    status = 409
     title = "A rebuild is already running"
 
 

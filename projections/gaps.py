@@ -38,7 +38,6 @@ class NotAHole(LedgerError):
     """A position the log skips once held an event: it is not recorded as a hole."""
 
     code = "not_a_hole"
-    status = 409
     title = "A deleted event, not a hole"
 
 

@@ -60,7 +60,6 @@ class GapInLog(LedgerError):
     operator has looked (``ledger verify``, ``ledger db record-gaps``)."""
 
     code = "log_has_hole"
-    status = 503
     title = "The log skips a position"
 
     def __init__(self, position: int) -> None:

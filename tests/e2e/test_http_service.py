@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from api import reports
 from api.app import create_app, worker_threads
+from api.openapi import error_classes
+from api.problems import STATUS_OF_CODE
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
 from projections import checkpoints
@@ -263,3 +265,9 @@ def test_requests_use_no_more_threads_than_the_pool_has_connections(ledger: Ledg
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
         )
     assert tokens == threads
+
+
+def test_every_refusal_the_server_may_give_has_its_http_status() -> None:
+    """The domain names a refusal by its code; the HTTP layer's table gives its status."""
+    codes = {error.code for error in error_classes()}
+    assert codes <= set(STATUS_OF_CODE), codes - set(STATUS_OF_CODE)

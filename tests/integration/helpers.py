@@ -13,6 +13,8 @@ from uuid import UUID
 
 import pytest
 
+from api.idempotency import IdempotencyKeyReused
+from api.problems import status_of
 from ledger import commands as c
 from ledger.access import Actor
 from ledger.errors import (
@@ -23,7 +25,6 @@ from ledger.errors import (
     ExceedsRequested,
     Forbidden,
     FundingSplitMismatch,
-    IdempotencyKeyReused,
     InsufficientBudget,
     InvalidTransition,
     LedgerError,
@@ -102,7 +103,7 @@ def refused(
     with pytest.raises(error) as caught:
         run()
     assert type(caught.value) is error
-    assert (caught.value.code, caught.value.status) == CODES[error]
+    assert (caught.value.code, status_of(caught.value)) == CODES[error]
     assert caught.value.detail, "a refusal says why in one sentence"
     assert footprint(ledger, *watch) == before, "a refused command changed what the ledger answers"
     return caught.value

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from api.problems import status_of
 from ledger.errors import StorageFailed
 from ledger.service import Ledger
 from tests.conftest import grant_people
@@ -66,7 +67,7 @@ def test_a_commit_refused_for_a_full_disk_is_refused_to_the_caller_and_writes_no
     RefusingConnection.refusals.append("database or disk is full")
     with pytest.raises(StorageFailed, match="did not store the change") as refused:
         story.submitted()
-    assert refused.value.status == 503 and refused.value.code == "storage_failed"
+    assert status_of(refused.value) == 503 and refused.value.code == "storage_failed"
     assert ledger.count_events() == before
     # The next command is stored, at the next position: no hole, nothing half-written.
     story.submitted()

@@ -13,10 +13,10 @@ from uuid import UUID, uuid4
 import pydantic
 import pytest
 
+from api.problems import ALL_ERRORS, status_of
 from ledger import commands as c
 from ledger.access import PERMISSIONS, SYSTEM, Actor, require
 from ledger.errors import (
-    ALL_ERRORS,
     Duplicate,
     ExceedsApproved,
     ExceedsRequested,
@@ -46,7 +46,7 @@ from tests.scenario import YEAR, D, funding
 
 
 def test_every_refusal_carries_the_code_and_status_api_md_gives_it() -> None:
-    assert {error: (error.code, error.status) for error in ALL_ERRORS} == API_CODES
+    assert {error: (error.code, status_of(error)) for error in ALL_ERRORS} == API_CODES
 
 
 # -- 1. amounts are positive integers; a funding split adds up to its total ------------------

@@ -18,6 +18,7 @@ import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
 
+from api.problems import status_of
 from ledger import commands as c
 from ledger.errors import StorageUnavailable
 from ledger.service import Ledger, Written
@@ -111,7 +112,7 @@ def test_a_connection_lost_twice_is_503_and_writes_nothing(
 
     with pytest.raises(StorageUnavailable) as refused:
         pg_ledger.execute(work)
-    assert (refused.value.status, refused.value.code) == (503, "storage_unavailable")
+    assert (status_of(refused.value), refused.value.code) == (503, "storage_unavailable")
     assert refused.value.retry_after > 0 and "nothing was written" in refused.value.detail
     assert pg_ledger.position() == head
 
