@@ -207,10 +207,6 @@ def _granted(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return sent, {**sent, "token": None}
 
 
-def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     method: Literal["GET", "POST"]
@@ -250,8 +246,8 @@ def command(
     response: Any = WrittenOut,
     answer: Answerer = _written,
 ) -> Endpoint:
-    """A row that carries ``cmd`` to the service method of the same (snake_case) name."""
-    action = snake_case(cmd.__name__)
+    """A row that carries ``cmd`` to the service method named by its action."""
+    action = cmd.action
     if action not in PERMISSIONS or not callable(getattr(Ledger, action, None)):
         raise LookupError(f"No service method or permission for command {cmd.__name__}")
     fields = set(cmd.model_fields)

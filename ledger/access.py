@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger import commands as c
 from ledger.errors import Forbidden
 
 #: The department that alone may approve support applications (the program's standing body).
@@ -26,32 +27,39 @@ class Actor:
 
 SYSTEM = Actor(user_id="system", name="Hệ thống (dòng lệnh)", role="admin", department="SKHCN")
 
-#: command method name -> roles that may run it
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "register_enterprise": frozenset({"officer"}),
-    "correct_enterprise": frozenset({"officer"}),
-    "assign_budget": frozenset({"finance"}),
-    "submit_application": frozenset({"officer"}),
-    "return_application": frozenset({"officer"}),
-    "resubmit_application": frozenset({"officer"}),
-    "appraise_application": frozenset({"officer"}),
-    "approve_application": frozenset({"officer"}),
-    "reject_application": frozenset({"officer"}),
-    "withdraw_application": frozenset({"officer"}),
-    "sign_contract": frozenset({"officer"}),
-    "record_disbursement": frozenset({"officer"}),
-    "reverse_disbursement": frozenset({"officer"}),
-    "record_acceptance": frozenset({"officer"}),
-    "settle_application": frozenset({"officer"}),
-    "cancel_application": frozenset({"officer"}),
-    "order_recovery": frozenset({"finance"}),
-    "receive_recovery": frozenset({"finance"}),
-    "approve_activity": frozenset({"officer"}),
-    "record_activity_spending": frozenset({"officer"}),
-    "complete_activity": frozenset({"officer"}),
-    "grant_access": frozenset({"admin"}),
-    "revoke_access": frozenset({"admin"}),
+OFFICER = frozenset({"officer"})
+FINANCE = frozenset({"finance"})
+ADMIN = frozenset({"admin"})
+
+#: who may run each command (API.md "Authentication and roles")
+ROLES_OF: dict[type[c.Command], frozenset[str]] = {
+    c.RegisterEnterprise: OFFICER,
+    c.CorrectEnterprise: OFFICER,
+    c.AssignBudget: FINANCE,
+    c.SubmitApplication: OFFICER,
+    c.ReturnApplication: OFFICER,
+    c.ResubmitApplication: OFFICER,
+    c.AppraiseApplication: OFFICER,
+    c.ApproveApplication: OFFICER,
+    c.RejectApplication: OFFICER,
+    c.WithdrawApplication: OFFICER,
+    c.SignContract: OFFICER,
+    c.RecordDisbursement: OFFICER,
+    c.ReverseDisbursement: OFFICER,
+    c.RecordAcceptance: OFFICER,
+    c.SettleApplication: OFFICER,
+    c.CancelApplication: OFFICER,
+    c.OrderRecovery: FINANCE,
+    c.ReceiveRecovery: FINANCE,
+    c.ApproveActivity: OFFICER,
+    c.RecordActivitySpending: OFFICER,
+    c.CompleteActivity: OFFICER,
+    c.GrantAccess: ADMIN,
+    c.RevokeAccess: ADMIN,
 }
+
+#: command action (``Command.action``) -> roles that may run it
+PERMISSIONS: dict[str, frozenset[str]] = {cmd.action: roles for cmd, roles in ROLES_OF.items()}
 
 #: Who holds which access (users' names, roles and departments, and why access was revoked)
 #: is personnel data. The roles that may read it: admins, who manage users, and inspectors,

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import (
@@ -206,9 +206,21 @@ class Funding(Model):
 
 
 class Command(Model):
-    """Base of every command. ``command_id`` is written on every event the command makes."""
+    """Base of every command. ``command_id`` is written on every event the command makes.
 
+    ``action`` names what the command does, once, from the class name in snake_case
+    (``RegisterEnterprise`` → ``register_enterprise``): the service method that carries it
+    out has that name, ``ledger.access.PERMISSIONS`` says by it who may, and the HTTP route
+    table finds both by it. An intermediate base (a name ending in ``Command``) has none."""
+
+    action: ClassVar[str]
     command_id: UUID = Field(default_factory=uuid4)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.__name__.endswith("Command"):
+            cls.action = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
 # -- enterprises ---------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,33 +65,9 @@ def event_store_env(url: str) -> dict[str, str]:
     }
 
 
-#: the commit that failed in this thread, if any (see :func:`configure_engine`)
-_failed_commits = threading.local()
-
-
-def take_failed_commit() -> BaseException | None:
-    """The error of a commit that failed in this thread since the last call (and forget it)."""
-    error: BaseException | None = getattr(_failed_commits, "error", None)
-    _failed_commits.error = None
-    return error
-
-
 def configure_engine(engine: Any) -> None:
-    """Per-connection settings: SQLite waits for a lock instead of failing at once.
-
-    And a COMMIT that SQLite refuses (a locked database, a full disk) leaves nothing behind:
-    after a refused COMMIT the transaction is still open on that connection, and SQLAlchemy,
-    taking it as ended, would hand the connection out again with the refused writes pending
-    (the next unit of work would see them, and its COMMIT store them too). The engine's
-    ``handle_error`` hook drops that connection instead (closing it rolls them back) and
-    notes the failure for the unit of work (:func:`take_failed_commit`)."""
+    """Per-connection settings: SQLite waits for a lock instead of failing at once."""
     if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "handle_error")
-        def _drop_a_refused_commit(context: Any) -> None:
-            if context.statement is None and context.connection is not None:  # a COMMIT
-                _failed_commits.error = context.original_exception
-                context.is_disconnect = True
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
