@@ -80,8 +80,6 @@ class TableDef:
     keyed rows changed in place. Replay snapshots (:mod:`projections.snapshots`) keep the
     two kinds differently."""
 
-    registry: ClassVar[list[TableDef]] = []
-
     def __init__(
         self,
         name: str,
@@ -93,22 +91,9 @@ class TableDef:
         self.key = key
         self._make = make
         self.appended = appended
-        TableDef.registry.append(self)
 
     def make(self, metadata: MetaData, set_name: str) -> Table:
         return self._make(f"{self.name}_{set_name}", metadata)
-
-
-def all_tables(metadata: MetaData | None = None) -> MetaData:
-    """A MetaData holding both sets of every projection table (for migrations, replay)."""
-    import projections.registry  # noqa: F401 - defines every TableDef
-
-    metadata = metadata or MetaData()
-    for table_def in TableDef.registry:
-        for set_name in SETS:
-            if f"{table_def.name}_{set_name}" not in metadata.tables:
-                table_def.make(metadata, set_name)
-    return metadata
 
 
 class Rows:

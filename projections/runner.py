@@ -51,12 +51,12 @@ from sqlalchemy.pool import StaticPool
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
 from projections import claims
-from projections.base import SETS, Envelope, Progress, Projection, all_tables
+from projections.base import SETS, Envelope, Progress, Projection
 from projections.bulk import BackgroundWriter
 from projections.claims import Claim
 from projections.health import Worker, backoff
 from projections.merkle import MerkleTree
-from projections.registry import BY_NAME, PROJECTIONS
+from projections.registry import BY_NAME, PROJECTIONS, all_tables
 from projections.snapshots import snapshots_for, snapshotted, sqlite_engine
 from projections.source import decoder_for, read_batch, read_batches
 from projections.state import ensure_rows, now, projection_state

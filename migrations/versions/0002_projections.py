@@ -13,7 +13,8 @@ Create Date: 2026-11-25
 from alembic import op
 from sqlalchemy import Table
 
-from projections.base import SETS, all_tables
+from projections.base import SETS
+from projections.registry import all_tables
 from projections.state import metadata as state_metadata
 
 revision = "0002"

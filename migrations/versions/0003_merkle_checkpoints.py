@@ -12,8 +12,9 @@ from alembic import op
 from sqlalchemy import Table
 
 from migrations import append_only
-from projections.base import SETS, all_tables
+from projections.base import SETS
 from projections.checkpoints import checkpoints
+from projections.registry import all_tables
 
 revision = "0003"
 down_revision = "0002"

@@ -9,8 +9,8 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from ledger.service import Ledger
-from projections.base import all_tables
 from projections.bulk import COPY_AT_LEAST, insert_rows
+from projections.registry import all_tables
 
 AWKWARD = [
     "plain", "Hồ sơ HS-2015-001: 1.234.567 ₫", "tab\there", "line\nbreak", "cr\rhere",
