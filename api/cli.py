@@ -39,7 +39,7 @@ from ledger.persistence import database_url
 from ledger.service import Ledger
 from projections.gaps import DEFAULT_REASON, record_gaps, unrecorded
 from projections.health import ready_max_lag
-from projections.runner import Projector
+from projections.projector import Projector
 
 #: Command fields -> how the user typed them.
 FIELD_NAMES = {
@@ -480,13 +480,13 @@ def projections() -> None:
 
 
 def _projector(ledger: Ledger) -> Any:
-    from projections.runner import Projector
+    from projections.projector import Projector
 
     return Projector(ledger)
 
 
 def _checked_name(projector: Any, name: str | None) -> None:
-    from projections.runner import UnknownProjection
+    from projections.projector import UnknownProjection
 
     try:
         projector.select(name)
@@ -560,7 +560,7 @@ def projections_rebuild(ctx: click.Context, name: str | None) -> None:
 def projections_snapshots(ctx: click.Context) -> None:
     """Make the replay snapshots missing up to the head of the log (past views then fold only
     the events after the nearest one; the first replay that needs one makes it otherwise)."""
-    from projections.runner import prepare_snapshots
+    from projections.projector import prepare_snapshots
     from projections.snapshots import snapshots_for, snapshotted
 
     with open_ledger(_url_of(ctx)) as ledger:

@@ -4,19 +4,19 @@ Every report answers ``{"position": N, "rows": [...]}`` with the position of the
 projection reflects. With ``min_position=N`` (the ``position`` a command answered), the
 reader first waits briefly (up to :data:`READ_YOUR_WRITES_WAIT` seconds) for the projection
 to fold N; if it has not by then, the answer carries ``"stale": true`` and the position it
-did reach. One :class:`~projections.runner.Projector` serves each ledger; ``ledger serve``
+did reach. One :class:`~projections.projector.Projector` serves each ledger; ``ledger serve``
 runs its live follower.
 
 **Past views.** ``as_known_at`` (a time with its zone, e.g. ``2026-11-25T10:00:00Z``, or a
 position from 1) and ``as_of`` (a date) ask for the report as the log stood then and as of
 that business date: the report's projection is replayed by its own fold code into a
-throw-away store (:func:`projections.runner.replay`), and the answer carries
+throw-away store (:func:`projections.projector.replay`), and the answer carries
 ``"view": {"as_known_at", "as_of", "position", "root_hash"}`` (``root_hash``: the Merkle
 root of the log's first ``position`` events, to check against a signed checkpoint); a live
 answer has no ``view``. A time
 is resolved to the last position recorded by then, a position to the end of its command
 (no reader ever saw half of one); finished replays are cached per ledger by (projection,
-position, as_of) (:class:`~projections.runner.ReplayCache`). A time without a zone, a time
+position, as_of) (:class:`~projections.projector.ReplayCache`). A time without a zone, a time
 in the future, a position beyond the head and ``min_position`` with either are 422s.
 """
 
@@ -51,7 +51,7 @@ from projections.base import Progress
 from projections.checkpoints import root_at
 from projections.claims import Claim
 from projections.evidence import AuditFilters
-from projections.runner import (
+from projections.projector import (
     Projector,
     ReplayCache,
     position_known_at,

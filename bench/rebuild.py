@@ -43,8 +43,8 @@ from api.demo import load_demo
 from bench.common import ROOT, CommandCycle, fresh_database, measure_in_child
 from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
 from ledger.service import Ledger
+from projections.projector import Projector
 from projections.registry import PROJECTIONS
-from projections.runner import Projector
 
 LAG_SCALE = 0.05
 LAG_YEAR = 2025

@@ -39,7 +39,7 @@ from bench.logs import each_database, note, peak_rss_mib
 from ledger import checkpoint as cp
 from ledger.service import Ledger
 from projections.checkpoints import make
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.verify import verify
 
 GOAL_RATE = 300_000

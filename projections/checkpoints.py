@@ -31,7 +31,7 @@ from projections.merkle import NAME as TREE
 from projections.merkle import root
 
 if TYPE_CHECKING:
-    from projections.runner import Projector
+    from projections.projector import Projector
 
 metadata = MetaData()
 

@@ -82,7 +82,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.commands import DepartmentCode, IsoDate
 from projections import audit_trail, checkpoints, merkle
 from projections.audit_trail import day, funding, vnd
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.state import projection_state
 
 NAME = "audit_trail"

@@ -25,7 +25,7 @@ from projections.merkle import NAME as TREE
 from projections.state import projection_state
 
 if TYPE_CHECKING:
-    from projections.runner import Projector
+    from projections.projector import Projector
 
 #: the reason recorded when none is given
 DEFAULT_REASON = (

@@ -1,7 +1,7 @@
 """Replay snapshots: the projections as they stood every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
 events, kept so that a replay folds only the events after the nearest one.
 
-A replay as known at position *P* (:func:`projections.runner.replay`) starts its throw-away
+A replay as known at position *P* (:func:`projections.projector.replay`) starts its throw-away
 store from the snapshot at the greatest kept position *S* ≤ *P* and folds only the events
 *S*+1 … *P*, batch by batch as the live catch-up does, with the live projections' own code.
 What it answers is the same as a fold from the first event: the snapshot at *S* is that
@@ -341,7 +341,7 @@ class Snapshots:
         """Fold the events after ``last`` as a rebuild does (every keyed row in memory),
         writing a snapshot at each multiple of ``every`` up to ``target``; answer the last
         snapshot's position."""
-        from projections.runner import gc_paused
+        from projections.projector import gc_paused
         from projections.source import decoder_for
 
         folds = [cls(self._shapes(cls), rebuilding=True) for cls in snapshotted()]

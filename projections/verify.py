@@ -79,7 +79,7 @@ from projections import checkpoints as kept
 from projections.merkle import LEAVES
 from projections.merkle import NAME as TREE
 from projections.merkle import root as stored_root
-from projections.runner import Projector
+from projections.projector import Projector
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.service import Ledger
 from projections import checkpoints
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.e2e.test_cli import one_line_error, run
 from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.service import Ledger
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.helpers import Story
 

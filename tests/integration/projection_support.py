@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from ledger import catalogue
 from ledger import commands as c
 from ledger.service import Ledger
+from projections.projector import Projector
 from projections.registry import PROJECTIONS
-from projections.runner import Projector
 from tests.conftest import People, PostgresDatabases
 
 Snapshot = tuple[int, dict[str, list[dict[str, Any]]]]

@@ -32,7 +32,7 @@ from api.cli import require_migrated
 from api.reports import projector_for
 from ledger.service import Ledger
 from projections import checkpoints
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import PostgresDatabases, grant_people
 from tests.integration.helpers import Story
 

@@ -16,7 +16,7 @@ from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail
-from projections.runner import Projector, replay
+from projections.projector import Projector, replay
 from tests.conftest import People, grant
 from tests.scenario import Scenario, funding
 

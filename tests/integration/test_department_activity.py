@@ -13,7 +13,7 @@ from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import department_activity
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.scenario import Scenario
 

@@ -23,7 +23,7 @@ from ledger import merkle as tree
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail, checkpoints, evidence, merkle
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.scenario import Scenario, funding
 

@@ -22,7 +22,7 @@ from api.problems import status_of
 from ledger import commands as c
 from ledger.errors import StorageUnavailable
 from ledger.service import Ledger, Written
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People, grant_people, unique
 
 

@@ -26,7 +26,7 @@ from ledger.service import Ledger
 from projections import checkpoints
 from projections import merkle as tree
 from projections import verify as verify_module
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.verify import verify
 from tests.conftest import grant_people
 from tests.integration.helpers import Story

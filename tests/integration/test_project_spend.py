@@ -7,7 +7,7 @@ import datetime as dt
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import project_spend
-from projections.runner import Projector, replay
+from projections.projector import Projector, replay
 from tests.conftest import People
 from tests.scenario import Scenario
 

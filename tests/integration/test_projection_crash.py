@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from api.demo import load_demo
 from ledger.service import Ledger
+from projections.projector import Projector
 from projections.registry import BY_NAME, PROJECTIONS
-from projections.runner import Projector
 from tests.integration.projection_support import differences, names, opened, snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ import sys, time
 
 from ledger.service import Ledger
 from projections.registry import PROJECTIONS
-from projections.runner import Projector
+from projections.projector import Projector
 
 url, batch_size, hang_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 batches = 0

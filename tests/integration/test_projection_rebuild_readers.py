@@ -22,7 +22,7 @@ from sqlalchemy import select
 from api.demo import load_demo
 from ledger.service import Ledger
 from projections import project_spend
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.projection_support import Snapshot, differences, names, snapshots
 from tests.scenario import Scenario

@@ -23,7 +23,7 @@ from api.app import create_app
 from ledger.service import Ledger
 from projections.check import check
 from projections.claims import RebuildInProgress
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People, auth
 from tests.integration.helpers import Story
 
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HALF_WAY = """
 import sys, threading
 from ledger.service import Ledger
-from projections.runner import Projector
+from projections.projector import Projector
 
 def stop_here(name, position, head):
     print("half-way", position, flush=True)

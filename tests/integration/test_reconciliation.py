@@ -11,7 +11,7 @@ from api.cli import cli
 from api.demo import load_demo
 from ledger.service import Ledger
 from projections.check import check
-from projections.runner import Projector
+from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.helpers import Story
 

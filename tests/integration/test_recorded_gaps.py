@@ -26,7 +26,7 @@ from projections import checkpoints
 from projections import merkle as tree
 from projections.gaps import NotAHole, record_gaps, unrecorded
 from projections.merkle import GapInLog
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.verify import verify
 from tests.conftest import grant_people
 from tests.integration.helpers import Story

@@ -20,7 +20,7 @@ from api import reports
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
-from projections.runner import ReplayCache, position_known_at
+from projections.projector import ReplayCache, position_known_at
 from projections.source import read_batches
 from tests.conftest import People
 from tests.scenario import Scenario, funding

@@ -14,7 +14,7 @@ from ledger import commands as c
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import target_progress
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.source import read_batches
 from projections.target_progress import TargetProgress
 from tests.conftest import People

@@ -22,7 +22,7 @@ from ledger import checkpoint as cp
 from ledger import merkle
 from projections import checkpoints, verify_worker
 from projections import verify as verify_module
-from projections.runner import Projector
+from projections.projector import Projector
 from projections.verify import verify
 from tests.integration.helpers import Story
 from tests.integration.test_merkle_log import (
