@@ -63,7 +63,7 @@ from ledger.errors import (
 )
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
-from projections.projector import keep_snapshots
+from projections.replay import keep_snapshots
 
 MAX_BODY_BYTES = 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"

@@ -560,7 +560,7 @@ def projections_rebuild(ctx: click.Context, name: str | None) -> None:
 def projections_snapshots(ctx: click.Context) -> None:
     """Make the replay snapshots missing up to the head of the log (past views then fold only
     the events after the nearest one; the first replay that needs one makes it otherwise)."""
-    from projections.projector import prepare_snapshots
+    from projections.replay import prepare_snapshots
     from projections.snapshots import snapshots_for, snapshotted
 
     with open_ledger(_url_of(ctx)) as ledger:

@@ -10,13 +10,13 @@ runs its live follower.
 **Past views.** ``as_known_at`` (a time with its zone, e.g. ``2026-11-25T10:00:00Z``, or a
 position from 1) and ``as_of`` (a date) ask for the report as the log stood then and as of
 that business date: the report's projection is replayed by its own fold code into a
-throw-away store (:func:`projections.projector.replay`), and the answer carries
+throw-away store (:func:`projections.replay.replay`), and the answer carries
 ``"view": {"as_known_at", "as_of", "position", "root_hash"}`` (``root_hash``: the Merkle
 root of the log's first ``position`` events, to check against a signed checkpoint); a live
 answer has no ``view``. A time
 is resolved to the last position recorded by then, a position to the end of its command
 (no reader ever saw half of one); finished replays are cached per ledger by (projection,
-position, as_of) (:class:`~projections.projector.ReplayCache`). A time without a zone, a time
+position, as_of) (:class:`~projections.replay_cache.ReplayCache`). A time without a zone, a time
 in the future, a position beyond the head and ``min_position`` with either are 422s.
 """
 
@@ -51,13 +51,9 @@ from projections.base import Progress
 from projections.checkpoints import root_at
 from projections.claims import Claim
 from projections.evidence import AuditFilters
-from projections.projector import (
-    Projector,
-    ReplayCache,
-    position_known_at,
-    replay,
-    whole_command_end,
-)
+from projections.projector import Projector
+from projections.replay import position_known_at, replay, whole_command_end
+from projections.replay_cache import ReplayCache
 
 READ_YOUR_WRITES_WAIT = 2.0
 

@@ -16,7 +16,7 @@ Measured, each in its own subprocess (so its peak resident memory is its own):
 
 1. *prepare*, once per log: the live Merkle tree brought up to the head (what the
    snapshots are checked against), then the replay snapshots made
-   (``projections.projector.prepare_snapshots``, one every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
+   (``projections.replay.prepare_snapshots``, one every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
    events). A deployment does this once and then only for new events; the first replay
    that needs a snapshot makes it otherwise.
 2. *replay*: ``replay(ledger, known_at=moment)`` of every projection a report reads (all
@@ -55,8 +55,9 @@ from bench.rebuild import measure_raw, yes
 from ledger.service import Ledger
 from projections import snapshots
 from projections.checkpoints import catch_up_tree
-from projections.projector import Projector, position_known_at, prepare_snapshots, replay
+from projections.projector import Projector
 from projections.registry import BY_NAME
+from projections.replay import position_known_at, prepare_snapshots, replay
 from projections.snapshots import snapshotted
 from projections.source import read_batch
 

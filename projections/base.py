@@ -3,7 +3,8 @@
 A projection is a fold over the ledger's events into SQL tables. Each module of this package
 defines one: its ``NAME`` (also its tracking key), its tables and a ``Projection`` subclass
 with one ``singledispatchmethod`` handler per event type it cares about. The same fold serves
-every path (catch-up, live follow, rebuild, replay; see :mod:`projections.projector`).
+every path (catch-up, live follow, rebuild: :mod:`projections.projector`; replay:
+:mod:`projections.replay`). Every projection is listed in :mod:`projections.registry`.
 
 Every projection has two sets of tables, ``<table>_a`` and ``<table>_b``, both created by the
 migrations. Readers read the *active* set named in the projection's tracking row; a rebuild

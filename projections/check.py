@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from ledger.service import Ledger
 from projections import journal, project_spend, registers
-from projections.projector import CATCH_UP_BATCH, Projector, Status, replay
+from projections.projector import CATCH_UP_BATCH, Projector, Status
+from projections.replay import replay
 
 FIGURES = ("assigned", "committed", "disbursed", "recovered")
 

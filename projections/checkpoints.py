@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import (
@@ -29,9 +29,7 @@ from ledger import checkpoint as cp
 from projections.base import BIGINT
 from projections.merkle import NAME as TREE
 from projections.merkle import root
-
-if TYPE_CHECKING:
-    from projections.projector import Projector
+from projections.projector import Projector
 
 metadata = MetaData()
 

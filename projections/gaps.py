@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import getpass
 import socket
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 
@@ -22,10 +21,8 @@ from ledger.errors import LedgerError
 from projections import checkpoints
 from projections.merkle import LEAVES
 from projections.merkle import NAME as TREE
+from projections.projector import Projector
 from projections.state import projection_state
-
-if TYPE_CHECKING:
-    from projections.projector import Projector
 
 #: the reason recorded when none is given
 DEFAULT_REASON = (

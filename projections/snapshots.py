@@ -1,7 +1,7 @@
 """Replay snapshots: the projections as they stood every ``LEDGER_REPLAY_SNAPSHOT_EVERY``
 events, kept so that a replay folds only the events after the nearest one.
 
-A replay as known at position *P* (:func:`projections.projector.replay`) starts its throw-away
+A replay as known at position *P* (:func:`projections.replay.replay`) starts its throw-away
 store from the snapshot at the greatest kept position *S* ≤ *P* and folds only the events
 *S*+1 … *P*, batch by batch as the live catch-up does, with the live projections' own code.
 What it answers is the same as a fold from the first event: the snapshot at *S* is that
@@ -67,10 +67,13 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.pool import NullPool
 
+import projections.base
 from ledger.service import Ledger
 from projections.base import Progress, Projection, TableDef
 from projections.bulk import insert_rows
-from projections.source import read_batch
+from projections.folding import gc_paused
+from projections.registry import PROJECTIONS
+from projections.source import decoder_for, read_batch
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +136,6 @@ def snapshots_for(ledger: Ledger, classes: Iterable[type[Projection]]) -> Snapsh
 
 def snapshotted() -> list[type[Projection]]:
     """The projections replay snapshots keep (every one that allows them)."""
-    from projections.registry import PROJECTIONS
-
     return [cls for cls in PROJECTIONS if cls.SNAPSHOTS]
 
 
@@ -143,8 +144,6 @@ def fingerprint() -> str:
     """What a snapshot file must have been made by: its format and the source of the module
     of every projection it keeps (and of their base), so a changed fold never starts from
     what the old one made."""
-    import projections.base
-
     digest = hashlib.sha256(FORMAT.encode())
     modules = {projections.base} | {inspect.getmodule(cls) for cls in snapshotted()}
     for module in sorted((m for m in modules if m is not None), key=lambda m: m.__name__):
@@ -341,9 +340,6 @@ class Snapshots:
         """Fold the events after ``last`` as a rebuild does (every keyed row in memory),
         writing a snapshot at each multiple of ``every`` up to ``target``; answer the last
         snapshot's position."""
-        from projections.projector import gc_paused
-        from projections.source import decoder_for
-
         folds = [cls(self._shapes(cls), rebuilding=True) for cls in snapshotted()]
         if last:
             with engine.connect() as connection:

@@ -16,7 +16,8 @@ from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail
-from projections.projector import Projector, replay
+from projections.projector import Projector
+from projections.replay import replay
 from tests.conftest import People, grant
 from tests.scenario import Scenario, funding
 

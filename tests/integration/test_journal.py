@@ -13,8 +13,9 @@ from ledger.budget_line import BudgetLine
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from ledger.service import Ledger
 from projections import budget_execution, journal, project_spend
-from projections.projector import Projector, replay
+from projections.projector import Projector
 from projections.registry import BY_NAME
+from projections.replay import replay
 from projections.source import read_batches
 from tests.conftest import People
 from tests.scenario import D, Scenario

@@ -7,7 +7,8 @@ import datetime as dt
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import project_spend
-from projections.projector import Projector, replay
+from projections.projector import Projector
+from projections.replay import replay
 from tests.conftest import People
 from tests.scenario import Scenario
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from api.demo import load_demo
 from ledger.service import Ledger
-from projections.projector import Projector, replay
+from projections.projector import Projector
+from projections.replay import replay
 from projections.source import read_batch
 from tests.conftest import People, grant_people
 from tests.integration.projection_support import (

@@ -15,7 +15,8 @@ from api.demo import DemoSummary, load_demo
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import registers
-from projections.projector import Projector, replay
+from projections.projector import Projector
+from projections.replay import replay
 from tests.conftest import People
 from tests.scenario import Scenario, funding
 

@@ -20,7 +20,8 @@ from api import reports
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
-from projections.projector import ReplayCache, position_known_at
+from projections.replay import position_known_at
+from projections.replay_cache import ReplayCache
 from projections.source import read_batches
 from tests.conftest import People
 from tests.scenario import Scenario, funding

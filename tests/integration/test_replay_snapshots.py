@@ -26,8 +26,9 @@ from ledger import commands as c
 from ledger.service import Ledger
 from projections import snapshots
 from projections.check import check
-from projections.projector import Projector, prepare_snapshots, replay
+from projections.projector import Projector
 from projections.registry import BY_NAME
+from projections.replay import prepare_snapshots, replay
 from projections.snapshots import Snapshots, snapshots_for, snapshotted
 from tests.conftest import People, grant_people
 from tests.scenario import Scenario
