@@ -50,7 +50,7 @@ from api.problems import (
     payload_too_large,
     server_error,
 )
-from api.reports import projector_for
+from api.read_side import ReadSide
 from api.routes import ENDPOINTS, HTML, Download, Endpoint
 from ledger.access import Actor, require
 from ledger.errors import (
@@ -72,18 +72,21 @@ JSON_MEDIA_TYPE = "application/json"
 def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
     """The HTTP API and dashboard over ``ledger`` (``ledger serve`` runs this).
 
-    With ``follow``, a background thread keeps the projections caught up with the log for
-    as long as the app runs (``ledger serve`` turns it on)."""
+    Its readers share one read side (:class:`~api.read_side.ReadSide`: the ledger, its
+    projector and its replay cache), kept on ``app.state.read_side``. With ``follow``, a
+    background thread keeps the projections caught up with the log for as long as the app
+    runs (``ledger serve`` turns it on)."""
+    read_side = ReadSide(ledger)
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     routes = [
-        Route(path, _dispatcher(ledger, methods), methods=list(methods), name=path)
+        Route(path, _dispatcher(read_side, methods), methods=list(methods), name=path)
         for path, methods in by_path.items()
     ]
     app = Starlette(
         routes=routes,
-        lifespan=_lifespan(ledger, follow),
+        lifespan=_lifespan(read_side, follow),
         exception_handlers={
             LedgerError: ledger_error,
             HTTPException: http_error,
@@ -93,6 +96,7 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
     )
     app.router.redirect_slashes = False
     app.state.ledger = ledger
+    app.state.read_side = read_side
     return app
 
 
@@ -109,22 +113,22 @@ def worker_threads(ledger: Ledger) -> int | None:
     return None if overflow < 0 else max(1, pool.size() + overflow - 3)
 
 
-def _lifespan(ledger: Ledger, follow: bool) -> Any:
+def _lifespan(read_side: ReadSide, follow: bool) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        threads = worker_threads(ledger)
+        threads = worker_threads(read_side.ledger)
         if threads is not None:
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         stop = threading.Event()
         background = []
         if follow:
-            projector = projector_for(ledger)
+            projector = read_side.projector
             background = [
                 threading.Thread(
                     target=projector.follow, args=(stop,), name="projections-follow", daemon=True
                 ),
                 threading.Thread(
-                    target=keep_snapshots, args=(ledger, stop),
+                    target=keep_snapshots, args=(read_side.ledger, stop),
                     kwargs={"worker": projector.snapshot_maker}, name="replay-snapshots",
                     daemon=True,
                 ),
@@ -141,13 +145,13 @@ def _lifespan(ledger: Ledger, follow: bool) -> Any:
     return lifespan
 
 
-def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:
+def _dispatcher(read_side: ReadSide, methods: Mapping[str, Endpoint]) -> Any:
     async def dispatch(request: Request) -> Response:
         endpoint = methods["GET" if request.method == "HEAD" else request.method]
         try:
             if endpoint.command is not None:
-                return await _run_command(ledger, endpoint, request)
-            return await _run_query(ledger, endpoint, request)
+                return await _run_command(read_side.ledger, endpoint, request)
+            return await _run_query(read_side, endpoint, request)
         except (LedgerError, HTTPException, PayloadTooLarge):
             raise  # answered by their exception handlers
         except ClientDisconnect:
@@ -163,7 +167,8 @@ def _dispatcher(ledger: Ledger, methods: Mapping[str, Endpoint]) -> Any:
 # -- the two kinds of handler --------------------------------------------------------------
 
 
-async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Response:
+async def _run_query(read_side: ReadSide, endpoint: Endpoint, request: Request) -> Response:
+    ledger = read_side.ledger
     actor = None
     if not endpoint.public:
         actor = await _authenticate(ledger, request)
@@ -173,7 +178,7 @@ async def _run_query(ledger: Ledger, endpoint: Endpoint, request: Request) -> Re
     params = _parse_query(endpoint.query, request) if endpoint.query else None
     assert endpoint.read is not None
     read, path = endpoint.read, dict(request.path_params)
-    result = await run_in_threadpool(ledger.read, lambda: read(ledger, path, params, actor))
+    result = await run_in_threadpool(ledger.read, lambda: read(read_side, path, params, actor))
     if endpoint.media_type == HTML:
         return HTMLResponse(result)
     if isinstance(result, Download):

@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.reports import projector_for
+from api.read_side import ReadSide
 from ledger import checkpoint as cp
 from ledger.errors import NotFound, ValidationFailed
-from ledger.service import Ledger
 from projections import checkpoints
 from projections import merkle as tree
 from projections.merkle import NAME as TREE
+from projections.projector import Projector
 from projections.verify import verify
 
 # -- query parameters ------------------------------------------------------------------------
@@ -103,31 +103,30 @@ class VerificationOut(Out):
 # -- readers ---------------------------------------------------------------------------------
 
 
-def public_key(_: Ledger, __: Any, ___: Any, ____: Any) -> dict[str, str]:
+def public_key(_: ReadSide, __: Any, ___: Any, ____: Any) -> dict[str, str]:
     return cp.public_key_info(cp.load_key())
 
 
-def make_checkpoint(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    return checkpoints.make(projector_for(ledger), cp.load_key()).to_json()
+def make_checkpoint(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
+    return checkpoints.make(read_side.projector, cp.load_key()).to_json()
 
 
-def list_checkpoints(ledger: Ledger, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
-    with ledger.engine.connect() as connection:
+def list_checkpoints(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
+    with read_side.ledger.engine.connect() as connection:
         return [c.to_json() for c in checkpoints.listed(connection)]
 
 
-def _tree_of_at_least(ledger: Ledger, size: int) -> None:
+def _tree_of_at_least(projector: Projector, size: int) -> None:
     """Bring the tree to ``size`` leaves, or refuse a size the log does not have (404) or
     that a hole not recorded keeps the tree from (503 ``log_has_hole``)."""
-    projector = projector_for(ledger)
     head = projector.head()
     if size > head:
         raise NotFound(f"The log holds {head:,} events; there is no tree of {size:,}.")
     checkpoints.reach(projector, size)
 
 
-def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery, __: Any) -> dict[str, Any]:
-    projector = projector_for(ledger)
+def inclusion_proof(read_side: ReadSide, _: Any, q: InclusionQuery, __: Any) -> dict[str, Any]:
+    projector = read_side.projector
     size = q.tree_size if q.tree_size is not None else max(projector.head(), 1)
     if q.tree_size is None and q.position > size:
         raise NotFound(f"The log holds {size:,} events; there is no event at {q.position:,}.")
@@ -135,7 +134,7 @@ def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery, __: Any) -> dict[
         raise ValidationFailed(
             f"position {q.position:,} is not in a tree of {size:,} events (tree_size)"
         )
-    _tree_of_at_least(ledger, size)
+    _tree_of_at_least(projector, size)
     with projector.reading(TREE) as (connection, tables, _held):
         leaf, path = tree.inclusion(connection, tables, q.position, size)
     return {
@@ -144,14 +143,15 @@ def inclusion_proof(ledger: Ledger, _: Any, q: InclusionQuery, __: Any) -> dict[
     }  # fmt: skip
 
 
-def consistency_proof(ledger: Ledger, _: Any, q: ConsistencyQuery, __: Any) -> dict[str, Any]:
+def consistency_proof(read_side: ReadSide, _: Any, q: ConsistencyQuery, __: Any) -> dict[str, Any]:
     if q.first > q.second:
         raise ValidationFailed(f"first ({q.first:,}) must not be larger than second ({q.second:,})")
-    _tree_of_at_least(ledger, q.second)
-    with projector_for(ledger).reading(TREE) as (connection, tables, _held):
+    projector = read_side.projector
+    _tree_of_at_least(projector, q.second)
+    with projector.reading(TREE) as (connection, tables, _held):
         proof = tree.consistency(connection, tables, q.first, q.second)
     return {"first": q.first, "second": q.second, "proof": [p.hex() for p in proof]}
 
 
-def verification(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    return verify(projector_for(ledger), public_key=cp.own_public_key()).to_json()
+def verification(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
+    return verify(read_side.projector, public_key=cp.own_public_key()).to_json()

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from api.reports import projector_for
+from api.read_side import ReadSide
 from ledger import catalogue
 from ledger.budget_line import format_vnd
 from ledger.checkpoint import Checkpoint
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.merkle import NAME as TREE
+from projections.projector import Projector
 
 COLUMNS = (
     ("assigned", "Dự toán giao"),
@@ -77,9 +78,8 @@ class Integrity:
     checkpoint: Checkpoint | None  # the newest signed checkpoint
 
 
-def integrity(ledger: Ledger) -> Integrity:
-    projector = projector_for(ledger)
-    with ledger.engine.connect() as connection:
+def integrity(projector: Projector) -> Integrity:
+    with projector.ledger.engine.connect() as connection:
         newest = checkpoints.latest(connection)
     return Integrity(projector.position(TREE), newest)
 
@@ -99,6 +99,11 @@ def _integrity(found: Integrity | None, position: int) -> str:
             f"gốc <code>{escape(held.root_hash[:16])}…</code>"
         )
     return f'<p class="health">Toàn vẹn dữ liệu: {tree} · {said}</p>\n'
+
+
+def page(read_side: ReadSide, _: Any, __: Any, ___: Any) -> str:
+    """The reader of ``GET /``: the page, with the log's integrity."""
+    return render(read_side.ledger, integrity=integrity(read_side.projector))
 
 
 def render(

@@ -17,9 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.reports import projector_for
+from api.read_side import ReadSide
 from ledger.errors import LedgerError
-from ledger.service import Ledger
 from projections.health import ready_max_lag
 
 #: worker states that mean it is not doing its work
@@ -76,8 +75,8 @@ class ReadyOut(Out):
     position: int
 
 
-def health(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    projector = projector_for(ledger)
+def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
+    ledger, projector = read_side.ledger, read_side.projector
     follower = projector.follower.as_json()
     snapshots = projector.snapshot_maker.as_json()
     statuses = projector.status()
@@ -106,8 +105,8 @@ def health(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     }
 
 
-def ready(ledger: Ledger, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    projector = projector_for(ledger)
+def ready(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
+    ledger, projector = read_side.ledger, read_side.projector
     reasons = []
     follower = projector.follower.as_json()
     if follower["state"] == "dead":

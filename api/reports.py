@@ -4,8 +4,8 @@ Every report answers ``{"position": N, "rows": [...]}`` with the position of the
 projection reflects. With ``min_position=N`` (the ``position`` a command answered), the
 reader first waits briefly (up to :data:`READ_YOUR_WRITES_WAIT` seconds) for the projection
 to fold N; if it has not by then, the answer carries ``"stale": true`` and the position it
-did reach. One :class:`~projections.projector.Projector` serves each ledger; ``ledger serve``
-runs its live follower.
+did reach. Readers take the app's read side (:mod:`api.read_side`): its one projector serves
+the live reports, and ``ledger serve`` runs that projector's live follower.
 
 **Past views.** ``as_known_at`` (a time with its zone, e.g. ``2026-11-25T10:00:00Z``, or a
 position from 1) and ``as_of`` (a date) ask for the report as the log stood then and as of
@@ -15,9 +15,10 @@ throw-away store (:func:`projections.replay.replay`), and the answer carries
 root of the log's first ``position`` events, to check against a signed checkpoint); a live
 answer has no ``view``. A time
 is resolved to the last position recorded by then, a position to the end of its command
-(no reader ever saw half of one); finished replays are cached per ledger by (projection,
-position, as_of) (:class:`~projections.replay_cache.ReplayCache`). A time without a zone, a time
-in the future, a position beyond the head and ``min_position`` with either are 422s.
+(no reader ever saw half of one); finished replays are kept by the read side's cache
+(:class:`~projections.replay_cache.ReplayCache`) by (projection, position, as_of). A time
+without a zone, a time in the future, a position beyond the head and ``min_position`` with
+either are 422s.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import datetime as dt
 import logging
 import re
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -34,6 +34,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from api.read_side import ReadSide
 from ledger.access import Actor, may_read_personnel
 from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
 from ledger.errors import FieldProblem, NotFound, ValidationFailed
@@ -58,30 +59,6 @@ from projections.replay_cache import ReplayCache
 READ_YOUR_WRITES_WAIT = 2.0
 
 log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-
-
-def projector_for(ledger: Ledger) -> Projector:
-    """The ledger's one projector, kept on the ledger itself (a projector holds its ledger:
-    kept in a weak-keyed map it would keep the ledger alive for ever)."""
-    with _lock:
-        projector: Projector | None = getattr(ledger, "_reports_projector", None)
-        if projector is None:
-            projector = Projector(ledger)
-            setattr(ledger, "_reports_projector", projector)  # noqa: B010 - not a field
-        return projector
-
-
-_replay_caches: weakref.WeakKeyDictionary[Ledger, ReplayCache] = weakref.WeakKeyDictionary()
-
-
-def replays_for(ledger: Ledger) -> ReplayCache:
-    """The ledger's cache of finished replays (past views)."""
-    with _lock:
-        if ledger not in _replay_caches:
-            _replay_caches[ledger] = ReplayCache()
-        return _replay_caches[ledger]
 
 
 # -- query parameters ------------------------------------------------------------------------
@@ -286,10 +263,10 @@ def resolve_view(
 Body = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def _read(ledger: Ledger, name: str, params: ReportQuery | None, read: Body) -> dict[str, Any]:
+def _read(read_side: ReadSide, name: str, params: ReportQuery | None, read: Body) -> dict[str, Any]:
     if isinstance(params, ViewQuery) and params.past:
-        return _read_past(ledger, name, params, read)
-    projector = projector_for(ledger)
+        return _read_past(read_side, name, params, read)
+    projector = read_side.projector
     wanted = params.min_position if params is not None else None
     if wanted is not None:
         projector.wait_for(name, wanted, timeout=READ_YOUR_WRITES_WAIT)
@@ -300,28 +277,28 @@ def _read(ledger: Ledger, name: str, params: ReportQuery | None, read: Body) -> 
     return answer
 
 
-def _read_past(ledger: Ledger, name: str, q: ViewQuery, read: Body) -> dict[str, Any]:
+def _read_past(read_side: ReadSide, name: str, q: ViewQuery, read: Body) -> dict[str, Any]:
     """The report replayed as the view asks (a finished replay is read again from the
-    ledger's cache)."""
+    read side's cache)."""
     if q.min_position is not None:
         raise refuse(
             "min_position",
             "not with as_known_at or as_of: it waits for the live report, a past view is "
             "replayed from the log",
         )
-    replays = replays_for(ledger)
+    ledger, replays = read_side.ledger, read_side.replays
     view = resolve_view(ledger, q.as_known_at, q.as_of, replays)
     with replays.reading(ledger, name, view.position, view.as_of) as (connection, tables, at):
         answer = {"position": at, "view": view.describe(), **read(connection, tables)}
-    answer["view"]["root_hash"] = log_root(ledger, at)
+    answer["view"]["root_hash"] = log_root(read_side.projector, at)
     return answer
 
 
-def log_root(ledger: Ledger, size: int) -> str | None:
+def log_root(projector: Projector, size: int) -> str | None:
     """The Merkle root (hex) of the log's first ``size`` events: what ties a past view to a
     signed checkpoint (``GET /api/audit/proofs/consistency?first=size&second=…``). None
     when the tree cannot hold that many events."""
-    found = root_at(projector_for(ledger), size)
+    found = root_at(projector, size)
     return found.hex() if found is not None else None
 
 
@@ -388,13 +365,13 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def reader(report: str) -> Callable[[Ledger, Any, Any, Actor | None], dict[str, Any]]:
+def reader(report: str) -> Callable[[ReadSide, Any, Any, Actor | None], dict[str, Any]]:
     """The HTTP reader of ``report``: its projection, read live or as the view asks, as
     ``actor`` may read it (``ledger.access.may_read_personnel``)."""
     chosen = REPORTS[report]
 
-    def read(ledger: Ledger, _: Any, q: Any, actor: Actor | None) -> dict[str, Any]:
-        return _read(ledger, chosen.projection, q, chosen.body(q, may_read_personnel(actor)))
+    def read(read_side: ReadSide, _: Any, q: Any, actor: Actor | None) -> dict[str, Any]:
+        return _read(read_side, chosen.projection, q, chosen.body(q, may_read_personnel(actor)))
 
     return read
 
@@ -416,7 +393,8 @@ def replay_report(
 ) -> dict[str, Any]:
     """Report ``report`` replayed from the log into a throw-away store as ``q``'s view asks
     (as known now without ``as_known_at``), for ``ledger replay``: the same answer as the
-    endpoint's, without the cache. ``view``: ``q``'s, already resolved."""
+    endpoint's, without the cache (and with a projector of its own for the Merkle root).
+    ``view``: ``q``'s, already resolved."""
     chosen = REPORTS[report]
     view = view or resolve_view(ledger, q.as_known_at, q.as_of)
     past = replay(
@@ -428,7 +406,7 @@ def replay_report(
         with past.engine.connect() as connection:
             body = chosen.body(q, True)(connection, tables)  # the server's own command line
         at = past.position(chosen.projection)
-        described = {**view.describe(), "root_hash": log_root(ledger, at)}
+        described = {**view.describe(), "root_hash": log_root(Projector(ledger), at)}
         return {"position": at, "view": described, **body}
     finally:
         past.engine.dispose()
@@ -437,8 +415,8 @@ def replay_report(
 # -- administration ------------------------------------------------------------------------
 
 
-def projections_status(ledger: Ledger, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
-    projector = projector_for(ledger)
+def projections_status(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
+    projector = read_side.projector
     return [
         {
             "name": s.name, "position": s.position, "lag": s.lag, "last_error": s.last_error,
@@ -448,10 +426,10 @@ def projections_status(ledger: Ledger, _: Any, __: Any, ___: Any) -> list[dict[s
     ]  # fmt: skip
 
 
-def start_rebuild(ledger: Ledger, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:
+def start_rebuild(read_side: ReadSide, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:
     """Claim one projection for a rebuild (409 ``rebuild_in_progress`` if a live rebuild
     holds it), start rebuilding it in the background holding that claim; answer at once."""
-    projector = projector_for(ledger)
+    projector = read_side.projector
     name = str(path["name"])
     if name not in projector.classes:
         raise NotFound(f"No projection named {name!r}.")

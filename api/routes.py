@@ -21,15 +21,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import audit, dashboard, health, openapi, reports
+from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERMISSIONS, PERSONNEL_READERS, Actor, may_read_personnel
 from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
 from ledger.service import GrantedAccess, Ledger, Written
 from projections import evidence
 
-#: A reader: (the ledger, the path's parameters, the parsed query, who reads: ``None`` on a
-#: public address) → the answer.
-Reader = Callable[[Ledger, Mapping[str, Any], Any, Actor | None], Any]
+#: A reader: (the app's read side: its ledger, projector and replay cache; the path's
+#: parameters, the parsed query, who reads: ``None`` on a public address) → the answer.
+Reader = Callable[[ReadSide, Mapping[str, Any], Any, Actor | None], Any]
 #: A command's answer: (the body sent now, the body stored for an idempotent replay).
 Answerer = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -301,9 +302,9 @@ class AuditExportQuery(reports.ReportQuery, evidence.AuditFilters):
 
 def _audit_export(fmt: evidence.Format) -> Reader:
     def read(
-        ledger: Ledger, _: Mapping[str, Any], q: AuditExportQuery, actor: Actor | None
+        read_side: ReadSide, _: Mapping[str, Any], q: AuditExportQuery, actor: Actor | None
     ) -> Download:
-        projector = reports.projector_for(ledger)
+        projector = read_side.projector
         if q.min_position is not None:
             projector.wait_for(evidence.NAME, q.min_position, reports.READ_YOUR_WRITES_WAIT)
         # closed by api.app once sent; in memory up to 8 MiB, then on disk
@@ -335,11 +336,10 @@ AUDITORS = frozenset({"inspector", "finance"})
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     # -- service ---------------------------------------------------------------------------
-    query("/", "dashboard",
-          lambda ledger, p, q, _: dashboard.render(ledger, integrity=dashboard.integrity(ledger)),
+    query("/", "dashboard", dashboard.page,
           "Bảng điều khiển (dashboard, Vietnamese, no sign-in)", "service", str,
           public=True, media_type=HTML),
-    query("/openapi.json", "openapi", lambda ledger, p, q, _: openapi.document(ENDPOINTS),
+    query("/openapi.json", "openapi", lambda side, p, q, _: openapi.document(ENDPOINTS),
           "This OpenAPI 3.1 document", "service", dict[str, Any], public=True),
     query("/api/health", "health", health.health,
           "Health: the database, the head of the log, each projection's lag and the "
@@ -351,7 +351,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- enterprises -------------------------------------------------------------------------
     command("POST", "/api/enterprises", c.RegisterEnterprise,
             "Register an enterprise by its tax code", "enterprises", 201),
-    query(ENT, "get_enterprise", lambda ledger, p, q, _: ledger.get_enterprise(p["enterprise_id"]),
+    query(ENT, "get_enterprise",
+          lambda side, p, q, _: side.ledger.get_enterprise(p["enterprise_id"]),
           "An enterprise", "enterprises", EnterpriseOut),
     command("POST", ENT + "/correction", c.CorrectEnterprise,
             "Correct an enterprise's name, district, sector or size", "enterprises"),
@@ -360,17 +361,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "Assign a budget line (a second call for the same line adjusts it)",
             "budget lines", 201),
     query("/api/budget-lines", "get_budget_lines",
-          lambda ledger, p, q, _: ledger.get_budget_lines(q.budget_year, q.project, q.source),
+          lambda side, p, q, _: side.ledger.get_budget_lines(q.budget_year, q.project, q.source),
           "Budget lines, filtered by year, project and source", "budget lines",
           list[BudgetLineOut], params=BudgetLineQuery),
     # -- applications ------------------------------------------------------------------------
     command("POST", "/api/applications", c.SubmitApplication,
             "Submit a support application", "applications", 201),
     query(APP, "get_application",
-          lambda ledger, p, q, _: ledger.get_application(p["application_id"]),
+          lambda side, p, q, _: side.ledger.get_application(p["application_id"]),
           "An application's current state", "applications", ApplicationOut),
     query(APP + "/history", "get_application_history",
-          lambda ledger, p, q, _: ledger.get_application_history(p["application_id"]),
+          lambda side, p, q, _: side.ledger.get_application_history(p["application_id"]),
           "An application's events, oldest first", "applications", list[HistoryEntryOut]),
     command("POST", APP + "/return", c.ReturnApplication,
             "Return an application to the enterprise for completion", "applications"),
@@ -404,7 +405,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- program activities ------------------------------------------------------------------
     command("POST", "/api/activities", c.ApproveActivity,
             "Approve a department-run activity (commits its budget)", "activities", 201),
-    query(ACT, "get_activity", lambda ledger, p, q, _: ledger.get_activity(p["activity_id"]),
+    query(ACT, "get_activity",
+          lambda side, p, q, _: side.ledger.get_activity(p["activity_id"]),
           "A program activity", "activities", ActivityOut),
     command("POST", ACT + "/spending", c.RecordActivitySpending,
             "Record an activity's spending", "activities", 201),
@@ -414,7 +416,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     command("POST", "/api/users", c.GrantAccess,
             "Grant access: create a user and its bearer token", "users", 201,
             response=GrantedOut, answer=_granted),
-    query("/api/users", "list_users", lambda ledger, p, q, _: ledger.list_users(),
+    query("/api/users", "list_users", lambda side, p, q, _: side.ledger.list_users(),
           "Every user (personnel data: admins and inspectors)", "users", list[UserOut],
           roles=PERSONNEL_READERS),
     command("POST", "/api/users/{user_id:uuid}/revocation", c.RevokeAccess,

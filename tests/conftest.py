@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 import migrations
+from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
@@ -188,6 +189,12 @@ def ledger(database_url: str) -> Iterator[Ledger]:
     app = Ledger(database_url)
     yield app
     app.engine.dispose()
+
+
+@pytest.fixture
+def read_side(ledger: Ledger) -> ReadSide:
+    """What the HTTP app's readers are given over ``ledger`` (``app.state.read_side``)."""
+    return ReadSide(ledger)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from api import reports
 from api.cli import cli
+from api.read_side import ReadSide
 from ledger.access import SYSTEM
 from ledger.service import Ledger
 from tests.conftest import People
@@ -46,7 +47,7 @@ def test_replay_explains_itself_with_help() -> None:
 
 
 def test_replay_shows_a_report_as_known_at_a_position_and_as_of_a_date(
-    ledger: Ledger, people: People, database_url: str
+    ledger: Ledger, people: People, database_url: str, read_side: ReadSide
 ) -> None:
     # Step 1: history: a line and a contracted application (P), then an advance.
     scenario = Scenario(ledger, people)
@@ -61,7 +62,7 @@ def test_replay_shows_a_report_as_known_at_a_position_and_as_of_a_date(
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     expected = reports.project_spend_report(
-        ledger, {}, reports.SpendQuery(as_known_at=str(position), budget_year=2015), SYSTEM
+        read_side, {}, reports.SpendQuery(as_known_at=str(position), budget_year=2015), SYSTEM
     )
     assert answer == expected
     assert without_root(answer["view"]) == {
@@ -107,7 +108,11 @@ def test_replay_mistakes_are_one_line(ledger: Ledger, people: People, database_u
 
 
 def test_projections_snapshots_makes_the_replay_snapshots_up_to_the_head(
-    ledger: Ledger, people: People, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger,
+    people: People,
+    database_url: str,
+    read_side: ReadSide,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Step 1: a log of more than one snapshot's worth of events (one every 5 here).
     monkeypatch.setenv("LEDGER_REPLAY_SNAPSHOT_EVERY", "5")
@@ -123,7 +128,7 @@ def test_projections_snapshots_makes_the_replay_snapshots_up_to_the_head(
     replayed = run(database_url, "replay", "trial-balance", "--budget-year", "2015", "--json")
     assert replayed.exit_code == 0, replayed.output
     live = reports.trial_balance_report(
-        ledger, {}, reports.YearQuery(budget_year=2015, min_position=head), SYSTEM
+        read_side, {}, reports.YearQuery(budget_year=2015, min_position=head), SYSTEM
     )  # fmt: skip
     answer = json.loads(replayed.stdout)
     assert answer["position"] == head

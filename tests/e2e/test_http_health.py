@@ -125,5 +125,5 @@ def test_a_database_out_of_reach_is_503_and_the_follower_catches_up_once_it_is_b
 
 
 def ledger_follower_state(client: TestClient) -> str:
-    projector = getattr(client.app.state.ledger, "_reports_projector")  # noqa: B009
+    projector = client.app.state.read_side.projector
     return str(projector.follower.current())

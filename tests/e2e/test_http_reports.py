@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api import reports
+from api.app import create_app
 from ledger.service import Ledger
 from tests.conftest import People, auth
 from tests.scenario import Scenario
@@ -157,10 +158,11 @@ def test_admins_see_projection_status_and_start_a_rebuild(
 
 def test_a_ledger_and_its_projector_are_freed_together(database_url: str) -> None:
     ledger = Ledger(database_url)
-    projector = reports.projector_for(ledger)
-    assert reports.projector_for(ledger) is projector
+    app = create_app(ledger)
+    projector = app.state.read_side.projector
+    assert app.state.read_side.projector is projector
     gone = weakref.ref(ledger)
     ledger.engine.dispose()
-    del ledger, projector
+    del ledger, app, projector
     gc.collect()
     assert gone() is None

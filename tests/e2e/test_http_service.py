@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
-from api import reports
 from api.app import create_app, worker_threads
 from api.openapi import error_classes
 from api.problems import STATUS_OF_CODE
@@ -171,7 +170,7 @@ def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
     # The log's integrity: how much the Merkle tree holds, the newest checkpoint.
     assert "Toàn vẹn dữ liệu: Cây Merkle: " in page and "chưa có điểm kiểm tra" in page
     key = Ed25519PrivateKey.generate()
-    made = checkpoints.make(reports.projector_for(ledger), key)
+    made = checkpoints.make(client.app.state.read_side.projector, key)
     page = client.get("/").text
     assert f"Cây Merkle: {made.tree_size}/{made.tree_size} sự kiện" in page
     assert f"khóa {made.key_id}, gốc <code>{made.root_hash[:16]}…</code>" in page

@@ -29,7 +29,6 @@ from starlette.testclient import TestClient
 import migrations
 from api.app import create_app
 from api.cli import require_migrated
-from api.reports import projector_for
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
@@ -184,7 +183,7 @@ def test_the_server_runs_as_the_role(app_ledger: Ledger, pg_url: str) -> None:
 
         started = client.post("/api/admin/projections/journal/rebuild", headers=admin)
         assert started.status_code == 200, started.text
-        projector = projector_for(app_ledger)
+        projector = client.app.state.read_side.projector
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             journal = {s.name: s for s in projector.status()}["journal"]

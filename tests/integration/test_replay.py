@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from api import reports
+from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
@@ -29,7 +30,7 @@ from tests.scenario import Scenario, funding
 D = dt.date
 UTC = dt.UTC
 
-Reader = Callable[[Ledger, Any, Any, Actor | None], dict[str, Any]]
+Reader = Callable[[ReadSide, Any, Any, Actor | None], dict[str, Any]]
 
 #: every report with its reader and query model, as the endpoints pair them
 READERS: dict[str, tuple[Reader, type[reports.ReportQuery]]] = {
@@ -50,14 +51,15 @@ def without_root(view: dict[str, Any]) -> dict[str, Any]:
     return rest
 
 
-def spend(ledger: Ledger, **params: Any) -> dict[str, Any]:
+def spend(read_side: ReadSide, **params: Any) -> dict[str, Any]:
     """The project-spend report as the endpoint answers it."""
-    return reports.project_spend_report(ledger, {}, reports.SpendQuery(**params), SYSTEM)
+    return reports.project_spend_report(read_side, {}, reports.SpendQuery(**params), SYSTEM)
 
 
-def live_spend(ledger: Ledger) -> dict[str, Any]:
+def live_spend(read_side: ReadSide) -> dict[str, Any]:
     """The live report, read once the projection has folded everything written so far."""
-    answer = spend(ledger, min_position=ledger.position())
+    ledger = read_side.ledger
+    answer = spend(read_side, min_position=ledger.position())
     assert answer["position"] == ledger.position() and "stale" not in answer
     return answer
 
@@ -80,7 +82,7 @@ def history_goes_on(scenario: Scenario, contracted: Any) -> None:
 
 
 def test_project_spend_as_known_at_a_past_position_equals_the_live_report_read_then(
-    ledger: Ledger, people: People
+    ledger: Ledger, people: People, read_side: ReadSide
 ) -> None:
     # Step 1: a line, a settled application and a contracted one; the live report is read
     # at that position P.
@@ -88,17 +90,17 @@ def test_project_spend_as_known_at_a_past_position_equals_the_live_report_read_t
     scenario.budget(500_000_000)
     scenario.settled()
     contracted = scenario.contracted(city=50_000_000)
-    then = live_spend(ledger)
+    then = live_spend(read_side)
     position = then["position"]
 
     # Step 2: history goes on; the live report moves with it.
     history_goes_on(scenario, contracted)
-    now = live_spend(ledger)
+    now = live_spend(read_side)
     assert now["position"] > position
     assert now["rows"] != then["rows"]
 
     # Step 3: the report as known at P is the one read live at P, and says so.
-    past = spend(ledger, as_known_at=str(position))
+    past = spend(read_side, as_known_at=str(position))
     assert past["rows"] == then["rows"]
     assert past["position"] == position
     assert without_root(past["view"]) == {
@@ -108,18 +110,18 @@ def test_project_spend_as_known_at_a_past_position_equals_the_live_report_read_t
     }
 
     # Step 4: the filters apply to the past view as to the live one.
-    assert spend(ledger, as_known_at=str(position), source="city_budget")["rows"] == [
+    assert spend(read_side, as_known_at=str(position), source="city_budget")["rows"] == [
         row for row in then["rows"] if row["source"] == "city_budget"
     ]
 
     # Step 5: a live read is as it was before: no view, the head's rows.
-    again = live_spend(ledger)
+    again = live_spend(read_side)
     assert "view" not in again
     assert again["rows"] == now["rows"]
 
 
 def test_project_spend_as_known_at_a_time_is_the_log_recorded_by_then(
-    ledger: Ledger, people: People
+    ledger: Ledger, people: People, read_side: ReadSide
 ) -> None:
     # Step 1: history up to a moment noted after its last command was written.
     scenario = Scenario(ledger, people)
@@ -129,7 +131,7 @@ def test_project_spend_as_known_at_a_time_is_the_log_recorded_by_then(
     time.sleep(0.01)
     scenario.budget(500_000_000)
     contracted = scenario.contracted(city=50_000_000)
-    then = live_spend(ledger)
+    then = live_spend(read_side)
     time.sleep(0.01)
     moment = dt.datetime.now(UTC)
     time.sleep(0.01)
@@ -138,7 +140,7 @@ def test_project_spend_as_known_at_a_time_is_the_log_recorded_by_then(
     history_goes_on(scenario, contracted)
 
     # Step 3: as known at the moment is the log up to its last command before the moment.
-    past = spend(ledger, as_known_at=moment.isoformat().replace("+00:00", "Z"))
+    past = spend(read_side, as_known_at=moment.isoformat().replace("+00:00", "Z"))
     assert past["rows"] == then["rows"]
     assert past["position"] == then["position"]
     assert without_root(past["view"]) == {
@@ -149,16 +151,16 @@ def test_project_spend_as_known_at_a_time_is_the_log_recorded_by_then(
 
     # Step 4: the same moment written in Hanoi's time zone is the same view.
     hanoi = moment.astimezone(dt.timezone(dt.timedelta(hours=7))).isoformat()
-    assert spend(ledger, as_known_at=hanoi)["rows"] == then["rows"]
+    assert spend(read_side, as_known_at=hanoi)["rows"] == then["rows"]
 
     # Step 5: before the program's first event only the users (the fixture's) were known.
-    nothing = spend(ledger, as_known_at=before_the_program.isoformat())
+    nothing = spend(read_side, as_known_at=before_the_program.isoformat())
     assert nothing["position"] == users_granted
     assert nothing["rows"] == []
 
 
 def test_a_time_inside_a_command_is_known_with_the_whole_command(
-    ledger: Ledger, people: People
+    ledger: Ledger, people: People, read_side: ReadSide
 ) -> None:
     # Step 1: an approval: one command, two events (the application's and its line's),
     # each with its own recorded time.
@@ -174,19 +176,19 @@ def test_a_time_inside_a_command_is_known_with_the_whole_command(
     start, end = approved.event.timestamp, committed.event.timestamp
     middle = start + (end - start) / 2
     assert position_known_at(ledger, middle) == committed.position
-    past = spend(ledger, as_known_at=middle.isoformat())
+    past = spend(read_side, as_known_at=middle.isoformat())
     assert past["position"] == committed.position
     assert city(past)["committed"] == 60_000_000
 
     # Step 3: so does the position of its first event: no reader ever saw half a command.
-    half = spend(ledger, as_known_at=str(approved.position))
+    half = spend(read_side, as_known_at=str(approved.position))
     assert without_root(half["view"]) == {
         "as_known_at": approved.position,
         "as_of": None,
         "position": committed.position,
     }
     assert half["rows"] == past["rows"]
-    assert spend(ledger, as_known_at=str(before))["position"] == before
+    assert spend(read_side, as_known_at=str(before))["position"] == before
 
 
 def test_the_position_known_at_any_time_is_the_prefix_of_the_log_recorded_by_then(
@@ -225,7 +227,7 @@ def test_the_position_known_at_any_time_is_the_prefix_of_the_log_recorded_by_the
 
 
 def test_project_spend_as_of_a_date_leaves_out_later_effective_dates(
-    ledger: Ledger, people: People
+    ledger: Ledger, people: People, read_side: ReadSide
 ) -> None:
     # Step 1: a 2015 line (decided 5 January); an application submitted 1 February,
     # appraised 15 February, approved 1 March, contracted 10 March, advanced 1 April.
@@ -235,10 +237,10 @@ def test_project_spend_as_of_a_date_leaves_out_later_effective_dates(
     contracted_at = ledger.position()
     scenario.pay(app, 20_000_000, "advance")
     known = ledger.position()
-    live = live_spend(ledger)
+    live = live_spend(read_side)
 
     # Step 2: as of 31 March the approval and the contract count, the advance does not.
-    march = spend(ledger, as_of="2015-03-31")
+    march = spend(read_side, as_of="2015-03-31")
     assert without_root(march["view"]) == {
         "as_known_at": None,
         "as_of": "2015-03-31",
@@ -249,28 +251,28 @@ def test_project_spend_as_of_a_date_leaves_out_later_effective_dates(
     assert city(march)["applications"] == {"contracted": 1}
 
     # Step 3: as of 20 February the application is appraised and nothing is committed.
-    february = spend(ledger, as_of="2015-02-20")
+    february = spend(read_side, as_of="2015-02-20")
     assert (city(february)["assigned"], city(february)["committed"]) == (500_000_000, 0)
     assert city(february)["applications"] == {"appraised": 1}
 
     # Step 4: before the line was decided there is nothing; after the last date, everything.
-    assert spend(ledger, as_of="2014-12-31")["rows"] == []
-    assert spend(ledger, as_of="2015-12-31")["rows"] == live["rows"]
+    assert spend(read_side, as_of="2014-12-31")["rows"] == []
+    assert spend(read_side, as_of="2015-12-31")["rows"] == live["rows"]
 
     # Step 5: both axes at once: as known before the advance was written, as of 31 December.
     scenario.pay(app, 5_000_000)
-    both = spend(ledger, as_known_at=str(contracted_at), as_of="2015-12-31")
+    both = spend(read_side, as_known_at=str(contracted_at), as_of="2015-12-31")
     assert without_root(both["view"]) == {
         "as_known_at": contracted_at,
         "as_of": "2015-12-31",
         "position": contracted_at,
     }
     assert city(both)["disbursed"] == 0
-    assert city(spend(ledger, as_of="2015-12-31"))["disbursed"] == 25_000_000
+    assert city(spend(read_side, as_of="2015-12-31"))["disbursed"] == 25_000_000
 
 
 def test_a_record_that_begins_after_the_as_of_date_is_left_out_with_all_its_events(
-    ledger: Ledger, people: People
+    ledger: Ledger, people: People, read_side: ReadSide
 ) -> None:
     # Step 1: an application submitted on 1 February 2016 but returned with a date of
     # 5 February 2015 (the ledger takes the dates written on the papers as they are).
@@ -294,19 +296,19 @@ def test_a_record_that_begins_after_the_as_of_date_is_left_out_with_all_its_even
 
     # Step 2: as of the end of 2015 the application did not exist yet: neither its
     # submission nor its (earlier-dated) return is folded, and no projection fails.
-    answer = spend(ledger, as_of="2015-12-31")
+    answer = spend(read_side, as_of="2015-12-31")
     assert city(answer)["applications"] == {}
     for path, (read, query) in READERS.items():
         assert (
-            read(ledger, {}, query(as_of="2015-12-31"), SYSTEM)["position"] == ledger.position()
+            read(read_side, {}, query(as_of="2015-12-31"), SYSTEM)["position"] == ledger.position()
         ), path
     register = reports.applications_report(
-        ledger, {}, reports.ApplicationsQuery(as_of="2015-12-31"), SYSTEM
+        read_side, {}, reports.ApplicationsQuery(as_of="2015-12-31"), SYSTEM
     )
     assert register["rows"] == []
 
     # Step 3: as of 2016 it is there, returned.
-    later = spend(ledger, as_of="2016-12-31")
+    later = spend(read_side, as_of="2016-12-31")
     assert city(later, 2016)["applications"] == {"returned": 1}
 
 
@@ -315,7 +317,7 @@ def test_a_record_that_begins_after_the_as_of_date_is_left_out_with_all_its_even
 
 @pytest.mark.parametrize("report", list(READERS))
 def test_every_report_replayed_as_known_now_equals_the_live_report(
-    ledger: Ledger, people: People, report: str
+    ledger: Ledger, people: People, read_side: ReadSide, report: str
 ) -> None:
     # Step 1: some history on every kind of record.
     scenario = Scenario(ledger, people)
@@ -326,8 +328,8 @@ def test_every_report_replayed_as_known_now_equals_the_live_report(
     head = ledger.position()
 
     # Step 2: the live report (once caught up) and its replay as known at the head agree.
-    live = read(ledger, {}, query(min_position=head), SYSTEM)
-    past = read(ledger, {}, query(as_known_at=str(head)), SYSTEM)
+    live = read(read_side, {}, query(min_position=head), SYSTEM)
+    past = read(read_side, {}, query(as_known_at=str(head)), SYSTEM)
     assert live["position"] == past["position"] == head
     assert without_root(past.pop("view")) == {"as_known_at": head, "as_of": None, "position": head}
     assert past == live
