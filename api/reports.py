@@ -24,10 +24,8 @@ either are 422s.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -37,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from api.read_side import ReadSide
 from ledger.access import Actor, may_read_personnel
 from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
-from ledger.errors import FieldProblem, NotFound, ValidationFailed
+from ledger.errors import FieldProblem, ValidationFailed
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
 from projections import (
@@ -50,15 +48,12 @@ from projections import (
 )
 from projections.base import Progress
 from projections.checkpoints import root_at
-from projections.claims import Claim
 from projections.evidence import AuditFilters
 from projections.projector import Projector
 from projections.replay import position_known_at, replay, whole_command_end
 from projections.replay_cache import ReplayCache
 
 READ_YOUR_WRITES_WAIT = 2.0
-
-log = logging.getLogger(__name__)
 
 
 # -- query parameters ------------------------------------------------------------------------
@@ -410,42 +405,3 @@ def replay_report(
         return {"position": at, "view": described, **body}
     finally:
         past.engine.dispose()
-
-
-# -- administration ------------------------------------------------------------------------
-
-
-def projections_status(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
-    projector = read_side.projector
-    return [
-        {
-            "name": s.name, "position": s.position, "lag": s.lag, "last_error": s.last_error,
-            "rebuilding": s.rebuilding, "rebuild_position": s.rebuild_position,
-        }
-        for s in projector.status()
-    ]  # fmt: skip
-
-
-def start_rebuild(read_side: ReadSide, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:
-    """Claim one projection for a rebuild (409 ``rebuild_in_progress`` if a live rebuild
-    holds it), start rebuilding it in the background holding that claim; answer at once."""
-    projector = read_side.projector
-    name = str(path["name"])
-    if name not in projector.classes:
-        raise NotFound(f"No projection named {name!r}.")
-    claim = projector.claim_rebuild(name)
-    try:
-        threading.Thread(
-            target=_rebuild, args=(projector, name, claim), name=f"rebuild-{name}", daemon=True
-        ).start()
-    except BaseException:
-        claim.release()
-        raise
-    return {"name": name, "rebuilding": True}
-
-
-def _rebuild(projector: Projector, name: str, claim: Claim) -> None:
-    try:
-        projector.rebuild(name, claim=claim)
-    except Exception as error:  # kept in the projection's tracking row (status shows it)
-        log.warning("rebuilding %s failed: %s", name, error)

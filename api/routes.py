@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import audit, dashboard, health, openapi, reports
+from api import admin, audit, dashboard, health, openapi, reports
 from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERMISSIONS, PERSONNEL_READERS, Actor, may_read_personnel
@@ -469,11 +469,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           "Recompute every leaf; compare with the stored tree and every checkpoint", "audit",
           audit.VerificationOut, roles=AUDITORS),
     # -- administration ------------------------------------------------------------------------
-    query("/api/admin/projections", "projections_status", reports.projections_status,
+    query("/api/admin/projections", "projections_status", admin.projections_status,
           "Each projection's position, lag, last error and rebuild state", "admin",
           list[dict[str, Any]], roles=ADMIN),
     Endpoint("POST", "/api/admin/projections/{name:str}/rebuild",
              "Rebuild a projection into fresh tables, then switch readers (in the background)",
-             "admin", "rebuild_projection", read=reports.start_rebuild, roles=ADMIN,
+             "admin", "rebuild_projection", read=admin.start_rebuild, roles=ADMIN,
              response=dict[str, Any]),
 )  # fmt: skip

@@ -1,0 +1,53 @@
+"""The administrators' endpoints (``/api/admin/…``): the projections' state, and a rebuild
+started in the background. Thin: each reads or drives the app's projector
+(:mod:`projections.projector`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from api.read_side import ReadSide
+from ledger.errors import NotFound
+from projections.claims import Claim
+from projections.projector import Projector
+
+log = logging.getLogger(__name__)
+
+
+def projections_status(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
+    projector = read_side.projector
+    return [
+        {
+            "name": s.name, "position": s.position, "lag": s.lag, "last_error": s.last_error,
+            "rebuilding": s.rebuilding, "rebuild_position": s.rebuild_position,
+        }
+        for s in projector.status()
+    ]  # fmt: skip
+
+
+def start_rebuild(read_side: ReadSide, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:
+    """Claim one projection for a rebuild (409 ``rebuild_in_progress`` if a live rebuild
+    holds it), start rebuilding it in the background holding that claim; answer at once."""
+    projector = read_side.projector
+    name = str(path["name"])
+    if name not in projector.classes:
+        raise NotFound(f"No projection named {name!r}.")
+    claim = projector.claim_rebuild(name)
+    try:
+        threading.Thread(
+            target=_rebuild, args=(projector, name, claim), name=f"rebuild-{name}", daemon=True
+        ).start()
+    except BaseException:
+        claim.release()
+        raise
+    return {"name": name, "rebuilding": True}
+
+
+def _rebuild(projector: Projector, name: str, claim: Claim) -> None:
+    try:
+        projector.rebuild(name, claim=claim)
+    except Exception as error:  # kept in the projection's tracking row (status shows it)
+        log.warning("rebuilding %s failed: %s", name, error)
