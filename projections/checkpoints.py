@@ -87,7 +87,7 @@ def keep(connection: Connection, checkpoint: cp.Checkpoint) -> None:
 def catch_up_tree(projector: Projector, size: int | None = None) -> int:
     """Fold into the Merkle tree what it has not folded yet (only if it holds fewer than
     ``size`` events, when given) and answer how many events it holds. A log the tree cannot
-    fold (a gap) leaves it where it is; the runner records why in its status."""
+    fold (a gap) leaves it where it is; the projector records why in its status."""
     if size is None or projector.position(TREE) < size:
         with contextlib.suppress(Exception):
             projector.catch_up(TREE)
