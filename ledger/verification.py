@@ -1,7 +1,7 @@
 """What a verification of the log finds, and the checks against checkpoints that every
 verifier shares (the database's, the offline one, the import's).
 
-Problems come back as data (like beancount's ``validation.py``): one :class:`Problem` per
+Problems come back as data (:class:`ledger.problems.Problem`, source ``"log"``): one per
 position or checkpoint, with a kind an inspector can act on:
 
 - ``altered``: the event at this position is the one the tree holds, but its stored bytes
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from ledger.checkpoint import Checkpoint, key_id
+from ledger.problems import Problem
 
 KINDS = (
     "altered", "missing", "inserted", "reordered", "bad_signature", "inconsistent_checkpoint",
@@ -27,21 +28,6 @@ KINDS = (
 
 #: problems listed in one answer; the last one listed says how many more there are
 PROBLEMS_LISTED = 200
-
-
-class Problem(NamedTuple):
-    kind: str
-    position: int | None
-    record_id: str | None
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return self._asdict()
-
-    def line(self) -> str:
-        where = f"position {self.position}" if self.position is not None else "log"
-        record = f" (record {self.record_id})" if self.record_id else ""
-        return f"{self.kind}: {where}{record}: {self.detail}"
 
 
 @dataclass
@@ -81,8 +67,9 @@ class Problems:
 
     def add(self, kind: str, position: int | None, record_id: Any, detail: str) -> None:
         if len(self.found) < self.limit:
+            where = f"position {position}" if position is not None else "log"
             record = str(record_id) if record_id is not None else None
-            self.found.append(Problem(kind, position, record, detail))
+            self.found.append(Problem("log", kind, where, detail, position, record))
         else:
             self.more += 1
 

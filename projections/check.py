@@ -1,7 +1,8 @@
 """Reconciliation: the read models against each other and against a fresh fold of the log.
 
-Problems come back as data (a list of :class:`Problem`), like beancount's validations; the
-``ledger projections check`` command prints them one per line and exits non-zero if any.
+Problems come back as data (a list of :class:`ledger.problems.Problem`, each from the
+projection it is found in), like beancount's validations; the ``ledger projections check``
+command prints them one per line and exits non-zero if any.
 
 Checked:
 * journal ↔ project_spend: for every budget year × project × source, the accounts give back
@@ -16,24 +17,15 @@ Checked:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
+from ledger.problems import Problem
 from ledger.service import Ledger
 from projections import journal, project_spend, registers
 from projections.projector import CATCH_UP_BATCH, Projector, Status
 from projections.replay import replay
 
 FIGURES = ("assigned", "committed", "disbursed", "recovered")
-
-
-class Problem(NamedTuple):
-    projection: str
-    kind: str
-    key: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.projection}: {self.kind} at {self.key}: {self.detail}"
 
 
 def stuck(statuses: list[Status]) -> list[Problem]:

@@ -44,10 +44,10 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
         )  # fmt: skip
 
     problems = check(ledger, projector)
-    kinds = {(p.projection, p.kind) for p in problems}
+    kinds = {(p.source, p.kind) for p in problems}
     assert ("journal", "mismatch") in kinds  # the journal no longer agrees with it
     assert ("project_spend", "differs from a fresh fold") in kinds
-    assert any("2015/DA2/city_budget" in p.key for p in problems)
+    assert any("2015/DA2/city_budget" in p.where for p in problems)
 
     result = CliRunner().invoke(cli, ["--database-url", database_url, "projections", "check"])
     assert result.exit_code != 0
