@@ -19,7 +19,7 @@ and a refused command would abort the load). The planner tracks the money it has
 on each budget line, so approvals that would not fit are reduced or refused the way the
 program did it, not by tripping over the ledger's guard.
 
-``check_invariants`` reads the whole ledger back and returns its problems as data.
+``ledger.checks.check_invariants`` reads the whole ledger back and says what does not hold.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from sqlalchemy import exists, select
 
@@ -40,16 +39,13 @@ from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.budget_line import format_vnd
-from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger
-from ledger.support_application import STATUSES, SupportApplication
+from ledger.support_application import STATUSES
 from ledger.user import User
 
 __all__ = [
     "DemoError",
     "DemoSummary",
-    "Problem",
-    "check_invariants",
     "load_demo",
     "program_events",
     "tax_code_check_digit",
@@ -99,14 +95,6 @@ class DemoSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-class Problem(NamedTuple):
-    """One broken invariant: which record, and what is wrong with it."""
-
-    kind: str  # "budget_line", "application" or "activity"
-    record_id: str
-    message: str
 
 
 # ------------------------------------------------------------------------------------------
@@ -1288,150 +1276,6 @@ class _Demo:
             city_budget_disbursed=self.city_disbursed,
             city_budget_recovered=self.city_recovered,
         )
-
-
-# ------------------------------------------------------------------------------------------
-# Invariants over the whole ledger
-# ------------------------------------------------------------------------------------------
-
-PRE_APPROVAL = frozenset({"submitted", "returned", "appraised", "rejected", "withdrawn"})
-CONTRACT_STATUSES = frozenset({"contracted", "accepted", "acceptance_failed", "settled"})
-
-
-def _originators(ledger: Ledger, created: type) -> list[UUID]:
-    """Ids of every aggregate made by the ``created`` event class, oldest first."""
-    table = ledger.events_table
-    query = (
-        select(table.c.originator_id)
-        .where(table.c.topic == get_topic(created), table.c.originator_version == 1)
-        .order_by(table.c.id)
-    )
-    with ledger.engine.connect() as connection:
-        return [UUID(str(row[0])) for row in connection.execute(query)]
-
-
-def check_invariants(ledger: Ledger) -> list[Problem]:
-    """Every problem with the money and the lifecycles in ``ledger``, as data (empty: none).
-
-    Budget lines: 0 ≤ committed ≤ assigned, disbursed − recovered ≤ committed, and the
-    city-budget lines reconcile with the records that commit, pay and recover on them.
-    Applications: disbursed − recovered ≤ the approved city-budget share, and the status
-    agrees with the rest of the state. Activities: spent ≤ budget.
-    """
-    problems: list[Problem] = []
-    expected: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-
-    for application_id in _originators(ledger, SupportApplication.Submitted):
-        application: Aggregate = ledger.repository.get(application_id)
-        assert isinstance(application, SupportApplication)
-        found = _application_problems(application)
-        problems += [Problem("application", str(application_id), m) for m in found]
-        if application.budget_year is not None and application.approved_city_budget:
-            approved = application.approved_city_budget
-            out = application.disbursed - application.recovered
-            figures = expected[application.budget_year, application.project]
-            figures["committed"] += out if application.is_closed else approved
-            figures["disbursed"] += application.disbursed
-            figures["recovered"] += application.recovered
-
-    for activity_id in _originators(ledger, ProgramActivity.Approved):
-        activity: Aggregate = ledger.repository.get(activity_id)
-        assert isinstance(activity, ProgramActivity)
-        where = ("activity", str(activity_id))
-        if not 0 <= activity.spent <= activity.budget:
-            problems.append(Problem(*where, f"spent {activity.spent} outside 0..{activity.budget}"))
-        if activity.status not in ("approved", "completed"):
-            problems.append(Problem(*where, f"unknown status {activity.status!r}"))
-        figures = expected[activity.budget_year, activity.project]
-        figures["committed"] += (
-            activity.spent if activity.status == "completed" else activity.budget
-        )
-        figures["disbursed"] += activity.spent
-
-    for line in ledger.get_budget_lines():
-        where = ("budget_line", line["id"])
-        label = f"{line['budget_year']} {line['project']} {line['source']}"
-        assigned, committed = line["assigned"], line["committed"]
-        disbursed, recovered = line["disbursed"], line["recovered"]
-        if not 0 <= committed <= assigned:
-            problems.append(
-                Problem(*where, f"{label}: committed {committed} outside 0..{assigned}")
-            )
-        if disbursed - recovered > committed:
-            problems.append(
-                Problem(
-                    *where, f"{label}: paid out {disbursed - recovered} > committed {committed}"
-                )
-            )
-        if not 0 <= recovered <= disbursed:
-            problems.append(
-                Problem(*where, f"{label}: recovered {recovered} > disbursed {disbursed}")
-            )
-        figures = expected.pop((line["budget_year"], line["project"]), Counter())
-        if line["source"] != CITY:
-            figures = Counter()
-            expected_here = {"committed": 0, "disbursed": 0, "recovered": 0}
-        else:
-            expected_here = {k: figures[k] for k in ("committed", "disbursed", "recovered")}
-        for name, value in expected_here.items():
-            if line[name] != value:
-                problems.append(
-                    Problem(
-                        *where,
-                        f"{label}: {name} {line[name]} does not reconcile with its records "
-                        f"({value})",
-                    )
-                )
-    for (year, project), figures in sorted(expected.items()):
-        if any(figures.values()):
-            problems.append(
-                Problem("budget_line", f"{year}/{project}/{CITY}", "records use a missing line")
-            )
-    return problems
-
-
-def _application_problems(a: SupportApplication) -> list[str]:
-    found: list[str] = []
-    if a.status not in STATUSES:
-        return [f"unknown status {a.status!r}"]
-    if sum(a.requested.values()) != a.total_cost:
-        found.append("the requested amounts do not add up to the total cost")
-    if not catalogue.support_type_allowed(a.support_type, a.project):
-        found.append(f"support type {a.support_type} is not of project {a.project}")
-    out = a.disbursed - a.recovered
-    if out > a.approved_city_budget:
-        found.append(f"paid out {out} > approved city-budget share {a.approved_city_budget}")
-    if not 0 <= a.recovered <= a.recovery_ordered <= a.disbursed + a.recovered:
-        found.append(
-            f"recoveries out of order: recovered {a.recovered}, ordered {a.recovery_ordered}, "
-            f"disbursed {a.disbursed}"
-        )
-    if a.status in PRE_APPROVAL:
-        if a.approved is not None or a.budget_year is not None:
-            found.append(f"{a.status} but carries an approval")
-        if a.disbursements or a.contract_no is not None:
-            found.append(f"{a.status} but has a contract or payments")
-    else:
-        if a.approved is None or a.budget_year is None:
-            found.append(f"{a.status} without an approval")
-        else:
-            for source, amount in a.approved.items():
-                if amount > a.requested.get(source, 0):
-                    found.append(f"approved {source} {amount} above the request")
-        if a.approved_by is not None and a.approved_by in (a.submitted_by, a.appraised_by):
-            found.append("approved by the person who submitted or appraised it")
-    if a.status in CONTRACT_STATUSES and a.contract_no is None:
-        found.append(f"{a.status} without a contract")
-    if a.disbursements and a.contract_no is None:
-        found.append("payments without a contract")
-    if a.status in ("accepted", "settled") and a.acceptance_result != "passed":
-        found.append(f"{a.status} without a passed acceptance")
-    if a.status == "acceptance_failed" and (a.acceptance_result != "failed" or a.outputs):
-        found.append("a failed acceptance that counts outputs")
-    target = catalogue.SUPPORT_TYPES[a.support_type].target
-    if any(code != target for code in a.outputs):
-        found.append(f"outputs {sorted(a.outputs)} are not toward {target}")
-    return found
 
 
 def load_demo(

@@ -3,24 +3,22 @@ program and is the same every time for the same seed. Runs on SQLite and Postgre
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from sqlalchemy import select
 
 import migrations
-from api.demo import DemoError, DemoSummary, check_invariants, load_demo, tax_code_check_digit
+from api.demo import DemoError, DemoSummary, load_demo, tax_code_check_digit
 from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM
-from ledger.base import Meta
-from ledger.budget_line import BudgetLine
+from ledger.checks import check_invariants
 from ledger.enterprise import Enterprise
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
@@ -245,24 +243,6 @@ def test_the_demo_loads_beside_users_already_granted(ledger: Ledger) -> None:
     summary = load_demo(ledger, scale=0.02)
     assert ledger.count_events() == summary.events + 1
     assert check_invariants(ledger) == []
-
-
-def test_check_invariants_reports_a_line_that_does_not_reconcile(
-    ledger: Ledger, people: People
-) -> None:
-    scenario = Scenario(ledger, people)
-    scenario.budget(100_000_000)
-    scenario.settled(city=60_000_000, paid=60_000_000)
-    assert check_invariants(ledger) == []
-    # Money committed on the line behind the service's back, with no record behind it.
-    [row] = ledger.get_budget_lines(2015, "DA2", "city_budget")
-    line = ledger.repository.get(UUID(row["id"]))
-    assert isinstance(line, BudgetLine)
-    line.commit(uuid4(), 5_000_000, Meta(people.approver, uuid4(), dt.date(2015, 5, 1)))
-    ledger.save(line)
-    problems = check_invariants(ledger)
-    assert [p.kind for p in problems] == ["budget_line"]
-    assert "reconcile" in problems[0].message
 
 
 def test_projections_decode_every_stored_event_as_the_library_mapper_does(loaded: Loaded) -> None:

@@ -1,0 +1,33 @@
+"""The whole ledger's invariants checked after the fact (``ledger.checks``): nothing to say
+about a ledger written through the service; a budget line changed behind its back is named.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID, uuid4
+
+from ledger.base import Meta
+from ledger.budget_line import BudgetLine
+from ledger.checks import check_invariants
+from ledger.service import Ledger
+from tests.conftest import People
+from tests.scenario import Scenario
+
+
+def test_check_invariants_reports_a_line_that_does_not_reconcile(
+    ledger: Ledger, people: People
+) -> None:
+    scenario = Scenario(ledger, people)
+    scenario.budget(100_000_000)
+    scenario.settled(city=60_000_000, paid=60_000_000)
+    assert check_invariants(ledger) == []
+    # Money committed on the line behind the service's back, with no record behind it.
+    [row] = ledger.get_budget_lines(2015, "DA2", "city_budget")
+    line = ledger.repository.get(UUID(row["id"]))
+    assert isinstance(line, BudgetLine)
+    line.commit(uuid4(), 5_000_000, Meta(people.approver, uuid4(), dt.date(2015, 5, 1)))
+    ledger.save(line)
+    problems = check_invariants(ledger)
+    assert [p.source for p in problems] == ["budget_line"]
+    assert "reconcile" in problems[0].detail
