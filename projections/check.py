@@ -1,4 +1,5 @@
-"""Reconciliation: the read models against each other and against a fresh fold of the log.
+"""Reconciliation: the read models against each other and against a fresh fold of the log;
+the ledger against its invariants.
 
 Problems come back as data (a list of :class:`ledger.problems.Problem`, each from the
 projection it is found in), like beancount's validations; the ``ledger projections check``
@@ -12,13 +13,15 @@ Checked:
 * every projection ↔ a fresh in-memory fold of the log up to the same position (replay):
   every row of every table equal;
 * every projection keeps up: none has an error in its tracking row, none is further behind
-  the head of the log than one catch-up batch.
+  the head of the log than one catch-up batch;
+* the ledger itself: its whole-ledger invariants (:func:`ledger.checks.check_invariants`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ledger.checks import check_invariants
 from ledger.problems import Problem
 from ledger.service import Ledger
 from projections import journal, project_spend, registers
@@ -47,7 +50,8 @@ def stuck(statuses: list[Status]) -> list[Problem]:
 
 
 def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
-    """Every disagreement found; an empty list means the read models reconcile."""
+    """Every disagreement found, then every broken invariant of the ledger; an empty list
+    means the read models reconcile and the ledger keeps its invariants."""
     projector = projector or Projector(ledger)
     problems: list[Problem] = []
     with projector.reading("project_spend") as (connection, tables, spend_position):
@@ -92,6 +96,7 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
             problems += _compare_snapshots(status.name, live, fresh.snapshot(status.name))
         finally:
             fresh.engine.dispose()
+    problems += check_invariants(ledger)
     return problems
 
 

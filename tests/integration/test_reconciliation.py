@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from uuid import UUID, uuid4
 
 from click.testing import CliRunner
 from sqlalchemy import update
 
 from api.cli import cli
 from api.demo import load_demo
+from ledger.base import Meta
+from ledger.budget_line import BudgetLine
+from ledger.problems import Problem
 from ledger.service import Ledger
 from projections.check import check
 from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.helpers import Story
+from tests.scenario import Scenario
 
 
 def test_the_read_models_of_the_demo_reconcile(ledger: Ledger, database_url: str) -> None:
@@ -54,6 +60,36 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
     lines = result.output.strip().splitlines()
     assert len(lines) >= len(problems)
     assert any("2015/DA2/city_budget" in line for line in lines)
+
+
+def test_a_broken_invariant_of_the_ledger_is_reported_too(
+    ledger: Ledger, people: People, database_url: str
+) -> None:
+    scenario = Scenario(ledger, people)
+    scenario.budget(100_000_000)
+    scenario.settled(city=60_000_000, paid=60_000_000)
+    # Money committed on the line behind the service's back: every read model folds it
+    # alike, only the line no longer reconciles with the records that commit on it.
+    [row] = ledger.get_budget_lines(2015, "DA2", "city_budget")
+    line = ledger.repository.get(UUID(row["id"]))
+    assert isinstance(line, BudgetLine)
+    line.commit(uuid4(), 5_000_000, Meta(people.approver, uuid4(), dt.date(2015, 5, 1)))
+    ledger.save(line)
+    projector = Projector(ledger)
+    projector.catch_up()
+
+    detail = (
+        "2015 DA2 city_budget: committed 65000000 does not reconcile with its records (60000000)"
+    )
+    where = f"record {row['id']}"
+    expected = Problem("budget_line", "broken invariant", where, detail, record_id=row["id"])
+    assert check(ledger, projector) == [expected]
+
+    result = CliRunner().invoke(cli, ["--database-url", database_url, "projections", "check"])
+    assert result.exit_code != 0
+    assert result.stdout.splitlines() == [
+        f"budget_line: broken invariant at record {row['id']}: {detail}"
+    ]
 
 
 def test_a_check_beside_a_live_follower_and_a_writer_finds_nothing_wrong(
