@@ -33,11 +33,11 @@ serve: install
 	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check ledger projections api migrations tests bench
-	$(BIN)/ruff format --check ledger projections api migrations tests bench
+	$(BIN)/ruff check ledger projections api demo migrations tests bench
+	$(BIN)/ruff format --check ledger projections api demo migrations tests bench
 
 typecheck: install
-	$(BIN)/mypy ledger projections api migrations
+	$(BIN)/mypy ledger projections api demo migrations
 
 ## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL.
 test: lint typecheck

@@ -426,7 +426,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
 @click.pass_context
 def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
     """Load the demo program (2011–2020) into an empty ledger, through the service's rules."""
-    from api.demo import load_demo, program_events
+    from demo.run import load_demo, program_events
 
     with open_ledger(_url_of(ctx)) as ledger:
         if program_events(ledger) and if_empty:

@@ -26,8 +26,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.demo import load_demo
 from bench.common import ROOT, fresh_database
+from demo.run import load_demo
 from ledger.service import Ledger
 
 CACHE = ROOT / "var" / "bench"

@@ -39,9 +39,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.demo import load_demo
 from bench.common import ROOT, CommandCycle, fresh_database, measure_in_child
 from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
+from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import PROJECTIONS

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 import migrations
-from api.demo import DemoError, DemoSummary, load_demo, tax_code_check_digit
+from demo.records import tax_code_check_digit
+from demo.run import DemoError, DemoSummary, load_demo
 from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM

@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger import commands as c
 from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger

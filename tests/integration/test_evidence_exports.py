@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger import checkpoint as cp
 from ledger import commands as c
 from ledger import merkle as tree

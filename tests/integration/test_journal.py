@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import BudgetLine
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR

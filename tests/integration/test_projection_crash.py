@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import BY_NAME, PROJECTIONS

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.replay import replay

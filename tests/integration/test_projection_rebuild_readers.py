@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Connection, Table
 
-from api.demo import DemoSummary, load_demo
+from demo.run import DemoSummary, load_demo
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import registers

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from api.cli import cli
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine
 from ledger.problems import Problem

@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from api.demo import load_demo
+from demo.run import load_demo
 from ledger import catalogue
 from ledger import commands as c
 from ledger.service import Ledger
