@@ -10,13 +10,15 @@ and for ``ledger projections check`` beside the read models' reconciliation. Eac
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ledger import catalogue
+from ledger.budget_line import BudgetLine
 from ledger.problems import Problem
 from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger
@@ -28,20 +30,37 @@ CITY = "city_budget"
 #: what every problem found here is
 BROKEN = "broken invariant"
 
+A = TypeVar("A", bound=Aggregate)
+
 PRE_APPROVAL = frozenset({"submitted", "returned", "appraised", "rejected", "withdrawn"})
 CONTRACT_STATUSES = frozenset({"contracted", "accepted", "acceptance_failed", "settled"})
 
 
-def _originators(ledger: Ledger, created: type) -> list[UUID]:
-    """Ids of every aggregate made by the ``created`` event class, oldest first."""
+def _aggregates(ledger: Ledger) -> dict[str, list[tuple[UUID, int]]]:
+    """Every aggregate in the log, oldest first, by the topic of the event that made it:
+    its id and last version. One statement reads them all, so they are one moment of the
+    log: a writer's transaction is in it whole or not at all."""
     table = ledger.events_table
+    made_by = func.max(case((table.c.originator_version == 1, table.c.topic)))
     query = (
-        select(table.c.originator_id)
-        .where(table.c.topic == get_topic(created), table.c.originator_version == 1)
-        .order_by(table.c.id)
+        select(table.c.originator_id, made_by, func.max(table.c.originator_version))
+        .group_by(table.c.originator_id)
+        .order_by(func.min(table.c.id))
     )
+    found: dict[str, list[tuple[UUID, int]]] = defaultdict(list)
     with ledger.engine.connect() as connection:
-        return [UUID(str(row[0])) for row in connection.execute(query)]
+        for originator_id, topic, version in connection.execute(query):
+            found[topic].append((UUID(str(originator_id)), version))
+    return found
+
+
+def _as_it_was(ledger: Ledger, cls: type[A], aggregate_id: UUID, version: int) -> A:
+    """The aggregate at ``version``: the cached one if it is that version still."""
+    aggregate: Aggregate = ledger.repository.get(aggregate_id)
+    if aggregate.version != version:  # written to since
+        aggregate = ledger.repository.get(aggregate_id, version=version)
+    assert isinstance(aggregate, cls)
+    return aggregate
 
 
 def check_invariants(ledger: Ledger) -> list[Problem]:
@@ -51,13 +70,16 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
     city-budget lines reconcile with the records that commit, pay and recover on them.
     Applications: disbursed − recovered ≤ the approved city-budget share, and the status
     agrees with the rest of the state. Activities: spent ≤ budget.
+
+    Every record is read as it was at one moment of the log, so a check beside writers
+    finds only what is wrong, never a transaction half seen.
     """
     problems: list[Problem] = []
     expected: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    aggregates = _aggregates(ledger)
 
-    for application_id in _originators(ledger, SupportApplication.Submitted):
-        application: Aggregate = ledger.repository.get(application_id)
-        assert isinstance(application, SupportApplication)
+    for application_id, version in aggregates[get_topic(SupportApplication.Submitted)]:
+        application = _as_it_was(ledger, SupportApplication, application_id, version)
         found = _application_problems(application)
         problems += [_problem("application", application_id, m) for m in found]
         if application.budget_year is not None and application.approved_city_budget:
@@ -68,9 +90,8 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
             figures["disbursed"] += application.disbursed
             figures["recovered"] += application.recovered
 
-    for activity_id in _originators(ledger, ProgramActivity.Approved):
-        activity: Aggregate = ledger.repository.get(activity_id)
-        assert isinstance(activity, ProgramActivity)
+    for activity_id, version in aggregates[get_topic(ProgramActivity.Approved)]:
+        activity = _as_it_was(ledger, ProgramActivity, activity_id, version)
         where = ("activity", activity_id)
         if not 0 <= activity.spent <= activity.budget:
             problems.append(
@@ -84,7 +105,12 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
         )
         figures["disbursed"] += activity.spent
 
-    for line in ledger.get_budget_lines():
+    budget_lines = [
+        _as_it_was(ledger, BudgetLine, line_id, version)
+        for line_id, version in aggregates[get_topic(BudgetLine.Assigned)]
+    ]
+    budget_lines.sort(key=lambda line: (line.budget_year, line.project, line.source))
+    for line in (budget_line.as_dict() for budget_line in budget_lines):
         where = ("budget_line", line["id"])
         label = f"{line['budget_year']} {line['project']} {line['source']}"
         assigned, committed = line["assigned"], line["committed"]

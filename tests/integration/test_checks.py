@@ -1,10 +1,11 @@
 """The whole ledger's invariants checked after the fact (``ledger.checks``): nothing to say
-about a ledger written through the service; a budget line changed behind its back is named.
-Runs on SQLite and PostgreSQL."""
+about a ledger written through the service, even while it is written; a budget line changed
+behind its back is named. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from uuid import UUID, uuid4
 
 from ledger.base import Meta
@@ -12,6 +13,7 @@ from ledger.budget_line import BudgetLine
 from ledger.checks import check_invariants
 from ledger.service import Ledger
 from tests.conftest import People
+from tests.integration.helpers import CITY, ENTERPRISE, Story
 from tests.scenario import Scenario
 
 
@@ -31,3 +33,27 @@ def test_check_invariants_reports_a_line_that_does_not_reconcile(
     problems = check_invariants(ledger)
     assert [p.source for p in problems] == ["budget_line"]
     assert "reconcile" in problems[0].detail
+
+
+def test_a_check_beside_a_writer_finds_nothing_wrong(ledger: Ledger, people: People) -> None:
+    """Approvals and payments commit money on a line while the check reads: it reads every
+    record as of one moment, never an application without the line it committed on."""
+    story = Story(ledger, people)
+    story.budget(900_000_000_000)
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            application_id = story.approved(CITY, ENTERPRISE)
+            story.sign(application_id)
+            story.pay_with(application_id, 1_000_000, f"UNC-{application_id}")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(10):
+            assert check_invariants(ledger) == []
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert check_invariants(ledger) == []
