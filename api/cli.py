@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 
 import migrations
-from ledger import catalogue
+from ledger import catalogue, settings
 from ledger import commands as c
 from ledger.access import ROLE_NAMES_VI, SYSTEM
 from ledger.budget_line import format_vnd
@@ -38,7 +37,6 @@ from ledger.errors import LedgerError
 from ledger.persistence import database_url
 from ledger.service import Ledger
 from projections.gaps import DEFAULT_REASON, record_gaps, unrecorded
-from projections.health import ready_max_lag
 from projections.projector import Projector
 
 #: Command fields -> how the user typed them.
@@ -49,10 +47,6 @@ FIELD_NAMES = {
     "reason": "--reason",
     "user_id": "USER_ID",
 }
-
-
-#: set (to anything) to see a traceback with an unexpected error
-DEBUG_SETTING = "LEDGER_DEBUG"
 
 
 class CliError(Exception):
@@ -170,11 +164,11 @@ class LedgerGroup(click.Group):
             url = (ctx.obj or {}).get("resolved_url")
             message = explain(error, url)
             if message is None:  # a bug, not a mistake: one line all the same
-                if os.environ.get(DEBUG_SETTING):
+                if settings.DEBUG.get():
                     traceback.print_exc()
                 message = (
                     f"unexpected error ({type(error).__name__}: {error}); nothing more was "
-                    f"done. Set {DEBUG_SETTING}=1 to see where it happened"
+                    f"done. Set {settings.DEBUG.name}=1 to see where it happened"
                 )
             raise CliError(message) from error
 
@@ -226,11 +220,9 @@ def open_ledger(url: str) -> Iterator[Ledger]:
 
 def check_settings() -> None:
     """Refuse settings from the environment that cannot be used, before any work."""
-    from projections.snapshots import every_setting
-
     try:
-        every_setting()
-        ready_max_lag()
+        settings.REPLAY_SNAPSHOT_EVERY.get()
+        settings.READY_MAX_LAG.get()
     except ValueError as error:
         raise CliError(str(error)) from None
 

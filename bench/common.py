@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 import migrations
 from ledger import commands as c
+from ledger import settings
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger, Written
 
@@ -39,9 +39,7 @@ def measure_in_child(module: str, kind: str, url: str, *options: str) -> dict[st
     return result
 
 
-PG_ADMIN_URL = os.environ.get(
-    "LEDGER_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = settings.BENCH_PG_URL.get()
 
 
 @contextmanager

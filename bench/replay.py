@@ -52,6 +52,7 @@ from typing import Any
 from bench.common import ROOT, measure_in_child
 from bench.logs import CACHE, SEED, SourceLog, each_database, note, peak_rss_mib
 from bench.rebuild import measure_raw, yes
+from ledger import settings
 from ledger.service import Ledger
 from projections import snapshots
 from projections.checkpoints import catch_up_tree
@@ -226,7 +227,7 @@ def main() -> None:
         note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
         CACHE.mkdir(parents=True, exist_ok=True)
         directory = tempfile.mkdtemp(prefix="replay-snapshots-", dir=CACHE)
-        os.environ[snapshots.DIRECTORY_SETTING] = directory  # the children's, empty
+        os.environ[settings.REPLAY_DIR.name] = directory  # the children's, empty
         try:
             prepared = child("prepare", url)
             note(f"{backend}: tree {prepared['tree_seconds']:.1f} s, snapshots up to"

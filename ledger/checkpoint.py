@@ -33,10 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from ledger import settings
 from ledger.errors import LedgerError
 
-DEFAULT_KEY_FILE = "var/signing-key.pem"
-DEFAULT_ORIGIN = "nscl-ledger"
 ALGORITHM = "Ed25519"
 
 
@@ -57,11 +56,12 @@ class BadCheckpoint(LedgerError):
 
 def origin() -> str:
     """The log's origin line (``LEDGER_ORIGIN``, default ``nscl-ledger``)."""
-    return os.environ.get("LEDGER_ORIGIN") or DEFAULT_ORIGIN
+    return settings.ORIGIN.get()
 
 
 def key_path(path: str | os.PathLike[str] | None = None) -> Path:
-    return Path(path or os.environ.get("LEDGER_SIGNING_KEY") or DEFAULT_KEY_FILE)
+    """``path``, else ``LEDGER_SIGNING_KEY``, else ``var/signing-key.pem``."""
+    return Path(path) if path else settings.SIGNING_KEY.get()
 
 
 def init_key(path: str | os.PathLike[str] | None = None) -> Path:

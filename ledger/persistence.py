@@ -8,7 +8,6 @@ created at run time: ``ledger db upgrade`` (Alembic) creates them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from eventsourcing.persistence import Transcoding
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-DEFAULT_URL = "sqlite:///var/ledger.db"
+from ledger import settings
+
 APPLICATION_NAME = "Ledger"
 EVENTS_TABLE = "ledger_events"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -43,7 +43,7 @@ def database_url(url: str | None = None) -> str:
     ``postgresql://`` is read as ``postgresql+psycopg2://``; the directory of a SQLite file is
     created if missing.
     """
-    url = url or os.environ.get("LEDGER_DATABASE_URL") or DEFAULT_URL
+    url = url or settings.DATABASE_URL.get()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg2://" + url.split("://", 1)[1]
     parsed = make_url(url)

@@ -32,7 +32,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from ledger import commands
+from ledger import commands, settings
 from ledger.access import Actor, require
 from ledger.base import Meta
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
@@ -94,8 +94,6 @@ class Ledger(Application[UUID]):
     """The NSCL ledger: one append-only event store, every command through here."""
 
     name = APPLICATION_NAME
-    #: aggregates kept in memory (see ledger.repository); LEDGER_AGGREGATE_CACHE_SIZE overrides
-    CACHE_SIZE = 5000
 
     def __init__(self, url: str | None = None, env: dict[str, str] | None = None) -> None:
         self.url = database_url(url)
@@ -116,7 +114,8 @@ class Ledger(Application[UUID]):
     def construct_repository(self) -> Repository[UUID]:
         return CommittedStateRepository(
             event_store=self.events,
-            cache_size=int(self.env.get("LEDGER_AGGREGATE_CACHE_SIZE") or self.CACHE_SIZE),
+            # the library's environment: os.environ, then the ``env`` given to the ledger
+            cache_size=settings.AGGREGATE_CACHE_SIZE.get(self.env),
         )
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:

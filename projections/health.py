@@ -16,19 +16,16 @@ A :class:`Worker` is the one place a thread records what it is doing; ``/api/hea
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from ledger import settings
 
 #: the longest wait between two tries of a failing worker, in seconds
 MAX_BACKOFF = 10.0
 #: the first wait after a failure, doubled at each failure in a row
 FIRST_BACKOFF = 0.25
-
-READY_MAX_LAG_SETTING = "LEDGER_READY_MAX_LAG"
-#: a projection further behind the head than this many events makes the server not ready
-DEFAULT_READY_MAX_LAG = 1000
 
 
 def backoff(failures: int) -> float:
@@ -38,15 +35,9 @@ def backoff(failures: int) -> float:
 
 
 def ready_max_lag() -> int:
-    """``$LEDGER_READY_MAX_LAG`` (ASCII digits), else :data:`DEFAULT_READY_MAX_LAG`."""
-    text = os.environ.get(READY_MAX_LAG_SETTING, "").strip()
-    if not text:
-        return DEFAULT_READY_MAX_LAG
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError(
-            f"{READY_MAX_LAG_SETTING} must be a whole number of events (0 or more), not {text!r}"
-        )
-    return int(text)
+    """How far behind the head (in events) a projection may be while the server is ready:
+    ``LEDGER_READY_MAX_LAG`` (see :mod:`ledger.settings`)."""
+    return settings.READY_MAX_LAG.get()
 
 
 def _now() -> dt.datetime:

@@ -68,6 +68,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.pool import NullPool
 
 import projections.base
+from ledger import settings
 from ledger.service import Ledger
 from projections.base import Progress, Projection, TableDef
 from projections.bulk import insert_rows
@@ -77,11 +78,6 @@ from projections.source import decoder_for, read_batch
 
 log = logging.getLogger(__name__)
 
-#: where the snapshot files are kept, and how many events apart the snapshots are
-DIRECTORY_SETTING = "LEDGER_REPLAY_DIR"
-EVERY_SETTING = "LEDGER_REPLAY_SNAPSHOT_EVERY"
-DEFAULT_DIRECTORY = "var/replay"
-DEFAULT_EVERY = 20_000
 #: changes whenever the file's layout does (older files are then made again)
 FORMAT = "nscl-replay-snapshots/1"
 
@@ -113,12 +109,7 @@ def sqlite_engine(url: str, pragmas: Iterable[str], **options: Any) -> Engine:
 
 def every_setting() -> int:
     """Events between two snapshots (``LEDGER_REPLAY_SNAPSHOT_EVERY``; 0 turns them off)."""
-    raw = os.environ.get(EVERY_SETTING, "").strip()
-    if not raw:
-        return DEFAULT_EVERY
-    if not re.fullmatch("[0-9]+", raw):
-        raise ValueError(f"{EVERY_SETTING} must be a whole number of events (0: off)")
-    return int(raw)
+    return settings.REPLAY_SNAPSHOT_EVERY.get()
 
 
 def snapshots_for(ledger: Ledger, classes: Iterable[type[Projection]]) -> Snapshots | None:
@@ -128,7 +119,7 @@ def snapshots_for(ledger: Ledger, classes: Iterable[type[Projection]]) -> Snapsh
     chosen = list(classes)
     if every == 0 or not chosen or not all(cls.SNAPSHOTS for cls in chosen):
         return None
-    directory = Path(os.environ.get(DIRECTORY_SETTING) or DEFAULT_DIRECTORY)
+    directory = settings.REPLAY_DIR.get()
     address = ledger.engine.url.render_as_string(hide_password=True)
     name = hashlib.sha256(address.encode()).hexdigest()[:20]
     return Snapshots(directory / name, every)

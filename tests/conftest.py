@@ -24,19 +24,17 @@ from sqlalchemy.engine import make_url
 import migrations
 from api.read_side import ReadSide
 from ledger import commands as c
+from ledger import settings
 from ledger.access import SYSTEM, Actor
 from ledger.service import Ledger
-from projections import snapshots
 
 # hypothesis is imported here, at the start, not by its plugin's terminal summary at the end:
 # CPython 3.11.7 can fail an import's AST conversion with "SystemError: AST constructor
 # recursion depth mismatch" when a garbage collection runs finalizers in the middle of it
 # (a bug of the interpreter), and by the end of a session there is much garbage to collect.
 
-PG_ADMIN_URL = os.environ.get(
-    "LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = settings.TEST_PG_URL.get()
+IN_CI = settings.CI.get()
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -118,8 +116,8 @@ def replay_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     test also starts from them (their own tests: ``test_replay_snapshots.py``)."""
     directory = tmp_path_factory.mktemp("replay-snapshots")
     patch = pytest.MonkeyPatch()
-    patch.setenv(snapshots.DIRECTORY_SETTING, str(directory))
-    patch.setenv(snapshots.EVERY_SETTING, "5")
+    patch.setenv(settings.REPLAY_DIR.name, str(directory))
+    patch.setenv(settings.REPLAY_SNAPSHOT_EVERY.name, "5")
     yield directory
     patch.undo()
 

@@ -42,19 +42,16 @@ Revises: 0003
 Create Date: 2026-11-25
 """
 
-import os
-import re
-
 import sqlalchemy as sa
 from alembic import op
+
+from ledger import settings
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-ROLE_VARIABLE = "LEDGER_APP_ROLE"
-DEFAULT_ROLE = "nscl_app"
 LOCK_FUNCTION = "ledger_events_lock"
 EVENTS = "ledger_events"
 #: tables the role may read and append to, never change
@@ -72,14 +69,9 @@ CHANGING = ("UPDATE", "DELETE", "TRUNCATE")
 
 
 def app_role() -> str:
-    """The role's name: ``$LEDGER_APP_ROLE``, else ``nscl_app``; a plain lower-case name."""
-    name = os.environ.get(ROLE_VARIABLE) or DEFAULT_ROLE
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-        raise ValueError(
-            f"{ROLE_VARIABLE}={name!r} is not a plain role name (lower-case letters, digits "
-            "and _, at most 63, not starting with a digit)."
-        )
-    return name
+    """The role's name: ``$LEDGER_APP_ROLE``, else ``nscl_app``; a plain lower-case name
+    (see :mod:`ledger.settings`)."""
+    return settings.APP_ROLE.get()
 
 
 def _ident(name: str) -> str:
@@ -171,9 +163,9 @@ def _refuse_if_it_can_change_events(bind: sa.Connection, role: str, schema: str)
             ).scalar_one()
             if held:
                 raise RuntimeError(
-                    f"The role {role!r} ({ROLE_VARIABLE}) still holds {privilege} on {table} "
-                    "(a superuser, the tables' owner or a member of it, or a grant to PUBLIC): "
-                    "choose a role that only the application uses."
+                    f"The role {role!r} ({settings.APP_ROLE.name}) still holds {privilege} on "
+                    f"{table} (a superuser, the tables' owner or a member of it, or a grant to "
+                    "PUBLIC): choose a role that only the application uses."
                 )
 
 

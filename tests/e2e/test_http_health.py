@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from ledger import settings
 from ledger.service import Ledger
-from projections.health import READY_MAX_LAG_SETTING
 from tests.conftest import PG_ADMIN_URL, People, auth
 
 
@@ -54,7 +54,7 @@ def test_a_server_whose_projections_keep_up_is_ready(ledger: Ledger, people: Peo
 def test_projections_further_behind_than_the_bound_make_the_server_not_ready(
     ledger: Ledger, people: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(READY_MAX_LAG_SETTING, "5")
+    monkeypatch.setenv(settings.READY_MAX_LAG.name, "5")
     with TestClient(create_app(ledger)) as client:  # no follower: nothing folds
         refused = client.get("/api/health/ready")
         assert refused.status_code == 503, refused.text

@@ -29,6 +29,7 @@ from starlette.testclient import TestClient
 import migrations
 from api.app import create_app
 from api.cli import require_migrated
+from ledger import settings
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
@@ -414,7 +415,7 @@ def upgrade_in_a_process(url: str, role: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", "from api.cli import main; main()", "--database-url", url,
          "db", "upgrade"],
-        cwd=ROOT, env={**os.environ, MIGRATION.ROLE_VARIABLE: role},
+        cwd=ROOT, env={**os.environ, settings.APP_ROLE.name: role},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 

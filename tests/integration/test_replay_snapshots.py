@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger import commands as c
+from ledger import settings
 from ledger.service import Ledger
 from projections import snapshots
 from projections.check import check
@@ -97,7 +98,7 @@ def rename_the_enterprise_of(ledger: Ledger, people: People, app: UUID) -> None:
 
 @pytest.fixture(autouse=True)
 def every_five_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(snapshots.EVERY_SETTING, str(EVERY))
+    monkeypatch.setenv(settings.REPLAY_SNAPSHOT_EVERY.name, str(EVERY))
 
 
 def test_a_replay_from_a_snapshot_equals_the_fold_from_the_first_event_at_every_position(
@@ -253,13 +254,13 @@ def test_the_merkle_tree_is_read_from_the_live_tree_not_replayed_from_snapshots(
 
 @pytest.mark.parametrize("value", ["abc", "-5", "2.5"])
 def test_a_bad_snapshot_interval_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv(snapshots.EVERY_SETTING, value)
+    monkeypatch.setenv(settings.REPLAY_SNAPSHOT_EVERY.name, value)
     with pytest.raises(ValueError, match="LEDGER_REPLAY_SNAPSHOT_EVERY must be a whole number"):
         snapshots.every_setting()
 
 
 def test_snapshots_can_be_turned_off(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(snapshots.EVERY_SETTING, "0")
+    monkeypatch.setenv(settings.REPLAY_SNAPSHOT_EVERY.name, "0")
     assert snapshots_for(ledger, snapshotted()) is None
     assert prepare_snapshots(ledger) == 0
 
