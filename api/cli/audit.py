@@ -14,7 +14,7 @@ import click
 from pydantic import ValidationError
 
 from api.cli.database import open_ledger, url_of
-from api.cli.errors import CliError, hint
+from api.cli.errors import CliError, explain_validation
 from api.cli.files import new_file, writing
 from api.cli.terminal import progress_bars
 from ledger import checkpoint as cp
@@ -238,12 +238,8 @@ def export_audit_trail(
     try:
         filters = evidence.AuditFilters.model_validate(given)
     except ValidationError as error:
-        raise CliError("; ".join(
-            f"invalid --{str(p['loc'][0]).rstrip('_').replace('_', '-')}: "
-            f"{p['msg'].removeprefix('Value error, ')}"
-            f"{hint(str(p['loc'][0]), p.get('input'))}"
-            for p in error.errors()
-        )) from None  # fmt: skip
+        options = {field: "--" + field.replace("_", "-") for field in given}
+        raise CliError(explain_validation(error, options)) from None
     with open_ledger(url_of(ctx)) as ledger, progress_bars() as progress:
         projector = Projector(ledger)
         if not no_catch_up:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import sys
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -55,7 +56,7 @@ def safe_url(url: str | None) -> str:
         return url
 
 
-def hint(field: str, value: Any) -> str:
+def _hint(field: str, value: Any) -> str:
     if field == "role":
         return f" (one of: {', '.join(catalogue.ROLES)})"
     if field == "department" and isinstance(value, str):
@@ -66,15 +67,21 @@ def hint(field: str, value: Any) -> str:
     return ""
 
 
-def explain_validation(error: ValidationError) -> str:
-    """A pydantic validation error as one readable line naming the field(s)."""
+def explain_validation(
+    error: ValidationError, names: Mapping[str, str] = FIELD_NAMES, *, hints: bool = True
+) -> str:
+    """A pydantic validation error as one readable line naming the field(s) as the user
+    typed them: ``names`` maps a field (the first part of pydantic's ``loc``) to its option
+    or argument; a field it does not name is named by its ``loc``. With ``hints``, a wrong
+    role or department also says what it may be (``replay`` has never added them)."""
     parts = []
     for problem in error.errors():
         loc = [str(part) for part in problem.get("loc", ())]
         field = loc[0] if loc else ""
-        where = FIELD_NAMES.get(field, ".".join(loc) or "input")
+        where = names.get(field, ".".join(loc) or "input")
         message = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
-        parts.append(f"invalid {where}: {message}{hint(field, problem.get('input'))}")
+        hint = _hint(field, problem.get("input")) if hints else ""
+        parts.append(f"invalid {where}: {message}{hint}")
     return "; ".join(parts)
 
 

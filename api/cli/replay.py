@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.cli.database import open_ledger, url_of
-from api.cli.errors import CliError
+from api.cli.errors import CliError, explain_validation
 from api.cli.terminal import console, progress_bars
 from ledger.errors import ValidationFailed
 
@@ -100,13 +100,7 @@ def replay_command(
     try:
         query = chosen.query.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as error:
-        raise CliError(
-            "; ".join(
-                f"invalid {REPLAY_OPTIONS.get(str(e['loc'][0]), e['loc'][0])}: "
-                + str(e["msg"]).removeprefix("Value error, ")
-                for e in error.errors()
-            )
-        ) from None
+        raise CliError(explain_validation(error, REPLAY_OPTIONS, hints=False)) from None
     with open_ledger(url_of(ctx)) as ledger:
         try:
             view = reports.resolve_view(ledger, query.as_known_at, query.as_of)
