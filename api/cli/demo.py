@@ -8,6 +8,7 @@ from rich.table import Table
 from api.cli.database import open_ledger, url_of
 from api.cli.errors import CliError, safe_url
 from api.cli.terminal import console, progress_bars
+from demo.run import load_demo, program_events
 from ledger.budget_line import format_vnd
 
 
@@ -28,11 +29,6 @@ from ledger.budget_line import format_vnd
 @click.pass_context
 def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
     """Load the demo program (2011–2020) into an empty ledger, through the service's rules."""
-    # Imported here, not at the top: the demo program's generator takes ~15 ms to import,
-    # measured after the rest of the command line (~2% of `ledger --help`), which every other
-    # command would pay for nothing.
-    from demo.run import load_demo, program_events
-
     with open_ledger(url_of(ctx)) as ledger:
         if program_events(ledger) and if_empty:
             click.echo(
