@@ -37,7 +37,7 @@ lint: install
 	$(BIN)/ruff format --check ledger projections api demo migrations tests bench
 
 typecheck: install
-	$(BIN)/mypy ledger projections api demo migrations
+	$(BIN)/mypy ledger projections api demo migrations tests bench
 
 ## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL.
 test: lint typecheck

@@ -101,7 +101,7 @@ class LeafHasher:
         self._ids: dict[object, bytes] = {}
         self._topics: dict[str, bytes] = {}
 
-    def canonical_id(self, originator_id: UUID | str | bytes) -> bytes:
+    def canonical_id(self, originator_id: UUID | str | bytes | memoryview) -> bytes:
         """:func:`canonical_id`, each distinct id made once."""
         key = bytes(originator_id) if isinstance(originator_id, memoryview) else originator_id
         found = self._ids.get(key)
@@ -113,7 +113,7 @@ class LeafHasher:
 
     def data(
         self,
-        originator_id: UUID | str | bytes,
+        originator_id: UUID | str | bytes | memoryview,
         originator_version: int,
         position: int,
         state: bytes | memoryview,
@@ -129,7 +129,7 @@ class LeafHasher:
 
     def __call__(
         self,
-        originator_id: UUID | str | bytes,
+        originator_id: UUID | str | bytes | memoryview,
         originator_version: int,
         position: int,
         state: bytes | memoryview,

@@ -15,11 +15,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import hypothesis  # noqa: F401 - see below
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 import migrations
 from api.read_side import ReadSide
@@ -193,6 +196,13 @@ def ledger(database_url: str) -> Iterator[Ledger]:
 def read_side(ledger: Ledger) -> ReadSide:
     """What the HTTP app's readers are given over ``ledger`` (``app.state.read_side``)."""
     return ReadSide(ledger)
+
+
+def read_side_of(client: TestClient) -> ReadSide:
+    """The read side of the app ``client`` talks to (``app.state.read_side``)."""
+    # TestClient types its app as any ASGI callable; the client of a test holds create_app's
+    app = cast(Starlette, client.app)
+    return cast(ReadSide, app.state.read_side)
 
 
 @dataclass(frozen=True)

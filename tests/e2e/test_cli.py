@@ -25,7 +25,7 @@ from ledger.service import Ledger
 
 LEDGER_SCRIPT = Path(sys.executable).with_name("ledger")
 
-COMMANDS = (
+COMMANDS: tuple[list[str], ...] = (
     [],
     ["db"],
     ["db", "upgrade"],

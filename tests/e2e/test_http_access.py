@@ -115,7 +115,7 @@ def test_each_role_may_call_exactly_the_endpoints_api_md_gives_it(
             required = endpoint.query is not None and any(
                 f.is_required() for f in endpoint.query.model_fields.values()
             )
-            past = (422,) if endpoint.command is not None else (200, 201, 404)
+            past: tuple[int, ...] = (422,) if endpoint.command is not None else (200, 201, 404)
             past += (422,) if required else ()
             assert status in past, where
         else:

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from ledger import settings
 from ledger.service import Ledger
-from tests.conftest import PG_ADMIN_URL, People, auth
+from tests.conftest import PG_ADMIN_URL, People, auth, read_side_of
 
 
 def enterprise_body() -> dict[str, Any]:
@@ -125,5 +125,5 @@ def test_a_database_out_of_reach_is_503_and_the_follower_catches_up_once_it_is_b
 
 
 def ledger_follower_state(client: TestClient) -> str:
-    projector = client.app.state.read_side.projector
+    projector = read_side_of(client).projector
     return str(projector.follower.current())

@@ -30,9 +30,9 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
 
 def post(
     client: TestClient, people: People, content_type: str | None, role: str = "finance",
-    content: bytes = RAW, **more: str,
+    content: bytes = RAW, more: dict[str, str] | None = None,
 ) -> httpx.Response:  # fmt: skip
-    headers = {"Authorization": f"Bearer {people.tokens[role]}", **more}
+    headers = {"Authorization": f"Bearer {people.tokens[role]}", **(more or {})}
     if content_type is not None:
         headers["Content-Type"] = content_type
     return client.post("/api/budget-lines", content=content, headers=headers)
@@ -105,7 +105,8 @@ def test_the_media_type_is_checked_after_the_token_and_role_and_before_anything_
     assert anonymous.status_code == 401
     assert post(client, people, "text/plain", role="viewer").status_code == 403
     # Then the media type, before the Idempotency-Key, the body's size and its JSON.
-    assert_unsupported(post(client, people, "text/plain", **{"Idempotency-Key": "x" * 300}), "key")
+    too_long = {"Idempotency-Key": "x" * 300}
+    assert_unsupported(post(client, people, "text/plain", more=too_long), "key")
     assert_unsupported(post(client, people, "text/plain", content=b"x" * (2 * 1024 * 1024)), "size")
     assert_unsupported(post(client, people, "text/plain", content=b"{not json"), "not JSON")
     # Requests without a body (a checkpoint, a rebuild) have no media type to check.

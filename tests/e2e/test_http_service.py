@@ -19,7 +19,7 @@ from api.routes import ENDPOINTS
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.registry import BY_NAME
-from tests.conftest import People
+from tests.conftest import People, read_side_of
 from tests.scenario import Scenario
 
 PROJECTION_NAMES = set(BY_NAME)
@@ -170,7 +170,7 @@ def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
     # The log's integrity: how much the Merkle tree holds, the newest checkpoint.
     assert "Toàn vẹn dữ liệu: Cây Merkle: " in page and "chưa có điểm kiểm tra" in page
     key = Ed25519PrivateKey.generate()
-    made = checkpoints.make(client.app.state.read_side.projector, key)
+    made = checkpoints.make(read_side_of(client).projector, key)
     page = client.get("/").text
     assert f"Cây Merkle: {made.tree_size}/{made.tree_size} sự kiện" in page
     assert f"khóa {made.key_id}, gốc <code>{made.root_hash[:16]}…</code>" in page

@@ -33,7 +33,7 @@ from ledger import settings
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
-from tests.conftest import PostgresDatabases, grant_people
+from tests.conftest import PostgresDatabases, grant_people, read_side_of
 from tests.integration.helpers import Story
 
 MIGRATION: Any = importlib.import_module("migrations.versions.0004_app_role")
@@ -184,7 +184,7 @@ def test_the_server_runs_as_the_role(app_ledger: Ledger, pg_url: str) -> None:
 
         started = client.post("/api/admin/projections/journal/rebuild", headers=admin)
         assert started.status_code == 200, started.text
-        projector = client.app.state.read_side.projector
+        projector = read_side_of(client).projector
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             journal = {s.name: s for s in projector.status()}["journal"]

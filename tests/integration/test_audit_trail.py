@@ -51,7 +51,7 @@ def history(ledger: Ledger) -> list[Any]:
 
 def money(amounts: dict[str, Any]) -> list[int]:
     """The non-zero sums of an ``amounts`` column."""
-    found = []
+    found: list[int] = []
     for value in amounts.values():
         shares = value.values() if isinstance(value, dict) else [value]
         found.extend(abs(v) for v in shares if v)
@@ -98,10 +98,14 @@ def test_the_trail_has_exactly_one_row_per_event_saying_what_the_event_says(
     projector.catch_up("merkle")
     with projector.reading(NAME) as (connection, tables, _):
         table = tables["audit_trail"]
-        in_trail = dict(connection.execute(select(table.c.position, table.c.leaf_hash)).all())
+        in_trail = dict(
+            connection.execute(select(table.c.position, table.c.leaf_hash)).tuples().all()
+        )
     with projector.reading("merkle") as (connection, tables, _):
         leaves = tables["merkle_leaves"]
-        tree = dict(connection.execute(select(leaves.c.position, leaves.c.leaf_hash)).all())
+        tree = dict(
+            connection.execute(select(leaves.c.position, leaves.c.leaf_hash)).tuples().all()
+        )
     assert in_trail == tree and len(in_trail) == len(events)
 
 

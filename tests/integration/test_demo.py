@@ -11,6 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from eventsourcing.domain import Aggregate
 from sqlalchemy import select
 
 import migrations
@@ -115,7 +116,7 @@ def test_the_demo_has_users_of_every_role_and_separates_duties(loaded: Loaded) -
     approvers = [u for u in users if u["role"] == "officer" and u["department"] == "SKHCN"]
     assert len(approvers) >= 3
     for application_id in ids_of(ledger, SupportApplication.Submitted):
-        application = ledger.repository.get(application_id)
+        application: Aggregate = ledger.repository.get(application_id)
         assert isinstance(application, SupportApplication)
         if application.approved_by is not None:
             assert application.approved_by != application.submitted_by

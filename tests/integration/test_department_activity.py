@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from demo.run import load_demo
 from ledger import commands as c
+from ledger.base import LedgerAggregate
 from ledger.program_activity import ProgramActivity
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
@@ -37,7 +38,8 @@ def counted_from_the_history(ledger: Ledger) -> list[dict[str, Any]]:
         row[figure] = row.get(figure, 0) + amount
 
     for notification in ledger.recorder.select_notifications(start=1, limit=10**9):
-        event = ledger.mapper.to_domain_event(notification)
+        # the mapper's events are typed as the library's protocol; the ledger's are all these
+        event = cast(LedgerAggregate.Event, ledger.mapper.to_domain_event(notification))
         who, year = event.department, event.effective_date.year
         add(who, year, "events")
         if isinstance(event, SupportApplication.Submitted):

@@ -105,7 +105,7 @@ def test_sixteen_requests_with_one_idempotency_key_write_one_event_and_no_hole(
     """Fifteen of them lose the race for the key's row after inserting their event: their
     transactions are rolled back and their positions with them."""
     head = ledger.position()
-    body = {"name": "Nguyễn Thị Mai", "role": "viewer", "department": "SCT"}
+    body: dict[str, Any] = {"name": "Nguyễn Thị Mai", "role": "viewer", "department": "SCT"}
     fingerprint = request_hash("POST", "/api/users", body)
     barrier = threading.Barrier(16)
     answers: list[Answer] = []

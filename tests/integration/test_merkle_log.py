@@ -274,7 +274,9 @@ def test_tampering_is_named_with_its_kind_and_first_bad_position(
     result = verify(projector, public_key=public)
     assert not result.ok
     assert result.first_bad_position == at
-    first = min((p for p in result.problems if p.position is not None), key=lambda p: p.position)
+    first = min(
+        (p for p in result.problems if p.position is not None), key=lambda p: p.position or 0
+    )
     assert (first.kind, first.position) == (kind, at)
     assert first.record_id is not None
     # the checkpoint the inspector holds no longer matches the log either

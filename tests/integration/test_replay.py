@@ -33,7 +33,7 @@ UTC = dt.UTC
 Reader = Callable[[ReadSide, Any, Any, Actor | None], dict[str, Any]]
 
 #: every report with its reader and query model, as the endpoints pair them
-READERS: dict[str, tuple[Reader, type[reports.ReportQuery]]] = {
+READERS: dict[str, tuple[Reader, type[reports.ViewQuery]]] = {
     "project-spend": (reports.project_spend_report, reports.SpendQuery),
     "department-activity": (reports.department_activity_report, reports.DepartmentQuery),
     "targets": (reports.targets_report, reports.YearQuery),

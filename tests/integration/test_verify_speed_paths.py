@@ -10,7 +10,9 @@ independently in ``test_merkle_log`` (a naive RFC 9162 reading), at every size.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -176,20 +178,21 @@ def test_a_sqlite_log_is_split_between_worker_processes(
     story: Story, database_url: str, backend: str, monkeypatch: pytest.MonkeyPatch, fast: None
 ) -> None:
     asked: list[dict[str, Any]] = []
-    spawned = verify_module.subprocess.Popen
+    spawned = subprocess.Popen
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         worker = spawned(*args, **kwargs)
         real = worker.communicate
 
         def communicate(request: bytes) -> Any:
-            asked.append(verify_module.json.loads(request))
+            asked.append(json.loads(request))
             return real(request)
 
-        worker.communicate = communicate  # type: ignore[method-assign]
+        # a spy on this one worker's method, taking only what the verification sends
+        worker.communicate = communicate  # type: ignore[method-assign, assignment]
         return worker
 
-    monkeypatch.setattr(verify_module.subprocess, "Popen", spy)
+    monkeypatch.setattr(subprocess, "Popen", spy)
     leaves = leaves_of(database_url)
     with Projector(story.ledger).reading("merkle") as (connection, _, _):
         done = verify_module._recompute_in_workers(story.ledger, connection, {5, len(leaves) - 1})
@@ -283,6 +286,8 @@ def test_tampering_is_named_on_the_fast_path(
     result = verify(projector, public_key=cp.raw_public(key))
     assert not result.ok
     assert result.first_bad_position == at
-    first = min((p for p in result.problems if p.position is not None), key=lambda p: p.position)
+    first = min(
+        (p for p in result.problems if p.position is not None), key=lambda p: p.position or 0
+    )
     assert (first.kind, first.position) == (kind, at)
     assert any(p.kind == "inconsistent_checkpoint" for p in result.problems)

@@ -28,7 +28,7 @@ PARAGRAPH = TypeAdapter(c.Paragraph)
 REFERENCE = TypeAdapter(c.Reference)
 ALL = {"line": LINE, "paragraph": PARAGRAPH, "reference": REFERENCE}
 RULES = {
-    kind: next(m for m in alias.__metadata__ if isinstance(m, c.TextRule))
+    kind: next(m for m in typing.get_args(alias)[1:] if isinstance(m, c.TextRule))
     for kind, alias in (("line", c.Line), ("paragraph", c.Paragraph), ("reference", c.Reference))
 }
 
