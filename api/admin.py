@@ -7,14 +7,44 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field
+
+from api.answers import Out
 from api.read_side import ReadSide
 from ledger.errors import NotFound
 from projections.claims import Claim
 from projections.projector import Projector
 
 log = logging.getLogger(__name__)
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class ProjectionStatusOut(Out):
+    """One projection of ``GET /api/admin/projections``."""
+
+    name: str
+    position: int = Field(description="the last position of the log it folded")
+    lag: int = Field(description="events of the log not folded yet")
+    last_error: str | None = Field(description="why its last catch-up failed; null: it did not")
+    rebuilding: bool = Field(description="a live process holds its rebuild claim")
+    rebuild_position: int | None = Field(
+        description="how far the rebuild has folded; null unless rebuilding"
+    )
+
+
+class RebuildStartedOut(Out):
+    """A rebuild claimed and started in the background (its progress: the projection's
+    status)."""
+
+    name: str
+    rebuilding: Literal[True]
+
+
+# -- readers ---------------------------------------------------------------------------------
 
 
 def projections_status(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:

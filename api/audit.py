@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.answers import Out
 from api.read_side import ReadSide
 from ledger import checkpoint as cp
 from ledger.errors import NotFound, ValidationFailed
@@ -47,10 +48,6 @@ class ConsistencyQuery(BaseModel):
 
 
 # -- answers ---------------------------------------------------------------------------------
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PublicKeyOut(Out):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from api.answers import Out
 from api.read_side import ReadSide
 from ledger.errors import LedgerError
 from projections.health import ready_max_lag
@@ -32,10 +33,6 @@ class NotReady(LedgerError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.retry_after = 5
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class WorkerOut(Out):

@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import admin, audit, dashboard, health, openapi, reports
+from api.answers import FundingOut, Out
 from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERMISSIONS, PERSONNEL_READERS, Actor, may_read_personnel
@@ -39,10 +40,6 @@ HTML = "text/html"
 
 
 # -- answers (documented in the OpenAPI document; ``extra="forbid"`` keeps them exact) ------
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class WrittenOut(Out):
@@ -80,12 +77,6 @@ class BudgetLineOut(Out):
     disbursed: int
     recovered: int
     available: int
-
-
-class FundingOut(Out):
-    city_budget: int
-    enterprise: int
-    other: int
 
 
 class DisbursementOut(Out):
@@ -424,17 +415,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- reports (read models; see api/reports.py for min_position and "stale") -------------
     query("/api/reports/project-spend", "report_project_spend", reports.project_spend_report,
           "Spend per budget year × project × source, applications by status" + PAST, "reports",
-          dict[str, Any], params=reports.SpendQuery),
+          reports.SpendReportOut, params=reports.SpendQuery),
     query("/api/reports/department-activity", "report_department_activity",
           reports.department_activity_report,
-          "Activity per department × budget year" + PAST, "reports", dict[str, Any],
-          params=reports.DepartmentQuery),
+          "Activity per department × budget year" + PAST, "reports",
+          reports.DepartmentReportOut, params=reports.DepartmentQuery),
     query("/api/reports/targets", "report_targets", reports.targets_report,
-          "Progress to the program's eight targets" + PAST, "reports", dict[str, Any],
-          params=reports.YearQuery),
+          "Progress to the program's eight targets" + PAST, "reports",
+          reports.TargetsReportOut, params=reports.YearQuery),
     query("/api/reports/audit-trail", "report_audit_trail", reports.audit_trail_report,
           "The audit trail: one row per event, filtered and paged" + PAST, "reports",
-          dict[str, Any], params=reports.AuditQuery),
+          reports.AuditTrailReportOut, params=reports.AuditQuery),
     query("/api/reports/audit-trail.xlsx", "export_audit_trail_xlsx", _audit_export("xlsx"),
           "The audit trail as an XLSX file: every page, and the checkpoint it agrees with "
           "(projections/evidence.py)", "reports", bytes, params=AuditExportQuery,
@@ -444,11 +435,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           "filters and checkpoint; projections/evidence.py)", "reports", str,
           params=AuditExportQuery, media_type="text/csv"),
     query("/api/reports/trial-balance", "report_trial_balance", reports.trial_balance_report,
-          "Trial balance of the journal per budget year" + PAST, "reports", dict[str, Any],
-          params=reports.YearQuery),
+          "Trial balance of the journal per budget year" + PAST, "reports",
+          reports.TrialBalanceOut, params=reports.YearQuery),
     query("/api/applications", "list_applications", reports.applications_report,
           "Applications from the register, filtered and paged" + PAST, "applications",
-          dict[str, Any], params=reports.ApplicationsQuery),
+          reports.ApplicationsPageOut, params=reports.ApplicationsQuery),
     # -- audit (api/audit.py): the Merkle log, signed checkpoints, proofs, verification ------
     query("/api/audit/public-key", "audit_public_key", audit.public_key,
           "The Ed25519 public key that signs checkpoints", "audit", audit.PublicKeyOut,
@@ -471,9 +462,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- administration ------------------------------------------------------------------------
     query("/api/admin/projections", "projections_status", admin.projections_status,
           "Each projection's position, lag, last error and rebuild state", "admin",
-          list[dict[str, Any]], roles=ADMIN),
+          list[admin.ProjectionStatusOut], roles=ADMIN),
     Endpoint("POST", "/api/admin/projections/{name:str}/rebuild",
              "Rebuild a projection into fresh tables, then switch readers (in the background)",
              "admin", "rebuild_projection", read=admin.start_rebuild, roles=ADMIN,
-             response=dict[str, Any]),
+             response=admin.RebuildStartedOut),
 )  # fmt: skip
