@@ -178,6 +178,7 @@ class AuditQuery(ViewQuery, AuditFilters):
 
 
 class ApplicationsQuery(ViewQuery):
+    # a Literal of the lifecycle's tuple of statuses: pydantic reads it, mypy cannot
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     project: ProjectCode | None = None
     budget_year: BudgetYear | None = None

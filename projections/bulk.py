@@ -73,6 +73,7 @@ def executemany_rows(connection: Connection, table: Table, rows: list[Row]) -> N
         statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
         found = _INSERTS[(table, dialect.name)] = (statement, scope["values"])
     sql, to_values = found
+    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, list(map(to_values, rows)))
@@ -151,6 +152,7 @@ def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
 def copy_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
     """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction."""
     statement, line = _line_writer(table)
+    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.copy_expert(statement, _Lines(map(line, rows)))

@@ -440,6 +440,7 @@ class Snapshots:
         sa_event.listen(store, "engine_disposed", lambda _engine: release())
         raw = store.raw_connection()
         try:
+            # SQLAlchemy types the driver's connection Optional[Any]; on SQLite it is sqlite3's
             sqlite: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
             sqlite.execute("ATTACH DATABASE ? AS snap", (str(path),))
             return self._copy(sqlite, classes, at)

@@ -156,6 +156,7 @@ def read_batch(
     query = query.order_by(t.c.id).limit(limit)
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
     decode = (decoder or decoder_for(ledger)).event
+    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled))
