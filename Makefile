@@ -35,6 +35,7 @@ serve: install
 lint: install
 	$(BIN)/ruff check ledger projections api demo migrations tests bench
 	$(BIN)/ruff format --check ledger projections api demo migrations tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy ledger projections api demo migrations tests bench

@@ -38,6 +38,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from api.endpoints import HTML, Download, Endpoint
 from api.idempotency import MAX_KEY_LENGTH, Answer, request_hash, run_once
 from api.problems import (
     PayloadTooLarge,
@@ -51,7 +52,7 @@ from api.problems import (
     server_error,
 )
 from api.read_side import ReadSide
-from api.routes import ENDPOINTS, HTML, Download, Endpoint
+from api.routes import ENDPOINTS
 from ledger.access import Actor, require
 from ledger.errors import (
     FieldProblem,

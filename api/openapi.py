@@ -21,19 +21,17 @@ import types
 import typing
 from collections.abc import Iterable, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from api.endpoints import Endpoint
 from api.problems import ALL_ERRORS
 from ledger import catalogue
 from ledger import commands as c
 from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
 from ledger.errors import LedgerError, StorageFailed
-
-if TYPE_CHECKING:
-    from api.routes import Endpoint
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"

@@ -1,8 +1,9 @@
 """The route table: every address the server answers, in one place.
 
-Each row says the method, the path, what runs (a command of ``ledger.commands`` or a query
-of the service), who may call it and the status of a success. The same table drives the
-dispatch (``api.app``) and the OpenAPI document (``api.openapi``), so they cannot drift.
+Each row (an :class:`api.endpoints.Endpoint`) says the method, the path, what runs (a
+command of ``ledger.commands`` or a reader), who may call it and the status of a success.
+The same table drives the dispatch (``api.app``) and the OpenAPI document (``api.openapi``),
+so they cannot drift.
 
 Path parameters are named after the command fields they fill (``application_id``, …) and use
 Starlette's ``uuid`` convertor: a malformed id never reaches a handler (404).
@@ -11,42 +12,31 @@ Starlette's ``uuid`` convertor: a malformed id never reaches a handler (404).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import IO, Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import admin, audit, dashboard, health, openapi, reports
 from api.answers import FundingOut, Out
+from api.endpoints import (
+    HTML,
+    Download,
+    Endpoint,
+    Reader,
+    command,
+    query,
+)
 from api.read_side import ReadSide
 from ledger import commands as c
-from ledger.access import PERMISSIONS, PERSONNEL_READERS, Actor, may_read_personnel
-from ledger.commands import BudgetYear, Command, ProjectCode, SourceCode
-from ledger.service import GrantedAccess, Ledger, Written
+from ledger.access import PERSONNEL_READERS, Actor, may_read_personnel
+from ledger.commands import BudgetYear, ProjectCode, SourceCode
+from ledger.service import GrantedAccess
 from projections import evidence
 
-#: A reader: (the app's read side: its ledger, projector and replay cache; the path's
-#: parameters, the parsed query, who reads: ``None`` on a public address) → the answer.
-Reader = Callable[[ReadSide, Mapping[str, Any], Any, Actor | None], Any]
-#: A command's answer: (the body sent now, the body stored for an idempotent replay).
-Answerer = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
-
-JSON = "application/json"
-HTML = "text/html"
-
-
 # -- answers (documented in the OpenAPI document; ``extra="forbid"`` keeps them exact) ------
-
-
-class WrittenOut(Out):
-    """What a successful command answers."""
-
-    id: UUID = Field(description="id of the record written (or created)")
-    position: int = Field(description="global position of the last event written")
 
 
 class GrantedOut(Out):
@@ -185,12 +175,6 @@ class BudgetLineQuery(BaseModel):
 # -- the table -----------------------------------------------------------------------------
 
 
-def _written(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    assert isinstance(result, Written)
-    body = {"id": str(result.id), "position": result.position}
-    return body, body
-
-
 def _granted(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     # The token is stored nowhere but in the user's hands (only its hash is in the ledger):
     # the stored answer a replay returns leaves it out.
@@ -199,89 +183,7 @@ def _granted(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return sent, {**sent, "token": None}
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    method: Literal["GET", "POST"]
-    path: str
-    summary: str
-    tag: str
-    name: str
-    status: int = 200
-    command: type[Command] | None = None
-    read: Reader | None = None
-    #: roles that may call it; ``None``: any valid token (or none at all when ``public``)
-    roles: frozenset[str] | None = None
-    public: bool = False
-    query: type[BaseModel] | None = None
-    response: Any = WrittenOut
-    answer: Answerer = _written
-    media_type: str = JSON
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"{(\w+)(?::\w+)?}", self.path))
-
-    @property
-    def template(self) -> str:
-        """The path as OpenAPI writes it (``{application_id}``, no convertor)."""
-        return re.sub(r"{(\w+):\w+}", r"{\1}", self.path)
-
-
-def command(
-    method: Literal["POST"],
-    path: str,
-    cmd: type[Command],
-    summary: str,
-    tag: str,
-    status: int = 200,
-    *,
-    response: Any = WrittenOut,
-    answer: Answerer = _written,
-) -> Endpoint:
-    """A row that carries ``cmd`` to the service method named by its action."""
-    action = cmd.action
-    if action not in PERMISSIONS or not callable(getattr(Ledger, action, None)):
-        raise LookupError(f"No service method or permission for command {cmd.__name__}")
-    fields = set(cmd.model_fields)
-    params = re.findall(r"{(\w+)(?::\w+)?}", path)
-    if not set(params) <= fields:
-        raise LookupError(f"{path}: path parameters {params} are not fields of {cmd.__name__}")
-    return Endpoint(
-        method, path, summary, tag, action, status, command=cmd, roles=PERMISSIONS[action],
-        response=response, answer=answer,
-    )  # fmt: skip
-
-
-def query(
-    path: str,
-    name: str,
-    read: Reader,
-    summary: str,
-    tag: str,
-    response: Any,
-    *,
-    roles: frozenset[str] | None = None,
-    public: bool = False,
-    params: type[BaseModel] | None = None,
-    media_type: str = JSON,
-) -> Endpoint:
-    return Endpoint(
-        "GET", path, summary, tag, name, read=read, roles=roles, public=public, query=params,
-        response=response, media_type=media_type,
-    )  # fmt: skip
-
-
 # -- files (evidence exports) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    """A reader's answer that is a file to save: ``api.app`` sends ``file`` (open, binary, read
-    from its start and closed once sent) as an attachment named ``filename``."""
-
-    file: IO[bytes]
-    filename: str
-    media_type: str
 
 
 class AuditExportQuery(reports.ReportQuery, evidence.AuditFilters):

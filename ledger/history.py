@@ -12,27 +12,27 @@ from __future__ import annotations
 
 import datetime as dt
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 from uuid import UUID
 
 from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
-from sqlalchemy import select
+from eventsourcing.persistence import Mapper, StoredEvent
+from sqlalchemy import Engine, Table, select
 
 from ledger.base import LedgerAggregate
 from ledger.errors import NotFound
 from ledger.merkle import event_leaf_hash
 from ledger.support_application import SupportApplication
 
-if TYPE_CHECKING:
-    from ledger.service import Ledger
 
-
-def application_history(ledger: Ledger, application_id: UUID) -> list[dict[str, Any]]:
+def application_history(
+    engine: Engine, events_table: Table, mapper: Mapper[UUID], application_id: UUID
+) -> list[dict[str, Any]]:
     """Every event of an application, oldest first (API.md), each with the RFC 9162 leaf
-    hash of its stored row and what it changed in the application's state."""
-    table = ledger.events_table
+    hash of its stored row and what it changed in the application's state: read from the
+    event store's ``events_table`` on ``engine``, decoded by its ``mapper``."""
+    table = events_table
     query = (
         select(
             table.c.id,
@@ -44,14 +44,14 @@ def application_history(ledger: Ledger, application_id: UUID) -> list[dict[str, 
         .where(table.c.originator_id == application_id)
         .order_by(table.c.originator_version)
     )
-    with ledger.engine.connect() as connection:
+    with engine.connect() as connection:
         rows = list(connection.execute(query))
     history: list[dict[str, Any]] = []
     application: Aggregate | None = None
     before: dict[str, Any] | None = None
     for row in rows:
         stored = StoredEvent(application_id, row.originator_version, row.topic, bytes(row.state))
-        domain_event = ledger.mapper.to_domain_event(stored)
+        domain_event = mapper.to_domain_event(stored)
         application = project_aggregate(application, [domain_event])
         if not isinstance(application, SupportApplication):
             break

@@ -560,7 +560,7 @@ class Ledger(Application[UUID]):
     def get_application_history(self, application_id: UUID) -> list[dict[str, Any]]:
         """Every event of an application, oldest first, with its leaf hash and what it
         changed (``ledger/history.py``)."""
-        return application_history(self, application_id)
+        return application_history(self.engine, self.events_table, self.mapper, application_id)
 
     def count_events(self) -> int:
         with self.engine.connect() as connection:

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import StoredEvent, TranscodingNotRegisteredError
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, func, select
 
@@ -82,8 +83,6 @@ class EventDecoder:
 
     @staticmethod
     def _unknown(name: str) -> Any:
-        from eventsourcing.persistence import TranscodingNotRegisteredError
-
         raise TranscodingNotRegisteredError(
             f"Data serialized with name '{name}' is not deserializable. Please register a "
             "custom transcoding for this type."
@@ -192,8 +191,6 @@ def _with_recorded_gaps(
 def _library_decode(
     ledger: Ledger, originator_id: Any, version: int, topic: str, state: Any
 ) -> Any:
-    from eventsourcing.persistence import StoredEvent
-
     data = state.encode() if isinstance(state, str) else bytes(state)
     stored = StoredEvent(as_uuid(originator_id), version, topic, data)
     return ledger.mapper.to_domain_event(stored)

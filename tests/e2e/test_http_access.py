@@ -11,7 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.routes import ENDPOINTS, Endpoint
+from api.endpoints import Endpoint
+from api.routes import ENDPOINTS
 from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM

@@ -22,7 +22,8 @@ from starlette.testclient import TestClient
 
 from api import reports
 from api.app import create_app
-from api.routes import ENDPOINTS, JSON, Endpoint
+from api.endpoints import JSON, Endpoint
+from api.routes import ENDPOINTS
 from ledger import commands as c
 from ledger.service import Ledger
 from tests.conftest import People, auth, read_side_of

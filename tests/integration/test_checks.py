@@ -8,6 +8,8 @@ import datetime as dt
 import threading
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import Aggregate
+
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine
 from ledger.checks import check_invariants
@@ -26,7 +28,7 @@ def test_check_invariants_reports_a_line_that_does_not_reconcile(
     assert check_invariants(ledger) == []
     # Money committed on the line behind the service's back, with no record behind it.
     [row] = ledger.get_budget_lines(2015, "DA2", "city_budget")
-    line = ledger.repository.get(UUID(row["id"]))
+    line: Aggregate = ledger.repository.get(UUID(row["id"]))
     assert isinstance(line, BudgetLine)
     line.commit(uuid4(), 5_000_000, Meta(people.approver, uuid4(), dt.date(2015, 5, 1)))
     ledger.save(line)

@@ -7,6 +7,7 @@ import threading
 from uuid import UUID, uuid4
 
 from click.testing import CliRunner
+from eventsourcing.domain import Aggregate
 from sqlalchemy import update
 
 from api.cli import cli
@@ -71,7 +72,7 @@ def test_a_broken_invariant_of_the_ledger_is_reported_too(
     # Money committed on the line behind the service's back: every read model folds it
     # alike, only the line no longer reconciles with the records that commit on it.
     [row] = ledger.get_budget_lines(2015, "DA2", "city_budget")
-    line = ledger.repository.get(UUID(row["id"]))
+    line: Aggregate = ledger.repository.get(UUID(row["id"]))
     assert isinstance(line, BudgetLine)
     line.commit(uuid4(), 5_000_000, Meta(people.approver, uuid4(), dt.date(2015, 5, 1)))
     ledger.save(line)

@@ -12,7 +12,7 @@ from ledger import commands as c
 
 def refusal(**fields: str) -> ValidationError:
     with pytest.raises(ValidationError) as refused:
-        c.GrantAccess(**fields)
+        c.GrantAccess.model_validate(fields)
     return refused.value
 
 
