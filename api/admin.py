@@ -51,11 +51,15 @@ def projections_status(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[d
     projector = read_side.projector
     return [
         {
-            "name": s.name, "position": s.position, "lag": s.lag, "last_error": s.last_error,
-            "rebuilding": s.rebuilding, "rebuild_position": s.rebuild_position,
+            "name": s.name,
+            "position": s.position,
+            "lag": s.lag,
+            "last_error": s.last_error,
+            "rebuilding": s.rebuilding,
+            "rebuild_position": s.rebuild_position,
         }
         for s in projector.status()
-    ]  # fmt: skip
+    ]
 
 
 def start_rebuild(read_side: ReadSide, path: Mapping[str, Any], _: Any, __: Any) -> dict[str, Any]:

@@ -129,11 +129,13 @@ def _lifespan(read_side: ReadSide, follow: bool) -> Any:
                     target=projector.follow, args=(stop,), name="projections-follow", daemon=True
                 ),
                 threading.Thread(
-                    target=keep_snapshots, args=(read_side.ledger, stop),
-                    kwargs={"worker": projector.snapshot_maker}, name="replay-snapshots",
+                    target=keep_snapshots,
+                    args=(read_side.ledger, stop),
+                    kwargs={"worker": projector.snapshot_maker},
+                    name="replay-snapshots",
                     daemon=True,
                 ),
-            ]  # fmt: skip
+            ]
             for thread in background:
                 thread.start()
         try:

@@ -34,10 +34,11 @@ class InclusionQuery(BaseModel):
         "(refused, 422), and within the log (else 404)",
     )
     tree_size: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="size of the tree to prove against (default: all); at least position, "
         "within the log (else 404)",
-    )  # fmt: skip
+    )
 
 
 class ConsistencyQuery(BaseModel):
@@ -135,9 +136,12 @@ def inclusion_proof(read_side: ReadSide, _: Any, q: InclusionQuery, __: Any) -> 
     with projector.reading(TREE) as (connection, tables, _held):
         leaf, path = tree.inclusion(connection, tables, q.position, size)
     return {
-        "position": q.position, "leaf_index": q.position - 1, "tree_size": size,
-        "leaf_hash": leaf.hex(), "audit_path": [p.hex() for p in path],
-    }  # fmt: skip
+        "position": q.position,
+        "leaf_index": q.position - 1,
+        "tree_size": size,
+        "leaf_hash": leaf.hex(),
+        "audit_path": [p.hex() for p in path],
+    }
 
 
 def consistency_proof(read_side: ReadSide, _: Any, q: ConsistencyQuery, __: Any) -> dict[str, Any]:

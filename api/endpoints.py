@@ -93,9 +93,17 @@ def command(
     if not set(params) <= fields:
         raise LookupError(f"{path}: path parameters {params} are not fields of {cmd.__name__}")
     return Endpoint(
-        method, path, summary, tag, action, status, command=cmd, roles=PERMISSIONS[action],
-        response=response, answer=answer,
-    )  # fmt: skip
+        method,
+        path,
+        summary,
+        tag,
+        action,
+        status,
+        command=cmd,
+        roles=PERMISSIONS[action],
+        response=response,
+        answer=answer,
+    )
 
 
 def query(
@@ -112,9 +120,18 @@ def query(
     media_type: str = JSON,
 ) -> Endpoint:
     return Endpoint(
-        "GET", path, summary, tag, name, read=read, roles=roles, public=public, query=params,
-        response=response, media_type=media_type,
-    )  # fmt: skip
+        "GET",
+        path,
+        summary,
+        tag,
+        name,
+        read=read,
+        roles=roles,
+        public=public,
+        query=params,
+        response=response,
+        media_type=media_type,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,7 @@ def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
                 "rebuilding": s.rebuilding,
             }
             for s in statuses
-        ],  # fmt: skip
+        ],
     }
 
 

@@ -56,9 +56,12 @@ _, _TAX_CODE = typing.get_args(c.TaxCode)  # the validators, matched by identity
 _, _EFFECTIVE_DATE = typing.get_args(c.EffectiveDate)
 
 HTTP_CODES = [
-    "not_found", "method_not_allowed", "payload_too_large", "unsupported_media_type",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unsupported_media_type",
     "internal_error",
-]  # fmt: skip
+]
 
 
 def error_classes(base: type[LedgerError] = LedgerError) -> set[type[LedgerError]]:
@@ -338,8 +341,9 @@ def _answer_schema(answer: Any, schemas: dict[str, Any]) -> dict[str, Any]:
 def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, Any]]:
     properties = model.model_json_schema(mode="validation")["properties"]
     _add_code_enums(model, properties, today)
-    required = {field.alias or name for name, field in model.model_fields.items()
-                if field.is_required()}  # fmt: skip
+    required = {
+        field.alias or name for name, field in model.model_fields.items() if field.is_required()
+    }
     parameters = []
     for name, prop in properties.items():
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
@@ -351,11 +355,12 @@ def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, 
             parameter.update(required=True, description=prop.get("description", "required"))
         else:
             parameter.update(
-                required=False, allowEmptyValue=True,
+                required=False,
+                allowEmptyValue=True,
                 description="; ".join(
                     [*filter(None, [prop.get("description")]), "an empty value means no filter"]
                 ),
-            )  # fmt: skip
+            )
         if name == "min_position" and {"as_known_at", "as_of"} <= set(properties):
             parameter["description"] += (
                 "; not with as_known_at or as_of (refused, 422): it waits for the live "
@@ -386,10 +391,14 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
         "security": [] if endpoint.public else [{"bearer": []}],
     }
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "string", "format": "uuid"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
         for name in endpoint.path_params
-    ]  # fmt: skip
+    ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query, today)
     if endpoint.command is not None:

@@ -124,11 +124,7 @@ def encode_json(content: Any) -> bytes:
 
 
 def problem_body(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: Iterable[FieldProblem] = (),
+    status: int, code: str, title: str, detail: str, errors: Iterable[FieldProblem] = ()
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,

@@ -116,22 +116,28 @@ def as_of_value(value: Any) -> dt.date:
 KnownAt = Annotated[
     int | dt.datetime,
     PlainValidator(known_at_value),
-    WithJsonSchema({
-        "type": "string", "pattern": f"^({_POSITION}|{_TIME}({_ZONE}))$",
-        "description": "the report as the log stood then: a time with its zone (ISO 8601, "
-        "e.g. 2026-11-25T10:00:00Z; events recorded by then, whole commands) or a position "
-        "from 1 (up to the end of that event's command); replayed, the answer's view says so",
-    }),
-]  # fmt: skip
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^({_POSITION}|{_TIME}({_ZONE}))$",
+            "description": "the report as the log stood then: a time with its zone (ISO 8601, "
+            "e.g. 2026-11-25T10:00:00Z; events recorded by then, whole commands) or a position "
+            "from 1 (up to the end of that event's command); replayed, the answer's view says so",
+        }
+    ),
+]
 AsOf = Annotated[
     dt.date,
     PlainValidator(as_of_value),
-    WithJsonSchema({
-        "type": "string", "format": "date",
-        "description": "the report as of this business date: events effective by then "
-        "(a record whose first event is later is left out whole); replayed",
-    }),
-]  # fmt: skip
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": "the report as of this business date: events effective by then "
+            "(a record whose first event is later is left out whole); replayed",
+        }
+    ),
+]
 
 
 class ReportQuery(BaseModel):
@@ -515,10 +521,19 @@ def _targets(q: YearQuery, _personnel: bool) -> Body:
 def _audit(q: AuditQuery, personnel: bool) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = audit_trail.report(
-            c, t, record_id=q.record_id, actor=q.actor, department=q.department,
-            event_type=q.event_type, from_=q.from_, to=q.to, order=q.order, page=q.page,
-            page_size=q.page_size, personnel=personnel,
-        )  # fmt: skip
+            c,
+            t,
+            record_id=q.record_id,
+            actor=q.actor,
+            department=q.department,
+            event_type=q.event_type,
+            from_=q.from_,
+            to=q.to,
+            order=q.order,
+            page=q.page,
+            page_size=q.page_size,
+            personnel=personnel,
+        )
         return {"rows": rows, "next_page": next_page}
 
     return read
@@ -535,9 +550,16 @@ def _trial_balance(q: YearQuery, _personnel: bool) -> Body:
 def _applications(q: ApplicationsQuery, _personnel: bool) -> Body:
     def read(c: Any, t: dict[str, Any]) -> dict[str, Any]:
         rows, next_page = registers.applications(
-            c, t, status=q.status, project=q.project, budget_year=q.budget_year,
-            enterprise_id=q.enterprise_id, q=q.q, page=q.page, page_size=q.page_size,
-        )  # fmt: skip
+            c,
+            t,
+            status=q.status,
+            project=q.project,
+            budget_year=q.budget_year,
+            enterprise_id=q.enterprise_id,
+            q=q.q,
+            page=q.page,
+            page_size=q.page_size,
+        )
         return {"rows": rows, "next_page": next_page}
 
     return read
@@ -596,9 +618,12 @@ def replay_report(
     chosen = REPORTS[report]
     view = view or resolve_view(ledger, q.as_known_at, q.as_of)
     past = replay(
-        ledger, upto_position=view.position, as_of=view.as_of, names=[chosen.projection],
+        ledger,
+        upto_position=view.position,
+        as_of=view.as_of,
+        names=[chosen.projection],
         progress=progress,
-    )  # fmt: skip
+    )
     try:
         tables = past.tables(past.classes[chosen.projection], "a")
         with past.engine.connect() as connection:

@@ -21,14 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import admin, audit, dashboard, health, openapi, reports
 from api.answers import FundingOut, Out
-from api.endpoints import (
-    HTML,
-    Download,
-    Endpoint,
-    Reader,
-    command,
-    query,
-)
+from api.endpoints import HTML, Download, Endpoint, Reader, command, query
 from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERSONNEL_READERS, Actor, may_read_personnel
@@ -137,7 +130,7 @@ class HistoryEntryOut(Out):
         "(disbursements, recoveries) change per item: disbursements[<id>] for an item added "
         '("from" null, "to" the whole item) or removed ("to" null), and '
         "disbursements[<id>].reversed (recoveries[<id>].received, ...) for one value of an "
-        "existing item",
+        "existing item"
     )
 
 
@@ -204,9 +197,13 @@ def _audit_export(fmt: evidence.Format) -> Reader:
         file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
         try:
             done = evidence.export(
-                projector, file, fmt, q, min_position=q.min_position,
+                projector,
+                file,
+                fmt,
+                q,
+                min_position=q.min_position,
                 personnel=may_read_personnel(actor),
-            )  # fmt: skip
+            )
             file.seek(0)
         except BaseException:
             file.close()
@@ -227,6 +224,9 @@ ACT = "/api/activities/{activity_id:uuid}"
 ADMIN = frozenset({"admin"})
 AUDITORS = frozenset({"inspector", "finance"})
 
+# The route table: one row per address, read as a table (address, action, reader or
+# command, summary, tag, answer, roles), so the formatter leaves its layout alone.
+# fmt: off
 ENDPOINTS: tuple[Endpoint, ...] = (
     # -- service ---------------------------------------------------------------------------
     query("/", "dashboard", dashboard.page,
@@ -369,4 +369,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Rebuild a projection into fresh tables, then switch readers (in the background)",
              "admin", "rebuild_projection", read=admin.start_rebuild, roles=ADMIN,
              response=admin.RebuildStartedOut),
-)  # fmt: skip
+)
+# fmt: on

@@ -91,18 +91,25 @@ class CommandCycle:
         finance = self._person("Cán bộ tài chính", "finance", "STC")
         ledger.assign_budget(
             c.AssignBudget(
-                budget_year=year, project="DA2", source="city_budget", amount=10**13,
-                decision_no=f"QĐ-{label}", decided_on=dt.date(year, 1, 5),
+                budget_year=year,
+                project="DA2",
+                source="city_budget",
+                amount=10**13,
+                decision_no=f"QĐ-{label}",
+                decided_on=dt.date(year, 1, 5),
             ),
             finance,
-        )  # fmt: skip
+        )
         self.enterprise = ledger.register_enterprise(
             c.RegisterEnterprise(
-                tax_code="0100000001", name=f"Công ty {label}", district="QH-HOANKIEM",
-                sector="industry", size="small",
+                tax_code="0100000001",
+                name=f"Công ty {label}",
+                district="QH-HOANKIEM",
+                sector="industry",
+                size="small",
             ),
             self.officer,
-        ).id  # fmt: skip
+        ).id
         self.funding = c.Funding(city_budget=30_000_000, enterprise=30_000_000, other=0)
         self.count = 0
         self.application: UUID | None = None
@@ -119,12 +126,17 @@ class CommandCycle:
         if step == 0:
             written = ledger.submit_application(
                 c.SubmitApplication(
-                    enterprise_id=self.enterprise, dossier_no=f"HS-{tag}", project="DA2",
-                    support_type="iso_9001", title="ISO 9001", total_cost=60_000_000,
-                    requested=self.funding, submitted_on=dt.date(year, 2, 1),
+                    enterprise_id=self.enterprise,
+                    dossier_no=f"HS-{tag}",
+                    project="DA2",
+                    support_type="iso_9001",
+                    title="ISO 9001",
+                    total_cost=60_000_000,
+                    requested=self.funding,
+                    submitted_on=dt.date(year, 2, 1),
                 ),
                 self.officer,
-            )  # fmt: skip
+            )
             self.application = written.id
             return written
         app_id = self.application
@@ -132,19 +144,23 @@ class CommandCycle:
         if step == 1:
             return ledger.appraise_application(
                 c.AppraiseApplication(
-                    application_id=app_id, appraised_on=dt.date(year, 2, 10),
+                    application_id=app_id,
+                    appraised_on=dt.date(year, 2, 10),
                     recommended=self.funding,
                 ),
                 self.appraiser,
-            )  # fmt: skip
+            )
         if step == 2:
             return ledger.approve_application(
                 c.ApproveApplication(
-                    application_id=app_id, decision_no=f"QĐ-{tag}",
-                    decided_on=dt.date(year, 3, 1), budget_year=year, approved=self.funding,
+                    application_id=app_id,
+                    decision_no=f"QĐ-{tag}",
+                    decided_on=dt.date(year, 3, 1),
+                    budget_year=year,
+                    approved=self.funding,
                 ),
                 self.approver,
-            )  # fmt: skip
+            )
         if step == 3:
             return ledger.sign_contract(
                 c.SignContract(
@@ -154,8 +170,11 @@ class CommandCycle:
             )
         return ledger.record_disbursement(
             c.RecordDisbursement(
-                application_id=app_id, paid_on=dt.date(year, 3, 10), amount=30_000_000,
-                voucher_no=f"PC-{tag}", kind="payment",
+                application_id=app_id,
+                paid_on=dt.date(year, 3, 10),
+                amount=30_000_000,
+                voucher_no=f"PC-{tag}",
+                kind="payment",
             ),
             self.officer,
-        )  # fmt: skip
+        )

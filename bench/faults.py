@@ -81,9 +81,13 @@ class MixedCommands:
         year = YEARS[client % len(YEARS)]
         decision = f"QĐ-{self.run}-{client}-{n}"
         body = {
-            "budget_year": year, "project": "DA2", "source": "city_budget",
-            "amount": 1_000_000, "decision_no": decision, "decided_on": f"{year}-01-05",
-        }  # fmt: skip
+            "budget_year": year,
+            "project": "DA2",
+            "source": "city_budget",
+            "amount": 1_000_000,
+            "decision_no": decision,
+            "decided_on": f"{year}-01-05",
+        }
         return Command(
             "/api/budget-lines", body, self.finance, BUDGET_LINE_TOPICS[0], "decision_no", decision
         )
@@ -91,12 +95,15 @@ class MixedCommands:
     def application(self, client: int, n: int, enterprise_id: str) -> Command:
         dossier = f"HS-{self.run}-{client}-{n}"
         body = {
-            "enterprise_id": enterprise_id, "dossier_no": dossier, "project": "DA2",
-            "support_type": "iso_9001", "title": "Áp dụng ISO 9001:2015",
+            "enterprise_id": enterprise_id,
+            "dossier_no": dossier,
+            "project": "DA2",
+            "support_type": "iso_9001",
+            "title": "Áp dụng ISO 9001:2015",
             "total_cost": 100_000_000,
             "requested": {"city_budget": 50_000_000, "enterprise": 50_000_000, "other": 0},
             "submitted_on": "2015-02-01",
-        }  # fmt: skip
+        }
         return Command(
             "/api/applications", body, self.officer, APPLICATION_SUBMITTED, "dossier_no", dossier
         )
@@ -143,9 +150,7 @@ def measure(backend: str, kind: str, seconds: float, clients: int) -> Run:
         processes = Processes(Path(directory), ledger_env(Path(directory)))
         try:
             officer, finance = processes.add_users(
-                url,
-                ("Cán bộ tải", "officer", "SKHCN"),
-                ("Cán bộ tài chính tải", "finance", "STC"),
+                url, ("Cán bộ tải", "officer", "SKHCN"), ("Cán bộ tài chính tải", "finance", "STC")
             )
             server = LedgerServer(processes, url).start()
             commands = MixedCommands(officer, finance)
@@ -171,16 +176,20 @@ def measure(backend: str, kind: str, seconds: float, clients: int) -> Run:
     latencies = [a.latency * 1000 for a in load.acks]
     answers = load.answers
     return Run(
-        backend, kind,
+        backend,
+        kind,
         rate=len(in_time) / (ended - load.started_at),
-        p50=percentile(latencies, 0.50), p99=percentile(latencies, 0.99),
+        p50=percentile(latencies, 0.50),
+        p99=percentile(latencies, 0.99),
         unavailable=(min(after) - killed_at) if after and killed_at is not None else None,
-        positions_lost=last - count, lost=lost, duplicated=duplicated,
+        positions_lost=last - count,
+        lost=lost,
+        duplicated=duplicated,
         unacknowledged=unacknowledged + len(load.failures),
         server_errors=sum(n for k, n in answers.items() if k.startswith("500")),
         unavailable_answers=sum(n for k, n in answers.items() if k.startswith("503")),
         acknowledged=len(load.acks),
-    )  # fmt: skip
+    )
 
 
 def _ratio(value: float, base: float) -> str:

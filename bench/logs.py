@@ -133,8 +133,10 @@ def generate(path: Path, seed: int, scale: float) -> SourceLog:
         last[0] = now
         elapsed = now - started
         eta = elapsed / done * (total - done) if done else float("nan")
-        note(f"  {done:,}/{total:,} steps, {ledger.position():,} events, {elapsed:.0f} s"
-             f" elapsed, ~{eta:.0f} s to go")  # fmt: skip
+        note(
+            f"  {done:,}/{total:,} steps, {ledger.position():,} events, {elapsed:.0f} s"
+            f" elapsed, ~{eta:.0f} s to go"
+        )
 
     summary = load_demo(ledger, seed=seed, scale=scale, progress=progress)
     seconds = time.perf_counter() - started
@@ -143,9 +145,17 @@ def generate(path: Path, seed: int, scale: float) -> SourceLog:
     ledger.engine.dispose()
     partial.rename(path)
     path.with_suffix(".json").write_text(
-        json.dumps({"seed": seed, "scale": scale, "events": events, "seconds": seconds,
-                    "applications": summary.applications}, indent=1)
-    )  # fmt: skip
+        json.dumps(
+            {
+                "seed": seed,
+                "scale": scale,
+                "events": events,
+                "seconds": seconds,
+                "applications": summary.applications,
+            },
+            indent=1,
+        )
+    )
     note(f"generated {events:,} events in {seconds:.0f} s ({events / seconds:,.0f} events/s)")
     return SourceLog(path, scale, events, seconds, reused=False)
 
@@ -168,9 +178,10 @@ def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
             writer = csv.writer(buffer)
             for id_, originator, version, topic, state in batch:
                 originator_id = (
-                    uuid.UUID(bytes=originator) if isinstance(originator, bytes)
+                    uuid.UUID(bytes=originator)
+                    if isinstance(originator, bytes)
                     else uuid.UUID(str(originator))
-                )  # fmt: skip
+                )
                 writer.writerow((id_, originator_id, version, topic, "\\x" + bytes(state).hex()))
             buffer.seek(0)
             cursor.copy_expert(f"COPY ledger_events ({COLUMNS}) FROM STDIN (FORMAT csv)", buffer)

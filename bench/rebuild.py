@@ -105,9 +105,12 @@ def measure_rebuild(url: str, profile: bool) -> dict[str, Any]:
         stats.sort_stats("tottime").print_stats(15)
     behind = {n: p for n in projector.classes if (p := projector.position(n)) != head}
     return {
-        "events": folded, "seconds": seconds, "rate": folded / seconds,
-        "projections": list(projector.classes), "behind": behind,
-    }  # fmt: skip
+        "events": folded,
+        "seconds": seconds,
+        "rate": folded / seconds,
+        "projections": list(projector.classes),
+        "behind": behind,
+    }
 
 
 def run_follower(url: str) -> dict[str, Any]:
@@ -153,8 +156,11 @@ def live_lag(backend: str, seconds: float, rate: float) -> Lag:
 
         follower = subprocess.Popen(
             [sys.executable, "-m", "bench.rebuild", "--measure", "follow", "--url", url],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             head, deadline = ledger.position(), time.monotonic() + 300
             while reached() < head:
@@ -215,9 +221,14 @@ def live_lag(backend: str, seconds: float, rate: float) -> Lag:
     ms = sorted(lag * 1000 for lag in lags)
     p99 = statistics.quantiles(ms, n=100)[98] if len(ms) > 1 else (ms[0] if ms else math.nan)
     return Lag(
-        backend, count, count / elapsed, statistics.median(ms) if ms else math.nan, p99,
-        ms[-1] if ms else math.nan, len(pending),
-    )  # fmt: skip
+        backend,
+        count,
+        count / elapsed,
+        statistics.median(ms) if ms else math.nan,
+        p99,
+        ms[-1] if ms else math.nan,
+        len(pending),
+    )
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -247,31 +258,43 @@ def print_goals(rows: list[Row], lags: list[Lag]) -> None:
     for r in rows:
         what = f"{r.backend} {r.events:,}"
         if r.backend == "postgresql":
-            print(f"  {what}: ≥ {GOAL_PG_RATE:,} events/s: {yes(r.rate >= GOAL_PG_RATE)}"
-                  f" ({r.rate:,.0f})")  # fmt: skip
+            print(
+                f"  {what}: ≥ {GOAL_PG_RATE:,} events/s: {yes(r.rate >= GOAL_PG_RATE)}"
+                f" ({r.rate:,.0f})"
+            )
             if r.events >= 1_000_000:
-                print(f"  {what}: 1M in ≤ 10 s: {yes(r.seconds / r.events * 1e6 <= 10)}"
-                      f" ({r.seconds:.1f} s)")  # fmt: skip
+                print(
+                    f"  {what}: 1M in ≤ 10 s: {yes(r.seconds / r.events * 1e6 <= 10)}"
+                    f" ({r.seconds:.1f} s)"
+                )
             else:
-                print(f"  {what}: 1M in ≤ 10 s: not measured here (at this rate 1M ≈"
-                      f" {1e6 / r.rate:.1f} s)")  # fmt: skip
+                print(
+                    f"  {what}: 1M in ≤ 10 s: not measured here (at this rate 1M ≈"
+                    f" {1e6 / r.rate:.1f} s)"
+                )
         print(f"  {what}: ≥ {GOAL_RATIO}× raw: {yes(r.ratio >= GOAL_RATIO)} ({r.ratio:.2f}×)")
         print(f"  {what}: peak ≤ 1 GiB: {yes(r.rss_mib <= GOAL_RSS_MIB)} ({r.rss_mib:.0f} MiB)")
     for lag in lags:
-        print(f"  {lag.backend} live lag p99 ≤ 1 s: {yes(lag.p99_ms <= GOAL_LAG_P99_MS)}"
-              f" ({lag.p99_ms:.0f} ms)")  # fmt: skip
+        print(
+            f"  {lag.backend} live lag p99 ≤ 1 s: {yes(lag.p99_ms <= GOAL_LAG_P99_MS)}"
+            f" ({lag.p99_ms:.0f} ms)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", default="100000,1000000",
-                        help="comma-separated event counts (default 100000,1000000)")  # fmt: skip
+    parser.add_argument(
+        "--events",
+        default="100000,1000000",
+        help="comma-separated event counts (default 100000,1000000)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--lag-seconds", type=float, default=20.0, help="0 skips the lag test")
     parser.add_argument("--lag-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile each rebuild (slower; stats on stderr)")  # fmt: skip
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile each rebuild (slower; stats on stderr)"
+    )
     parser.add_argument("--measure", choices=["raw", "rebuild", "follow"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -295,24 +318,34 @@ def main() -> None:
         raw = child("raw", url)
         note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
         rebuilt = child("rebuild", url, args.profile)
-        note(f"{backend}: rebuild {rebuilt['events']:,} events, {rebuilt['rate']:,.0f}/s,"
-             f" {rebuilt['seconds']:.1f} s, {rebuilt['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        note(
+            f"{backend}: rebuild {rebuilt['events']:,} events, {rebuilt['rate']:,.0f}/s,"
+            f" {rebuilt['seconds']:.1f} s, {rebuilt['peak_rss_mib']:.0f} MiB"
+        )
         if rebuilt["behind"]:
-            note(f"{backend}: projections not at the head after the rebuild: "
-                 f"{rebuilt['behind']}")  # fmt: skip
+            note(f"{backend}: projections not at the head after the rebuild: {rebuilt['behind']}")
         projections = rebuilt["projections"]
         rows.append(
-            Row(backend, rebuilt["events"], raw["rate"], rebuilt["rate"], rebuilt["seconds"],
-                rebuilt["peak_rss_mib"], raw["peak_rss_mib"])
-        )  # fmt: skip
+            Row(
+                backend,
+                rebuilt["events"],
+                raw["rate"],
+                rebuilt["rate"],
+                rebuilt["seconds"],
+                rebuilt["peak_rss_mib"],
+                raw["peak_rss_mib"],
+            )
+        )
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     lags = [live_lag(b, args.lag_seconds, args.lag_rate) for b in backends if args.lag_seconds]
 
     print(f"\nsource logs (demo, seed {args.seed}):")
     for s in sources.values():
         how = "reused; generated" if s.reused else "generated"
-        print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
-              f" ({s.path.relative_to(ROOT)})")  # fmt: skip
+        print(
+            f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
+            f" ({s.path.relative_to(ROOT)})"
+        )
     print(f"\nfull rebuild of {len(projections)} projections ({', '.join(projections)})")
     print(
         f"{'backend':<11} {'events':>10} {'raw ev/s':>10} {'rebuild ev/s':>13} {'ratio':>6}"
@@ -324,14 +357,20 @@ def main() -> None:
             f" {r.ratio:>6.2f} {r.seconds:>8.1f} {r.rss_mib:>9.0f} {r.raw_rss_mib:>8.0f}"
         )
     if lags:
-        print(f"\nlive lag, commit → every projection folded ({args.lag_seconds:g} s at"
-              f" {args.lag_rate:g} commands/s; demo scale {LAG_SCALE:g}; follower in its own"
-              f" process)")  # fmt: skip
-        print(f"{'backend':<11} {'commands':>9} {'cmds/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
-              f" {'max ms':>7} {'unfolded':>9}")  # fmt: skip
+        print(
+            f"\nlive lag, commit → every projection folded ({args.lag_seconds:g} s at"
+            f" {args.lag_rate:g} commands/s; demo scale {LAG_SCALE:g}; follower in its own"
+            f" process)"
+        )
+        print(
+            f"{'backend':<11} {'commands':>9} {'cmds/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+            f" {'max ms':>7} {'unfolded':>9}"
+        )
         for lag in lags:
-            print(f"{lag.backend:<11} {lag.commands:>9} {lag.rate:>7.1f} {lag.p50_ms:>7.0f}"
-                  f" {lag.p99_ms:>7.0f} {lag.max_ms:>7.0f} {lag.unresolved:>9}")  # fmt: skip
+            print(
+                f"{lag.backend:<11} {lag.commands:>9} {lag.rate:>7.1f} {lag.p50_ms:>7.0f}"
+                f" {lag.p99_ms:>7.0f} {lag.max_ms:>7.0f} {lag.unresolved:>9}"
+            )
     print_goals(rows, lags)
 
 

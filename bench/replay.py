@@ -119,9 +119,12 @@ def measure_replay(
         profiler.enable()
     started = time.perf_counter()
     past = replay(
-        ledger, known_at=moment, names=names, snapshots=from_snapshots,
+        ledger,
+        known_at=moment,
+        names=names,
+        snapshots=from_snapshots,
         progress=progress if len(names) > 1 else None,
-    )  # fmt: skip
+    )
     seconds = time.perf_counter() - started
     if profiler is not None:
         profiler.disable()
@@ -130,10 +133,13 @@ def measure_replay(
     reached = {name: past.position(name) for name in past.classes}
     past.engine.dispose()
     return {
-        "events": position, "seconds": seconds, "rate": position / seconds,
-        "resolve_seconds": resolved, "projections": list(reached),
+        "events": position,
+        "seconds": seconds,
+        "rate": position / seconds,
+        "resolve_seconds": resolved,
+        "projections": list(reached),
         "reached": sorted(set(reached.values())),
-    }  # fmt: skip
+    }
 
 
 def child(kind: str, url: str, known_at: str = "", profile: bool = False) -> dict[str, Any]:
@@ -174,25 +180,36 @@ def print_goals(rows: list[Row]) -> None:
     for r in rows:
         what = f"{r.backend} {r.log_events:,}"
         if r.log_events >= 1_000_000:
-            print(f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s:"
-                  f" {yes(r.seconds_per_1m <= GOAL_SECONDS_1M)} ({r.seconds:.1f} s for"
-                  f" {r.replayed:,})")  # fmt: skip
+            print(
+                f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s:"
+                f" {yes(r.seconds_per_1m <= GOAL_SECONDS_1M)} ({r.seconds:.1f} s for"
+                f" {r.replayed:,})"
+            )
         else:
-            print(f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s: not measured"
-                  f" here (at this rate 1M ≈ {r.seconds_per_1m:.1f} s)")  # fmt: skip
+            print(
+                f"  {what}: 1M as known at a time in ≤ {GOAL_SECONDS_1M:g} s: not measured"
+                f" here (at this rate 1M ≈ {r.seconds_per_1m:.1f} s)"
+            )
         print(f"  {what}: peak ≤ 1 GiB: {yes(r.rss_mib <= GOAL_RSS_MIB)} ({r.rss_mib:.0f} MiB)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", default="100000,1000000",
-                        help="comma-separated event counts (default 100000,1000000)")  # fmt: skip
+    parser.add_argument(
+        "--events",
+        default="100000,1000000",
+        help="comma-separated event counts (default 100000,1000000)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile each full replay (stats on stderr)")  # fmt: skip
-    parser.add_argument("--skip-scratch", action="store_true",
-                        help="leave out the replay from the first event (slow at 1M)")  # fmt: skip
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile each full replay (stats on stderr)"
+    )
+    parser.add_argument(
+        "--skip-scratch",
+        action="store_true",
+        help="leave out the replay from the first event (slow at 1M)",
+    )
     parser.add_argument(
         "--measure",
         choices=["raw", "prepare", "replay", "scratch", "spend"],
@@ -230,18 +247,31 @@ def main() -> None:
         os.environ[settings.REPLAY_DIR.name] = directory  # the children's, empty
         try:
             prepared = child("prepare", url)
-            note(f"{backend}: tree {prepared['tree_seconds']:.1f} s, snapshots up to"
-                 f" {prepared['last']:,} in {prepared['seconds']:.1f} s"
-                 f" ({prepared['peak_rss_mib']:.0f} MiB)")  # fmt: skip
+            note(
+                f"{backend}: tree {prepared['tree_seconds']:.1f} s, snapshots up to"
+                f" {prepared['last']:,} in {prepared['seconds']:.1f} s"
+                f" ({prepared['peak_rss_mib']:.0f} MiB)"
+            )
             done, spend, scratch = measure_replays(url, moment, args, backend)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         rows.append(
-            Row(backend, source.events, done["events"], raw["rate"], done["rate"],
-                done["seconds"], done["resolve_seconds"], done["peak_rss_mib"],
-                raw["peak_rss_mib"], spend["seconds"], spend["peak_rss_mib"], prepared,
-                scratch)
-        )  # fmt: skip
+            Row(
+                backend,
+                source.events,
+                done["events"],
+                raw["rate"],
+                done["rate"],
+                done["seconds"],
+                done["resolve_seconds"],
+                done["peak_rss_mib"],
+                raw["peak_rss_mib"],
+                spend["seconds"],
+                spend["peak_rss_mib"],
+                prepared,
+                scratch,
+            )
+        )
 
     print_table(rows, sources, args.seed)
 
@@ -252,17 +282,22 @@ def measure_replays(
     """The replay from the snapshots, project spend alone, and (unless skipped) the replay
     from the first event."""
     done = child("replay", url, moment, args.profile)
-    note(f"{backend}: replay as known at {moment}: {done['events']:,} events,"
-         f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
-         f" s), {done['peak_rss_mib']:.0f} MiB")  # fmt: skip
+    note(
+        f"{backend}: replay as known at {moment}: {done['events']:,} events,"
+        f" {done['seconds']:.1f} s (resolving the time {done['resolve_seconds']:.2f}"
+        f" s), {done['peak_rss_mib']:.0f} MiB"
+    )
     spend = child("spend", url, moment)
-    note(f"{backend}: project_spend alone: {spend['seconds']:.1f} s,"
-         f" {spend['peak_rss_mib']:.0f} MiB")  # fmt: skip
+    note(
+        f"{backend}: project_spend alone: {spend['seconds']:.1f} s, {spend['peak_rss_mib']:.0f} MiB"
+    )
     scratch = None
     if not args.skip_scratch:
         scratch = child("scratch", url, moment)
-        note(f"{backend}: from the first event: {scratch['seconds']:.1f} s,"
-             f" {scratch['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        note(
+            f"{backend}: from the first event: {scratch['seconds']:.1f} s,"
+            f" {scratch['peak_rss_mib']:.0f} MiB"
+        )
     return done, spend, scratch
 
 
@@ -270,14 +305,18 @@ def print_table(rows: list[Row], sources: dict[Path, SourceLog], seed: int) -> N
     print(f"\nsource logs (demo, seed {seed}):")
     for s in sources.values():
         how = "reused; generated" if s.reused else "generated"
-        print(f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
-              f" ({s.path.relative_to(ROOT)})")  # fmt: skip
+        print(
+            f"  scale {s.scale:g}: {s.events:,} events, {how} in {s.generated_seconds:.0f} s"
+            f" ({s.path.relative_to(ROOT)})"
+        )
     names = ", ".join(cls.NAME for cls in snapshotted())
     every = snapshots.every_setting()
-    print(f"\nreplay as known at the time of the event at {AT:.0%} of the log, every projection"
-          f" a report reads ({names}), into a throw-away store, from the nearest snapshot"
-          f" (one every {every:,} events); 'first ev. s': the same from the first"
-          " event")  # fmt: skip
+    print(
+        f"\nreplay as known at the time of the event at {AT:.0%} of the log, every projection"
+        f" a report reads ({names}), into a throw-away store, from the nearest snapshot"
+        f" (one every {every:,} events); 'first ev. s': the same from the first"
+        " event"
+    )
     print(
         f"{'backend':<11} {'events':>10} {'replayed':>10} {'raw ev/s':>10} {'replay ev/s':>12}"
         f" {'ratio':>6} {'seconds':>8} {'resolve s':>9} {'peak MiB':>9} {'raw MiB':>8}"
@@ -292,12 +331,16 @@ def print_table(rows: list[Row], sources: dict[Path, SourceLog], seed: int) -> N
             f" {r.spend_rss_mib:>9.0f} {scratch}"
         )
     print("\nonce per log: the live Merkle tree brought up to the head, then the snapshots made")
-    print(f"{'backend':<11} {'events':>10} {'tree s':>8} {'snapshots s':>12} {'up to':>10}"
-          f" {'peak MiB':>9}")  # fmt: skip
+    print(
+        f"{'backend':<11} {'events':>10} {'tree s':>8} {'snapshots s':>12} {'up to':>10}"
+        f" {'peak MiB':>9}"
+    )
     for r in rows:
         p = r.prepare
-        print(f"{r.backend:<11} {r.log_events:>10,} {p['tree_seconds']:>8.1f}"
-              f" {p['seconds']:>12.1f} {p['last']:>10,} {p['peak_rss_mib']:>9.0f}")  # fmt: skip
+        print(
+            f"{r.backend:<11} {r.log_events:>10,} {p['tree_seconds']:>8.1f}"
+            f" {p['seconds']:>12.1f} {p['last']:>10,} {p['peak_rss_mib']:>9.0f}"
+        )
     print_goals(rows)
 
 

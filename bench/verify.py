@@ -78,9 +78,14 @@ def measure_verify(url: str) -> dict[str, Any]:
     result = verify(projector, public_key=cp.raw_public(key))
     seconds = time.perf_counter() - started
     return {
-        "events": result.checked, "seconds": seconds, "rate": result.checked / seconds,
-        "ok": result.ok, "tree_seconds": tree_seconds, "peak_mib": peak_rss_mib(), "busy": busy,
-    }  # fmt: skip
+        "events": result.checked,
+        "seconds": seconds,
+        "rate": result.checked / seconds,
+        "ok": result.ok,
+        "tree_seconds": tree_seconds,
+        "peak_mib": peak_rss_mib(),
+        "busy": busy,
+    }
 
 
 def busy_before(seconds: float = 1.0) -> float | None:
@@ -144,8 +149,10 @@ def main() -> None:
     print("\ngoal (issue 4; printed, not asserted):")
     for backend, _, done in rows:
         met = "yes" if done["rate"] >= GOAL_RATE else "NO"
-        print(f"  {backend} {done['events']:,}: ≥ {GOAL_RATE:,} events/s: {met}"
-              f" ({done['rate']:,.0f}); clean: {'yes' if done['ok'] else 'NO'}")  # fmt: skip
+        print(
+            f"  {backend} {done['events']:,}: ≥ {GOAL_RATE:,} events/s: {met}"
+            f" ({done['rate']:,.0f}); clean: {'yes' if done['ok'] else 'NO'}"
+        )
 
 
 if __name__ == "__main__":

@@ -79,11 +79,15 @@ class LedgerActions:
     ) -> None:
         self.ledger.assign_budget(
             c.AssignBudget(
-                budget_year=year, project=project, source=source, amount=amount,
-                decision_no=decision_no, decided_on=on,
+                budget_year=year,
+                project=project,
+                source=source,
+                amount=amount,
+                decision_no=decision_no,
+                decided_on=on,
             ),
             actor,
-        )  # fmt: skip
+        )
         self.budget_lines.add((year, project, source))
         if source == CITY:
             self.lines[year, project].assigned += amount
@@ -92,11 +96,15 @@ class LedgerActions:
     def register(self, enterprise: DemoEnterprise, officer: Actor, on: dt.date) -> None:
         written = self.ledger.register_enterprise(
             c.RegisterEnterprise(
-                tax_code=enterprise.tax_code, name=enterprise.name, district=enterprise.district,
-                sector=enterprise.sector, size=enterprise.size, registered_on=on,
+                tax_code=enterprise.tax_code,
+                name=enterprise.name,
+                district=enterprise.district,
+                sector=enterprise.sector,
+                size=enterprise.size,
+                registered_on=on,
             ),
             officer,
-        )  # fmt: skip
+        )
         enterprise.id = written.id
         self.done("register_enterprise")
 
@@ -104,12 +112,14 @@ class LedgerActions:
         assert enterprise.id is not None and enterprise.split_into is not None
         self.ledger.correct_enterprise(
             c.CorrectEnterprise(
-                enterprise_id=enterprise.id, corrected_on=on, district=enterprise.split_into,
+                enterprise_id=enterprise.id,
+                corrected_on=on,
+                district=enterprise.split_into,
                 reason="Huyện Từ Liêm tách thành quận Bắc Từ Liêm và quận Nam Từ Liêm "
                 "(Nghị quyết 132/NQ-CP ngày 27/12/2013)",
             ),
             self.people.get(enterprise.split_into, self.people["intake_1"]),
-        )  # fmt: skip
+        )
         enterprise.district = enterprise.split_into
         self.done("correct_enterprise")
 
@@ -119,12 +129,17 @@ class LedgerActions:
         dossier_no = f"HS-{on.year}-{app.project}-{number:05d}"
         written = self.ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=app.enterprise.id, dossier_no=dossier_no,
-                project=app.project, support_type=app.support_type, title=app.title,
-                total_cost=app.total_cost, requested=c.Funding(**app.requested), submitted_on=on,
+                enterprise_id=app.enterprise.id,
+                dossier_no=dossier_no,
+                project=app.project,
+                support_type=app.support_type,
+                title=app.title,
+                total_cost=app.total_cost,
+                requested=c.Funding(**app.requested),
+                submitted_on=on,
             ),
             app.submitter,
-        )  # fmt: skip
+        )
         app.id = written.id
         app.status = "submitted"
         self.done("submit_application")
@@ -136,22 +151,24 @@ class LedgerActions:
     def return_(self, app: DemoApplication, on: dt.date) -> None:
         self.ledger.return_application(
             c.ReturnApplication(
-                application_id=self.application_id(app), returned_on=on,
+                application_id=self.application_id(app),
+                returned_on=on,
                 reason=self.rng.choice(RETURN_REASONS),
             ),
             app.handler,
-        )  # fmt: skip
+        )
         app.status = "returned"
         self.done("return_application")
 
     def resubmit(self, app: DemoApplication, on: dt.date) -> None:
         self.ledger.resubmit_application(
             c.ResubmitApplication(
-                application_id=self.application_id(app), resubmitted_on=on,
+                application_id=self.application_id(app),
+                resubmitted_on=on,
                 note="Doanh nghiệp đã bổ sung, hoàn thiện hồ sơ",
             ),
             app.handler,
-        )  # fmt: skip
+        )
         app.status = "submitted"
         self.done("resubmit_application")
 
@@ -164,11 +181,13 @@ class LedgerActions:
         )
         self.ledger.appraise_application(
             c.AppraiseApplication(
-                application_id=self.application_id(app), appraised_on=on,
-                recommended=c.Funding(**app.recommended), note=note,
+                application_id=self.application_id(app),
+                appraised_on=on,
+                recommended=c.Funding(**app.recommended),
+                note=note,
             ),
             app.appraiser,
-        )  # fmt: skip
+        )
         app.status = "appraised"
         self.done("appraise_application")
 
@@ -191,11 +210,14 @@ class LedgerActions:
         number = self.number(f"QĐ{on.year}")
         self.ledger.approve_application(
             c.ApproveApplication(
-                application_id=self.application_id(app), decision_no=f"{number}/QĐ-SKHCN",
-                decided_on=on, budget_year=on.year, approved=c.Funding(**approved),
+                application_id=self.application_id(app),
+                decision_no=f"{number}/QĐ-SKHCN",
+                decided_on=on,
+                budget_year=on.year,
+                approved=c.Funding(**approved),
             ),
             app.approver,
-        )  # fmt: skip
+        )
         app.approved = approved
         app.budget_year = on.year
         line.committed += approved[CITY]
@@ -205,22 +227,24 @@ class LedgerActions:
     def reject(self, app: DemoApplication, on: dt.date, actor: Actor, reason: str = "") -> None:
         self.ledger.reject_application(
             c.RejectApplication(
-                application_id=self.application_id(app), decided_on=on,
+                application_id=self.application_id(app),
+                decided_on=on,
                 reason=reason or self.rng.choice(REJECTION_REASONS),
             ),
             actor,
-        )  # fmt: skip
+        )
         app.status = "rejected"
         self.done("reject_application")
 
     def withdraw(self, app: DemoApplication, on: dt.date) -> None:
         self.ledger.withdraw_application(
             c.WithdrawApplication(
-                application_id=self.application_id(app), withdrawn_on=on,
+                application_id=self.application_id(app),
+                withdrawn_on=on,
                 reason=self.rng.choice(WITHDRAWAL_REASONS),
             ),
             app.handler,
-        )  # fmt: skip
+        )
         app.status = "withdrawn"
         self.done("withdraw_application")
 
@@ -250,12 +274,14 @@ class LedgerActions:
             return
         written = self.ledger.record_disbursement(
             c.RecordDisbursement(
-                application_id=self.application_id(app), paid_on=on, amount=amount,
+                application_id=self.application_id(app),
+                paid_on=on,
+                amount=amount,
                 voucher_no=self.voucher("UNC", on.year),
                 kind="advance" if kind == "advance" else "payment",
             ),
             app.handler,
-        )  # fmt: skip
+        )
         app.disbursements.append([written.id, amount, False])
         self.city_disbursed += amount
         self.done("record_disbursement")
@@ -267,11 +293,13 @@ class LedgerActions:
         last = live[-1]
         self.ledger.reverse_disbursement(
             c.ReverseDisbursement(
-                application_id=self.application_id(app), disbursement_id=last[0],
-                reversed_on=on, reason=reason,
+                application_id=self.application_id(app),
+                disbursement_id=last[0],
+                reversed_on=on,
+                reason=reason,
             ),
             app.handler,
-        )  # fmt: skip
+        )
         last[2] = True
         self.city_disbursed -= last[1]
         self.done("reverse_disbursement")
@@ -287,11 +315,13 @@ class LedgerActions:
                 outputs[target] = self.rng.choice((1, 1, 1, 2, 2, 3))
         self.ledger.record_acceptance(
             c.RecordAcceptance(
-                application_id=self.application_id(app), accepted_on=on,
-                result="passed" if result == "passed" else "failed", outputs=outputs,
+                application_id=self.application_id(app),
+                accepted_on=on,
+                result="passed" if result == "passed" else "failed",
+                outputs=outputs,
             ),
             app.appraiser,
-        )  # fmt: skip
+        )
         app.status = "accepted" if result == "passed" else "acceptance_failed"
         self.done("record_acceptance")
 
@@ -301,11 +331,12 @@ class LedgerActions:
     def settle(self, app: DemoApplication, on: dt.date) -> None:
         self.ledger.settle_application(
             c.SettleApplication(
-                application_id=self.application_id(app), settled_on=on,
+                application_id=self.application_id(app),
+                settled_on=on,
                 note="Thanh lý hợp đồng, quyết toán kinh phí hỗ trợ",
             ),
             app.handler,
-        )  # fmt: skip
+        )
         self.release(app)
         app.status = "settled"
         self.done("settle_application")
@@ -331,11 +362,13 @@ class LedgerActions:
             return
         written = self.ledger.order_recovery(
             c.OrderRecovery(
-                application_id=self.application_id(app), ordered_on=on, amount=recoverable,
+                application_id=self.application_id(app),
+                ordered_on=on,
+                amount=recoverable,
                 reason=reason,
             ),
             self.people["finance_2"],
-        )  # fmt: skip
+        )
         app.recovery_orders.append((written.id, recoverable))
         app.recovery_ordered += recoverable
         self.done("order_recovery")
@@ -346,11 +379,13 @@ class LedgerActions:
         recovery_id, amount = app.recovery_orders.pop(0)
         self.ledger.receive_recovery(
             c.ReceiveRecovery(
-                application_id=self.application_id(app), recovery_id=recovery_id,
-                received_on=on, voucher_no=self.voucher("GNT", on.year),
+                application_id=self.application_id(app),
+                recovery_id=recovery_id,
+                received_on=on,
+                voucher_no=self.voucher("GNT", on.year),
             ),
             self.people["finance_2"],
-        )  # fmt: skip
+        )
         app.recovered += amount
         self.city_recovered += amount
         if app.status in ("settled", "cancelled"):  # closed: what comes back is uncommitted
@@ -368,12 +403,17 @@ class LedgerActions:
         number = self.number(f"QĐ{on.year}")
         written = self.ledger.approve_activity(
             c.ApproveActivity(
-                department=activity.department, project=activity.project, kind=activity.kind,
-                title=activity.title, budget_year=activity.budget_year, budget=activity.budget,
-                decision_no=f"{number}/QĐ-SKHCN", approved_on=on,
+                department=activity.department,
+                project=activity.project,
+                kind=activity.kind,
+                title=activity.title,
+                budget_year=activity.budget_year,
+                budget=activity.budget,
+                decision_no=f"{number}/QĐ-SKHCN",
+                approved_on=on,
             ),
             activity.actor,
-        )  # fmt: skip
+        )
         activity.id = written.id
         line.committed += activity.budget
         self.done("approve_activity")
@@ -392,11 +432,13 @@ class LedgerActions:
             return
         self.ledger.record_activity_spending(
             c.RecordActivitySpending(
-                activity_id=activity.id, spent_on=on, amount=amount,
+                activity_id=activity.id,
+                spent_on=on,
+                amount=amount,
                 voucher_no=self.voucher("PC", on.year),
             ),
             activity.actor,
-        )  # fmt: skip
+        )
         activity.spent += amount
         self.city_disbursed += amount
         self.done("record_activity_spending")
@@ -406,11 +448,12 @@ class LedgerActions:
             return
         self.ledger.complete_activity(
             c.CompleteActivity(
-                activity_id=activity.id, completed_on=on,
+                activity_id=activity.id,
+                completed_on=on,
                 report=f"Đã hoàn thành; kinh phí thực hiện {format_vnd(activity.spent)}",
             ),
             activity.actor,
-        )  # fmt: skip
+        )
         self.lines[activity.budget_year, activity.project].committed -= (
             activity.budget - activity.spent
         )

@@ -309,9 +309,7 @@ def activities(rng: random.Random, count: int, people: dict[str, Actor]) -> list
         department = rng.choice(departments)
         actor = people.get(department, people["intake_1"])
         title = ACTIVITY_TITLES[kind].format(
-            topic=PROJECT_TOPICS[project],
-            year=year,
-            dept=catalogue.DEPARTMENTS[department].name_vi,
+            topic=PROJECT_TOPICS[project], year=year, dept=catalogue.DEPARTMENTS[department].name_vi
         )
         budget = draw.money(rng, low, high, 1_000_000)
         drawn.append(DemoActivity(department, project, kind, title, year, budget, actor))

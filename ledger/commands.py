@@ -90,10 +90,33 @@ BudgetYear = Annotated[int, Field(ge=FIRST_BUDGET_YEAR, le=LAST_BUDGET_YEAR)]
 #: spaces and joiners, direction marks, the BOM, the soft hyphen), surrogate (Cs), private-use
 #: (Co) or unassigned (Cn, as of the Unicode version of Python's ``unicodedata``) character,
 #: nor a line or paragraph separator (Zl, Zp).
-TEXT_CATEGORIES = frozenset({
-    "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No",
-    "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs",
-})  # fmt: skip
+TEXT_CATEGORIES = frozenset(
+    {
+        "Lu",
+        "Ll",
+        "Lt",
+        "Lm",
+        "Lo",
+        "Mn",
+        "Mc",
+        "Me",
+        "Nd",
+        "Nl",
+        "No",
+        "Pc",
+        "Pd",
+        "Ps",
+        "Pe",
+        "Pi",
+        "Pf",
+        "Po",
+        "Sm",
+        "Sc",
+        "Sk",
+        "So",
+        "Zs",
+    }
+)
 #: what multi-line text (reasons, notes, reports) may also hold inside: line feeds and tabs
 #: (a CR LF or a lone CR is made a line feed first)
 MULTILINE_CONTROLS = frozenset("\n\t")

@@ -299,20 +299,26 @@ def verify_file(
         if event.position != count:
             kind = "missing" if event.position > count else "reordered"
             problems.add(
-                kind, count, record,
+                kind,
+                count,
+                record,
                 f"line {count + 1} holds position {event.position}; position {count} was due",
-            )  # fmt: skip
+            )
         elif key is not None and key in seen:
             problems.add(
-                "inserted", count, record,
+                "inserted",
+                count,
+                record,
                 f"version {key[1]} of {record} is already at position {seen[key]}",
-            )  # fmt: skip
+            )
         elif leaf.hex() != event.leaf_hash:
             what = "recorded hole's record" if key is None else "event's bytes"
             problems.add(
-                "altered", count, record,
+                "altered",
+                count,
+                record,
                 f"the {what} give leaf {leaf.hex()}, the file says {event.leaf_hash}",
-            )  # fmt: skip
+            )
         if key is not None:
             seen.setdefault(key, count)
         frontier.push(leaf)
@@ -376,20 +382,29 @@ def import_file(
                         "the file changed while it was imported; nothing was imported"
                     )
                 frontier.push(event.gap.leaf_hash())
-                connection.execute(insert(log_gaps.log_gaps).values(
-                    position=event.position, found_at=event.gap.found_at,
-                    found_by=event.gap.found_by, reason=event.gap.reason,
-                ))  # fmt: skip
+                connection.execute(
+                    insert(log_gaps.log_gaps).values(
+                        position=event.position,
+                        found_at=event.gap.found_at,
+                        found_by=event.gap.found_by,
+                        reason=event.gap.reason,
+                    )
+                )
                 continue
             frontier.push(
-                hasher(event.originator_id, event.originator_version, count, event.state,
-                       event.topic)
-            )  # fmt: skip
-            rows.append({
-                "id": count, "originator_id": event.originator_id,
-                "originator_version": event.originator_version, "topic": event.topic,
-                "state": event.state,
-            })  # fmt: skip
+                hasher(
+                    event.originator_id, event.originator_version, count, event.state, event.topic
+                )
+            )
+            rows.append(
+                {
+                    "id": count,
+                    "originator_id": event.originator_id,
+                    "originator_version": event.originator_version,
+                    "topic": event.topic,
+                    "state": event.state,
+                }
+            )
             if len(rows) == FETCH:
                 connection.execute(insert(events_table), rows)
                 rows = []

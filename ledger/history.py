@@ -68,9 +68,14 @@ def application_history(
 def _history_row(row: Any, domain_event: object) -> dict[str, Any]:
     assert isinstance(domain_event, LedgerAggregate.Event)
     skip = {
-        "originator_id", "originator_version", "timestamp", "originator_topic",
-        "actor", "department", "effective_date",
-    }  # fmt: skip
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor",
+        "department",
+        "effective_date",
+    }
     data = {k: _jsonable(v) for k, v in vars(domain_event).items() if k not in skip}
     leaf = event_leaf_hash(
         row.originator_id, row.originator_version, row.id, bytes(row.state), row.topic

@@ -141,11 +141,15 @@ def record(
         connection.execute(
             insert(log_gaps),
             [
-                {"position": g.position, "found_at": g.found_at, "found_by": g.found_by,
-                 "reason": g.reason}
+                {
+                    "position": g.position,
+                    "found_at": g.found_at,
+                    "found_by": g.found_by,
+                    "reason": g.reason,
+                }
                 for g in gaps
             ],
-        )  # fmt: skip
+        )
     return gaps
 
 

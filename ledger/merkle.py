@@ -47,9 +47,12 @@ def leaf_data(
 ) -> bytes:
     """The canonical bytes of one stored event, as hashed into its leaf."""
     return LEAF_DATA % (
-        canonical_id(originator_id), int(originator_version), int(position),
-        base64.b64encode(state), topic_json_of(topic),
-    )  # fmt: skip
+        canonical_id(originator_id),
+        int(originator_version),
+        int(position),
+        base64.b64encode(state),
+        topic_json_of(topic),
+    )
 
 
 def canonical_id(originator_id: UUID | str | bytes | memoryview) -> bytes:
@@ -123,9 +126,12 @@ class LeafHasher:
         if topic_json is None:
             topic_json = self._topics[topic] = topic_json_of(topic)
         return LEAF_DATA % (
-            self.canonical_id(originator_id), originator_version, position,
-            base64.b64encode(state), topic_json,
-        )  # fmt: skip
+            self.canonical_id(originator_id),
+            originator_version,
+            position,
+            base64.b64encode(state),
+            topic_json,
+        )
 
     def __call__(
         self,

@@ -91,9 +91,12 @@ class ProgramActivity(LedgerAggregate):
             )
         spending_id = uuid4()
         self.trigger_event(
-            self.Spent, spending_id=spending_id, amount=amount, voucher_no=voucher_no,
+            self.Spent,
+            spending_id=spending_id,
+            amount=amount,
+            voucher_no=voucher_no,
             **meta.fields(),
-        )  # fmt: skip
+        )
         return spending_id
 
     def complete(self, report: str, meta: Meta) -> int:

@@ -17,17 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    Repository,
-)
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    JSONTranscoder,
-    Recording,
-)
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Recording
 from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
@@ -38,12 +30,7 @@ from ledger.base import Meta
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
 from ledger.commands import Command, today
 from ledger.enterprise import Enterprise
-from ledger.errors import (
-    Duplicate,
-    InsufficientBudget,
-    NotFound,
-    Unauthorized,
-)
+from ledger.errors import Duplicate, InsufficientBudget, NotFound, Unauthorized
 from ledger.history import application_history
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.persistence import (
@@ -59,14 +46,7 @@ from ledger.recorder import LedgerRecorder
 from ledger.repository import CommittedStateRepository, note_saved
 from ledger.support_application import SupportApplication
 from ledger.unit_of_work import UnitOfWork, attempt, drop_refused_commits
-from ledger.user import (
-    ADMIN,
-    ADMINISTRATORS_ID,
-    Administrators,
-    User,
-    new_token,
-    user_id_for_token,
-)
+from ledger.user import ADMIN, ADMINISTRATORS_ID, Administrators, User, new_token, user_id_for_token
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -283,39 +263,23 @@ class Ledger(Application[UUID]):
 
     def return_application(self, cmd: commands.ReturnApplication, actor: Actor) -> Written:
         return self._simple(
-            cmd, actor, cmd.returned_on,
-            lambda a, m: a.return_for_completion(cmd.reason, m),
-        )  # fmt: skip
+            cmd, actor, cmd.returned_on, lambda a, m: a.return_for_completion(cmd.reason, m)
+        )
 
     def resubmit_application(self, cmd: commands.ResubmitApplication, actor: Actor) -> Written:
-        return self._simple(
-            cmd, actor, cmd.resubmitted_on,
-            lambda a, m: a.resubmit(cmd.note, m),
-        )  # fmt: skip
+        return self._simple(cmd, actor, cmd.resubmitted_on, lambda a, m: a.resubmit(cmd.note, m))
 
     def appraise_application(self, cmd: commands.AppraiseApplication, actor: Actor) -> Written:
-        return self._simple(
-            cmd, actor, cmd.appraised_on,
-            lambda a, m: a.appraise(cmd, m),
-        )  # fmt: skip
+        return self._simple(cmd, actor, cmd.appraised_on, lambda a, m: a.appraise(cmd, m))
 
     def reject_application(self, cmd: commands.RejectApplication, actor: Actor) -> Written:
-        return self._simple(
-            cmd, actor, cmd.decided_on,
-            lambda a, m: a.reject(cmd.reason, m),
-        )  # fmt: skip
+        return self._simple(cmd, actor, cmd.decided_on, lambda a, m: a.reject(cmd.reason, m))
 
     def withdraw_application(self, cmd: commands.WithdrawApplication, actor: Actor) -> Written:
-        return self._simple(
-            cmd, actor, cmd.withdrawn_on,
-            lambda a, m: a.withdraw(cmd.reason, m),
-        )  # fmt: skip
+        return self._simple(cmd, actor, cmd.withdrawn_on, lambda a, m: a.withdraw(cmd.reason, m))
 
     def record_acceptance(self, cmd: commands.RecordAcceptance, actor: Actor) -> Written:
-        return self._simple(
-            cmd, actor, cmd.accepted_on,
-            lambda a, m: a.record_acceptance(cmd, m),
-        )  # fmt: skip
+        return self._simple(cmd, actor, cmd.accepted_on, lambda a, m: a.record_acceptance(cmd, m))
 
     def approve_application(self, cmd: commands.ApproveApplication, actor: Actor) -> Written:
         def work() -> Written:
@@ -391,10 +355,7 @@ class Ledger(Application[UUID]):
         return self._close(cmd, actor, cmd.settled_on, lambda a, m: a.settle(cmd.note, m))
 
     def cancel_application(self, cmd: commands.CancelApplication, actor: Actor) -> Written:
-        return self._close(
-            cmd, actor, cmd.cancelled_on,
-            lambda a, m: a.cancel(cmd.reason, m),
-        )  # fmt: skip
+        return self._close(cmd, actor, cmd.cancelled_on, lambda a, m: a.cancel(cmd.reason, m))
 
     def order_recovery(self, cmd: commands.OrderRecovery, actor: Actor) -> Written:
         def work() -> Written:
@@ -465,9 +426,9 @@ class Ledger(Application[UUID]):
         token = new_token()
 
         def work() -> GrantedAccess:
-            user = User.grant(cmd.name, cmd.role, cmd.department, token, self._meta(
-                actor, cmd, today()
-            ))  # fmt: skip
+            user = User.grant(
+                cmd.name, cmd.role, cmd.department, token, self._meta(actor, cmd, today())
+            )
             return GrantedAccess(user.id, token, self._save(user))
 
         return self._run(cmd, actor, work)

@@ -145,8 +145,7 @@ READY_MAX_LAG = Setting(
     "`/api/health/ready` answers 503 while a projection is more events than this behind the "
     "head of the log",
     _whole_number(
-        "LEDGER_READY_MAX_LAG",
-        "{name} must be a whole number of events (0 or more), not {value!r}",
+        "LEDGER_READY_MAX_LAG", "{name} must be a whole number of events (0 or more), not {value!r}"
     ),
     strip=True,
 )

@@ -60,9 +60,18 @@ SETTLED = "settled"
 CANCELLED = "cancelled"
 
 STATUSES = (
-    SUBMITTED, RETURNED, APPRAISED, APPROVED, REJECTED, WITHDRAWN,
-    CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, SETTLED, CANCELLED,
-)  # fmt: skip
+    SUBMITTED,
+    RETURNED,
+    APPRAISED,
+    APPROVED,
+    REJECTED,
+    WITHDRAWN,
+    CONTRACTED,
+    ACCEPTED,
+    ACCEPTANCE_FAILED,
+    SETTLED,
+    CANCELLED,
+)
 
 #: action -> statuses in which it is allowed (invariant 4)
 ALLOWED: dict[str, frozenset[str]] = {
@@ -332,7 +341,7 @@ class SupportApplication(LedgerAggregate):
             if amount > ceiling.get(source, 0):
                 raise ExceedsRequested(
                     f"The {what} {source} amount {format_vnd(amount)} is above the "
-                    f"{format_vnd(ceiling.get(source, 0))} requested.",
+                    f"{format_vnd(ceiling.get(source, 0))} requested."
                 )
 
     def check_separation_of_duties(self, actor: Actor) -> None:

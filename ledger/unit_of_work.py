@@ -188,7 +188,7 @@ class UnitOfWork:
             raise StorageUnavailable(
                 "The connection to the database was lost while the change was being committed, "
                 "and the database cannot be reached to tell whether it was stored: look before "
-                "sending it again (an Idempotency-Key makes sending it again safe).",
+                "sending it again (an Idempotency-Key makes sending it again safe)."
             ) from lost
 
 

@@ -22,9 +22,7 @@ from typing import Any
 from ledger.checkpoint import Checkpoint, key_id
 from ledger.problems import Problem
 
-KINDS = (
-    "altered", "missing", "inserted", "reordered", "bad_signature", "inconsistent_checkpoint",
-)  # fmt: skip
+KINDS = ("altered", "missing", "inserted", "reordered", "bad_signature", "inconsistent_checkpoint")
 
 #: problems listed in one answer; the last one listed says how many more there are
 PROBLEMS_LISTED = 200
@@ -109,17 +107,21 @@ def check_checkpoints(
             problems.add("bad_signature", None, None, f"{label}: no public key to check it with")
         elif checkpoint.key_id != key_id(public_key, checkpoint.origin):
             problems.add(
-                "bad_signature", None, None,
+                "bad_signature",
+                None,
+                None,
                 f"{label}: signed with key {checkpoint.key_id}, not with the ledger's key "
                 f"{key_id(public_key, checkpoint.origin)}",
-            )  # fmt: skip
+            )
         elif not checkpoint.signed_by(public_key):
             problems.add("bad_signature", None, None, f"{label}: the signature does not match")
         if checkpoint.tree_size > size:
             problems.add(
-                "inconsistent_checkpoint", None, None,
+                "inconsistent_checkpoint",
+                None,
+                None,
                 f"{label}: it covers {checkpoint.tree_size:,} events, the log holds {size:,}",
-            )  # fmt: skip
+            )
             continue
         root = roots.get(checkpoint.tree_size)
         if root is not None and root != checkpoint.root:
@@ -127,10 +129,12 @@ def check_checkpoints(
                 first_bad if first_bad is not None and first_bad <= checkpoint.tree_size else None
             )
             problems.add(
-                "inconsistent_checkpoint", where, None,
+                "inconsistent_checkpoint",
+                where,
+                None,
                 f"{label}: the log's root at that size is {root.hex()}, the checkpoint's is "
                 f"{checkpoint.root_hash}",
-            )  # fmt: skip
+            )
 
 
 def sizes_of(checkpoints: Sequence[Checkpoint]) -> set[int]:

@@ -51,7 +51,8 @@ TRAIL = TableDef(
     "audit_trail",
     ("position",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("position", BIGINT, primary_key=True, autoincrement=False),
         Column("recorded_at", DateTime, nullable=False),  # UTC, stored without its zone
         Column("effective_date", Date, nullable=False),
@@ -67,22 +68,27 @@ TRAIL = TableDef(
         Index(f"ix_{name}_record", "record_id"),
     ),
     appended=True,
-)  # fmt: skip
+)
 
 LABELS = TableDef(
     "audit_trail_labels",
     ("record_id",),
     lambda name, md: Table(
-        name, md,
-        Column("record_id", Uuid, primary_key=True),
-        Column("label", Text, nullable=False),
+        name, md, Column("record_id", Uuid, primary_key=True), Column("label", Text, nullable=False)
     ),
-)  # fmt: skip
+)
 
-SOURCE_VI = {"city_budget": "ngân sách thành phố", "enterprise": "vốn doanh nghiệp",
-             "other": "nguồn vốn khác"}  # fmt: skip
-KEY_KIND_VI = {"tax-code": "mã số thuế", "dossier": "số hồ sơ", "contract": "số hợp đồng",
-               "voucher": "số chứng từ"}  # fmt: skip
+SOURCE_VI = {
+    "city_budget": "ngân sách thành phố",
+    "enterprise": "vốn doanh nghiệp",
+    "other": "nguồn vốn khác",
+}
+KEY_KIND_VI = {
+    "tax-code": "mã số thuế",
+    "dossier": "số hồ sơ",
+    "contract": "số hợp đồng",
+    "voucher": "số chứng từ",
+}
 DISBURSEMENT_VI = {"advance": "Tạm ứng", "payment": "Thanh toán"}
 
 #: budget line id -> how a sentence names it
@@ -190,22 +196,33 @@ class AuditTrail(Projection):
         """An event without a sentence of its own is still one row."""
         event_type = _types(type(event))[1]
         self._row(
-            event, position, NO_AMOUNTS,
+            event,
+            position,
+            NO_AMOUNTS,
             f"Ghi nhận sự kiện {event_type} của bản ghi {event.originator_id} "
             f"ngày {day(event.effective_date)}.",
-        )  # fmt: skip
+        )
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _row(self, event: Any, position: int, amounts: dict[str, Any], summary: str) -> None:
         record_type, event_type = _types(type(event))
-        self.rows("audit_trail").append({
-            "position": position, "recorded_at": _naive_utc(event.timestamp),
-            "effective_date": event.effective_date, "record_type": record_type,
-            "record_id": event.originator_id, "event_type": event_type, "actor": event.actor,
-            "department": event.department, "amounts": amounts,
-            "references": event.references, "summary": summary, "leaf_hash": None,
-        })  # fmt: skip
+        self.rows("audit_trail").append(
+            {
+                "position": position,
+                "recorded_at": _naive_utc(event.timestamp),
+                "effective_date": event.effective_date,
+                "record_type": record_type,
+                "record_id": event.originator_id,
+                "event_type": event_type,
+                "actor": event.actor,
+                "department": event.department,
+                "amounts": amounts,
+                "references": event.references,
+                "summary": summary,
+                "leaf_hash": None,
+            }
+        )
 
     def _name(self, record_id: UUID, label: str) -> None:
         row = self.rows("audit_trail_labels").get_or_create(
@@ -226,12 +243,17 @@ class AuditTrail(Projection):
     def _registered(self, event: Enterprise.Registered, position: int) -> None:
         label = f"doanh nghiệp {event.name}"
         self._name(event.originator_id, label)
-        self._row(event, position, NO_AMOUNTS, (
-            f"Đăng ký {label}, mã số thuế {event.tax_code}, địa bàn {event.district}, "
-            f"ngành {catalogue.SECTORS.get(event.sector, event.sector)}, "
-            f"quy mô {catalogue.SIZES.get(event.size, event.size)}, "
-            f"ngày {day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Đăng ký {label}, mã số thuế {event.tax_code}, địa bàn {event.district}, "
+                f"ngành {catalogue.SECTORS.get(event.sector, event.sector)}, "
+                f"quy mô {catalogue.SIZES.get(event.size, event.size)}, "
+                f"ngày {day(event.effective_date)}."
+            ),
+        )
 
     @process_event.register
     def _corrected(self, event: Enterprise.Corrected, position: int) -> None:
@@ -240,62 +262,102 @@ class AuditTrail(Projection):
         changes = ", ".join(f"{names.get(k, k)} thành {v}" for k, v in event.changes.items())
         if "name" in event.changes:
             self._name(event.originator_id, f"doanh nghiệp {event.changes['name']}")
-        self._row(event, position, NO_AMOUNTS, (
-            f"Điều chỉnh thông tin {label} ngày {day(event.effective_date)}: {changes}"
-            f"{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Điều chỉnh thông tin {label} ngày {day(event.effective_date)}: {changes}"
+                f"{because(event.reason)}."
+            ),
+        )
 
     # -- budget lines --------------------------------------------------------------------------
 
     @process_event.register
     def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Giao {LINE_LABELS.get(event.originator_id, 'dự toán')}: {vnd(event.amount)}, "
-            f"ngày {day(event.effective_date)}{decision(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Giao {LINE_LABELS.get(event.originator_id, 'dự toán')}: {vnd(event.amount)}, "
+                f"ngày {day(event.effective_date)}{decision(event)}."
+            ),
+        )
 
     @process_event.register
     def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
         way = "tăng" if event.amount >= 0 else "giảm"
-        self._row(event, position, {"amount": event.amount}, (
-            f"Điều chỉnh {self._label(event.originator_id)}: {way} {vnd(abs(event.amount))}, "
-            f"ngày {day(event.effective_date)}{decision(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Điều chỉnh {self._label(event.originator_id)}: {way} {vnd(abs(event.amount))}, "
+                f"ngày {day(event.effective_date)}{decision(event)}."
+            ),
+        )
 
     @process_event.register
     def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Cam kết {vnd(event.amount)} trên {self._label(event.originator_id)} cho "
-            f"{self._label(event.record_id)}{decision(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Cam kết {vnd(event.amount)} trên {self._label(event.originator_id)} cho "
+                f"{self._label(event.record_id)}{decision(event)}."
+            ),
+        )
 
     @process_event.register
     def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Giải phóng {vnd(event.amount)} đã cam kết trên {self._label(event.originator_id)} "
-            f"của {self._label(event.record_id)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Giải phóng {vnd(event.amount)} đã cam kết trên "
+                f"{self._label(event.originator_id)} của {self._label(event.record_id)}."
+            ),
+        )
 
     @process_event.register
     def _line_disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Chi {vnd(event.amount)} từ {self._label(event.originator_id)} cho "
-            f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Chi {vnd(event.amount)} từ {self._label(event.originator_id)} cho "
+                f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
+            ),
+        )
 
     @process_event.register
     def _line_reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Ghi giảm khoản chi {vnd(event.amount)} từ {self._label(event.originator_id)} "
-            f"cho {self._label(event.record_id)} ngày {day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Ghi giảm khoản chi {vnd(event.amount)} từ {self._label(event.originator_id)} "
+                f"cho {self._label(event.record_id)} ngày {day(event.effective_date)}."
+            ),
+        )
 
     @process_event.register
     def _line_recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Thu hồi {vnd(event.amount)} về {self._label(event.originator_id)} từ "
-            f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Thu hồi {vnd(event.amount)} về {self._label(event.originator_id)} từ "
+                f"{self._label(event.record_id)} ngày {day(event.effective_date)}{voucher(event)}."
+            ),
+        )
 
     # -- applications ------------------------------------------------------------------------
 
@@ -305,113 +367,188 @@ class AuditTrail(Projection):
         self._name(event.originator_id, label)
         support = catalogue.SUPPORT_TYPES.get(event.support_type)
         kind = support.name_vi if support is not None else event.support_type
-        self._row(event, position, {"total_cost": event.total_cost, "requested": event.requested}, (
-            f"Tiếp nhận {label} của {self._label(event.enterprise_id)} ngày "
-            f"{day(event.effective_date)} ({event.project}, {kind}): tổng kinh phí "
-            f"{vnd(event.total_cost)}, đề nghị {funding(event.requested)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"total_cost": event.total_cost, "requested": event.requested},
+            (
+                f"Tiếp nhận {label} của {self._label(event.enterprise_id)} ngày "
+                f"{day(event.effective_date)} ({event.project}, {kind}): tổng kinh phí "
+                f"{vnd(event.total_cost)}, đề nghị {funding(event.requested)}."
+            ),
+        )
 
     @process_event.register
     def _returned(self, event: SupportApplication.Returned, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Trả lại {self._label(event.originator_id)} để bổ sung ngày "
-            f"{day(event.effective_date)}{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Trả lại {self._label(event.originator_id)} để bổ sung ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _resubmitted(self, event: SupportApplication.Resubmitted, position: int) -> None:
         note = clause(event.note)
-        self._row(event, position, NO_AMOUNTS, (
-            f"Nộp lại {self._label(event.originator_id)} sau khi bổ sung ngày "
-            f"{day(event.effective_date)}{f', ghi chú: {note}' if note else ''}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Nộp lại {self._label(event.originator_id)} sau khi bổ sung ngày "
+                f"{day(event.effective_date)}{f', ghi chú: {note}' if note else ''}."
+            ),
+        )
 
     @process_event.register
     def _appraised(self, event: SupportApplication.Appraised, position: int) -> None:
-        self._row(event, position, {"recommended": event.recommended}, (
-            f"Thẩm định {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
-            f"đề xuất hỗ trợ {funding(event.recommended)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"recommended": event.recommended},
+            (
+                f"Thẩm định {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
+                f"đề xuất hỗ trợ {funding(event.recommended)}."
+            ),
+        )
 
     @process_event.register
     def _approved(self, event: SupportApplication.Approved, position: int) -> None:
-        self._row(event, position, {"approved": event.approved}, (
-            f"Phê duyệt {self._label(event.originator_id)}: {funding(event.approved)}, "
-            f"năm ngân sách {event.budget_year}{decision(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"approved": event.approved},
+            (
+                f"Phê duyệt {self._label(event.originator_id)}: {funding(event.approved)}, "
+                f"năm ngân sách {event.budget_year}{decision(event)}."
+            ),
+        )
 
     @process_event.register
     def _rejected(self, event: SupportApplication.Rejected, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Từ chối {self._label(event.originator_id)} ngày {day(event.effective_date)}"
-            f"{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Từ chối {self._label(event.originator_id)} ngày {day(event.effective_date)}"
+                f"{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _withdrawn(self, event: SupportApplication.Withdrawn, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Doanh nghiệp rút {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Doanh nghiệp rút {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _contract(self, event: SupportApplication.ContractSigned, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Ký hợp đồng số {event.contract_no} cho {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Ký hợp đồng số {event.contract_no} cho {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}."
+            ),
+        )
 
     @process_event.register
     def _disbursed(self, event: SupportApplication.Disbursed, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"{DISBURSEMENT_VI.get(event.kind, 'Chi')} {vnd(event.amount)} ngân sách thành phố "
-            f"cho {self._label(event.originator_id)} ngày {day(event.effective_date)}"
-            f"{voucher(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"{DISBURSEMENT_VI.get(event.kind, 'Chi')} {vnd(event.amount)} ngân sách thành phố "
+                f"cho {self._label(event.originator_id)} ngày {day(event.effective_date)}"
+                f"{voucher(event)}."
+            ),
+        )
 
     @process_event.register
     def _reversed(self, event: SupportApplication.DisbursementReversed, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Hủy khoản chi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Hủy khoản chi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _accepted(self, event: SupportApplication.AcceptanceRecorded, position: int) -> None:
         result = "đạt" if event.result == "passed" else "không đạt"
         outputs = "; ".join(f"{v} cho mục tiêu «{_target(k)}»" for k, v in event.outputs.items())
-        self._row(event, position, NO_AMOUNTS, (
-            f"Nghiệm thu {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
-            f"{result}{f', kết quả: {outputs}' if outputs else ''}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Nghiệm thu {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
+                f"{result}{f', kết quả: {outputs}' if outputs else ''}."
+            ),
+        )
 
     @process_event.register
     def _settled(self, event: SupportApplication.Settled, position: int) -> None:
-        self._row(event, position, {"released": event.released}, (
-            f"Thanh lý hợp đồng, quyết toán {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}, giải phóng {vnd(event.released)} chưa sử dụng."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"released": event.released},
+            (
+                f"Thanh lý hợp đồng, quyết toán {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}, giải phóng {vnd(event.released)} chưa sử dụng."
+            ),
+        )
 
     @process_event.register
     def _cancelled(self, event: SupportApplication.Cancelled, position: int) -> None:
-        self._row(event, position, {"released": event.released}, (
-            f"Hủy {self._label(event.originator_id)} ngày {day(event.effective_date)}, giải "
-            f"phóng {vnd(event.released)} chưa sử dụng{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"released": event.released},
+            (
+                f"Hủy {self._label(event.originator_id)} ngày {day(event.effective_date)}, giải "
+                f"phóng {vnd(event.released)} chưa sử dụng{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _recovery_ordered(self, event: SupportApplication.RecoveryOrdered, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Yêu cầu thu hồi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Yêu cầu thu hồi {vnd(event.amount)} của {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _recovery_received(self, event: SupportApplication.RecoveryReceived, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Nhận {vnd(event.amount)} tiền thu hồi của {self._label(event.originator_id)} "
-            f"ngày {day(event.effective_date)}{voucher(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Nhận {vnd(event.amount)} tiền thu hồi của {self._label(event.originator_id)} "
+                f"ngày {day(event.effective_date)}{voucher(event)}."
+            ),
+        )
 
     # -- program activities --------------------------------------------------------------------
 
@@ -419,64 +556,104 @@ class AuditTrail(Projection):
     def _activity(self, event: ProgramActivity.Approved, position: int) -> None:
         label = f"hoạt động «{clause(event.title)}»"
         self._name(event.originator_id, label)
-        self._row(event, position, {"budget": event.budget}, (
-            f"Phê duyệt {label} của {event.department_code} ({event.project}, "
-            f"{catalogue.ACTIVITY_KINDS.get(event.kind, event.kind)}): kinh phí "
-            f"{vnd(event.budget)}, năm ngân sách {event.budget_year}{decision(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"budget": event.budget},
+            (
+                f"Phê duyệt {label} của {event.department_code} ({event.project}, "
+                f"{catalogue.ACTIVITY_KINDS.get(event.kind, event.kind)}): kinh phí "
+                f"{vnd(event.budget)}, năm ngân sách {event.budget_year}{decision(event)}."
+            ),
+        )
 
     @process_event.register
     def _spent(self, event: ProgramActivity.Spent, position: int) -> None:
-        self._row(event, position, {"amount": event.amount}, (
-            f"Chi {vnd(event.amount)} cho {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}{voucher(event)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Chi {vnd(event.amount)} cho {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}{voucher(event)}."
+            ),
+        )
 
     @process_event.register
     def _completed(self, event: ProgramActivity.Completed, position: int) -> None:
-        self._row(event, position, {"released": event.released}, (
-            f"Hoàn thành {self._label(event.originator_id)} ngày {day(event.effective_date)}, "
-            f"giải phóng {vnd(event.released)} chưa sử dụng."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            {"released": event.released},
+            (
+                f"Hoàn thành {self._label(event.originator_id)} ngày {day(event.effective_date)}, "
+                f"giải phóng {vnd(event.released)} chưa sử dụng."
+            ),
+        )
 
     # -- users and unique numbers ------------------------------------------------------------
 
     @process_event.register
     def _granted(self, event: User.Granted, position: int) -> None:
         self._name(event.originator_id, f"người dùng {event.name}")
-        self._row(event, position, NO_AMOUNTS, (
-            f"Cấp quyền truy cập cho người dùng {event.name}, vai trò "
-            f"{ROLE_NAMES_VI.get(event.role, event.role)}, đơn vị "
-            f"{event.department_code}, ngày {day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Cấp quyền truy cập cho người dùng {event.name}, vai trò "
+                f"{ROLE_NAMES_VI.get(event.role, event.role)}, đơn vị "
+                f"{event.department_code}, ngày {day(event.effective_date)}."
+            ),
+        )
 
     @process_event.register
     def _revoked(self, event: User.Revoked, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Thu hồi quyền truy cập của {self._label(event.originator_id)} ngày "
-            f"{day(event.effective_date)}{because(event.reason)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Thu hồi quyền truy cập của {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
 
     @process_event.register
     def _guard_opened(self, event: Administrators.Opened, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Mở sổ theo dõi quản trị viên (luôn còn ít nhất một quản trị viên) ngày "
-            f"{day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Mở sổ theo dõi quản trị viên (luôn còn ít nhất một quản trị viên) ngày "
+                f"{day(event.effective_date)}."
+            ),
+        )
 
     @process_event.register
     def _admin_revoked(self, event: Administrators.AdminRevoked, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Thu hồi quyền quản trị của {self._label(event.user_id)} ngày "
-            f"{day(event.effective_date)}: còn {event.remaining} quản trị viên."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Thu hồi quyền quản trị của {self._label(event.user_id)} ngày "
+                f"{day(event.effective_date)}: còn {event.remaining} quản trị viên."
+            ),
+        )
 
     @process_event.register
     def _claimed(self, event: NaturalKey.Claimed, position: int) -> None:
-        self._row(event, position, NO_AMOUNTS, (
-            f"Đăng ký {KEY_KIND_VI.get(event.kind, event.kind)} {event.value} (số không được "
-            f"trùng) ngày {day(event.effective_date)}."
-        ))  # fmt: skip
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Đăng ký {KEY_KIND_VI.get(event.kind, event.kind)} {event.value} (số không được "
+                f"trùng) ngày {day(event.effective_date)}."
+            ),
+        )
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -556,10 +733,18 @@ def report(
         raise ValueError("page and page_size start at 1")
     trail = tables["audit_trail"]
     query = select(
-        trail.c.position, trail.c.recorded_at, trail.c.effective_date, trail.c.record_type,
-        trail.c.record_id, trail.c.event_type, trail.c.actor, trail.c.department,
-        trail.c.amounts, trail.c.references, trail.c.summary,
-    )  # fmt: skip
+        trail.c.position,
+        trail.c.recorded_at,
+        trail.c.effective_date,
+        trail.c.record_type,
+        trail.c.record_id,
+        trail.c.event_type,
+        trail.c.actor,
+        trail.c.department,
+        trail.c.amounts,
+        trail.c.references,
+        trail.c.summary,
+    )
     query = query.where(*conditions(trail, record_id, actor, department, event_type, from_, to))
     by = trail.c.position.asc() if order == "asc" else trail.c.position.desc()
     query = query.order_by(by).offset((page - 1) * page_size).limit(page_size + 1)

@@ -170,10 +170,21 @@ class Rows:
         if keyed and self.dirty:
             replaced = [key for key in self.dirty if key in self.in_table]
             for chunk in _chunks(replaced, 300):
-                connection.execute(delete(self.table).where(or_(*(
-                    and_(*(self.table.c[k] == v for k, v in zip(self.key, key, strict=True)))
-                    for key in chunk
-                ))))  # fmt: skip
+                connection.execute(
+                    delete(self.table).where(
+                        or_(
+                            *(
+                                and_(
+                                    *(
+                                        self.table.c[k] == v
+                                        for k, v in zip(self.key, key, strict=True)
+                                    )
+                                )
+                                for key in chunk
+                            )
+                        )
+                    )
+                )
             insert_rows(connection, self.table, [self.rows[key] for key in self.dirty])
             self.in_table |= self.dirty
             self.dirty.clear()

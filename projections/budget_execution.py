@@ -23,20 +23,25 @@ from projections.base import BIGINT, Projection, TableDef
 NAME = "budget_execution"
 
 FIGURES = (
-    "estimate_proposed", "estimate_appraised", "estimate_approved",
-    "assigned", "committed", "disbursed",
-)  # fmt: skip
+    "estimate_proposed",
+    "estimate_appraised",
+    "estimate_approved",
+    "assigned",
+    "committed",
+    "disbursed",
+)
 
 EXECUTION = TableDef(
     "budget_execution",
     ("budget_year", "project"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("budget_year", Integer, primary_key=True),
         Column("project", String(8), primary_key=True),
         *(Column(figure, BIGINT, nullable=False) for figure in FIGURES),
     ),
-)  # fmt: skip
+)
 
 
 class BudgetExecution(Projection):

@@ -63,10 +63,11 @@ def executemany_rows(connection: Connection, table: Table, rows: list[Row]) -> N
         processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
         scope: dict[str, Any] = {f"p{i}": p for i, p in enumerate(processors)}
         expressions = ", ".join(
-            f"row[{c.name!r}]" if p is None
+            f"row[{c.name!r}]"
+            if p is None
             else f"(None if (v := row[{c.name!r}]) is None else p{i}(v))"
             for i, (c, p) in enumerate(zip(columns, processors, strict=True))
-        )  # fmt: skip
+        )
         exec(f"def values(row):\n    return ({expressions},)\n", scope)
         names = ", ".join(f'"{c.name}"' for c in columns)
         marks = ", ".join(dialect.paramstyle == "qmark" and "?" or "%s" for _ in columns)
@@ -127,10 +128,11 @@ def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
         values = "\n".join(f"    v{i} = row[{c.name!r}]" for i, c in enumerate(columns))
         fields = ", ".join(_expression(c, f"v{i}") for i, c in enumerate(columns))
         escaped = ", ".join(
-            f"NULL if v{i} is None else _escape(fields[{i}])" if c.nullable
+            f"NULL if v{i} is None else _escape(fields[{i}])"
+            if c.nullable
             else f"_escape(fields[{i}])"
             for i, c in enumerate(columns)
-        )  # fmt: skip
+        )
         nulls = " + ".join(f"(v{i} is None)" for i, c in enumerate(columns) if c.nullable) or "0"
         source = (
             f"def line(row):\n{values}\n    fields = ({fields},)\n"

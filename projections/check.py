@@ -37,15 +37,20 @@ def stuck(statuses: list[Status]) -> list[Problem]:
     problems = []
     for status in statuses:
         if status.last_error:
-            problems.append(Problem(status.name, "failed", f"position {status.position}",
-                                    status.last_error))  # fmt: skip
+            problems.append(
+                Problem(status.name, "failed", f"position {status.position}", status.last_error)
+            )
         if status.lag > CATCH_UP_BATCH:
-            problems.append(Problem(
-                status.name, "behind", f"position {status.position}",
-                f"{status.lag:,} events behind the head of the log (more than one catch-up "
-                f"batch, {CATCH_UP_BATCH:,}): is the live follower running (`ledger serve` or "
-                "`ledger projections follow`)? `ledger projections catch-up` folds them now",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    status.name,
+                    "behind",
+                    f"position {status.position}",
+                    f"{status.lag:,} events behind the head of the log (more than one catch-up "
+                    f"batch, {CATCH_UP_BATCH:,}): is the live follower running (`ledger serve` or "
+                    "`ledger projections follow`)? `ledger projections catch-up` folds them now",
+                )
+            )
     return problems
 
 
@@ -77,12 +82,16 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
         city_lines = {k: v for k, v in lines.items() if k[2] == "city_budget"}
         problems += _compare("registers", city_lines, city_spend, "project_spend")
     if total_debit != total_credit:
-        problems.append(Problem("journal", "unbalanced", "all years",
-                                f"debit {total_debit} ≠ credit {total_credit}"))  # fmt: skip
+        problems.append(
+            Problem(
+                "journal", "unbalanced", "all years", f"debit {total_debit} ≠ credit {total_credit}"
+            )
+        )
     for year, (_, debit, credit) in yearly.items():
         if debit != credit:
-            problems.append(Problem("journal", "unbalanced", str(year),
-                                    f"debit {debit} ≠ credit {credit}"))  # fmt: skip
+            problems.append(
+                Problem("journal", "unbalanced", str(year), f"debit {debit} ≠ credit {credit}")
+            )
 
     statuses = projector.status()
     problems += stuck(statuses)
@@ -101,10 +110,7 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
 
 
 def _compare(
-    name: str,
-    left: dict[Any, dict[str, Any]],
-    right: dict[Any, dict[str, Any]],
-    other: str,
+    name: str, left: dict[Any, dict[str, Any]], right: dict[Any, dict[str, Any]], other: str
 ) -> list[Problem]:
     problems = []
     for key in sorted(set(left) | set(right)):
@@ -130,8 +136,9 @@ def _compare_snapshots(
 ) -> list[Problem]:
     (live_position, live_tables), (fresh_position, fresh_tables) = live, fresh
     if live_position != fresh_position:
-        return [Problem(name, "position", str(live_position),
-                        f"fresh fold reached {fresh_position}")]  # fmt: skip
+        return [
+            Problem(name, "position", str(live_position), f"fresh fold reached {fresh_position}")
+        ]
     problems = []
     for table, rows in live_tables.items():
         expected = fresh_tables[table]
@@ -143,7 +150,8 @@ def _compare_snapshots(
             continue
         for live_row, fresh_row in zip(rows, expected, strict=True):
             if live_row != fresh_row:
-                problems.append(Problem(name, "differs from a fresh fold", table,
-                                        f"{live_row} ≠ {fresh_row}"))  # fmt: skip
+                problems.append(
+                    Problem(name, "differs from a fresh fold", table, f"{live_row} ≠ {fresh_row}")
+                )
                 break
     return problems

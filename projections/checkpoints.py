@@ -13,17 +13,7 @@ import datetime as dt
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import (
-    Column,
-    Connection,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-)
+from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, insert, select
 
 from ledger import checkpoint as cp
 from projections.base import BIGINT
@@ -51,10 +41,14 @@ checkpoints = Table(
 def _from_row(row: Any) -> cp.Checkpoint:
     created = row.created_at.replace(tzinfo=dt.UTC)
     return cp.Checkpoint(
-        tree_size=int(row.tree_size), root_hash=row.root_hash, origin=row.origin,
-        body=row.body, signature=row.signature, key_id=row.key_id,
+        tree_size=int(row.tree_size),
+        root_hash=row.root_hash,
+        origin=row.origin,
+        body=row.body,
+        signature=row.signature,
+        key_id=row.key_id,
         created_at=created.isoformat().replace("+00:00", "Z"),
-    )  # fmt: skip
+    )
 
 
 def listed(connection: Connection) -> list[cp.Checkpoint]:
@@ -77,11 +71,15 @@ def keep(connection: Connection, checkpoint: cp.Checkpoint) -> None:
     created = dt.datetime.fromisoformat(checkpoint.created_at.replace("Z", "+00:00"))
     connection.execute(
         insert(checkpoints).values(
-            tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash,
-            origin=checkpoint.origin, body=checkpoint.body, signature=checkpoint.signature,
-            key_id=checkpoint.key_id, created_at=created.astimezone(dt.UTC).replace(tzinfo=None),
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash,
+            origin=checkpoint.origin,
+            body=checkpoint.body,
+            signature=checkpoint.signature,
+            key_id=checkpoint.key_id,
+            created_at=created.astimezone(dt.UTC).replace(tzinfo=None),
         )
-    )  # fmt: skip
+    )
 
 
 def catch_up_tree(projector: Projector, size: int | None = None) -> int:

@@ -27,7 +27,8 @@ ACTIVITY = TableDef(
     "department_activity",
     ("department", "budget_year"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("department", String(32), primary_key=True),
         Column("budget_year", Integer, primary_key=True),
         Column("events", BIGINT, nullable=False),
@@ -37,12 +38,16 @@ ACTIVITY = TableDef(
         Column("disbursed_amount", BIGINT, nullable=False),
         Column("activities", Integer, nullable=False),
     ),
-)  # fmt: skip
+)
 
 FIGURES = (
-    "events", "applications_submitted", "applications_approved", "approved_amount",
-    "disbursed_amount", "activities",
-)  # fmt: skip
+    "events",
+    "applications_submitted",
+    "applications_approved",
+    "approved_amount",
+    "disbursed_amount",
+    "activities",
+)
 
 
 class DepartmentActivity(Projection):
@@ -112,7 +117,10 @@ def report(
     if department is not None:
         query = query.where(table.c.department == department)
     return [
-        {"department": r["department"], "budget_year": r["budget_year"],
-         **{figure: r[figure] for figure in FIGURES}}
+        {
+            "department": r["department"],
+            "budget_year": r["budget_year"],
+            **{figure: r[figure] for figure in FIGURES},
+        }
         for r in connection.execute(query).mappings()
-    ]  # fmt: skip
+    ]

@@ -250,10 +250,19 @@ def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters) -> Select[A
         source = trail.outerjoin(leaves, leaves.c.position == trail.c.position)
     by = trail.c.position.asc() if f.order == "asc" else trail.c.position.desc()
     query = select(
-        trail.c.position, trail.c.recorded_at, trail.c.effective_date, trail.c.record_type,
-        trail.c.record_id, trail.c.event_type, trail.c.actor, trail.c.department,
-        trail.c.amounts, trail.c.references, trail.c.summary, leaf.label("leaf_hash"),
-    ).select_from(source)  # fmt: skip
+        trail.c.position,
+        trail.c.recorded_at,
+        trail.c.effective_date,
+        trail.c.record_type,
+        trail.c.record_id,
+        trail.c.event_type,
+        trail.c.actor,
+        trail.c.department,
+        trail.c.amounts,
+        trail.c.references,
+        trail.c.summary,
+        leaf.label("leaf_hash"),
+    ).select_from(source)
     return query.where(*_conditions(trail, f)).order_by(by)
 
 
@@ -290,22 +299,31 @@ def about(
         return tuple(facts)
     created = dt.datetime.fromisoformat(checkpoint.created_at.replace("Z", "+00:00"))
     facts += [
-        ("Điểm kiểm tra", "checkpoint",
-         f"điểm kiểm tra đã ký mới nhất có không quá {position} sự kiện"),
+        (
+            "Điểm kiểm tra",
+            "checkpoint",
+            f"điểm kiểm tra đã ký mới nhất có không quá {position} sự kiện",
+        ),
         ("Kích thước cây (số sự kiện)", "checkpoint.tree_size", checkpoint.tree_size),
         ("Mã băm gốc", "checkpoint.root_hash", checkpoint.root_hash),
         ("Mã khóa ký", "checkpoint.key_id", checkpoint.key_id),
         ("Thời điểm ký", "checkpoint.created_at", f"{moment(created)} UTC"),
         ("Nguồn gốc (origin)", "checkpoint.origin", one_line(checkpoint.origin)),
         ("Chữ ký Ed25519 (base64)", "checkpoint.signature", checkpoint.signature),
-        ("Ghi chú", "note",
-         f"Các dòng có vị trí từ 1 đến {checkpoint.tree_size} thuộc cây Merkle mà điểm kiểm "
-         "tra này ký: mã băm lá của mỗi dòng kiểm chứng được bằng bằng chứng bao hàm "
-         "(inclusion proof). Thân được ký là nguồn gốc, kích thước cây và mã băm gốc (base64),"
-         " mỗi thứ một dòng (C2SP tlog-checkpoint)."
-         + (f" Các dòng có vị trí lớn hơn {checkpoint.tree_size} chưa có điểm kiểm tra."
-            if checkpoint.tree_size < position else "")),
-    ]  # fmt: skip
+        (
+            "Ghi chú",
+            "note",
+            f"Các dòng có vị trí từ 1 đến {checkpoint.tree_size} thuộc cây Merkle mà điểm kiểm "
+            "tra này ký: mã băm lá của mỗi dòng kiểm chứng được bằng bằng chứng bao hàm "
+            "(inclusion proof). Thân được ký là nguồn gốc, kích thước cây và mã băm gốc (base64),"
+            " mỗi thứ một dòng (C2SP tlog-checkpoint)."
+            + (
+                f" Các dòng có vị trí lớn hơn {checkpoint.tree_size} chưa có điểm kiểm tra."
+                if checkpoint.tree_size < position
+                else ""
+            ),
+        ),
+    ]
     return tuple(facts)
 
 
@@ -366,10 +384,16 @@ def _texts(row: Any) -> tuple[str, str, str, str, str, str, str, str, str]:
     """The text columns after the dates and before the money: record type, id, event type,
     actor, department; and after the money: details, references, summary, leaf hash."""
     return (
-        row["record_type"], str(row["record_id"]), row["event_type"], row["actor"],
-        row["department"], amount_details(row["amounts"]), references_text(row["references"]),
-        row["summary"], row["leaf_hash"] or "",
-    )  # fmt: skip
+        row["record_type"],
+        str(row["record_id"]),
+        row["event_type"],
+        row["actor"],
+        row["department"],
+        amount_details(row["amounts"]),
+        references_text(row["references"]),
+        row["summary"],
+        row["leaf_hash"] or "",
+    )
 
 
 def _write_csv(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], rows: Any) -> int:
@@ -383,11 +407,23 @@ def _write_csv(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], rows
     for row in rows:
         main = main_amount(row["amounts"])
         kind, record, event, actor, department, details, refs, summary, leaf = _texts(row)
-        writer.writerow((
-            row["position"], moment(row["recorded_at"]), day(row["effective_date"]), kind,
-            record, event, actor, department, "" if main is None else vnd(main), details,
-            refs, summary, leaf,
-        ))  # fmt: skip
+        writer.writerow(
+            (
+                row["position"],
+                moment(row["recorded_at"]),
+                day(row["effective_date"]),
+                kind,
+                record,
+                event,
+                actor,
+                department,
+                "" if main is None else vnd(main),
+                details,
+                refs,
+                summary,
+                leaf,
+            )
+        )
         written += 1
         if written % BATCH == 0:
             out.write(buffer.getvalue().encode("utf-8"))
@@ -449,11 +485,16 @@ def _write_xlsx(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], row
         main = main_amount(row["amounts"])
         recorded = row["recorded_at"].replace(microsecond=0)
         texts = [_text_cell(sheet, text) for text in _texts(row)]
-        sheet.append([
-            row["position"], _styled(sheet, recorded, TIME_FORMAT),
-            _styled(sheet, row["effective_date"], DATE_FORMAT), *texts[:5],
-            None if main is None else _styled(sheet, main, MONEY_FORMAT), *texts[5:],
-        ])  # fmt: skip
+        sheet.append(
+            [
+                row["position"],
+                _styled(sheet, recorded, TIME_FORMAT),
+                _styled(sheet, row["effective_date"], DATE_FORMAT),
+                *texts[:5],
+                None if main is None else _styled(sheet, main, MONEY_FORMAT),
+                *texts[5:],
+            ]
+        )
         written += 1
     last = get_column_letter(len(COLUMNS))
     sheet.auto_filter.ref = f"A1:{last}{written + 1}"

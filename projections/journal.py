@@ -77,7 +77,8 @@ POSTINGS = TableDef(
     "journal_postings",
     ("position", "line_no"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("position", BIGINT, primary_key=True),
         Column("line_no", Integer, primary_key=True),
         Column("budget_year", Integer, nullable=False),
@@ -91,13 +92,14 @@ POSTINGS = TableDef(
         Column("memo", String(200), nullable=False),
     ),
     appended=True,
-)  # fmt: skip
+)
 
 BALANCES = TableDef(
     "journal_balances",
     ("budget_year", "project", "source", "account"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("budget_year", Integer, primary_key=True),
         Column("project", String(8), primary_key=True),
         Column("source", String(16), primary_key=True),
@@ -105,20 +107,21 @@ BALANCES = TableDef(
         Column("debit", BIGINT, nullable=False),
         Column("credit", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 APPS = TableDef(
     "journal_apps",
     ("application_id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("application_id", Uuid, primary_key=True),
         Column("project", String(8), nullable=False),
         Column("budget_year", Integer, nullable=True),
         Column("enterprise", BIGINT, nullable=False),
         Column("other", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 #: the non-city shares an approval commits, as the memos name them
 SHARE_NAMES = {"enterprise": "vốn đối ứng của doanh nghiệp", "other": "nguồn vốn khác"}
@@ -165,64 +168,142 @@ class Journal(Projection):
         postings = self.rows("journal_postings")
         for account, side, other in ((debit, "debit", "credit"), (credit, "credit", "debit")):
             self._line_no += 1
-            postings.append({
-                "position": position, "line_no": self._line_no, "budget_year": year,
-                "effective_date": effective_date, "account": account,
-                side: amount, other: 0, "project": project, "source": source,
-                "record_id": record_id, "memo": memo,
-            })  # fmt: skip
+            postings.append(
+                {
+                    "position": position,
+                    "line_no": self._line_no,
+                    "budget_year": year,
+                    "effective_date": effective_date,
+                    "account": account,
+                    side: amount,
+                    other: 0,
+                    "project": project,
+                    "source": source,
+                    "record_id": record_id,
+                    "memo": memo,
+                }
+            )
             self._balance(year, project, source, account)[side] += amount
 
     def _balance(self, year: int, project: str, source: str, account: str) -> dict[str, Any]:
         return self.rows("journal_balances").get_or_create(
             (year, project, source, account),
             lambda: {
-                "budget_year": year, "project": project, "source": source,
-                "account": account, "debit": 0, "credit": 0,
+                "budget_year": year,
+                "project": project,
+                "source": source,
+                "account": account,
+                "debit": 0,
+                "credit": 0,
             },
-        )  # fmt: skip
+        )
 
-    def _line(self, event: Any, position: int, debit: str, credit: str, amount: int,
-              record_id: UUID, memo: str) -> None:  # fmt: skip
-        self._post(position, event, BUDGET_LINES[event.originator_id], debit, credit, amount,
-                   record_id, memo)  # fmt: skip
+    def _line(
+        self,
+        event: Any,
+        position: int,
+        debit: str,
+        credit: str,
+        amount: int,
+        record_id: UUID,
+        memo: str,
+    ) -> None:
+        self._post(
+            position,
+            event,
+            BUDGET_LINES[event.originator_id],
+            debit,
+            credit,
+            amount,
+            record_id,
+            memo,
+        )
 
     # -- budget lines --------------------------------------------------------------------------
 
     @process_event.register
     def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
-        self._line(event, position, "budget_available", "budget_assigned", event.amount,
-                   event.originator_id, "Giao dự toán")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "budget_available",
+            "budget_assigned",
+            event.amount,
+            event.originator_id,
+            "Giao dự toán",
+        )
 
     @process_event.register
     def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._line(event, position, "budget_available", "budget_assigned", event.amount,
-                   event.originator_id, "Điều chỉnh dự toán")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "budget_available",
+            "budget_assigned",
+            event.amount,
+            event.originator_id,
+            "Điều chỉnh dự toán",
+        )
 
     @process_event.register
     def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._line(event, position, "commitments", "budget_available", event.amount,
-                   event.record_id, "Cam kết chi")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "commitments",
+            "budget_available",
+            event.amount,
+            event.record_id,
+            "Cam kết chi",
+        )
 
     @process_event.register
     def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._line(event, position, "budget_available", "commitments", event.amount,
-                   event.record_id, "Giải phóng cam kết chưa sử dụng")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "budget_available",
+            "commitments",
+            event.amount,
+            event.record_id,
+            "Giải phóng cam kết chưa sử dụng",
+        )
 
     @process_event.register
     def _disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._line(event, position, "disbursements", "commitments", event.amount,
-                   event.record_id, "Giải ngân")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "disbursements",
+            "commitments",
+            event.amount,
+            event.record_id,
+            "Giải ngân",
+        )
 
     @process_event.register
     def _reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._line(event, position, "commitments", "disbursements", event.amount,
-                   event.record_id, "Hủy khoản giải ngân")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "commitments",
+            "disbursements",
+            event.amount,
+            event.record_id,
+            "Hủy khoản giải ngân",
+        )
 
     @process_event.register
     def _recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._line(event, position, "commitments", "recoveries", event.amount,
-                   event.record_id, "Thu hồi kinh phí")  # fmt: skip
+        self._line(
+            event,
+            position,
+            "commitments",
+            "recoveries",
+            event.amount,
+            event.record_id,
+            "Thu hồi kinh phí",
+        )
 
     # -- applications: the enterprise and other shares -------------------------------------------
 
@@ -231,10 +312,13 @@ class Journal(Projection):
         self.rows("journal_apps").get_or_create(
             (event.originator_id,),
             lambda: {
-                "application_id": event.originator_id, "project": event.project,
-                "budget_year": None, "enterprise": 0, "other": 0,
+                "application_id": event.originator_id,
+                "project": event.project,
+                "budget_year": None,
+                "enterprise": 0,
+                "other": 0,
             },
-        )  # fmt: skip
+        )
 
     @process_event.register
     def _approved(self, event: SupportApplication.Approved, position: int) -> None:
@@ -246,10 +330,15 @@ class Journal(Projection):
         for source in SHARES:
             app[source] = event.approved.get(source, 0)
             self._post(
-                position, event, (event.budget_year, app["project"], source), "commitments",
-                "budget_available", app[source], event.originator_id,
+                position,
+                event,
+                (event.budget_year, app["project"], source),
+                "commitments",
+                "budget_available",
+                app[source],
+                event.originator_id,
                 f"Phê duyệt {SHARE_NAMES[source]}",
-            )  # fmt: skip
+            )
 
     @process_event.register
     def _cancelled(self, event: SupportApplication.Cancelled, position: int) -> None:
@@ -258,10 +347,15 @@ class Journal(Projection):
             return
         for source in SHARES:
             self._post(
-                position, event, (app["budget_year"], app["project"], source),
-                "budget_available", "commitments", app[source], event.originator_id,
+                position,
+                event,
+                (app["budget_year"], app["project"], source),
+                "budget_available",
+                "commitments",
+                app[source],
+                event.originator_id,
                 f"Hủy phê duyệt {SHARE_NAMES[source]}",
-            )  # fmt: skip
+            )
 
 
 def trial_balance(

@@ -33,24 +33,26 @@ LEAVES = TableDef(
     "merkle_leaves",
     ("position",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("position", BIGINT, primary_key=True, autoincrement=False),
         Column("originator_id", String(36), nullable=False),
         Column("originator_version", BIGINT, nullable=False),
         Column("leaf_hash", String(64), nullable=False),
     ),
-)  # fmt: skip
+)
 
 NODES = TableDef(
     "merkle_nodes",
     ("level", "node_index"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("level", Integer, primary_key=True, autoincrement=False),
         Column("node_index", BIGINT, primary_key=True, autoincrement=False),
         Column("hash", String(64), nullable=False),
     ),
-)  # fmt: skip
+)
 
 
 class GapInLog(LedgerError):
@@ -107,10 +109,14 @@ class MerkleTree(Projection):
                 leaf = merkle.event_leaf_hash(uid, version, position, stored_bytes(state), topic)
             for level, index, digest in frontier.append(leaf):
                 if level == 0:
-                    leaves.append({
-                        "position": position, "originator_id": uid,
-                        "originator_version": version, "leaf_hash": digest.hex(),
-                    })  # fmt: skip
+                    leaves.append(
+                        {
+                            "position": position,
+                            "originator_id": uid,
+                            "originator_version": version,
+                            "leaf_hash": digest.hex(),
+                        }
+                    )
                 else:
                     nodes.append({"level": level, "node_index": index, "hash": digest.hex()})
 

@@ -25,7 +25,8 @@ SPEND = TableDef(
     "project_spend",
     ("budget_year", "project", "source"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("budget_year", Integer, primary_key=True),
         Column("project", String(8), primary_key=True),
         Column("source", String(16), primary_key=True),
@@ -35,20 +36,21 @@ SPEND = TableDef(
         Column("recovered", BIGINT, nullable=False),
         Column("applications", JSON, nullable=False),
     ),
-)  # fmt: skip
+)
 
 APPS = TableDef(
     "project_spend_apps",
     ("application_id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("application_id", Uuid, primary_key=True),
         Column("project", String(8), nullable=False),
         Column("budget_year", Integer, nullable=False),
         Column("status", String(24), nullable=False),
         Column("approved", JSON, nullable=True),
     ),
-)  # fmt: skip
+)
 
 
 A = SupportApplication
@@ -78,11 +80,16 @@ class ProjectSpend(Projection):
         return self.rows("project_spend").get_or_create(
             (year, project, source),
             lambda: {
-                "budget_year": year, "project": project, "source": source,
-                "assigned": 0, "committed": 0, "disbursed": 0, "recovered": 0,
+                "budget_year": year,
+                "project": project,
+                "source": source,
+                "assigned": 0,
+                "committed": 0,
+                "disbursed": 0,
+                "recovered": 0,
                 "applications": {},
             },
-        )  # fmt: skip
+        )
 
     def _line(self, line_id: UUID) -> dict[str, Any]:
         return self._spend(*BUDGET_LINES[line_id])
@@ -143,10 +150,13 @@ class ProjectSpend(Projection):
         self.rows("project_spend_apps").get_or_create(
             (event.originator_id,),
             lambda: {
-                "application_id": event.originator_id, "project": event.project,
-                "budget_year": year, "status": "submitted", "approved": None,
+                "application_id": event.originator_id,
+                "project": event.project,
+                "budget_year": year,
+                "status": "submitted",
+                "approved": None,
             },
-        )  # fmt: skip
+        )
         self._count(year, event.project, "submitted", +1)
 
     @process_event.register
@@ -161,8 +171,9 @@ class ProjectSpend(Projection):
 
     @process_event.register
     def _accepted(self, event: SupportApplication.AcceptanceRecorded, position: int) -> None:
-        self._move(event.originator_id, "accepted" if event.result == "passed" else
-                   "acceptance_failed")  # fmt: skip
+        self._move(
+            event.originator_id, "accepted" if event.result == "passed" else "acceptance_failed"
+        )
 
     @process_event.register
     def _cancelled(self, event: SupportApplication.Cancelled, position: int) -> None:
@@ -195,19 +206,28 @@ def report(
     if project is not None:
         query = query.where(spend.c.project == project)
     rows = [dict(r) for r in connection.execute(query).mappings()]
-    counts = {(r["budget_year"], r["project"]): r["applications"] for r in rows
-              if r["source"] == "city_budget"}  # fmt: skip
+    counts = {
+        (r["budget_year"], r["project"]): r["applications"]
+        for r in rows
+        if r["source"] == "city_budget"
+    }
     result = []
     for row in rows:
         if source is not None and row["source"] != source:
             continue
         if row["source"] != "city_budget" and not (row["assigned"] or row["committed"]):
             continue
-        result.append({
-            "budget_year": row["budget_year"], "project": row["project"],
-            "source": row["source"], "assigned": row["assigned"],
-            "committed": row["committed"], "disbursed": row["disbursed"],
-            "recovered": row["recovered"], "available": row["assigned"] - row["committed"],
-            "applications": dict(counts.get((row["budget_year"], row["project"]), {})),
-        })  # fmt: skip
+        result.append(
+            {
+                "budget_year": row["budget_year"],
+                "project": row["project"],
+                "source": row["source"],
+                "assigned": row["assigned"],
+                "committed": row["committed"],
+                "disbursed": row["disbursed"],
+                "recovered": row["recovered"],
+                "available": row["assigned"] - row["committed"],
+                "applications": dict(counts.get((row["budget_year"], row["project"]), {})),
+            }
+        )
     return result

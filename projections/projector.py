@@ -349,19 +349,26 @@ class Projector:
                     position, folded = part[-1].position, folded + len(part)
                 for cls in classes:
                     connection.execute(
-                        update(PS).where(PS.c.name == cls.NAME).values(
-                            active_set=targets[cls.NAME], position=position, rebuild_set=None,
-                            rebuild_position=None, last_error=None, updated_at=now(),
+                        update(PS)
+                        .where(PS.c.name == cls.NAME)
+                        .values(
+                            active_set=targets[cls.NAME],
+                            position=position,
+                            rebuild_set=None,
+                            rebuild_position=None,
+                            last_error=None,
+                            updated_at=now(),
                         )
-                    )  # fmt: skip
+                    )
         except Exception as error:
             for cls in classes:
                 self._record_error(cls.NAME, error)
             with contextlib.suppress(Exception), self._writing() as connection:
                 connection.execute(
-                    update(PS).where(PS.c.name.in_(names))
+                    update(PS)
+                    .where(PS.c.name.in_(names))
                     .values(rebuild_set=None, rebuild_position=None)
-                )  # fmt: skip
+                )
             raise
         if progress is not None:
             progress(name or "every projection", position, position)
@@ -385,9 +392,10 @@ class Projector:
     def _rebuilt_upto(names: list[str], position: int) -> Callable[[Connection], None]:
         def record(connection: Connection) -> None:
             connection.execute(
-                update(PS).where(PS.c.name.in_(names))
+                update(PS)
+                .where(PS.c.name.in_(names))
                 .values(rebuild_position=position, updated_at=now())
-            )  # fmt: skip
+            )
 
         return record
 
@@ -448,12 +456,15 @@ class Projector:
             rebuilding = row["rebuild_set"] is not None and claims.is_claimed(self.engine, name)
             found.append(
                 Status(
-                    name=name, position=row["position"], lag=max(0, head - row["position"]),
-                    last_error=row["last_error"], rebuilding=rebuilding,
+                    name=name,
+                    position=row["position"],
+                    lag=max(0, head - row["position"]),
+                    last_error=row["last_error"],
+                    rebuilding=rebuilding,
                     rebuild_position=row["rebuild_position"] if rebuilding else None,
                     active_set=row["active_set"],
                 )
-            )  # fmt: skip
+            )
         return found
 
 

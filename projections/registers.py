@@ -42,7 +42,8 @@ APPLICATIONS = TableDef(
     "register_applications",
     ("id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("id", Uuid, primary_key=True),
         Column("dossier_no", String(64), nullable=False),
         Column("enterprise_id", Uuid, nullable=False),
@@ -72,13 +73,14 @@ APPLICATIONS = TableDef(
         Index(f"ix_{name}_submitted", "submitted_on", "dossier_no"),
         Index(f"ix_{name}_enterprise", "enterprise_id"),
     ),
-)  # fmt: skip
+)
 
 ENTERPRISES = TableDef(
     "register_enterprises",
     ("id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("id", Uuid, primary_key=True),
         Column("tax_code", String(16), nullable=False),
         Column("name", Text, nullable=False),
@@ -88,13 +90,14 @@ ENTERPRISES = TableDef(
         Column("version", Integer, nullable=False),
         Column("updated_position", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 ACTIVITIES = TableDef(
     "register_activities",
     ("id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("id", Uuid, primary_key=True),
         Column("department", String(32), nullable=False),
         Column("project", String(8), nullable=False),
@@ -107,13 +110,14 @@ ACTIVITIES = TableDef(
         Column("version", Integer, nullable=False),
         Column("updated_position", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 LINES = TableDef(
     "register_budget_lines",
     ("id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("id", Uuid, primary_key=True),
         Column("budget_year", Integer, nullable=False),
         Column("project", String(8), nullable=False),
@@ -125,7 +129,7 @@ LINES = TableDef(
         Column("version", Integer, nullable=False),
         Column("updated_position", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 A = SupportApplication
 #: the status an application event leaves behind, for the events that only move the status
@@ -139,18 +143,49 @@ STATUS_OF: dict[type, str] = {
 
 #: the keys of ``Ledger.get_application``, in its order
 APPLICATION_KEYS = (
-    "id", "dossier_no", "status", "enterprise_id", "project", "support_type", "title",
-    "total_cost", "requested", "recommended", "approved", "budget_year", "contract_no",
-    "disbursed", "recovery_ordered", "recovered", "acceptance_result", "outputs",
-    "disbursements", "recoveries", "version",
-)  # fmt: skip
+    "id",
+    "dossier_no",
+    "status",
+    "enterprise_id",
+    "project",
+    "support_type",
+    "title",
+    "total_cost",
+    "requested",
+    "recommended",
+    "approved",
+    "budget_year",
+    "contract_no",
+    "disbursed",
+    "recovery_ordered",
+    "recovered",
+    "acceptance_result",
+    "outputs",
+    "disbursements",
+    "recoveries",
+    "version",
+)
 
 #: the columns of a row of the application list
 LIST_KEYS = (
-    "id", "dossier_no", "enterprise_id", "enterprise_name", "project", "support_type", "title",
-    "status", "total_cost", "requested", "approved", "budget_year", "submitted_on",
-    "disbursed", "recovered", "contract_no", "updated_position",
-)  # fmt: skip
+    "id",
+    "dossier_no",
+    "enterprise_id",
+    "enterprise_name",
+    "project",
+    "support_type",
+    "title",
+    "status",
+    "total_cost",
+    "requested",
+    "approved",
+    "budget_year",
+    "submitted_on",
+    "disbursed",
+    "recovered",
+    "contract_no",
+    "updated_position",
+)
 
 
 def folded(text: str) -> str:
@@ -201,15 +236,16 @@ class Registers(Projection):
         table = self.tables["register_applications"]
         for enterprise_id, name in self.renamed:
             stored = connection.execute(
-                select(table.c.id, table.c.dossier_no, table.c.title)
-                .where(table.c.enterprise_id == enterprise_id)
-            ).all()  # fmt: skip
+                select(table.c.id, table.c.dossier_no, table.c.title).where(
+                    table.c.enterprise_id == enterprise_id
+                )
+            ).all()
             for app_id, dossier_no, title in stored:
                 connection.execute(
-                    update(table).where(table.c.id == app_id).values(
-                        enterprise_name=name, search=search_text(dossier_no, title, name)
-                    )
-                )  # fmt: skip
+                    update(table)
+                    .where(table.c.id == app_id)
+                    .values(enterprise_name=name, search=search_text(dossier_no, title, name))
+                )
         self.renamed = []
 
     # -- enterprises -------------------------------------------------------------------------
@@ -219,11 +255,16 @@ class Registers(Projection):
         self.rows("register_enterprises").get_or_create(
             (event.originator_id,),
             lambda: {
-                "id": event.originator_id, "tax_code": event.tax_code, "name": event.name,
-                "district": event.district, "sector": event.sector, "size": event.size,
-                "version": event.originator_version, "updated_position": position,
+                "id": event.originator_id,
+                "tax_code": event.tax_code,
+                "name": event.name,
+                "district": event.district,
+                "sector": event.sector,
+                "size": event.size,
+                "version": event.originator_version,
+                "updated_position": position,
             },
-        )  # fmt: skip
+        )
 
     @process_event.register
     def _corrected(self, event: Enterprise.Corrected, position: int) -> None:
@@ -249,12 +290,18 @@ class Registers(Projection):
         self.rows("register_budget_lines").get_or_create(
             (event.originator_id,),
             lambda: {
-                "id": event.originator_id, "budget_year": event.budget_year,
-                "project": event.project, "source": event.source, "assigned": event.amount,
-                "committed": 0, "disbursed": 0, "recovered": 0,
-                "version": event.originator_version, "updated_position": position,
+                "id": event.originator_id,
+                "budget_year": event.budget_year,
+                "project": event.project,
+                "source": event.source,
+                "assigned": event.amount,
+                "committed": 0,
+                "disbursed": 0,
+                "recovered": 0,
+                "version": event.originator_version,
+                "updated_position": position,
             },
-        )  # fmt: skip
+        )
 
     @process_event.register
     def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
@@ -291,19 +338,34 @@ class Registers(Projection):
         self.rows("register_applications").get_or_create(
             (event.originator_id,),
             lambda: {
-                "id": event.originator_id, "dossier_no": event.dossier_no,
-                "enterprise_id": event.enterprise_id, "enterprise_name": name,
-                "project": event.project, "support_type": event.support_type,
-                "title": event.title, "status": "submitted", "total_cost": event.total_cost,
-                "requested": dict(event.requested), "recommended": None, "approved": None,
-                "budget_year": None, "year": event.effective_date.year,
-                "submitted_on": event.effective_date, "contract_no": None, "disbursed": 0,
-                "recovery_ordered": 0, "recovered": 0, "acceptance_result": None,
-                "outputs": {}, "disbursements": [], "recoveries": [],
+                "id": event.originator_id,
+                "dossier_no": event.dossier_no,
+                "enterprise_id": event.enterprise_id,
+                "enterprise_name": name,
+                "project": event.project,
+                "support_type": event.support_type,
+                "title": event.title,
+                "status": "submitted",
+                "total_cost": event.total_cost,
+                "requested": dict(event.requested),
+                "recommended": None,
+                "approved": None,
+                "budget_year": None,
+                "year": event.effective_date.year,
+                "submitted_on": event.effective_date,
+                "contract_no": None,
+                "disbursed": 0,
+                "recovery_ordered": 0,
+                "recovered": 0,
+                "acceptance_result": None,
+                "outputs": {},
+                "disbursements": [],
+                "recoveries": [],
                 "search": search_text(event.dossier_no, event.title, name),
-                "version": event.originator_version, "updated_position": position,
+                "version": event.originator_version,
+                "updated_position": position,
             },
-        )  # fmt: skip
+        )
 
     @process_event.register
     def _resubmitted(self, event: SupportApplication.Resubmitted, position: int) -> None:
@@ -334,10 +396,16 @@ class Registers(Projection):
     def _disbursed(self, event: SupportApplication.Disbursed, position: int) -> None:
         app = self._app(event, position)
         app["disbursed"] += event.amount
-        app["disbursements"] = [*app["disbursements"], {
-            "id": str(event.disbursement_id), "kind": event.kind, "amount": event.amount,
-            "voucher_no": event.voucher_no, "reversed": False,
-        }]  # fmt: skip
+        app["disbursements"] = [
+            *app["disbursements"],
+            {
+                "id": str(event.disbursement_id),
+                "kind": event.kind,
+                "amount": event.amount,
+                "voucher_no": event.voucher_no,
+                "reversed": False,
+            },
+        ]
 
     @process_event.register
     def _reversed(self, event: SupportApplication.DisbursementReversed, position: int) -> None:
@@ -359,9 +427,10 @@ class Registers(Projection):
     def _recovery_ordered(self, event: SupportApplication.RecoveryOrdered, position: int) -> None:
         app = self._app(event, position)
         app["recovery_ordered"] += event.amount
-        app["recoveries"] = [*app["recoveries"], {
-            "id": str(event.recovery_id), "amount": event.amount, "received": False,
-        }]  # fmt: skip
+        app["recoveries"] = [
+            *app["recoveries"],
+            {"id": str(event.recovery_id), "amount": event.amount, "received": False},
+        ]
 
     @process_event.register
     def _recovery_received(self, event: SupportApplication.RecoveryReceived, position: int) -> None:
@@ -386,13 +455,19 @@ class Registers(Projection):
         self.rows("register_activities").get_or_create(
             (event.originator_id,),
             lambda: {
-                "id": event.originator_id, "department": event.department_code,
-                "project": event.project, "kind": event.kind, "title": event.title,
-                "budget_year": event.budget_year, "budget": event.budget, "spent": 0,
-                "status": "approved", "version": event.originator_version,
+                "id": event.originator_id,
+                "department": event.department_code,
+                "project": event.project,
+                "kind": event.kind,
+                "title": event.title,
+                "budget_year": event.budget_year,
+                "budget": event.budget,
+                "spent": 0,
+                "status": "approved",
+                "version": event.originator_version,
                 "updated_position": position,
             },
-        )  # fmt: skip
+        )
 
     @process_event.register
     def _spent(self, event: ProgramActivity.Spent, position: int) -> None:
@@ -500,8 +575,17 @@ def activity(
 
 
 def _activity_out(row: Any) -> dict[str, Any]:
-    keys = ("department", "project", "kind", "title", "budget_year", "budget", "spent",
-            "status", "version")  # fmt: skip
+    keys = (
+        "department",
+        "project",
+        "kind",
+        "title",
+        "budget_year",
+        "budget",
+        "spent",
+        "status",
+        "version",
+    )
     return {"id": str(row["id"]), **{k: row[k] for k in keys}}
 
 
@@ -545,10 +629,15 @@ def budget_lines(
         query = query.where(lines.c.source == source)
     return [
         {
-            "id": str(r["id"]), "budget_year": r["budget_year"], "project": r["project"],
-            "source": r["source"], "assigned": r["assigned"], "committed": r["committed"],
-            "disbursed": r["disbursed"], "recovered": r["recovered"],
+            "id": str(r["id"]),
+            "budget_year": r["budget_year"],
+            "project": r["project"],
+            "source": r["source"],
+            "assigned": r["assigned"],
+            "committed": r["committed"],
+            "disbursed": r["disbursed"],
+            "recovered": r["recovered"],
             "available": r["assigned"] - r["committed"],
         }
         for r in connection.execute(query).mappings()
-    ]  # fmt: skip
+    ]

@@ -309,8 +309,9 @@ def _throwaway_store(classes: Iterable[type[Projection]]) -> Engine:
     engine = sqlite_engine(
         "sqlite://",
         ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{STORE_CACHE_KIB}"),
-        poolclass=StaticPool, creator=_private_database,
-    )  # fmt: skip
+        poolclass=StaticPool,
+        creator=_private_database,
+    )
 
     metadata = _replay_metadata()
     tables = [metadata.tables[f"{d.name}_a"] for cls in classes for d in cls.TABLES]

@@ -161,20 +161,23 @@ class Snapshots:
                 shape = table_def.make(shapes, "a")
                 self.shapes[table_def.name] = shape
                 self.kept[table_def.name] = (
-                    table_def.make(self.metadata, "a") if table_def.appended
+                    table_def.make(self.metadata, "a")
+                    if table_def.appended
                     else _versions(table_def, shape, self.metadata)
-                )  # fmt: skip
+                )
         self.positions = Table(
-            "replay_snapshots", self.metadata,
+            "replay_snapshots",
+            self.metadata,
             Column("position", Integer, primary_key=True, autoincrement=False),
             Column("root_hash", String(64), nullable=False),
             Column("made_at", String(32), nullable=False),
-        )  # fmt: skip
+        )
         self.about = Table(
-            "replay_about", self.metadata,
+            "replay_about",
+            self.metadata,
             Column("name", String(32), primary_key=True),
             Column("value", String(200), nullable=False),
-        )  # fmt: skip
+        )
 
     # -- the files ------------------------------------------------------------------------
     #
@@ -258,10 +261,11 @@ class Snapshots:
                     ).scalar()
                     positions = list(
                         connection.execute(
-                            select(self.positions.c.position, self.positions.c.root_hash)
-                            .order_by(self.positions.c.position)
+                            select(self.positions.c.position, self.positions.c.root_hash).order_by(
+                                self.positions.c.position
+                            )
                         ).tuples()
-                    )  # fmt: skip
+                    )
             except Exception as error:  # noqa: BLE001 - any unreadable file is made again
                 log.warning("replay snapshots %s unreadable (%s): made again", path, error)
         if made_by == fingerprint():
@@ -273,8 +277,9 @@ class Snapshots:
                 return path, [position for position, _ in positions]
             log.warning(
                 "replay snapshots %s no longer describe this log (root at %s): made again",
-                path, last,
-            )  # fmt: skip
+                path,
+                last,
+            )
         path = self._new_generation()
         partial = path.with_name(f"{path.name}.partial")  # whole before it has its name
         for suffix in ("", "-wal", "-shm"):  # what a process stopped half-way left
@@ -410,18 +415,29 @@ class Snapshots:
                     )
                     .values(until=position)
                 )
-                connection.execute(ended, [
-                    {f"key_{k}": v for k, v in zip(table_def.key, key, strict=True)}
-                    for key in buffer.dirty
-                ])  # fmt: skip
-                insert_rows(connection, kept, [
-                    {**buffer.rows[key], "since": position, "until": None} for key in buffer.dirty
-                ])  # fmt: skip
+                connection.execute(
+                    ended,
+                    [
+                        {f"key_{k}": v for k, v in zip(table_def.key, key, strict=True)}
+                        for key in buffer.dirty
+                    ],
+                )
+                insert_rows(
+                    connection,
+                    kept,
+                    [
+                        {**buffer.rows[key], "since": position, "until": None}
+                        for key in buffer.dirty
+                    ],
+                )
                 buffer.dirty.clear()
-        connection.execute(insert(self.positions).values(
-            position=position, root_hash=root.hex(),
-            made_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        ))  # fmt: skip
+        connection.execute(
+            insert(self.positions).values(
+                position=position,
+                root_hash=root.hex(),
+                made_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )
+        )
 
     # -- using them ------------------------------------------------------------------------
 
@@ -499,11 +515,15 @@ def _versions(table_def: TableDef, shape: Table, metadata: MetaData) -> Table:
     until when each version held, and an index of the versions that still hold."""
     columns = [Column(c.name, c.type, nullable=c.nullable) for c in shape.columns]
     table = Table(
-        f"{table_def.name}_v", metadata, *columns,
-        Column("since", Integer, nullable=False), Column("until", Integer, nullable=True),
-    )  # fmt: skip
+        f"{table_def.name}_v",
+        metadata,
+        *columns,
+        Column("since", Integer, nullable=False),
+        Column("until", Integer, nullable=True),
+    )
     Index(
-        f"ix_{table_def.name}_v_holds", *(table.c[k] for k in table_def.key),
+        f"ix_{table_def.name}_v_holds",
+        *(table.c[k] for k in table_def.key),
         sqlite_where=table.c.until.is_(None),
-    )  # fmt: skip
+    )
     return table

@@ -120,11 +120,7 @@ def decoder_for(ledger: Ledger) -> EventDecoder:
 
 
 def read_batches(
-    ledger: Ledger,
-    connection: Connection,
-    after: int,
-    batch_size: int,
-    upto: int | None = None,
+    ledger: Ledger, connection: Connection, after: int, batch_size: int, upto: int | None = None
 ) -> Iterator[list[Envelope]]:
     """Batches of events after position ``after`` (up to ``upto``), oldest first."""
     decoder = decoder_for(ledger)

@@ -9,17 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-)
+from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, insert, select
 
 from projections.base import BIGINT
 

@@ -32,34 +32,37 @@ PROGRESS = TableDef(
     "target_progress",
     ("target", "year"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("target", String(32), primary_key=True),
         Column("year", Integer, primary_key=True),
         Column("achieved", BIGINT, nullable=False),
     ),
-)  # fmt: skip
+)
 
 APPS = TableDef(
     "target_progress_apps",
     ("application_id",),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("application_id", Uuid, primary_key=True),
         Column("enterprise_id", Uuid, nullable=False),
         Column("support_type", String(40), nullable=False),
     ),
-)  # fmt: skip
+)
 
 COUNTED = TableDef(
     "target_progress_counted",
     ("target", "enterprise_id"),
     lambda name, md: Table(
-        name, md,
+        name,
+        md,
         Column("target", String(32), primary_key=True),
         Column("enterprise_id", Uuid, primary_key=True),
         Column("year", Integer, nullable=False),
     ),
-)  # fmt: skip
+)
 
 #: support type -> the target it counts toward, for the targets that count enterprises
 COUNTS_ENTERPRISES: dict[str, str] = {
@@ -148,9 +151,15 @@ def report(
     result = []
     for code, target in catalogue.TARGETS.items():
         achieved = sum(by_target[code].values())
-        result.append({
-            "target": code, "project": target.project, "unit": target.unit,
-            "target_value": target.number, "achieved": achieved,
-            "percent": round(100 * achieved / target.number, 1), "by_year": by_target[code],
-        })  # fmt: skip
+        result.append(
+            {
+                "target": code,
+                "project": target.project,
+                "unit": target.unit,
+                "target_value": target.number,
+                "achieved": achieved,
+                "percent": round(100 * achieved / target.number, 1),
+                "by_year": by_target[code],
+            }
+        )
     return result

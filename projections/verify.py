@@ -85,9 +85,7 @@ log = logging.getLogger(__name__)
 
 
 def verify(
-    projector: Projector,
-    given: Sequence[Checkpoint] = (),
-    public_key: bytes | None = None,
+    projector: Projector, given: Sequence[Checkpoint] = (), public_key: bytes | None = None
 ) -> Verification:
     """Recompute every leaf from the events table; compare with the stored tree, the stored
     checkpoints and the ``given`` ones (signatures checked with ``public_key``)."""
@@ -102,10 +100,12 @@ def verify(
             _classify(projector.ledger, connection, tables, size, problems)
             if not problems.found:
                 problems.add(
-                    "altered", None, None,
+                    "altered",
+                    None,
+                    None,
                     "the stored tree's inner nodes do not match its leaves; the log matches "
                     "the leaves (rebuild the merkle projection)",
-                )  # fmt: skip
+                )
         first_bad = min((p.position for p in problems.found if p.position), default=None)
         check_checkpoints(problems, every, roots, scanned, public_key, first_bad)
     return Verification(scanned, roots[scanned].hex(), problems.listed())
@@ -353,15 +353,21 @@ def _recompute_in_workers(
         for start, end in itertools.pairwise(cuts):
             worker = stack.enter_context(
                 subprocess.Popen(
-                    [sys.executable, *_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, env=environment,
+                    [sys.executable, *_WORKER],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=environment,
                 )
-            )  # fmt: skip
+            )
             stack.callback(_stop, worker)
             request = {
-                "path": path, "table": table, "start": start, "end": end,
+                "path": path,
+                "table": table,
+                "start": start,
+                "end": end,
                 "marks": sorted(s for s in sizes if start < s < end),
-            }  # fmt: skip
+            }
             workers.append((worker, json.dumps(request).encode()))
         with ThreadPoolExecutor(len(workers)) as talks:  # each one its request, at once
             answers = list(talks.map(lambda each: each[0].communicate(each[1]), workers))
@@ -408,11 +414,7 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
 
 
 def _classify(
-    ledger: Ledger,
-    connection: Connection,
-    tables: dict[str, Table],
-    size: int,
-    problems: Problems,
+    ledger: Ledger, connection: Connection, tables: dict[str, Table], size: int, problems: Problems
 ) -> None:
     """Walk the log beside the tree's leaves and name what is wrong at each position."""
     leaves = tables[LEAVES.name]
@@ -438,10 +440,12 @@ def _classify(
 
     tree = connection.execute(
         select(
-            leaves.c.position, leaves.c.originator_id, leaves.c.originator_version,
+            leaves.c.position,
+            leaves.c.originator_id,
+            leaves.c.originator_version,
             leaves.c.leaf_hash,
         ).order_by(leaves.c.position)
-    ).all()  # fmt: skip
+    ).all()
     stored = {int(p): (o, int(v), h) for p, o, v, h in tree}
     gaps = {gap.position: gap for gap in log_gaps.recorded(connection)}
     events = stored_events(connection, ledger.events_table)
@@ -458,20 +462,24 @@ def _classify(
         if gap is not None and here is None:
             if leaf is not None and leaf[2] != gap.leaf_hash().hex():
                 problems.add(
-                    "altered", position, None,
+                    "altered",
+                    position,
+                    None,
                     f"the hole recorded at this position gives leaf {gap.leaf_hash().hex()}, "
                     f"the tree recorded {leaf[2]}",
-                )  # fmt: skip
+                )
             continue
         if here is None and leaf is None:
             if event is None and position > last:
                 break
             problems.add(
-                "missing", position, None,
+                "missing",
+                position,
+                None,
                 "the log skips this position and no hole is recorded there: an event deleted, "
                 "or a hole a failed write left before migration 0005 (`ledger db record-gaps` "
                 "records a hole that never held an event)",
-            )  # fmt: skip
+            )
             continue
         if here is not None:
             event = next(events, None)
@@ -482,44 +490,56 @@ def _classify(
             if (leaf[0], leaf[1]) == key:
                 if leaf[2] != digest:
                     problems.add(
-                        "altered", position, key[0],
+                        "altered",
+                        position,
+                        key[0],
                         f"version {key[1]} of {key[0]} is stored with other bytes than the tree "
                         f"recorded (leaf {digest}, the tree's {leaf[2]})",
-                    )  # fmt: skip
+                    )
                 continue
             elsewhere = in_tree(key)
             if elsewhere is not None:
                 problems.add(
-                    "reordered", position, key[0],
+                    "reordered",
+                    position,
+                    key[0],
                     f"version {key[1]} of {key[0]} is at position {position}; the tree holds "
                     f"it at position {elsewhere}",
-                )  # fmt: skip
+                )
             else:
                 problems.add(
-                    "inserted", position, key[0],
+                    "inserted",
+                    position,
+                    key[0],
                     f"version {key[1]} of {key[0]} is at position {position}; the tree never "
                     "held it",
-                )  # fmt: skip
+                )
             continue
         assert leaf is not None
         if not leaf[0]:
             problems.add(
-                "missing", position, None,
+                "missing",
+                position,
+                None,
                 "the tree holds a recorded hole at this position; the log no longer records it",
-            )  # fmt: skip
+            )
             continue
         moved = in_log((leaf[0], leaf[1]))
         if moved is not None:
             problems.add(
-                "reordered", position, leaf[0],
+                "reordered",
+                position,
+                leaf[0],
                 f"version {leaf[1]} of {leaf[0]} was at position {position}; the log holds it "
                 f"at position {moved}",
-            )  # fmt: skip
+            )
         else:
             problems.add(
-                "missing", position, leaf[0],
+                "missing",
+                position,
+                leaf[0],
                 f"version {leaf[1]} of {leaf[0]} is no longer in the log",
-            )  # fmt: skip
+            )
 
 
 def verify_ledger(

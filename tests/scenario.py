@@ -34,57 +34,76 @@ class Scenario:
     project: str = "DA2"
     support_type: str = "iso_9001"
 
-    def budget(self, amount: int = 1_000_000_000, year: int = YEAR, project: str | None = None,
-               source: str = "city_budget") -> UUID:  # fmt: skip
+    def budget(
+        self,
+        amount: int = 1_000_000_000,
+        year: int = YEAR,
+        project: str | None = None,
+        source: str = "city_budget",
+    ) -> UUID:
         return self.ledger.assign_budget(
             c.AssignBudget(
-                budget_year=year, project=project or self.project, source=source, amount=amount,
-                decision_no=f"QĐ-{uuid.uuid4().hex[:6]}", decided_on=D(year, 1, 5),
+                budget_year=year,
+                project=project or self.project,
+                source=source,
+                amount=amount,
+                decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
+                decided_on=D(year, 1, 5),
             ),
             self.people.finance,
-        ).id  # fmt: skip
+        ).id
 
     def enterprise(self) -> UUID:
         return self.ledger.register_enterprise(
             c.RegisterEnterprise(
-                tax_code=tax_code(), name="Công ty TNHH Minh Phát", district="QH-CAUGIAY",
-                sector="industry", size="small",
+                tax_code=tax_code(),
+                name="Công ty TNHH Minh Phát",
+                district="QH-CAUGIAY",
+                sector="industry",
+                size="small",
             ),
             self.people.officer,
-        ).id  # fmt: skip
+        ).id
 
     def submitted(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
         return self.ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=self.enterprise(), dossier_no=f"HS-{uuid.uuid4().hex[:8]}",
-                project=self.project, support_type=self.support_type,
+                enterprise_id=self.enterprise(),
+                dossier_no=f"HS-{uuid.uuid4().hex[:8]}",
+                project=self.project,
+                support_type=self.support_type,
                 title="Xây dựng và áp dụng ISO 9001:2015",
-                total_cost=city + enterprise_share, requested=funding(city, enterprise_share),
+                total_cost=city + enterprise_share,
+                requested=funding(city, enterprise_share),
                 submitted_on=D(YEAR, 2, 1),
             ),
             self.people.officer,
-        ).id  # fmt: skip
+        ).id
 
     def appraised(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
         app_id = self.submitted(city, enterprise_share)
         self.ledger.appraise_application(
             c.AppraiseApplication(
-                application_id=app_id, appraised_on=D(YEAR, 2, 15),
-                recommended=funding(city, enterprise_share), note="Đủ điều kiện",
+                application_id=app_id,
+                appraised_on=D(YEAR, 2, 15),
+                recommended=funding(city, enterprise_share),
+                note="Đủ điều kiện",
             ),
             self.people.appraiser,
-        )  # fmt: skip
+        )
         return app_id
 
     def approve(self, app_id: UUID, city: int, enterprise_share: int = 0) -> int:
         return self.ledger.approve_application(
             c.ApproveApplication(
-                application_id=app_id, decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
-                decided_on=D(YEAR, 3, 1), budget_year=YEAR,
+                application_id=app_id,
+                decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
+                decided_on=D(YEAR, 3, 1),
+                budget_year=YEAR,
                 approved=funding(city, enterprise_share),
             ),
             self.people.approver,
-        ).position  # fmt: skip
+        ).position
 
     def approved(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
         app_id = self.appraised(city, enterprise_share)
@@ -95,31 +114,37 @@ class Scenario:
         app_id = self.approved(city, enterprise_share)
         self.ledger.sign_contract(
             c.SignContract(
-                application_id=app_id, contract_no=f"HĐ-{uuid.uuid4().hex[:8]}",
+                application_id=app_id,
+                contract_no=f"HĐ-{uuid.uuid4().hex[:8]}",
                 signed_on=D(YEAR, 3, 10),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
         return app_id
 
     def pay(self, app_id: UUID, amount: int, kind: str = "payment") -> UUID:
         return self.ledger.record_disbursement(
             c.RecordDisbursement(
-                application_id=app_id, paid_on=D(YEAR, 4, 1), amount=amount,
-                voucher_no=f"PC-{uuid.uuid4().hex[:8]}", kind=kind,  # type: ignore[arg-type]
+                application_id=app_id,
+                paid_on=D(YEAR, 4, 1),
+                amount=amount,
+                voucher_no=f"PC-{uuid.uuid4().hex[:8]}",
+                kind=kind,  # type: ignore[arg-type]
             ),
             self.people.officer,
-        ).id  # fmt: skip
+        ).id
 
     def accept(self, app_id: UUID, result: str = "passed") -> None:
         outputs = {"management_systems": 1} if result == "passed" else {}
         self.ledger.record_acceptance(
             c.RecordAcceptance(
-                application_id=app_id, accepted_on=D(YEAR, 9, 1),
-                result=result, outputs=outputs,  # type: ignore[arg-type]
+                application_id=app_id,
+                accepted_on=D(YEAR, 9, 1),
+                result=result,  # type: ignore[arg-type]
+                outputs=outputs,
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def accepted(self, city: int = 60_000_000, paid: int = 20_000_000) -> UUID:
         app_id = self.contracted(city)

@@ -115,18 +115,27 @@ def _report(result: Any, what: str) -> None:
 
 @click.command()
 @click.option(
-    "--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False),
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
     help="A checkpoint file to check the log against (repeatable).",
-)  # fmt: skip
+)
 @click.option(
-    "--public-key", default=None, metavar="KEY",
+    "--public-key",
+    default=None,
+    metavar="KEY",
     help="File (or base64) of the public key that signed the checkpoints "
     "(default: the public half of the signing key).",
-)  # fmt: skip
+)
 @click.option(
-    "--offline", "offline_log", type=click.Path(dir_okay=False), default=None, metavar="LOG",
+    "--offline",
+    "offline_log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="LOG",
     help="Verify an exported log file instead of the database (needs no database).",
-)  # fmt: skip
+)
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
@@ -183,9 +192,13 @@ def export_events(ctx: click.Context, out: str, force: bool) -> None:
             named = checkpoints.latest(connection, upto)
         with writing(target) as file, progress_bars() as progress:
             result = event_log.export(
-                ledger.engine, ledger.events_table, file, upto, named,
+                ledger.engine,
+                ledger.events_table,
+                file,
+                upto,
+                named,
                 lambda done, total: progress("export", done, total),
-            )  # fmt: skip
+            )
     click.echo(
         f"Wrote {result.checked:,} events to {out}; root {result.root_hash}; "
         f"{_consistent_with(named)}."
@@ -194,9 +207,12 @@ def export_events(ctx: click.Context, out: str, force: bool) -> None:
 
 @export_group.command("audit-trail")
 @click.option(
-    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    default=None,
     help="xlsx or csv (default: from the suffix of --out).",
-)  # fmt: skip
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
 @click.option("--record-id", type=click.UUID, default=None, help="Only this record's events.")
 @click.option("--actor", default=None, help="Only the events recorded by this user id.")
@@ -207,17 +223,29 @@ def export_events(ctx: click.Context, out: str, force: bool) -> None:
 @click.option("--from", "from_", default=None, metavar="DATE", help="Effective on or after DATE.")
 @click.option("--to", default=None, metavar="DATE", help="Effective on or before DATE.")
 @click.option(
-    "--order", type=click.Choice(["asc", "desc"]), default="asc", show_default=True,
+    "--order",
+    type=click.Choice(["asc", "desc"]),
+    default="asc",
+    show_default=True,
     help="By position.",
-)  # fmt: skip
+)
 @click.option("--no-catch-up", is_flag=True, help="Export the trail as it stands, unfolded.")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @click.pass_context
 def export_audit_trail(
-    ctx: click.Context, fmt: str | None, out: str, record_id: UUID | None, actor: str | None,
-    department: str | None, event_type: str | None, from_: str | None, to: str | None,
-    order: str, no_catch_up: bool, force: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    fmt: str | None,
+    out: str,
+    record_id: UUID | None,
+    actor: str | None,
+    department: str | None,
+    event_type: str | None,
+    from_: str | None,
+    to: str | None,
+    order: str,
+    no_catch_up: bool,
+    force: bool,
+) -> None:
     """The audit trail as XLSX or CSV (Vietnamese headers, money in đồng, dates dd/mm/yyyy),
     filtered like GET /api/reports/audit-trail, every page, naming the newest checkpoint it
     is consistent with. DATE is YYYY-MM-DD or dd/mm/yyyy. First folds the events the audit
@@ -232,9 +260,15 @@ def export_audit_trail(
     if fmt not in evidence.FORMATS:
         raise CliError(f"cannot tell the format from the name {out}: pass --format xlsx or csv")
     new_file(out, force)
-    given = {"record_id": record_id, "actor": actor, "department": department,
-             "event_type": event_type, "from": _cli_date(from_, "--from"),
-             "to": _cli_date(to, "--to"), "order": order}  # fmt: skip
+    given = {
+        "record_id": record_id,
+        "actor": actor,
+        "department": department,
+        "event_type": event_type,
+        "from": _cli_date(from_, "--from"),
+        "to": _cli_date(to, "--to"),
+        "order": order,
+    }
     try:
         filters = evidence.AuditFilters.model_validate(given)
     except ValidationError as error:
@@ -247,9 +281,12 @@ def export_audit_trail(
                 projector.catch_up(name, progress=progress)
         with writing(target) as file:
             done = evidence.export(
-                projector, file, fmt, filters,
+                projector,
+                file,
+                fmt,
+                filters,
                 progress=lambda rows, total: progress("export", rows, total),
-            )  # fmt: skip
+            )
     click.echo(
         f"Wrote {done.rows:,} rows of the audit trail at position {done.position:,} to {out}; "
         f"{_consistent_with(done.checkpoint)}."
@@ -270,13 +307,18 @@ def _cli_date(text: str | None, option: str) -> dt.date | None:
 @click.command("import")
 @click.argument("log", type=click.Path(dir_okay=False, exists=True))
 @click.option(
-    "--checkpoint", "checkpoint_file", required=True, type=click.Path(dir_okay=False),
+    "--checkpoint",
+    "checkpoint_file",
+    required=True,
+    type=click.Path(dir_okay=False),
     help="The checkpoint every imported event must be covered by.",
-)  # fmt: skip
+)
 @click.option(
-    "--public-key", default=None, metavar="KEY",
+    "--public-key",
+    default=None,
+    metavar="KEY",
     help="File (or base64) of the public key that signed the checkpoint.",
-)  # fmt: skip
+)
 @click.pass_context
 def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: str | None) -> None:
     """Load an exported log into an empty database, checking every leaf and the root
@@ -285,9 +327,13 @@ def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: s
     key = _public_key(public_key, None) if public_key is not None else None
     with open_ledger(url_of(ctx)) as ledger, progress_bars() as progress:
         result = event_log.import_file(
-            ledger.engine, ledger.events_table, log, held, key,
+            ledger.engine,
+            ledger.events_table,
+            log,
+            held,
+            key,
             lambda done, total: progress("import", done, total),
-        )  # fmt: skip
+        )
         Projector(ledger).catch_up(progress=progress)
     signed = "signature checked" if key is not None else "signature not checked (no --public-key)"
     click.echo(

@@ -41,10 +41,12 @@ def db_upgrade(ctx: click.Context) -> None:
 
 @db.command("record-gaps")
 @click.option(
-    "--reason", default=DEFAULT_REASON, show_default=False,
+    "--reason",
+    default=DEFAULT_REASON,
+    show_default=False,
     help="Why the positions are empty (kept in each record; a default says: a write that "
     "failed before migration 0005).",
-)  # fmt: skip
+)
 @click.option("--dry-run", is_flag=True, help="List the holes; record nothing.")
 @click.pass_context
 def db_record_gaps(ctx: click.Context, reason: str, dry_run: bool) -> None:

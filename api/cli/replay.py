@@ -16,9 +16,13 @@ from api.cli.terminal import console, progress_bars
 from ledger.errors import ValidationFailed
 
 REPLAY_REPORTS = (
-    "project-spend", "department-activity", "targets", "audit-trail", "trial-balance",
+    "project-spend",
+    "department-activity",
+    "targets",
+    "audit-trail",
+    "trial-balance",
     "applications",
-)  # fmt: skip
+)
 #: (option, the report parameter it fills, help): each report takes the ones it has
 REPLAY_FILTERS = (
     ("--budget-year", "budget_year", "Budget year, e.g. 2015."),
@@ -38,9 +42,11 @@ REPLAY_FILTERS = (
     ("--page-size", "page_size", "Rows per page (audit-trail, applications)."),
 )
 REPLAY_OPTIONS = {
-    "as_known_at": "--as-known-at", "as_of": "--as-of",
-    **{field: option for option, field, _ in REPLAY_FILTERS}, "from_": "--from",
-}  # fmt: skip
+    "as_known_at": "--as-known-at",
+    "as_of": "--as-of",
+    **{field: option for option, field, _ in REPLAY_FILTERS},
+    "from_": "--from",
+}
 
 
 def _replay_filters(command: Any) -> Any:

@@ -25,12 +25,23 @@ depends_on = None
 
 #: the read models of this revision; later ones come with their own migrations
 TABLES = (
-    "project_spend", "project_spend_apps", "department_activity", "audit_trail",
-    "audit_trail_labels", "target_progress", "target_progress_apps",
-    "target_progress_counted", "register_applications", "register_enterprises",
-    "register_activities", "register_budget_lines", "journal_postings", "journal_balances",
-    "journal_apps", "budget_execution",
-)  # fmt: skip
+    "project_spend",
+    "project_spend_apps",
+    "department_activity",
+    "audit_trail",
+    "audit_trail_labels",
+    "target_progress",
+    "target_progress_apps",
+    "target_progress_counted",
+    "register_applications",
+    "register_enterprises",
+    "register_activities",
+    "register_budget_lines",
+    "journal_postings",
+    "journal_balances",
+    "journal_apps",
+    "budget_execution",
+)
 
 
 def _tables() -> list[Table]:

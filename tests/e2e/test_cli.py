@@ -230,9 +230,16 @@ def test_walk_through_upgrade_add_a_user_load_the_demo_and_serve_it(
     assert upgraded.returncode == 0, upgraded.stderr
     # 2. Add a viewer and keep the token from the last line.
     added = ledger_command(
-        "users", "add", "--name", "Bùi Văn Khánh", "--role", "viewer", "--department", "SCT",
+        "users",
+        "add",
+        "--name",
+        "Bùi Văn Khánh",
+        "--role",
+        "viewer",
+        "--department",
+        "SCT",
         env=env,
-    )  # fmt: skip
+    )
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
     # 3. Load a small demo program.
@@ -244,8 +251,10 @@ def test_walk_through_upgrade_add_a_user_load_the_demo_and_serve_it(
     with log.open("w") as output:
         server = subprocess.Popen(
             [str(LEDGER_SCRIPT), "serve", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             health = None
@@ -263,9 +272,7 @@ def test_walk_through_upgrade_add_a_user_load_the_demo_and_serve_it(
             assert health.json()["position"] > 0
             # 6. The budget lines, with the token, over real HTTP.
             lines = httpx.get(
-                f"{base}/api/budget-lines",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
+                f"{base}/api/budget-lines", headers={"Authorization": f"Bearer {token}"}, timeout=10
             )
             assert lines.status_code == 200, lines.text
             assert len(lines.json()) == 120

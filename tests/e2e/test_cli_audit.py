@@ -16,9 +16,15 @@ from tests.e2e.test_cli import one_line_error, run
 from tests.integration.helpers import Story
 
 AUDIT_COMMANDS = (
-    ["keys"], ["keys", "init"], ["keys", "public"], ["checkpoint"], ["verify"], ["export"],
-    ["export", "events"], ["import"],
-)  # fmt: skip
+    ["keys"],
+    ["keys", "init"],
+    ["keys", "public"],
+    ["checkpoint"],
+    ["verify"],
+    ["export"],
+    ["export", "events"],
+    ["import"],
+)
 
 
 @pytest.mark.parametrize("command", AUDIT_COMMANDS, ids=" ".join)
@@ -76,9 +82,15 @@ def test_an_inspector_checkpoints_exports_verifies_offline_and_imports_the_log(
     assert exported.exit_code == 0, exported.output
     assert "consistent with the checkpoint" in exported.stdout
     offline = run(
-        "postgresql+psycopg2://nobody@127.0.0.1:1/none", "verify", "--offline", str(log),
-        "--checkpoint", str(held), "--public-key", str(key),
-    )  # fmt: skip
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none",
+        "verify",
+        "--offline",
+        str(log),
+        "--checkpoint",
+        str(held),
+        "--public-key",
+        str(key),
+    )
     assert offline.exit_code == 0, offline.output
     assert checkpoint["root_hash"] in offline.stdout
 

@@ -43,9 +43,20 @@ def test_export_audit_trail_writes_the_filtered_trail_naming_its_checkpoint(
     # Step 3: the XLSX, told by --format, between two dates given either way, newest first.
     out_x = folder / "trail.bin"
     result = run(
-        database_url, "export", "audit-trail", "--format", "xlsx", "--out", str(out_x),
-        "--from", "01/02/2015", "--to", "2015-03-01", "--order", "desc",
-    )  # fmt: skip
+        database_url,
+        "export",
+        "audit-trail",
+        "--format",
+        "xlsx",
+        "--out",
+        str(out_x),
+        "--from",
+        "01/02/2015",
+        "--to",
+        "2015-03-01",
+        "--order",
+        "desc",
+    )
     assert result.exit_code == 0, result.output
     facts_x, _, cells = read_xlsx(out_x.read_bytes())
     assert (facts_x["from"], facts_x["to"]) == ("01/02/2015", "01/03/2015")

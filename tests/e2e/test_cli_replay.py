@@ -19,9 +19,13 @@ from tests.e2e.test_cli import one_line_error
 from tests.scenario import Scenario
 
 REPORTS = (
-    "project-spend", "department-activity", "targets", "audit-trail", "trial-balance",
+    "project-spend",
+    "department-activity",
+    "targets",
+    "audit-trail",
+    "trial-balance",
     "applications",
-)  # fmt: skip
+)
 
 
 def without_root(view: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +61,16 @@ def test_replay_shows_a_report_as_known_at_a_position_and_as_of_a_date(
     scenario.pay(app, 20_000_000, "advance")
 
     # Step 2: --json answers what the HTTP endpoint answers for the same view.
-    result = run(database_url, "replay", "project-spend", "--as-known-at", str(position),
-                 "--budget-year", "2015", "--json")  # fmt: skip
+    result = run(
+        database_url,
+        "replay",
+        "project-spend",
+        "--as-known-at",
+        str(position),
+        "--budget-year",
+        "2015",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     expected = reports.project_spend_report(
@@ -80,8 +92,9 @@ def test_replay_shows_a_report_as_known_at_a_position_and_as_of_a_date(
 
 
 @pytest.mark.parametrize("report", REPORTS)
-def test_replay_prints_every_report(ledger: Ledger, people: People, database_url: str,
-                                    report: str) -> None:  # fmt: skip
+def test_replay_prints_every_report(
+    ledger: Ledger, people: People, database_url: str, report: str
+) -> None:
     scenario = Scenario(ledger, people)
     scenario.budget()
     scenario.settled()
@@ -129,7 +142,7 @@ def test_projections_snapshots_makes_the_replay_snapshots_up_to_the_head(
     assert replayed.exit_code == 0, replayed.output
     live = reports.trial_balance_report(
         read_side, {}, reports.YearQuery(budget_year=2015, min_position=head), SYSTEM
-    )  # fmt: skip
+    )
     answer = json.loads(replayed.stdout)
     assert answer["position"] == head
     assert answer["rows"] == live["rows"] and answer["rows"]

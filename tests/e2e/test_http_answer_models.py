@@ -150,12 +150,17 @@ def history(ledger: Ledger, people: People) -> int:
     scenario.approved(city=30_000_000, enterprise_share=20_000_000)
     ledger.approve_activity(
         c.ApproveActivity(
-            department="SKHCN", project="DA2", kind="training", title="Tập huấn",
-            budget_year=2015, budget=10_000_000, decision_no="QĐ-1",
+            department="SKHCN",
+            project="DA2",
+            kind="training",
+            title="Tập huấn",
+            budget_year=2015,
+            budget=10_000_000,
+            decision_no="QĐ-1",
             approved_on=dt.date(2015, 3, 1),
         ),
         people.officer,
-    )  # fmt: skip
+    )
     ledger.grant_access(
         c.GrantAccess(name="Lê Văn Mới", role="viewer", department="STC"), people.admin
     )

@@ -118,14 +118,15 @@ def test_checkpoints_and_proofs_verify_with_the_published_key(
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body == {
-        "ok": True, "checked": ledger.count_events(), "root_hash": body["root_hash"],
+        "ok": True,
+        "checked": ledger.count_events(),
+        "root_hash": body["root_hash"],
         "problems": [],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [("POST", "/api/audit/checkpoints"), ("GET", "/api/audit/verify")],
+    ("method", "path"), [("POST", "/api/audit/checkpoints"), ("GET", "/api/audit/verify")]
 )
 @pytest.mark.parametrize("role", ["viewer", "officer", "admin"])
 def test_only_inspectors_and_finance_make_checkpoints_and_verify(

@@ -29,9 +29,10 @@ def report(client: TestClient, people: People, **params: Any) -> dict[str, Any]:
     page: int | None = 1
     while page is not None:
         answer = client.get(
-            "/api/reports/audit-trail", params={**params, "page": page, "page_size": 7},
+            "/api/reports/audit-trail",
+            params={**params, "page": page, "page_size": 7},
             headers=auth(people),
-        )  # fmt: skip
+        )
         assert answer.status_code == 200, answer.text
         body = answer.json()
         rows += body["rows"]
@@ -64,8 +65,10 @@ def test_the_files_hold_the_reports_rows_as_an_attachment(
     assert [row[0].value for row in rows] == [r["position"] for r in expected["rows"]]
     assert [row[11].value for row in rows] == [r["summary"] for r in expected["rows"]]
     assert (facts["position"], facts["department"], facts["from"]) == (
-        position, "SKHCN", "01/01/2015",
-    )  # fmt: skip
+        position,
+        "SKHCN",
+        "01/01/2015",
+    )
     assert facts["min_position"] == f"{position} – đã đạt"
 
     # Step 3: the CSV: the same rows, in UTF-8 with a BOM, newest first when asked.
@@ -90,8 +93,10 @@ def test_the_export_keeps_the_reports_filters_and_not_its_paging_or_past_views()
     for name, field in AuditExportQuery.model_fields.items():
         original = AuditQuery.model_fields[name]
         assert (field.annotation, field.alias, field.default) == (
-            original.annotation, original.alias, original.default,
-        ), name  # fmt: skip
+            original.annotation,
+            original.alias,
+            original.default,
+        ), name
         assert field.metadata == original.metadata, name
 
 
@@ -136,8 +141,16 @@ def test_the_openapi_document_describes_the_two_files(client: TestClient) -> Non
         operation = document["paths"][path]["get"]
         assert operation["responses"]["200"]["content"] == {media_type: {"schema": schema}}
         names = {p["name"] for p in operation["parameters"]}
-        assert names == {"record_id", "actor", "department", "event_type", "from", "to",
-                         "order", "min_position"}  # fmt: skip
+        assert names == {
+            "record_id",
+            "actor",
+            "department",
+            "event_type",
+            "from",
+            "to",
+            "order",
+            "min_position",
+        }
         assert set(operation["responses"]) == {"200", "401", "404", "422", "500", "503"}
         assert operation["security"] == [{"bearer": []}]
 

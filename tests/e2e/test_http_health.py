@@ -23,9 +23,12 @@ from tests.conftest import PG_ADMIN_URL, People, auth, read_side_of
 
 def enterprise_body() -> dict[str, Any]:
     return {
-        "tax_code": str(uuid.uuid4().int)[:10], "name": "Công ty TNHH Bình An",
-        "district": "QH-CAUGIAY", "sector": "industry", "size": "small",
-    }  # fmt: skip
+        "tax_code": str(uuid.uuid4().int)[:10],
+        "name": "Công ty TNHH Bình An",
+        "district": "QH-CAUGIAY",
+        "sector": "industry",
+        "size": "small",
+    }
 
 
 def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -43,8 +46,9 @@ def test_a_server_whose_projections_keep_up_is_ready(ledger: Ledger, people: Peo
             "every projection at the head",
         )
         assert client.get("/api/health/ready").json() == {
-            "ready": True, "position": ledger.position()
-        }  # fmt: skip
+            "ready": True,
+            "position": ledger.position(),
+        }
         health = client.get("/api/health").json()
         assert health["status"] == "ok" and health["follower"]["state"] == "running"
         assert health["snapshots"]["state"] in ("running", "retrying")
@@ -106,11 +110,14 @@ def test_a_database_out_of_reach_is_503_and_the_follower_catches_up_once_it_is_b
             # Step 2: it comes back; commands are stored and the follower catches up.
             allow(True)
             eventually(
-                lambda: client.post(
-                    "/api/enterprises", json=enterprise_body(), headers=officer
-                ).status_code == 201,
+                lambda: (
+                    client.post(
+                        "/api/enterprises", json=enterprise_body(), headers=officer
+                    ).status_code
+                    == 201
+                ),
                 "a command stored again",
-            )  # fmt: skip
+            )
             eventually(lambda: client.get("/api/health/ready").status_code == 200, "ready")
             health = client.get("/api/health").json()
             assert health["follower"]["state"] == "running"

@@ -23,9 +23,13 @@ def headers(people: People, role: str, key: str | None = None) -> dict[str, str]
 
 def budget(amount: int = 1_000_000, project: str = "DA1") -> dict[str, Any]:
     return {
-        "budget_year": 2015, "project": project, "source": "city_budget", "amount": amount,
-        "decision_no": "QĐ-1/STC", "decided_on": "2015-01-05",
-    }  # fmt: skip
+        "budget_year": 2015,
+        "project": project,
+        "source": "city_budget",
+        "amount": amount,
+        "decision_no": "QĐ-1/STC",
+        "decided_on": "2015-01-05",
+    }
 
 
 def stored_keys(ledger: Ledger) -> list[tuple[str, str, int]]:
@@ -70,10 +74,17 @@ def test_a_replay_of_an_ordinary_command_answers_200_again(
     client: TestClient, ledger: Ledger, people: People
 ) -> None:
     tax = f"{uuid.uuid4().int % 10**10:010d}"
-    made = client.post("/api/enterprises", headers=headers(people, "officer"), json={
-        "tax_code": tax, "name": "Công ty A", "district": "QH-BADINH", "sector": "ict",
-        "size": "medium",
-    })  # fmt: skip
+    made = client.post(
+        "/api/enterprises",
+        headers=headers(people, "officer"),
+        json={
+            "tax_code": tax,
+            "name": "Công ty A",
+            "district": "QH-BADINH",
+            "sector": "ict",
+            "size": "medium",
+        },
+    )
     path = f"/api/enterprises/{made.json()['id']}/correction"
     body = {"corrected_on": "2015-05-05", "reason": "Đổi tên", "name": "Công ty B"}
     first = client.post(path, json=body, headers=headers(people, "officer", "fix-1"))
@@ -113,10 +124,17 @@ def test_keys_are_scoped_to_the_user_who_sends_them(
     mine = client.post("/api/budget-lines", json=budget(), headers=headers(people, "finance", key))
     assert mine.status_code == 201
     # Another user sends the same key with another request: it is a request of its own.
-    theirs = client.post("/api/enterprises", headers=headers(people, "officer", key), json={
-        "tax_code": "0101234567", "name": "Công ty C", "district": "QH-BADINH",
-        "sector": "ict", "size": "small",
-    })  # fmt: skip
+    theirs = client.post(
+        "/api/enterprises",
+        headers=headers(people, "officer", key),
+        json={
+            "tax_code": "0101234567",
+            "name": "Công ty C",
+            "district": "QH-BADINH",
+            "sector": "ict",
+            "size": "small",
+        },
+    )
     assert theirs.status_code == 201, theirs.text
     assert theirs.json()["id"] != mine.json()["id"]
     # A second finance clerk sends the same key with the very same body: carried out again.
@@ -125,9 +143,10 @@ def test_keys_are_scoped_to_the_user_who_sends_them(
     )
     before_colleague = ledger.position()
     twice = client.post(
-        "/api/budget-lines", json=budget(),
+        "/api/budget-lines",
+        json=budget(),
         headers={"Authorization": f"Bearer {colleague.token}", "Idempotency-Key": key},
-    )  # fmt: skip
+    )
     assert twice.status_code == 201
     assert twice.json()["position"] == before_colleague + 1
     assert ledger.get_budget_lines(2015, "DA1", "city_budget")[0]["assigned"] == 2_000_000

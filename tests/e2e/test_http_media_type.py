@@ -16,9 +16,13 @@ from ledger.service import Ledger
 from tests.conftest import People
 
 BUDGET = {
-    "budget_year": 2015, "project": "DA2", "source": "city_budget", "amount": 5_000_000,
-    "decision_no": "QĐ-5/STC", "decided_on": "2015-01-05",
-}  # fmt: skip
+    "budget_year": 2015,
+    "project": "DA2",
+    "source": "city_budget",
+    "amount": 5_000_000,
+    "decision_no": "QĐ-5/STC",
+    "decided_on": "2015-01-05",
+}
 RAW = json.dumps(BUDGET).encode()
 
 
@@ -29,9 +33,13 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
 
 
 def post(
-    client: TestClient, people: People, content_type: str | None, role: str = "finance",
-    content: bytes = RAW, more: dict[str, str] | None = None,
-) -> httpx.Response:  # fmt: skip
+    client: TestClient,
+    people: People,
+    content_type: str | None,
+    role: str = "finance",
+    content: bytes = RAW,
+    more: dict[str, str] | None = None,
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {people.tokens[role]}", **(more or {})}
     if content_type is not None:
         headers["Content-Type"] = content_type
@@ -80,14 +88,16 @@ def test_a_json_body_sent_as_another_media_type_or_none_is_refused_and_writes_no
 def test_application_json_is_accepted_with_any_case_spacing_and_a_utf_8_charset(
     client: TestClient, ledger: Ledger, people: People
 ) -> None:
-    for number, content_type in enumerate((
-        "application/json",
-        "Application/JSON",
-        "application/json; charset=utf-8",
-        "application/json;charset=UTF-8",
-        'application/json ; charset="utf-8"',
-        "application/json; charset=utf8",
-    )):  # fmt: skip
+    for number, content_type in enumerate(
+        (
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            'application/json ; charset="utf-8"',
+            "application/json; charset=utf8",
+        )
+    ):
         body = json.dumps({**BUDGET, "decision_no": f"QĐ-{number}/STC"}).encode()
         response = post(client, people, content_type, content=body)
         assert response.status_code == 201, f"{content_type}: {response.text}"

@@ -88,8 +88,11 @@ def test_the_audit_trail_shows_user_events_in_full_only_to_those_who_list_users(
     assert [r["position"] for r in rows] == list(range(1, history + 1))
     personnel = [r for r in rows if r["record_type"] in PERSONNEL_RECORDS]
     assert {r["event_type"] for r in personnel} == {
-        "User.Granted", "User.Revoked", "Administrators.Opened", "Administrators.AdminRevoked",
-    }  # fmt: skip
+        "User.Granted",
+        "User.Revoked",
+        "Administrators.Opened",
+        "Administrators.AdminRevoked",
+    }
     text = json.dumps(rows, ensure_ascii=False)
     if role in PERSONNEL_READERS:
         assert rows == all_rows
@@ -144,8 +147,9 @@ def test_the_audit_trail_files_follow_the_same_rule(
             cells = [[str(v) for v in row] for row in rows]
         else:
             _, _, xlsx_rows = read_xlsx(answer.content)
-            cells = [["" if cell.value is None else str(cell.value) for cell in row]
-                     for row in xlsx_rows]  # fmt: skip
+            cells = [
+                ["" if cell.value is None else str(cell.value) for cell in row] for row in xlsx_rows
+            ]
         assert [int(row[0]) for row in cells] == list(range(1, history + 1))
         text = "\n".join("\t".join(row) for row in cells)
         leaves = [row[12] for row in cells]

@@ -32,8 +32,12 @@ def test_the_history_answers_each_events_leaf_hash_and_changes(
     assert response.headers["content-type"] == "application/json"
     history: list[dict[str, Any]] = response.json()
     assert [e["type"] for e in history] == [
-        "Submitted", "Appraised", "Approved", "ContractSigned", "Disbursed",
-    ]  # fmt: skip
+        "Submitted",
+        "Appraised",
+        "Approved",
+        "ContractSigned",
+        "Disbursed",
+    ]
     for entry in history:
         # API.md's keys, unchanged, plus the two new ones.
         assert set(entry) == API_KEYS | {"leaf_hash", "changes"}
@@ -66,9 +70,7 @@ def test_the_history_answers_each_events_leaf_hash_and_changes(
     assert item["to"] == state["disbursements"][0]
 
 
-def test_the_openapi_document_describes_the_leaf_hash_and_the_changes(
-    client: TestClient,
-) -> None:
+def test_the_openapi_document_describes_the_leaf_hash_and_the_changes(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     operation = document["paths"]["/api/applications/{application_id}/history"]["get"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]

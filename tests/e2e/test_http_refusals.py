@@ -22,8 +22,15 @@ class Desk:
     def __init__(self, client: TestClient, ledger: Ledger, people: People) -> None:
         self.client, self.ledger, self.people = client, ledger, people
 
-    def refused(self, role: str, method: str, path: str, status: int, code: str,
-                body: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    def refused(
+        self,
+        role: str,
+        method: str,
+        path: str,
+        status: int,
+        code: str,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         before = self.ledger.position()
         headers = {"Authorization": f"Bearer {self.people.tokens[role]}"}
         response = self.client.request(method, path, json=body, headers=headers)
@@ -46,36 +53,66 @@ def desk(ledger: Ledger, people: People) -> Iterator[Desk]:
 def approval(city: int = 60 * M, enterprise: int = 40 * M) -> dict[str, Any]:
     split = {"city_budget": city, "enterprise": enterprise, "other": 0}
     return {
-        "decision_no": f"QĐ-{uuid.uuid4().hex[:6]}", "decided_on": "2015-03-01",
-        "budget_year": 2015, "approved": split,
-    }  # fmt: skip
+        "decision_no": f"QĐ-{uuid.uuid4().hex[:6]}",
+        "decided_on": "2015-03-01",
+        "budget_year": 2015,
+        "approved": split,
+    }
 
 
 def payment(amount: int, voucher_no: str | None = None) -> dict[str, Any]:
-    return {"paid_on": "2015-04-01", "amount": amount, "kind": "payment",
-            "voucher_no": voucher_no or f"PC-{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    return {
+        "paid_on": "2015-04-01",
+        "amount": amount,
+        "kind": "payment",
+        "voucher_no": voucher_no or f"PC-{uuid.uuid4().hex[:8]}",
+    }
 
 
 def test_steps_out_of_lifecycle_order_are_invalid_transitions(desk: Desk) -> None:
     scenario = Scenario(desk.ledger, desk.people)
     scenario.budget(1_000 * M)
     submitted = scenario.submitted()
-    desk.refused("officer", "POST", f"/api/applications/{submitted}/disbursements", 409,
-                 "invalid_transition", payment(1 * M))  # fmt: skip
-    desk.refused("approver", "POST", f"/api/applications/{submitted}/approval", 409,
-                 "invalid_transition", approval())  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{submitted}/disbursements",
+        409,
+        "invalid_transition",
+        payment(1 * M),
+    )
+    desk.refused(
+        "approver",
+        "POST",
+        f"/api/applications/{submitted}/approval",
+        409,
+        "invalid_transition",
+        approval(),
+    )
     rejected = scenario.appraised()
     desk.client.post(
         f"/api/applications/{rejected}/rejection",
         json={"decided_on": "2015-02-20", "reason": "Không đạt"},
         headers={"Authorization": f"Bearer {desk.people.tokens['officer']}"},
     )
-    problem = desk.refused("approver", "POST", f"/api/applications/{rejected}/approval", 409,
-                           "invalid_transition", approval())  # fmt: skip
+    problem = desk.refused(
+        "approver",
+        "POST",
+        f"/api/applications/{rejected}/approval",
+        409,
+        "invalid_transition",
+        approval(),
+    )
     assert "rejected" in problem["detail"]
     settled = scenario.settled()
-    desk.refused("officer", "POST", f"/api/applications/{settled}/disbursements", 409,
-                 "invalid_transition", payment(1 * M))  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{settled}/disbursements",
+        409,
+        "invalid_transition",
+        payment(1 * M),
+    )
 
 
 def test_money_beyond_what_was_requested_approved_or_assigned_is_refused(desk: Desk) -> None:
@@ -83,15 +120,33 @@ def test_money_beyond_what_was_requested_approved_or_assigned_is_refused(desk: D
     scenario.budget(100 * M)
     appraised = scenario.appraised()
     # Above the request for the city-budget source.
-    desk.refused("approver", "POST", f"/api/applications/{appraised}/approval", 409,
-                 "exceeds_requested", approval(city=61 * M))  # fmt: skip
+    desk.refused(
+        "approver",
+        "POST",
+        f"/api/applications/{appraised}/approval",
+        409,
+        "exceeds_requested",
+        approval(city=61 * M),
+    )
     # Payments beyond the approved city-budget share.
     contracted = scenario.contracted(city=60 * M)
-    desk.refused("officer", "POST", f"/api/applications/{contracted}/disbursements", 409,
-                 "exceeds_approved", payment(60 * M + 1))  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{contracted}/disbursements",
+        409,
+        "exceeds_approved",
+        payment(60 * M + 1),
+    )
     # 60 of the line's 100 are committed: another 60 do not fit.
-    problem = desk.refused("approver", "POST", f"/api/applications/{appraised}/approval", 409,
-                           "insufficient_budget", approval())  # fmt: skip
+    problem = desk.refused(
+        "approver",
+        "POST",
+        f"/api/applications/{appraised}/approval",
+        409,
+        "insufficient_budget",
+        approval(),
+    )
     assert "40.000.000 ₫" in problem["detail"]
 
 
@@ -100,16 +155,28 @@ def test_the_approver_may_not_have_submitted_or_appraised_the_application(desk: 
     scenario.budget(1_000 * M)
     appraised = scenario.appraised()
     for role in ("officer", "appraiser"):
-        desk.refused(role, "POST", f"/api/applications/{appraised}/approval", 403,
-                     "separation_of_duties", approval())  # fmt: skip
+        desk.refused(
+            role,
+            "POST",
+            f"/api/applications/{appraised}/approval",
+            403,
+            "separation_of_duties",
+            approval(),
+        )
 
 
 def test_an_officer_outside_skhcn_may_not_approve(desk: Desk) -> None:
     scenario = Scenario(desk.ledger, desk.people)
     scenario.budget(1_000 * M)
     appraised = scenario.appraised()
-    problem = desk.refused("district_officer", "POST", f"/api/applications/{appraised}/approval",
-                           403, "forbidden", approval())  # fmt: skip
+    problem = desk.refused(
+        "district_officer",
+        "POST",
+        f"/api/applications/{appraised}/approval",
+        403,
+        "forbidden",
+        approval(),
+    )
     assert "SKHCN" in problem["detail"]
 
 
@@ -119,26 +186,61 @@ def test_natural_keys_already_used_are_duplicates(desk: Desk) -> None:
     contracted = scenario.contracted()
     state = desk.ledger.get_application(contracted)
     enterprise = desk.ledger.get_enterprise(state["enterprise_id"])
-    desk.refused("officer", "POST", "/api/enterprises", 409, "duplicate", {
-        "tax_code": enterprise["tax_code"], "name": "Công ty trùng", "district": "QH-BADINH",
-        "sector": "ict", "size": "small",
-    })  # fmt: skip
-    desk.refused("officer", "POST", "/api/applications", 409, "duplicate", {
-        "enterprise_id": state["enterprise_id"], "dossier_no": state["dossier_no"],
-        "project": "DA2", "support_type": "iso_9001", "title": "Hồ sơ trùng số",
-        "total_cost": 100 * M, "requested": SPLIT, "submitted_on": "2015-02-01",
-    })  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        "/api/enterprises",
+        409,
+        "duplicate",
+        {
+            "tax_code": enterprise["tax_code"],
+            "name": "Công ty trùng",
+            "district": "QH-BADINH",
+            "sector": "ict",
+            "size": "small",
+        },
+    )
+    desk.refused(
+        "officer",
+        "POST",
+        "/api/applications",
+        409,
+        "duplicate",
+        {
+            "enterprise_id": state["enterprise_id"],
+            "dossier_no": state["dossier_no"],
+            "project": "DA2",
+            "support_type": "iso_9001",
+            "title": "Hồ sơ trùng số",
+            "total_cost": 100 * M,
+            "requested": SPLIT,
+            "submitted_on": "2015-02-01",
+        },
+    )
     voucher = "PC-2015-0001"
     scenario_payment = desk.client.post(
-        f"/api/applications/{contracted}/disbursements", json=payment(1 * M, voucher),
+        f"/api/applications/{contracted}/disbursements",
+        json=payment(1 * M, voucher),
         headers={"Authorization": f"Bearer {desk.people.tokens['officer']}"},
-    )  # fmt: skip
+    )
     assert scenario_payment.status_code == 201
-    desk.refused("officer", "POST", f"/api/applications/{contracted}/disbursements", 409,
-                 "duplicate", payment(1 * M, voucher))  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{contracted}/disbursements",
+        409,
+        "duplicate",
+        payment(1 * M, voucher),
+    )
     # Tax codes and numbers are compared without regard to case or surrounding blanks.
-    desk.refused("officer", "POST", f"/api/applications/{contracted}/disbursements", 409,
-                 "duplicate", payment(1 * M, " pc-2015-0001 "))  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{contracted}/disbursements",
+        409,
+        "duplicate",
+        payment(1 * M, " pc-2015-0001 "),
+    )
 
 
 def test_unknown_ids_are_not_found(desk: Desk) -> None:
@@ -146,23 +248,51 @@ def test_unknown_ids_are_not_found(desk: Desk) -> None:
     scenario.budget(1_000 * M)
     contracted = scenario.contracted()
     nobody = uuid.uuid4()
-    for path in (f"/api/applications/{nobody}", f"/api/applications/{nobody}/history",
-                 f"/api/enterprises/{nobody}", f"/api/activities/{nobody}",
-                 f"/api/enterprises/{contracted}", f"/api/activities/{contracted}"):  # fmt: skip
+    for path in (
+        f"/api/applications/{nobody}",
+        f"/api/applications/{nobody}/history",
+        f"/api/enterprises/{nobody}",
+        f"/api/activities/{nobody}",
+        f"/api/enterprises/{contracted}",
+        f"/api/activities/{contracted}",
+    ):
         desk.refused("viewer", "GET", path, 404, "not_found")
-    desk.refused("officer", "POST", f"/api/applications/{nobody}/appraisal", 404, "not_found", {
-        "appraised_on": "2015-02-15", "recommended": SPLIT,
-    })  # fmt: skip
-    desk.refused("officer", "POST", "/api/applications", 404, "not_found", {
-        "enterprise_id": str(nobody), "dossier_no": "HS-X", "project": "DA2",
-        "support_type": "iso_9001", "title": "Không có doanh nghiệp", "total_cost": 100 * M,
-        "requested": SPLIT, "submitted_on": "2015-02-01",
-    })  # fmt: skip
-    desk.refused("officer", "POST",
-                 f"/api/applications/{contracted}/disbursements/{nobody}/reversal", 404,
-                 "not_found", {"reversed_on": "2015-05-01", "reason": "Nhầm"})  # fmt: skip
-    desk.refused("admin", "POST", f"/api/users/{nobody}/revocation", 404, "not_found",
-                 {"reason": "Không có"})  # fmt: skip
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{nobody}/appraisal",
+        404,
+        "not_found",
+        {"appraised_on": "2015-02-15", "recommended": SPLIT},
+    )
+    desk.refused(
+        "officer",
+        "POST",
+        "/api/applications",
+        404,
+        "not_found",
+        {
+            "enterprise_id": str(nobody),
+            "dossier_no": "HS-X",
+            "project": "DA2",
+            "support_type": "iso_9001",
+            "title": "Không có doanh nghiệp",
+            "total_cost": 100 * M,
+            "requested": SPLIT,
+            "submitted_on": "2015-02-01",
+        },
+    )
+    desk.refused(
+        "officer",
+        "POST",
+        f"/api/applications/{contracted}/disbursements/{nobody}/reversal",
+        404,
+        "not_found",
+        {"reversed_on": "2015-05-01", "reason": "Nhầm"},
+    )
+    desk.refused(
+        "admin", "POST", f"/api/users/{nobody}/revocation", 404, "not_found", {"reason": "Không có"}
+    )
     # A malformed id is no address at all.
     desk.refused("viewer", "GET", "/api/applications/not-a-uuid", 404, "not_found")
     desk.refused("officer", "POST", "/api/applications/12345/appraisal", 404, "not_found", {})
@@ -170,29 +300,38 @@ def test_unknown_ids_are_not_found(desk: Desk) -> None:
 
 def test_revocations_that_would_lock_the_administrators_out_are_refused(desk: Desk) -> None:
     own = desk.people.admin.user_id
-    problem = desk.refused("admin", "POST", f"/api/users/{own}/revocation", 409,
-                           "admin_lockout", {"reason": "Nghỉ việc"})  # fmt: skip
+    problem = desk.refused(
+        "admin",
+        "POST",
+        f"/api/users/{own}/revocation",
+        409,
+        "admin_lockout",
+        {"reason": "Nghỉ việc"},
+    )
     assert "your own access" in problem["detail"]
     # A second admin may revoke the first; the second, now the last, may not revoke itself
     # (over HTTP the actor is always an active admin: the last admin's own revocation is the
     # only way to reach zero; the command line and races are tested in
     # tests/integration/test_admin_lockout.py).
     second = desk.client.post(
-        "/api/users", json={"name": "Quản trị 2", "role": "admin", "department": "SKHCN"},
+        "/api/users",
+        json={"name": "Quản trị 2", "role": "admin", "department": "SKHCN"},
         headers={"Authorization": f"Bearer {desk.people.tokens['admin']}"},
-    )  # fmt: skip
+    )
     assert second.status_code == 201, second.text
     token = second.json()["token"]
     revoked = desk.client.post(
-        f"/api/users/{own}/revocation", json={"reason": "Nghỉ hưu"},
+        f"/api/users/{own}/revocation",
+        json={"reason": "Nghỉ hưu"},
         headers={"Authorization": f"Bearer {token}"},
-    )  # fmt: skip
+    )
     assert revoked.status_code == 200, revoked.text
     before = desk.ledger.position()
     answer = desk.client.post(
-        f"/api/users/{second.json()['id']}/revocation", json={"reason": "Nghỉ hưu"},
+        f"/api/users/{second.json()['id']}/revocation",
+        json={"reason": "Nghỉ hưu"},
         headers={"Authorization": f"Bearer {token}"},
-    )  # fmt: skip
+    )
     assert (answer.status_code, answer.json()["code"]) == (409, "admin_lockout")
     assert desk.ledger.position() == before
     assert [

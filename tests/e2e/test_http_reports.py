@@ -31,10 +31,16 @@ def test_a_report_read_with_min_position_reflects_the_write_just_made(
     # Step 1: finance assigns a line over HTTP and learns the position of that write.
     written = client.post(
         "/api/budget-lines",
-        json={"budget_year": 2016, "project": "DA3", "source": "city_budget",
-              "amount": 900_000_000, "decision_no": "QĐ-9", "decided_on": "2016-01-04"},
+        json={
+            "budget_year": 2016,
+            "project": "DA3",
+            "source": "city_budget",
+            "amount": 900_000_000,
+            "decision_no": "QĐ-9",
+            "decided_on": "2016-01-04",
+        },
         headers=auth(people, "finance"),
-    )  # fmt: skip
+    )
     assert written.status_code == 201, written.text
     position = written.json()["position"]
 
@@ -122,11 +128,13 @@ def test_the_applications_register_lists_filters_and_pages(
         scenario.submitted()
     headers = auth(people, "viewer")
     position = ledger.position()
-    page = client.get("/api/applications", params={"min_position": position, "page_size": 2},
-                      headers=headers).json()  # fmt: skip
+    page = client.get(
+        "/api/applications", params={"min_position": position, "page_size": 2}, headers=headers
+    ).json()
     assert len(page["rows"]) == 2 and page["next_page"] == 2
-    rest = client.get("/api/applications", params={"page": 2, "page_size": 2},
-                      headers=headers).json()  # fmt: skip
+    rest = client.get(
+        "/api/applications", params={"page": 2, "page_size": 2}, headers=headers
+    ).json()
     assert len(rest["rows"]) == 1 and rest["next_page"] is None
     only = client.get("/api/applications", params={"status": "settled"}, headers=headers).json()
     assert [row["id"] for row in only["rows"]] == [str(settled)]
@@ -152,8 +160,12 @@ def test_admins_see_projection_status_and_start_a_rebuild(
     assert status["journal"]["last_error"] is None
     missing = client.post("/api/admin/projections/nothing/rebuild", headers=admin)
     assert missing.status_code == 404
-    assert client.post("/api/admin/projections/journal/rebuild",
-                       headers=auth(people, "finance")).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/api/admin/projections/journal/rebuild", headers=auth(people, "finance")
+        ).status_code
+        == 403
+    )
 
 
 def test_a_ledger_and_its_projector_are_freed_together(database_url: str) -> None:

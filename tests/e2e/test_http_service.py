@@ -27,31 +27,56 @@ PROJECTION_NAMES = set(BY_NAME)
 A = "/api/applications/{application_id}"
 #: API.md's core resources and the lifecycle steps the issue adds, written out by hand.
 EXPECTED_ROUTES = {
-    ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/health"), ("GET", "/api/health/ready"),
-    ("POST", "/api/enterprises"), ("GET", "/api/enterprises/{enterprise_id}"),
+    ("GET", "/"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/health"),
+    ("GET", "/api/health/ready"),
+    ("POST", "/api/enterprises"),
+    ("GET", "/api/enterprises/{enterprise_id}"),
     ("POST", "/api/enterprises/{enterprise_id}/correction"),
-    ("POST", "/api/budget-lines"), ("GET", "/api/budget-lines"),
-    ("POST", "/api/applications"), ("GET", A), ("GET", f"{A}/history"),
-    ("POST", f"{A}/appraisal"), ("POST", f"{A}/approval"), ("POST", f"{A}/rejection"),
+    ("POST", "/api/budget-lines"),
+    ("GET", "/api/budget-lines"),
+    ("POST", "/api/applications"),
+    ("GET", A),
+    ("GET", f"{A}/history"),
+    ("POST", f"{A}/appraisal"),
+    ("POST", f"{A}/approval"),
+    ("POST", f"{A}/rejection"),
     ("POST", f"{A}/disbursements"),
     ("POST", f"{A}/disbursements/{{disbursement_id}}/reversal"),
-    ("POST", f"{A}/acceptance"), ("POST", f"{A}/recoveries"), ("POST", f"{A}/cancellation"),
-    ("POST", f"{A}/return"), ("POST", f"{A}/resubmission"), ("POST", f"{A}/withdrawal"),
-    ("POST", f"{A}/contract"), ("POST", f"{A}/settlement"),
+    ("POST", f"{A}/acceptance"),
+    ("POST", f"{A}/recoveries"),
+    ("POST", f"{A}/cancellation"),
+    ("POST", f"{A}/return"),
+    ("POST", f"{A}/resubmission"),
+    ("POST", f"{A}/withdrawal"),
+    ("POST", f"{A}/contract"),
+    ("POST", f"{A}/settlement"),
     ("POST", f"{A}/recoveries/{{recovery_id}}/receipt"),
-    ("POST", "/api/activities"), ("GET", "/api/activities/{activity_id}"),
+    ("POST", "/api/activities"),
+    ("GET", "/api/activities/{activity_id}"),
     ("POST", "/api/activities/{activity_id}/spending"),
     ("POST", "/api/activities/{activity_id}/completion"),
-    ("POST", "/api/users"), ("GET", "/api/users"), ("POST", "/api/users/{user_id}/revocation"),
-    ("GET", "/api/reports/project-spend"), ("GET", "/api/reports/department-activity"),
-    ("GET", "/api/reports/targets"), ("GET", "/api/reports/audit-trail"),
-    ("GET", "/api/reports/trial-balance"), ("GET", "/api/applications"),
-    ("GET", "/api/reports/audit-trail.xlsx"), ("GET", "/api/reports/audit-trail.csv"),
-    ("GET", "/api/audit/public-key"), ("POST", "/api/audit/checkpoints"),
-    ("GET", "/api/audit/checkpoints"), ("GET", "/api/audit/proofs/inclusion"),
-    ("GET", "/api/audit/proofs/consistency"), ("GET", "/api/audit/verify"),
-    ("GET", "/api/admin/projections"), ("POST", "/api/admin/projections/{name}/rebuild"),
-}  # fmt: skip
+    ("POST", "/api/users"),
+    ("GET", "/api/users"),
+    ("POST", "/api/users/{user_id}/revocation"),
+    ("GET", "/api/reports/project-spend"),
+    ("GET", "/api/reports/department-activity"),
+    ("GET", "/api/reports/targets"),
+    ("GET", "/api/reports/audit-trail"),
+    ("GET", "/api/reports/trial-balance"),
+    ("GET", "/api/applications"),
+    ("GET", "/api/reports/audit-trail.xlsx"),
+    ("GET", "/api/reports/audit-trail.csv"),
+    ("GET", "/api/audit/public-key"),
+    ("POST", "/api/audit/checkpoints"),
+    ("GET", "/api/audit/checkpoints"),
+    ("GET", "/api/audit/proofs/inclusion"),
+    ("GET", "/api/audit/proofs/consistency"),
+    ("GET", "/api/audit/verify"),
+    ("GET", "/api/admin/projections"),
+    ("POST", "/api/admin/projections/{name}/rebuild"),
+}
 
 
 def refs(node: Any) -> Iterator[str]:
@@ -85,9 +110,10 @@ def test_the_openapi_document_describes_every_route_of_the_table(client: TestCli
     listed = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     assert listed == table
     assert document["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer",
+        "type": "http",
+        "scheme": "bearer",
         "description": document["components"]["securitySchemes"]["bearer"]["description"],
-    }  # fmt: skip
+    }
     for ref in set(refs(document)):
         assert resolve(document, ref) is not None, ref
     operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
@@ -188,9 +214,18 @@ def test_the_dashboard_escapes_what_it_shows() -> None:
             return 1234567
 
         def get_budget_lines(self) -> list[dict[str, Any]]:
-            return [{"budget_year": 2015, "project": "<script>x</script>", "source": "a&b",
-                     "assigned": 1, "committed": 0, "disbursed": 0, "recovered": 0,
-                     "available": 1}]  # fmt: skip
+            return [
+                {
+                    "budget_year": 2015,
+                    "project": "<script>x</script>",
+                    "source": "a&b",
+                    "assigned": 1,
+                    "committed": 0,
+                    "disbursed": 0,
+                    "recovered": 0,
+                    "available": 1,
+                }
+            ]
 
     page = dashboard.render(Stub())  # type: ignore[arg-type]
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
@@ -239,10 +274,18 @@ def test_an_unexpected_fault_is_a_generic_500_with_the_traceback_logged(
         caplog.at_level(logging.ERROR, logger="api"),
     ):
         read = client.get("/api/budget-lines", headers=token)
-        write = client.post("/api/budget-lines", headers=token, json={
-            "budget_year": 2015, "project": "DA2", "source": "city_budget", "amount": 1,
-            "decision_no": "QĐ-1", "decided_on": "2015-01-05",
-        })  # fmt: skip
+        write = client.post(
+            "/api/budget-lines",
+            headers=token,
+            json={
+                "budget_year": 2015,
+                "project": "DA2",
+                "source": "city_budget",
+                "amount": 1,
+                "decision_no": "QĐ-1",
+                "decided_on": "2015-01-05",
+            },
+        )
     for response in (read, write):
         assert response.status_code == 500
         assert response.headers["content-type"] == "application/problem+json"

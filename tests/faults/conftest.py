@@ -77,9 +77,7 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
 
 def add_people(processes: Processes, url: str) -> People:
     officer, admin = processes.add_users(
-        url,
-        ("Nguyễn Văn Tải", "officer", "SKHCN"),
-        ("Quản trị Sự cố", "admin", "SKHCN"),
+        url, ("Nguyễn Văn Tải", "officer", "SKHCN"), ("Quản trị Sự cố", "admin", "SKHCN")
     )
     return People(officer=officer, admin=admin)
 

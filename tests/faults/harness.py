@@ -145,9 +145,14 @@ class Processes:
         log_path = self.directory / f"{next(self._names):02d}-{label}.log"
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         process = Process(command, popen, log_path)
         self.started.append(process)
         return process
@@ -207,9 +212,15 @@ class LedgerServer:
         """Start the process; :meth:`wait_healthy` waits until it answers."""
         assert self.process is None or not self.process.alive(), "already running"
         self.process = self.processes.spawn(
-            self.url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--log-level", "warning",
-        )  # fmt: skip
+            self.url,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        )
         self.starts += 1
         return self
 
@@ -295,9 +306,12 @@ class TaxCodes:
 def enterprise(token: str, tax_code: str) -> Command:
     """``POST /api/enterprises`` of a new enterprise with ``tax_code`` (officer of SKHCN)."""
     body = {
-        "tax_code": tax_code, "name": f"Công ty TNHH Thử tải {tax_code}",
-        "district": "QH-CAUGIAY", "sector": "industry", "size": "small",
-    }  # fmt: skip
+        "tax_code": tax_code,
+        "name": f"Công ty TNHH Thử tải {tax_code}",
+        "district": "QH-CAUGIAY",
+        "sector": "industry",
+        "size": "small",
+    }
     return Command("/api/enterprises", body, token, ENTERPRISE_REGISTERED, "tax_code", tax_code)
 
 
@@ -460,9 +474,16 @@ class Load:
                 last = f"{answer.status_code} {answer.text[:300]}"
                 if answer.status_code in (200, 201):
                     ack = Ack(
-                        command, key, answer.status_code, answer.json(), sent_at,
-                        time.monotonic(), attempt, replayed, attempt_sent_at,
-                    )  # fmt: skip
+                        command,
+                        key,
+                        answer.status_code,
+                        answer.json(),
+                        sent_at,
+                        time.monotonic(),
+                        attempt,
+                        replayed,
+                        attempt_sent_at,
+                    )
                     with self._lock:
                         self.acks.append(ack)
                     return ack
@@ -654,9 +675,10 @@ def poll_live_projections(server: LedgerServer, admin_token: str, timeout: float
                 head = http.get("/api/health").json()["position"]
                 states = http.get("/api/admin/projections", headers=headers).json()
                 trail = http.get(
-                    "/api/reports/audit-trail", params={"order": "desc", "page_size": 1},
+                    "/api/reports/audit-trail",
+                    params={"order": "desc", "page_size": 1},
                     headers=headers,
-                ).json()  # fmt: skip
+                ).json()
                 live = Live(head, False, time.monotonic() - started, states, trail.get("position"))
                 if all(s["position"] == head for s in states) and trail.get("position") == head:
                     live.reached = True

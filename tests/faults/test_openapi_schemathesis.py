@@ -77,12 +77,14 @@ def documented(ledger: Ledger, query: dict[str, Any] | None) -> bool:
 
 def failures(ledger: Ledger, app: Any, token: str, coverage: bool) -> list[str]:
     """Every failed check of a run of schemathesis over the app (none: agreed)."""
-    config = SchemathesisConfig.from_dict({
-        "headers": {"Authorization": f"Bearer {token}"},
-        "generation": {"max-examples": EXAMPLES, "deterministic": True},
-        "seed": 6374,
-        "phases": {"coverage": {"enabled": coverage}, "stateful": {"max-steps": 8}},
-    })  # fmt: skip
+    config = SchemathesisConfig.from_dict(
+        {
+            "headers": {"Authorization": f"Bearer {token}"},
+            "generation": {"max-examples": EXAMPLES, "deterministic": True},
+            "seed": 6374,
+            "phases": {"coverage": {"enabled": coverage}, "stateful": {"max-steps": 8}},
+        }
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
     @schema.hook("filter_case")

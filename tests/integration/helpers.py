@@ -149,23 +149,30 @@ class Story(Scenario):
     def register(self, tax_code: str) -> Written:
         return self.ledger.register_enterprise(
             c.RegisterEnterprise(
-                tax_code=tax_code, name="Công ty CP Thăng Long", district="QH-BADINH",
-                sector="food", size="medium",
+                tax_code=tax_code,
+                name="Công ty CP Thăng Long",
+                district="QH-BADINH",
+                sector="food",
+                size="medium",
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def submit(self, dossier_no: str, enterprise_id: UUID | None = None) -> Written:
         """Submit a request of ``CITY`` + ``ENTERPRISE`` under ``dossier_no``."""
         return self.ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=enterprise_id or self.enterprise(), dossier_no=dossier_no,
-                project=self.project, support_type=self.support_type, title="Áp dụng ISO 9001",
-                total_cost=CITY + ENTERPRISE, requested=funding(CITY, ENTERPRISE),
+                enterprise_id=enterprise_id or self.enterprise(),
+                dossier_no=dossier_no,
+                project=self.project,
+                support_type=self.support_type,
+                title="Áp dụng ISO 9001",
+                total_cost=CITY + ENTERPRISE,
+                requested=funding(CITY, ENTERPRISE),
                 submitted_on=D(YEAR, 2, 1),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def send_back(self, app_id: UUID) -> Written:
         return self.ledger.return_application(
@@ -186,11 +193,13 @@ class Story(Scenario):
     def appraise(self, app_id: UUID, city: int = CITY, enterprise: int = ENTERPRISE) -> Written:
         return self.ledger.appraise_application(
             c.AppraiseApplication(
-                application_id=app_id, appraised_on=D(YEAR, 2, 15),
-                recommended=funding(city, enterprise), note="Đủ điều kiện",
+                application_id=app_id,
+                appraised_on=D(YEAR, 2, 15),
+                recommended=funding(city, enterprise),
+                note="Đủ điều kiện",
             ),
             self.people.appraiser,
-        )  # fmt: skip
+        )
 
     def approve_by(
         self,
@@ -203,11 +212,14 @@ class Story(Scenario):
     ) -> Written:
         return self.ledger.approve_application(
             c.ApproveApplication(
-                application_id=app_id, decision_no=ref("QĐ"), decided_on=D(YEAR, 3, 1),
-                budget_year=year, approved=funding(city, enterprise, other),
+                application_id=app_id,
+                decision_no=ref("QĐ"),
+                decided_on=D(YEAR, 3, 1),
+                budget_year=year,
+                approved=funding(city, enterprise, other),
             ),
             actor,
-        )  # fmt: skip
+        )
 
     def reject(self, app_id: UUID) -> Written:
         return self.ledger.reject_application(
@@ -228,29 +240,35 @@ class Story(Scenario):
     def sign(self, app_id: UUID, contract_no: str | None = None) -> Written:
         return self.ledger.sign_contract(
             c.SignContract(
-                application_id=app_id, contract_no=contract_no or ref("HĐ"),
+                application_id=app_id,
+                contract_no=contract_no or ref("HĐ"),
                 signed_on=D(YEAR, 3, 10),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def pay_with(self, app_id: UUID, amount: int, voucher_no: str) -> Written:
         return self.ledger.record_disbursement(
             c.RecordDisbursement(
-                application_id=app_id, paid_on=D(YEAR, 4, 1), amount=amount,
-                voucher_no=voucher_no, kind="payment",
+                application_id=app_id,
+                paid_on=D(YEAR, 4, 1),
+                amount=amount,
+                voucher_no=voucher_no,
+                kind="payment",
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def reverse(self, app_id: UUID, payment_id: UUID, reason: str = "Chi sai") -> Written:
         return self.ledger.reverse_disbursement(
             c.ReverseDisbursement(
-                application_id=app_id, disbursement_id=payment_id, reversed_on=D(YEAR, 4, 10),
+                application_id=app_id,
+                disbursement_id=payment_id,
+                reversed_on=D(YEAR, 4, 10),
                 reason=reason,
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def settle(self, app_id: UUID) -> Written:
         return self.ledger.settle_application(
@@ -269,43 +287,54 @@ class Story(Scenario):
     def order_recovery(self, app_id: UUID, amount: int = RECOVERY) -> UUID:
         return self.ledger.order_recovery(
             c.OrderRecovery(
-                application_id=app_id, ordered_on=D(YEAR, 11, 1), amount=amount,
+                application_id=app_id,
+                ordered_on=D(YEAR, 11, 1),
+                amount=amount,
                 reason="Chi vượt định mức",
             ),
             self.people.finance,
-        ).id  # fmt: skip
+        ).id
 
     def receive_recovery(
         self, app_id: UUID, recovery_id: UUID, voucher_no: str | None = None
     ) -> Written:
         return self.ledger.receive_recovery(
             c.ReceiveRecovery(
-                application_id=app_id, recovery_id=recovery_id, received_on=D(YEAR, 11, 20),
+                application_id=app_id,
+                recovery_id=recovery_id,
+                received_on=D(YEAR, 11, 20),
                 voucher_no=voucher_no or ref("PT"),
             ),
             self.people.finance,
-        )  # fmt: skip
+        )
 
     # -- program activities
 
     def activity(self, budget: int = 30_000_000, year: int = YEAR) -> UUID:
         return self.ledger.approve_activity(
             c.ApproveActivity(
-                department="SKHCN", project=self.project, kind="training",
-                title="Tập huấn năng suất chất lượng", budget_year=year, budget=budget,
-                decision_no=ref("QĐ"), approved_on=D(YEAR, 1, 20),
+                department="SKHCN",
+                project=self.project,
+                kind="training",
+                title="Tập huấn năng suất chất lượng",
+                budget_year=year,
+                budget=budget,
+                decision_no=ref("QĐ"),
+                approved_on=D(YEAR, 1, 20),
             ),
             self.people.officer,
-        ).id  # fmt: skip
+        ).id
 
     def spend(self, activity_id: UUID, amount: int, voucher_no: str | None = None) -> Written:
         return self.ledger.record_activity_spending(
             c.RecordActivitySpending(
-                activity_id=activity_id, spent_on=D(YEAR, 5, 1), amount=amount,
+                activity_id=activity_id,
+                spent_on=D(YEAR, 5, 1),
+                amount=amount,
                 voucher_no=voucher_no or ref("PC"),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def complete(self, activity_id: UUID) -> Written:
         return self.ledger.complete_activity(

@@ -255,9 +255,10 @@ class Program:
             steps.append((f"pay {on}", self.pay(app_id, room)))
         if status in ("contracted", "accepted", "acceptance_failed", "cancelled"):
             reversible = [
-                d for d in app["disbursements"]
+                d
+                for d in app["disbursements"]
                 if not d["reversed"] and app["disbursed"] - d["amount"] >= app["recovery_ordered"]
-            ]  # fmt: skip
+            ]
             if reversible:
                 steps.append((f"reverse a payment of {on}", self.reverse(app_id, reversible)))
         if status in ("contracted", "accepted", "acceptance_failed", "settled", "cancelled"):
@@ -304,48 +305,62 @@ class Program:
         source = source or draw(st.sampled_from(["city_budget", "enterprise", "other"]))
         self.ledger.assign_budget(
             c.AssignBudget(
-                budget_year=year, project=project, source=source,
-                amount=draw(millions(50, 400)), decision_no=ref("QĐ"), decided_on=D(year, 1, 5),
+                budget_year=year,
+                project=project,
+                source=source,
+                amount=draw(millions(50, 400)),
+                decision_no=ref("QĐ"),
+                decided_on=D(year, 1, 5),
             ),
             self.people.finance,
-        )  # fmt: skip
+        )
 
     def register(self, draw: Draw) -> None:
         written = self.ledger.register_enterprise(
             c.RegisterEnterprise(
-                tax_code=f"{uuid.uuid4().int % 10**10:010d}", name="Công ty TNHH Minh Phát",
-                district=draw(st.sampled_from(["QH-CAUGIAY", "QH-BADINH"])), sector="industry",
-                size=draw(st.sampled_from(["small", "medium"])), registered_on=D(2015, 1, 10),
+                tax_code=f"{uuid.uuid4().int % 10**10:010d}",
+                name="Công ty TNHH Minh Phát",
+                district=draw(st.sampled_from(["QH-CAUGIAY", "QH-BADINH"])),
+                sector="industry",
+                size=draw(st.sampled_from(["small", "medium"])),
+                registered_on=D(2015, 1, 10),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
         self.enterprises.append(written.id)
 
     def correct(self, draw: Draw) -> None:
         self.corrections += 1
         self.ledger.correct_enterprise(
             c.CorrectEnterprise(
-                enterprise_id=draw(st.sampled_from(self.enterprises)), corrected_on=D(2015, 1, 20),
-                reason="Đổi tên theo đăng ký kinh doanh", name=f"Công ty CP {uuid.uuid4().hex[:6]}",
+                enterprise_id=draw(st.sampled_from(self.enterprises)),
+                corrected_on=D(2015, 1, 20),
+                reason="Đổi tên theo đăng ký kinh doanh",
+                name=f"Công ty CP {uuid.uuid4().hex[:6]}",
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
 
     def submit(self, draw: Draw) -> None:
         project = draw(st.sampled_from(sorted(KINDS)))
         requested = c.Funding(
-            city_budget=draw(millions(10, 80)), enterprise=draw(millions(0, 40)),
+            city_budget=draw(millions(10, 80)),
+            enterprise=draw(millions(0, 40)),
             other=draw(millions(0, 10)),
-        )  # fmt: skip
+        )
         written = self.ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=draw(st.sampled_from(self.enterprises)), dossier_no=ref("HS"),
-                project=project, support_type=KINDS[project][0], title="Áp dụng hệ thống quản lý",
-                total_cost=requested.total, requested=requested,
+                enterprise_id=draw(st.sampled_from(self.enterprises)),
+                dossier_no=ref("HS"),
+                project=project,
+                support_type=KINDS[project][0],
+                title="Áp dụng hệ thống quản lý",
+                total_cost=requested.total,
+                requested=requested,
                 submitted_on=D(draw(st.sampled_from(YEARS)), 2, 1),
             ),
             draw(st.sampled_from([self.people.officer, self.people.district_officer])),
-        )  # fmt: skip
+        )
         self.applications.append(written.id)
 
     def simple(self, app_id: UUID, run: Callable[[UUID], object]) -> Callable[[Draw], object]:
@@ -368,15 +383,18 @@ class Program:
             requested = app["requested"]
             recommended = c.Funding(
                 city_budget=draw(st.integers(1, requested["city_budget"])),
-                enterprise=requested["enterprise"], other=requested["other"],
-            )  # fmt: skip
+                enterprise=requested["enterprise"],
+                other=requested["other"],
+            )
             self.ledger.appraise_application(
                 c.AppraiseApplication(
-                    application_id=UUID(app["id"]), appraised_on=D(2015, 2, 15),
-                    recommended=recommended, note="Đủ điều kiện",
+                    application_id=UUID(app["id"]),
+                    appraised_on=D(2015, 2, 15),
+                    recommended=recommended,
+                    note="Đủ điều kiện",
                 ),
                 self.people.appraiser,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -395,12 +413,14 @@ class Program:
                 city = city if enterprise else most
             self.ledger.approve_application(
                 c.ApproveApplication(
-                    application_id=UUID(app["id"]), decision_no=ref("QĐ"),
-                    decided_on=D(year, 3, 1), budget_year=year,
+                    application_id=UUID(app["id"]),
+                    decision_no=ref("QĐ"),
+                    decided_on=D(year, 3, 1),
+                    budget_year=year,
                     approved=c.Funding(city_budget=city, enterprise=enterprise, other=other),
                 ),
                 self.people.approver,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -443,11 +463,13 @@ class Program:
                 outputs = {target: draw(st.integers(1, 3))}
             self.ledger.record_acceptance(
                 c.RecordAcceptance(
-                    application_id=UUID(app["id"]), accepted_on=D(2015, 9, 1), result=result,
+                    application_id=UUID(app["id"]),
+                    accepted_on=D(2015, 9, 1),
+                    result=result,
                     outputs=outputs,
                 ),
                 self.people.officer,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -455,12 +477,14 @@ class Program:
         def run(draw: Draw) -> None:
             self.ledger.record_disbursement(
                 c.RecordDisbursement(
-                    application_id=app_id, paid_on=D(2015, 4, 1),
-                    amount=draw(st.integers(1, room)), voucher_no=ref("PC"),
+                    application_id=app_id,
+                    paid_on=D(2015, 4, 1),
+                    amount=draw(st.integers(1, room)),
+                    voucher_no=ref("PC"),
                     kind=draw(st.sampled_from(["advance", "payment"])),
                 ),
                 self.people.officer,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -469,11 +493,13 @@ class Program:
             payment = draw(st.sampled_from(payments))
             self.ledger.reverse_disbursement(
                 c.ReverseDisbursement(
-                    application_id=app_id, disbursement_id=UUID(payment["id"]),
-                    reversed_on=D(2015, 4, 10), reason="Chi sai",
+                    application_id=app_id,
+                    disbursement_id=UUID(payment["id"]),
+                    reversed_on=D(2015, 4, 10),
+                    reason="Chi sai",
                 ),
                 self.people.officer,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -481,11 +507,13 @@ class Program:
         def run(draw: Draw) -> None:
             self.ledger.order_recovery(
                 c.OrderRecovery(
-                    application_id=app_id, ordered_on=D(2015, 11, 1),
-                    amount=draw(st.integers(1, recoverable)), reason="Chi vượt định mức",
+                    application_id=app_id,
+                    ordered_on=D(2015, 11, 1),
+                    amount=draw(st.integers(1, recoverable)),
+                    reason="Chi vượt định mức",
                 ),
                 self.people.finance,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -494,11 +522,13 @@ class Program:
             order = draw(st.sampled_from(orders))
             self.ledger.receive_recovery(
                 c.ReceiveRecovery(
-                    application_id=app_id, recovery_id=UUID(order["id"]),
-                    received_on=D(2015, 11, 20), voucher_no=ref("PT"),
+                    application_id=app_id,
+                    recovery_id=UUID(order["id"]),
+                    received_on=D(2015, 11, 20),
+                    voucher_no=ref("PT"),
                 ),
                 self.people.finance,
-            )  # fmt: skip
+            )
 
         return run
 
@@ -506,26 +536,30 @@ class Program:
         (year, project), room = self.roomiest_line()
         written = self.ledger.approve_activity(
             c.ApproveActivity(
-                department=draw(st.sampled_from(["SKHCN", "SCT"])), project=project,
+                department=draw(st.sampled_from(["SKHCN", "SCT"])),
+                project=project,
                 kind=draw(st.sampled_from(["training", "communication"])),
-                title="Tập huấn năng suất chất lượng", budget_year=year,
+                title="Tập huấn năng suất chất lượng",
+                budget_year=year,
                 budget=draw(st.integers(1, min(room // MILLION, 30))) * MILLION,
-                decision_no=ref("QĐ"), approved_on=D(year, 1, 20),
+                decision_no=ref("QĐ"),
+                approved_on=D(year, 1, 20),
             ),
             self.people.officer,
-        )  # fmt: skip
+        )
         self.activities.append(written.id)
 
     def spend(self, activity: dict[str, Any]) -> Callable[[Draw], object]:
         def run(draw: Draw) -> None:
             self.ledger.record_activity_spending(
                 c.RecordActivitySpending(
-                    activity_id=UUID(activity["id"]), spent_on=D(2015, 5, 1),
+                    activity_id=UUID(activity["id"]),
+                    spent_on=D(2015, 5, 1),
                     amount=draw(st.integers(1, activity["budget"] - activity["spent"])),
                     voucher_no=ref("PC"),
                 ),
                 self.people.officer,
-            )  # fmt: skip
+            )
 
         return run
 

@@ -81,8 +81,10 @@ def test_the_guard_is_recorded_in_the_log_beside_each_admin_revocation(
     written = revoke(ledger, second.user_id, people.admin)
     # The revocation, and the guard opened then told one admin is left.
     assert written.position == before + 3
-    types = [ledger.mapper.to_domain_event(e).__class__.__qualname__
-             for e in ledger.recorder.select_notifications(before + 1, 10)]  # fmt: skip
+    types = [
+        ledger.mapper.to_domain_event(e).__class__.__qualname__
+        for e in ledger.recorder.select_notifications(before + 1, 10)
+    ]
     assert types == ["User.Revoked", "Administrators.Opened", "Administrators.AdminRevoked"]
 
 
@@ -100,10 +102,12 @@ def both_revoke_each_other(ledgers: Ledgers, hold: type[HeldWrites]) -> None:
     # The test holds the store's write lock while both read the admins, so that both have
     # counted two admins before either writes: the guard alone can then turn one back.
     with hold(setup, waiters=2):
-        results = race([
-            lambda: revoke(racers[0], second.user_id, first_admin),
-            lambda: revoke(racers[1], first.user_id, second_admin),
-        ])  # fmt: skip
+        results = race(
+            [
+                lambda: revoke(racers[0], second.user_id, first_admin),
+                lambda: revoke(racers[1], first.user_id, second_admin),
+            ]
+        )
     won = [r for r in results if isinstance(r, Written)]
     lost = [r for r in results if isinstance(r, AdminLockout)]
     assert (len(won), len(lost)) == (1, 1), results

@@ -161,9 +161,13 @@ def test_the_server_runs_as_the_role(app_ledger: Ledger, pg_url: str) -> None:
     admin = {"Authorization": f"Bearer {people.tokens['admin']}"}
     finance = {"Authorization": f"Bearer {people.tokens['finance']}", "Idempotency-Key": "k-1"}
     line = {
-        "budget_year": 2016, "project": "DA3", "source": "city_budget", "amount": 900_000_000,
-        "decision_no": "QĐ-9", "decided_on": "2016-01-04",
-    }  # fmt: skip
+        "budget_year": 2016,
+        "project": "DA3",
+        "source": "city_budget",
+        "amount": 900_000_000,
+        "decision_no": "QĐ-9",
+        "decided_on": "2016-01-04",
+    }
     with TestClient(create_app(app_ledger, follow=True)) as client:
         written = client.post("/api/budget-lines", json=line, headers=finance)
         assert written.status_code == 201, written.text
@@ -413,11 +417,21 @@ def new_database(postgres_databases: PostgresDatabases, made: list[str]) -> str:
 def upgrade_in_a_process(url: str, role: str) -> subprocess.Popen[str]:
     """``ledger db upgrade`` as an operator runs it, in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "--database-url", url,
-         "db", "upgrade"],
-        cwd=ROOT, env={**os.environ, settings.APP_ROLE.name: role},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import main; main()",
+            "--database-url",
+            url,
+            "db",
+            "upgrade",
+        ],
+        cwd=ROOT,
+        env={**os.environ, settings.APP_ROLE.name: role},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finished(process: subprocess.Popen[str]) -> tuple[int, str]:

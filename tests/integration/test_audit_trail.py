@@ -26,8 +26,12 @@ SCALE = 0.02
 
 VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]")
 #: event types whose sentence gives the effective date (the others name a year or a decision)
-UNDATED = {"SupportApplication.Approved", "BudgetLine.Committed", "BudgetLine.Released",
-           "ProgramActivity.Approved"}  # fmt: skip
+UNDATED = {
+    "SupportApplication.Approved",
+    "BudgetLine.Committed",
+    "BudgetLine.Released",
+    "ProgramActivity.Approved",
+}
 
 
 def trail(projector: Projector, page_size: int = 500, **filters: Any) -> list[dict[str, Any]]:
@@ -65,9 +69,7 @@ def caught_up_demo(ledger: Ledger) -> Projector:
     return projector
 
 
-def test_the_trail_has_exactly_one_row_per_event_saying_what_the_event_says(
-    ledger: Ledger,
-) -> None:
+def test_the_trail_has_exactly_one_row_per_event_saying_what_the_event_says(ledger: Ledger) -> None:
     # Step 1: the demo folded into the trail.
     projector = caught_up_demo(ledger)
     rows = trail(projector)
@@ -151,26 +153,36 @@ def test_an_approval_reads_as_the_decision_says(ledger: Ledger, people: People) 
     scenario.budget()
     app_id = ledger.submit_application(
         c.SubmitApplication(
-            enterprise_id=scenario.enterprise(), dossier_no="HS-2015-001", project="DA2",
-            support_type="iso_9001", title="Áp dụng ISO 9001", total_cost=100_000_000,
-            requested=funding(45_000_000, 55_000_000), submitted_on=dt.date(2015, 2, 1),
+            enterprise_id=scenario.enterprise(),
+            dossier_no="HS-2015-001",
+            project="DA2",
+            support_type="iso_9001",
+            title="Áp dụng ISO 9001",
+            total_cost=100_000_000,
+            requested=funding(45_000_000, 55_000_000),
+            submitted_on=dt.date(2015, 2, 1),
         ),
         people.officer,
-    ).id  # fmt: skip
+    ).id
     ledger.appraise_application(
         c.AppraiseApplication(
-            application_id=app_id, appraised_on=dt.date(2015, 2, 15),
-            recommended=funding(45_000_000), note="Đủ điều kiện",
+            application_id=app_id,
+            appraised_on=dt.date(2015, 2, 15),
+            recommended=funding(45_000_000),
+            note="Đủ điều kiện",
         ),
         people.appraiser,
-    )  # fmt: skip
+    )
     ledger.approve_application(
         c.ApproveApplication(
-            application_id=app_id, decision_no="45/QĐ-SKHCN", decided_on=dt.date(2015, 3, 1),
-            budget_year=2015, approved=funding(45_000_000),
+            application_id=app_id,
+            decision_no="45/QĐ-SKHCN",
+            decided_on=dt.date(2015, 3, 1),
+            budget_year=2015,
+            approved=funding(45_000_000),
         ),
         people.approver,
-    )  # fmt: skip
+    )
     projector = Projector(ledger)
     projector.catch_up(NAME)
 
@@ -205,19 +217,32 @@ def test_the_trail_filters_by_record_actor_department_type_and_date(ledger: Ledg
     # Step 2: each filter, alone or together, keeps exactly the rows that match it.
     day = dt.date(2016, 3, 1)
     filters: list[tuple[dict[str, Any], Any]] = [
-        ({"record_id": UUID(application["record_id"])},
-         lambda r: r["record_id"] == application["record_id"]),
+        (
+            {"record_id": UUID(application["record_id"])},
+            lambda r: r["record_id"] == application["record_id"],
+        ),
         ({"actor": payer["actor"]}, lambda r: r["actor"] == payer["actor"]),
         ({"department": "STC"}, lambda r: r["department"] == "STC"),
-        ({"event_type": "BudgetLine.Disbursed"},
-         lambda r: r["event_type"] == "BudgetLine.Disbursed"),
+        (
+            {"event_type": "BudgetLine.Disbursed"},
+            lambda r: r["event_type"] == "BudgetLine.Disbursed",
+        ),
         ({"from_": day}, lambda r: r["effective_date"] >= day.isoformat()),
         ({"to": day}, lambda r: r["effective_date"] <= day.isoformat()),
-        ({"from_": dt.date(2015, 1, 1), "to": dt.date(2015, 12, 31), "department": "SKHCN",
-          "event_type": "SupportApplication.Approved"},
-         lambda r: r["effective_date"][:4] == "2015" and r["department"] == "SKHCN"
-         and r["event_type"] == "SupportApplication.Approved"),
-    ]  # fmt: skip
+        (
+            {
+                "from_": dt.date(2015, 1, 1),
+                "to": dt.date(2015, 12, 31),
+                "department": "SKHCN",
+                "event_type": "SupportApplication.Approved",
+            },
+            lambda r: (
+                r["effective_date"][:4] == "2015"
+                and r["department"] == "SKHCN"
+                and r["event_type"] == "SupportApplication.Approved"
+            ),
+        ),
+    ]
     for given, keeps in filters:
         expected = [r for r in everything if keeps(r)]
         assert expected, f"the demo has no event for {given}"

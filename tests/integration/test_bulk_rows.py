@@ -13,9 +13,19 @@ from projections.bulk import COPY_AT_LEAST, insert_rows
 from projections.registry import all_tables
 
 AWKWARD = [
-    "plain", "Hồ sơ HS-2015-001: 1.234.567 ₫", "tab\there", "line\nbreak", "cr\rhere",
-    "back\\slash", "\\N", "\\", "quote \" and , comma", "", " ", "trailing\\",
-]  # fmt: skip
+    "plain",
+    "Hồ sơ HS-2015-001: 1.234.567 ₫",
+    "tab\there",
+    "line\nbreak",
+    "cr\rhere",
+    "back\\slash",
+    "\\N",
+    "\\",
+    'quote " and , comma',
+    "",
+    " ",
+    "trailing\\",
+]
 
 
 def test_awkward_text_and_json_round_trip(ledger: Ledger) -> None:
@@ -23,14 +33,21 @@ def test_awkward_text_and_json_round_trip(ledger: Ledger) -> None:
     trail, labels = tables.tables["audit_trail_a"], tables.tables["audit_trail_labels_a"]
     rows = [
         {
-            "position": 10_000 + i, "recorded_at": dt.datetime(2015, 3, 4, 5, 6, 7, 890),
-            "effective_date": dt.date(2015, 3, 4), "record_type": text or "x",
-            "record_id": uuid4(), "event_type": "Test.Event", "actor": "a", "department": "SKHCN",
-            "amounts": {"amount": 10**15 + i, "text": text}, "references": {text: [text, None]},
-            "summary": text, "leaf_hash": None if i % 2 else text,
+            "position": 10_000 + i,
+            "recorded_at": dt.datetime(2015, 3, 4, 5, 6, 7, 890),
+            "effective_date": dt.date(2015, 3, 4),
+            "record_type": text or "x",
+            "record_id": uuid4(),
+            "event_type": "Test.Event",
+            "actor": "a",
+            "department": "SKHCN",
+            "amounts": {"amount": 10**15 + i, "text": text},
+            "references": {text: [text, None]},
+            "summary": text,
+            "leaf_hash": None if i % 2 else text,
         }
         for i, text in enumerate(AWKWARD * 3)
-    ]  # fmt: skip
+    ]
     named = [{"record_id": uuid4(), "label": text} for text in AWKWARD * 2]
     assert len(rows) >= COPY_AT_LEAST and len(named) >= COPY_AT_LEAST
     with ledger.engine.begin() as connection:

@@ -134,8 +134,11 @@ def twenty_approvals_race_for_room_for_seven(ledgers: Ledgers, sharing: str) -> 
     )
 
     # Exactly seven won; the thirteen others were told why, and nothing else went wrong.
-    won = [app_id for app_id, result in zip(applications, results, strict=True)
-           if isinstance(result, Written)]  # fmt: skip
+    won = [
+        app_id
+        for app_id, result in zip(applications, results, strict=True)
+        if isinstance(result, Written)
+    ]
     lost = [app_id for app_id in applications if app_id not in won]
     refusals = [r for r in results if isinstance(r, InsufficientBudget | ConcurrencyConflict)]
     unexpected = [r for r in results if not isinstance(r, Written) and r not in refusals]

@@ -37,8 +37,7 @@ class Loaded:
 
 
 @pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def loaded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -260,11 +259,15 @@ def test_projections_decode_every_stored_event_as_the_library_mapper_does(loaded
     with ledger.engine.connect() as connection:
         stored = {
             row.id: ledger.mapper.to_domain_event(
-                StoredEvent(UUID(str(row.originator_id)), row.originator_version, row.topic,
-                            bytes(row.state))
+                StoredEvent(
+                    UUID(str(row.originator_id)),
+                    row.originator_version,
+                    row.topic,
+                    bytes(row.state),
+                )
             )
             for row in connection.execute(query.order_by(t.c.id))
-        }  # fmt: skip
+        }
         fast = [e for batch in read_batches(ledger, connection, 0, 997) for e in batch]
     assert [e.position for e in fast] == list(stored)
     topics = set()

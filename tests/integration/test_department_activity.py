@@ -20,8 +20,14 @@ from tests.scenario import Scenario
 
 NAME = "department_activity"
 SCALE = 0.02
-FIGURES = ("events", "applications_submitted", "applications_approved", "approved_amount",
-           "disbursed_amount", "activities")  # fmt: skip
+FIGURES = (
+    "events",
+    "applications_submitted",
+    "applications_approved",
+    "approved_amount",
+    "disbursed_amount",
+    "activities",
+)
 
 
 def report(projector: Projector, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
@@ -54,10 +60,13 @@ def counted_from_the_history(ledger: Ledger) -> list[dict[str, Any]]:
         elif isinstance(event, ProgramActivity.Approved):
             add(event.department_code, year, "activities")
     return [
-        {"department": department, "budget_year": year,
-         **{figure: row.get(figure, 0) for figure in FIGURES}}
+        {
+            "department": department,
+            "budget_year": year,
+            **{figure: row.get(figure, 0) for figure in FIGURES},
+        }
         for (year, department), row in sorted(rows.items())
-    ]  # fmt: skip
+    ]
 
 
 def test_department_activity_matches_a_count_made_from_the_history(ledger: Ledger) -> None:
@@ -78,8 +87,12 @@ def test_department_activity_matches_a_count_made_from_the_history(ledger: Ledge
     )
 
     # Step 3: the filters keep the rows of a year, of a department, or of both.
-    for given in ({"budget_year": 2016}, {"department": "SKHCN"},
-                  {"budget_year": 2016, "department": "SKHCN"}, {"budget_year": 1999}):  # fmt: skip
+    for given in (
+        {"budget_year": 2016},
+        {"department": "SKHCN"},
+        {"budget_year": 2016, "department": "SKHCN"},
+        {"budget_year": 1999},
+    ):
         expected = [r for r in rows if all(r[k] == v for k, v in given.items())]
         assert report(projector, **given) == (position, expected)
 
@@ -96,19 +109,26 @@ def test_figures_go_to_the_department_and_year_of_who_recorded_them(
     scenario.pay(app_id, 10_000_000, "advance")
     ledger.reverse_disbursement(
         c.ReverseDisbursement(
-            application_id=app_id, disbursement_id=payment, reversed_on=dt.date(2016, 1, 10),
+            application_id=app_id,
+            disbursement_id=payment,
+            reversed_on=dt.date(2016, 1, 10),
             reason="Chi sai tài khoản",
         ),
         people.officer,
-    )  # fmt: skip
+    )
     ledger.approve_activity(
         c.ApproveActivity(
-            department="QH-CAUGIAY", project="DA2", kind="training", title="Tập huấn ISO",
-            budget_year=2015, budget=20_000_000, decision_no="7/QĐ-SKHCN",
+            department="QH-CAUGIAY",
+            project="DA2",
+            kind="training",
+            title="Tập huấn ISO",
+            budget_year=2015,
+            budget=20_000_000,
+            decision_no="7/QĐ-SKHCN",
             approved_on=dt.date(2015, 4, 1),
         ),
         people.officer,
-    )  # fmt: skip
+    )
     projector = Projector(ledger)
     projector.catch_up(NAME)
 

@@ -31,10 +31,20 @@ NAME = "audit_trail"
 SCALE = 0.02
 BOM = b"\xef\xbb\xbf"
 HEADERS = [
-    "Vị trí", "Thời điểm ghi (UTC)", "Ngày hiệu lực", "Loại bản ghi", "Mã bản ghi",
-    "Loại sự kiện", "Người thực hiện", "Đơn vị", "Số tiền", "Chi tiết số tiền", "Tham chiếu",
-    "Diễn giải", "Mã băm lá",
-]  # fmt: skip
+    "Vị trí",
+    "Thời điểm ghi (UTC)",
+    "Ngày hiệu lực",
+    "Loại bản ghi",
+    "Mã bản ghi",
+    "Loại sự kiện",
+    "Người thực hiện",
+    "Đơn vị",
+    "Số tiền",
+    "Chi tiết số tiền",
+    "Tham chiếu",
+    "Diễn giải",
+    "Mã băm lá",
+]
 NO_CHECKPOINT = "chưa có điểm kiểm tra (no checkpoint yet)"
 FACT = re.compile(r"^# (?P<label>.+?) \((?P<key>[a-z_.]+)\): (?P<value>.*)$")
 
@@ -98,17 +108,19 @@ def stored_leaves(ledger: Ledger) -> dict[int, str]:
     """Every event's RFC 9162 leaf hash, computed here from the stored rows."""
     table = ledger.events_table
     query = select(
-        table.c.id, table.c.originator_id, table.c.originator_version, table.c.state,
-        table.c.topic,
-    )  # fmt: skip
+        table.c.id, table.c.originator_id, table.c.originator_version, table.c.state, table.c.topic
+    )
     with ledger.engine.connect() as connection:
         return {
             row.id: tree.event_leaf_hash(
-                row.originator_id, row.originator_version, row.id,
-                merkle.stored_bytes(row.state), row.topic,
+                row.originator_id,
+                row.originator_version,
+                row.id,
+                merkle.stored_bytes(row.state),
+                row.topic,
             ).hex()
             for row in connection.execute(query)
-        }  # fmt: skip
+        }
 
 
 def caught_up_demo(ledger: Ledger) -> Projector:
@@ -121,9 +133,7 @@ def caught_up_demo(ledger: Ledger) -> Projector:
 # -- the rows ----------------------------------------------------------------------------------
 
 
-def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(
-    ledger: Ledger,
-) -> None:
+def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(ledger: Ledger) -> None:
     # Step 1: the demo, folded; the report's rows and the stored events' leaf hashes.
     projector = caught_up_demo(ledger)
     expected = trail(projector)
@@ -140,11 +150,16 @@ def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(
         recorded = dt.datetime.fromisoformat(want["recorded_at"])
         money = main_sum(want["amounts"])
         assert row[:9] == [
-            str(want["position"]), recorded.strftime("%d/%m/%Y %H:%M:%S"),
+            str(want["position"]),
+            recorded.strftime("%d/%m/%Y %H:%M:%S"),
             dt.date.fromisoformat(want["effective_date"]).strftime("%d/%m/%Y"),
-            want["record_type"], want["record_id"], want["event_type"], want["actor"],
-            want["department"], "" if money is None else format_vnd(money),
-        ], want  # fmt: skip
+            want["record_type"],
+            want["record_id"],
+            want["event_type"],
+            want["actor"],
+            want["department"],
+            "" if money is None else format_vnd(money),
+        ], want
         assert row[11:] == [want["summary"], leaves[want["position"]]]
         for value in re.findall(r"\d[\d.]* ₫", row[9]):  # every sum in đồng, dots grouping
             assert re.fullmatch(r"-?\d{1,3}(\.\d{3})* ₫", value), row[9]
@@ -182,19 +197,26 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     scenario.budget()
     app_id = ledger.submit_application(
         c.SubmitApplication(
-            enterprise_id=scenario.enterprise(), dossier_no="HS-2015-077", project="DA2",
-            support_type="iso_9001", title="Áp dụng ISO 9001", total_cost=100_000_000,
-            requested=funding(60_000_000, 40_000_000), submitted_on=dt.date(2015, 2, 1),
+            enterprise_id=scenario.enterprise(),
+            dossier_no="HS-2015-077",
+            project="DA2",
+            support_type="iso_9001",
+            title="Áp dụng ISO 9001",
+            total_cost=100_000_000,
+            requested=funding(60_000_000, 40_000_000),
+            submitted_on=dt.date(2015, 2, 1),
         ),
         people.officer,
-    ).id  # fmt: skip
+    ).id
     ledger.appraise_application(
         c.AppraiseApplication(
-            application_id=app_id, appraised_on=dt.date(2015, 2, 15),
-            recommended=funding(55_000_000, 40_000_000), note="Đủ điều kiện",
+            application_id=app_id,
+            appraised_on=dt.date(2015, 2, 15),
+            recommended=funding(55_000_000, 40_000_000),
+            note="Đủ điều kiện",
         ),
         people.appraiser,
-    )  # fmt: skip
+    )
     scenario.approve(app_id, 60_000_000, 40_000_000)
     projector = Projector(ledger)
     projector.catch_up()
@@ -203,9 +225,10 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     _, _, rows = read_csv(exported(projector, "csv", record_id=app_id))
     by_type = {row[5]: row for row in rows}
     assert list(by_type) == [
-        "SupportApplication.Submitted", "SupportApplication.Appraised",
+        "SupportApplication.Submitted",
+        "SupportApplication.Appraised",
         "SupportApplication.Approved",
-    ]  # fmt: skip
+    ]
     submitted = by_type["SupportApplication.Submitted"]
     assert submitted[2] == "01/02/2015"
     assert submitted[7] == "SKHCN"
@@ -259,13 +282,25 @@ def test_the_filters_keep_exactly_the_rows_the_report_keeps(ledger: Ledger) -> N
         ({"department": "STC"}, {"department": "STC"}),
         ({"event_type": "BudgetLine.Disbursed"}, {"event_type": "BudgetLine.Disbursed"}),
         ({"from_": day}, {"from": "01/03/2016"}),
-        ({"to": day, "order": "desc"},
-         {"to": "01/03/2016", "order": "giảm dần theo vị trí (desc)"}),
-        ({"from_": dt.date(2015, 1, 1), "to": dt.date(2015, 12, 31), "department": "SKHCN",
-          "event_type": "SupportApplication.Approved"},
-         {"from": "01/01/2015", "to": "31/12/2015", "department": "SKHCN",
-          "event_type": "SupportApplication.Approved"}),
-    ]  # fmt: skip
+        (
+            {"to": day, "order": "desc"},
+            {"to": "01/03/2016", "order": "giảm dần theo vị trí (desc)"},
+        ),
+        (
+            {
+                "from_": dt.date(2015, 1, 1),
+                "to": dt.date(2015, 12, 31),
+                "department": "SKHCN",
+                "event_type": "SupportApplication.Approved",
+            },
+            {
+                "from": "01/01/2015",
+                "to": "31/12/2015",
+                "department": "SKHCN",
+                "event_type": "SupportApplication.Approved",
+            },
+        ),
+    ]
     for given, said in cases:
         expected = [r["position"] for r in trail(projector, **given)]
         assert 0 < len(expected) < len(everything), given
@@ -294,11 +329,15 @@ def test_text_a_user_typed_cannot_become_a_formula_or_break_a_line_of_facts(
     # commands refused such text: the command is built as it was, unchecked).
     ledger.assign_budget(
         c.AssignBudget.model_construct(
-            budget_year=2015, project="DA1", source="city_budget", amount=5_000_000,
-            decision_no="QĐ\x0712", decided_on=dt.date(2015, 1, 5),
+            budget_year=2015,
+            project="DA1",
+            source="city_budget",
+            amount=5_000_000,
+            decision_no="QĐ\x0712",
+            decided_on=dt.date(2015, 1, 5),
         ),
         people.finance,
-    )  # fmt: skip
+    )
     projector = Projector(ledger)
     projector.catch_up()
 
@@ -382,8 +421,9 @@ def test_each_file_names_the_newest_checkpoint_of_at_most_its_position(
         checkpoints.keep(connection, exact)
     facts, _, rows = read_csv(exported(projector, "csv"))
     assert (int(facts["checkpoint.tree_size"]), facts["checkpoint.root_hash"]) == (
-        position, exact.root_hash,
-    )  # fmt: skip
+        position,
+        exact.root_hash,
+    )
     assert "chưa có điểm kiểm tra" not in facts["note"]
     leaves = [bytes.fromhex(row[12]) for row in rows]
     assert len(leaves) == position
@@ -401,8 +441,10 @@ def test_the_facts_say_when_the_file_was_made_and_what_it_is(ledger: Ledger) -> 
     assert before <= made.replace(tzinfo=dt.UTC) <= after
     assert "Nhật ký kiểm toán" in facts["document"]
     assert (facts["position"], facts["rows"], facts["order"]) == (
-        "0", "0", "tăng dần theo vị trí (asc)",
-    )  # fmt: skip
+        "0",
+        "0",
+        "tăng dần theo vị trí (asc)",
+    )
     assert (header, rows) == (HEADERS, [])
 
 

@@ -38,9 +38,12 @@ def contiguous(ledger: Ledger) -> bool:
 def register(ledger: Ledger, people: People) -> int:
     tax_code = str(uuid.uuid4().int)[:10]
     cmd = c.RegisterEnterprise(
-        tax_code=tax_code, name=unique("Công ty"), district="QH-CAUGIAY", sector="industry",
+        tax_code=tax_code,
+        name=unique("Công ty"),
+        district="QH-CAUGIAY",
+        sector="industry",
         size="small",
-    )  # fmt: skip
+    )
     return ledger.register_enterprise(cmd, people.officer).position
 
 
@@ -67,9 +70,7 @@ def test_a_unit_of_work_rolled_back_after_its_inserts_leaves_no_hole(
     assert contiguous(ledger)
 
 
-def test_a_transaction_whose_connection_is_killed_before_commit_leaves_no_hole(
-    pg_url: str,
-) -> None:
+def test_a_transaction_whose_connection_is_killed_before_commit_leaves_no_hole(pg_url: str) -> None:
     """A server killed (or its connection terminated) after inserting, before COMMIT."""
     doomed_ledger = Ledger(pg_url)
     try:

@@ -61,12 +61,17 @@ def test_a_request_whose_sources_do_not_add_up_to_the_total_cost_is_refused(
     def submit(total_cost: int) -> Written:
         return ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=enterprise_id, dossier_no="HS-2015-001", project="DA2",
-                support_type="iso_9001", title="Áp dụng ISO 9001", total_cost=total_cost,
-                requested=funding(60_000_000, 30_000_000, 5_000_000), submitted_on=D(YEAR, 2, 1),
+                enterprise_id=enterprise_id,
+                dossier_no="HS-2015-001",
+                project="DA2",
+                support_type="iso_9001",
+                title="Áp dụng ISO 9001",
+                total_cost=total_cost,
+                requested=funding(60_000_000, 30_000_000, 5_000_000),
+                submitted_on=D(YEAR, 2, 1),
             ),
             people.officer,
-        )  # fmt: skip
+        )
 
     error = refused(ledger, FundingSplitMismatch, lambda: submit(100_000_000))
 
@@ -78,23 +83,36 @@ def test_a_request_whose_sources_do_not_add_up_to_the_total_cost_is_refused(
 
 def _payment(amount: Any) -> object:
     return c.RecordDisbursement(
-        application_id=uuid4(), paid_on=D(YEAR, 4, 1), amount=amount, voucher_no="PC-1",
+        application_id=uuid4(),
+        paid_on=D(YEAR, 4, 1),
+        amount=amount,
+        voucher_no="PC-1",
         kind="payment",
-    )  # fmt: skip
+    )
 
 
 def _submission(total_cost: Any) -> object:
     return c.SubmitApplication(
-        enterprise_id=uuid4(), dossier_no="HS-1", project="DA2", support_type="iso_9001",
-        title="ISO", total_cost=total_cost, requested=funding(0), submitted_on=D(YEAR, 2, 1),
-    )  # fmt: skip
+        enterprise_id=uuid4(),
+        dossier_no="HS-1",
+        project="DA2",
+        support_type="iso_9001",
+        title="ISO",
+        total_cost=total_cost,
+        requested=funding(0),
+        submitted_on=D(YEAR, 2, 1),
+    )
 
 
 def _budget(amount: Any) -> object:
     return c.AssignBudget(
-        budget_year=YEAR, project="DA2", source="city_budget", amount=amount,
-        decision_no="QĐ-1", decided_on=D(YEAR, 1, 5),
-    )  # fmt: skip
+        budget_year=YEAR,
+        project="DA2",
+        source="city_budget",
+        amount=amount,
+        decision_no="QĐ-1",
+        decided_on=D(YEAR, 1, 5),
+    )
 
 
 def _recovery(amount: Any) -> object:
@@ -105,9 +123,15 @@ def _recovery(amount: Any) -> object:
 
 def _activity(budget: Any) -> object:
     return c.ApproveActivity(
-        department="SKHCN", project="DA2", kind="training", title="Tập huấn", budget_year=YEAR,
-        budget=budget, decision_no="QĐ-1", approved_on=D(YEAR, 1, 20),
-    )  # fmt: skip
+        department="SKHCN",
+        project="DA2",
+        kind="training",
+        title="Tập huấn",
+        budget_year=YEAR,
+        budget=budget,
+        decision_no="QĐ-1",
+        approved_on=D(YEAR, 1, 20),
+    )
 
 
 def _spending(amount: Any) -> object:
@@ -150,9 +174,11 @@ def test_an_approval_or_a_recommendation_of_nothing_is_refused(
 
     refused(ledger, ValidationFailed, lambda: story.appraise(submitted, 0, 0), submitted)
     refused(
-        ledger, ValidationFailed, lambda: story.approve_by(people.approver, appraised, 0, 0),
+        ledger,
+        ValidationFailed,
+        lambda: story.approve_by(people.approver, appraised, 0, 0),
         appraised,
-    )  # fmt: skip
+    )
 
 
 # -- 2. approved ≤ requested per source; disbursed − recovered ≤ approved city share -------
@@ -174,9 +200,11 @@ def test_an_approval_above_the_request_of_any_one_source_is_refused(
     app_id = story.appraised(CITY, ENTERPRISE)
 
     refused(
-        ledger, ExceedsRequested, lambda: story.approve_by(people.approver, app_id, *approved),
+        ledger,
+        ExceedsRequested,
+        lambda: story.approve_by(people.approver, app_id, *approved),
         app_id,
-    )  # fmt: skip
+    )
 
     assert status(ledger, app_id) == "appraised"
 
@@ -326,9 +354,7 @@ def test_an_approval_without_a_city_budget_line_for_its_year_and_project_is_refu
         story.budget(1_000_000_000, **assigned)
     app_id = story.appraised(CITY, ENTERPRISE)
 
-    refused(
-        ledger, InsufficientBudget, lambda: story.approve_by(people.approver, app_id), app_id
-    )  # fmt: skip
+    refused(ledger, InsufficientBudget, lambda: story.approve_by(people.approver, app_id), app_id)
 
 
 def test_an_approval_with_no_city_budget_share_needs_no_budget_line(
@@ -370,7 +396,7 @@ def test_cancelling_returns_the_unpaid_commitment_to_the_line(
     second = story.appraised(70_000_000, 0)
     refused(
         ledger, InsufficientBudget, lambda: story.approve_by(people.approver, second, 70_000_000, 0)
-    )  # fmt: skip
+    )
     # Cancelling the first releases the 50,000,000 never paid.
     story.cancel(first)
     assert figures(ledger)["committed"] == 30_000_000
@@ -407,7 +433,7 @@ def test_an_activity_approval_commits_the_line_and_must_fit_it(
     app_id = story.appraised(30_000_001, 0)
     refused(
         ledger, InsufficientBudget, lambda: story.approve_by(people.approver, app_id, 30_000_001, 0)
-    )  # fmt: skip
+    )
     # An activity of a year without a line is refused as well.
     refused(ledger, InsufficientBudget, lambda: story.activity(budget=1, year=YEAR + 1))
 
@@ -507,19 +533,31 @@ def test_an_officer_outside_skhcn_may_not_approve(ledger: Ledger, people: People
 #: Who may run which command, from API.md "Authentication and roles".
 MAY: dict[str, set[str]] = {
     "officer": {
-        "register_enterprise", "correct_enterprise", "submit_application",
-        "return_application", "resubmit_application", "appraise_application",
-        "approve_application", "reject_application", "withdraw_application", "sign_contract",
-        "record_disbursement", "reverse_disbursement", "record_acceptance",
-        "settle_application", "cancel_application", "approve_activity",
-        "record_activity_spending", "complete_activity",
+        "register_enterprise",
+        "correct_enterprise",
+        "submit_application",
+        "return_application",
+        "resubmit_application",
+        "appraise_application",
+        "approve_application",
+        "reject_application",
+        "withdraw_application",
+        "sign_contract",
+        "record_disbursement",
+        "reverse_disbursement",
+        "record_acceptance",
+        "settle_application",
+        "cancel_application",
+        "approve_activity",
+        "record_activity_spending",
+        "complete_activity",
     },
     "finance": {"assign_budget", "order_recovery", "receive_recovery"},
     "admin": {"grant_access", "revoke_access"},
     "leader": set(),
     "inspector": set(),
     "viewer": set(),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("role", list(MAY))
@@ -542,20 +580,33 @@ def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
     app_id = story.contracted(CITY, ENTERPRISE)
     enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
     submit = c.SubmitApplication(
-        enterprise_id=enterprise_id, dossier_no=ref("HS"), project="DA2", support_type="iso_9001",
-        title="ISO", total_cost=CITY, requested=funding(CITY), submitted_on=D(YEAR, 2, 1),
-    )  # fmt: skip
+        enterprise_id=enterprise_id,
+        dossier_no=ref("HS"),
+        project="DA2",
+        support_type="iso_9001",
+        title="ISO",
+        total_cost=CITY,
+        requested=funding(CITY),
+        submitted_on=D(YEAR, 2, 1),
+    )
     pay = c.RecordDisbursement(
-        application_id=app_id, paid_on=D(YEAR, 4, 1), amount=1_000_000, voucher_no=ref("PC"),
+        application_id=app_id,
+        paid_on=D(YEAR, 4, 1),
+        amount=1_000_000,
+        voucher_no=ref("PC"),
         kind="payment",
-    )  # fmt: skip
+    )
     recover = c.OrderRecovery(
         application_id=app_id, ordered_on=D(YEAR, 5, 1), amount=1, reason="Kiểm toán"
     )
     assign = c.AssignBudget(
-        budget_year=YEAR, project="DA2", source="city_budget", amount=1, decision_no=ref("QĐ"),
+        budget_year=YEAR,
+        project="DA2",
+        source="city_budget",
+        amount=1,
+        decision_no=ref("QĐ"),
         decided_on=D(YEAR, 1, 5),
-    )  # fmt: skip
+    )
     grant = c.GrantAccess(name="Người mới", role="admin", department="SKHCN")
 
     refused(ledger, Forbidden, lambda: ledger.submit_application(submit, people.viewer))
@@ -693,9 +744,12 @@ def test_the_same_voucher_number_cannot_be_used_twice(ledger: Ledger, people: Pe
     refused(ledger, Duplicate, lambda: story.pay_with(other, 1, "PC-2015-042"), app_id, other)
     # ... nor for a recovery receipt, nor for an activity's spending.
     refused(
-        ledger, Duplicate, lambda: story.receive_recovery(app_id, recovery_id, "PC-2015-042"),
-        app_id, other,
-    )  # fmt: skip
+        ledger,
+        Duplicate,
+        lambda: story.receive_recovery(app_id, recovery_id, "PC-2015-042"),
+        app_id,
+        other,
+    )
     refused(ledger, Duplicate, lambda: story.spend(activity_id, 1, "pc-2015-042"), app_id, other)
     assert ledger.get_activity(activity_id)["spent"] == 0
 
@@ -707,9 +761,15 @@ def test_unknown_ids_are_not_found(ledger: Ledger, people: People) -> None:
     enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
     nobody = uuid4()
     submit = c.SubmitApplication(
-        enterprise_id=nobody, dossier_no=ref("HS"), project="DA2", support_type="iso_9001",
-        title="ISO", total_cost=CITY, requested=funding(CITY), submitted_on=D(YEAR, 2, 1),
-    )  # fmt: skip
+        enterprise_id=nobody,
+        dossier_no=ref("HS"),
+        project="DA2",
+        support_type="iso_9001",
+        title="ISO",
+        total_cost=CITY,
+        requested=funding(CITY),
+        submitted_on=D(YEAR, 2, 1),
+    )
     correction = c.CorrectEnterprise(
         enterprise_id=nobody, corrected_on=D(YEAR, 6, 1), reason="Sai tên", name="Công ty X"
     )
@@ -787,8 +847,11 @@ def test_after_a_refused_unit_of_work_the_ledger_goes_on_from_what_was_committed
     story.sign(app_id)
     history = ledger.get_application_history(app_id)
     assert [row["type"] for row in history] == [
-        "Submitted", "Appraised", "Approved", "ContractSigned",
-    ]  # fmt: skip
+        "Submitted",
+        "Appraised",
+        "Approved",
+        "ContractSigned",
+    ]
     assert figures(ledger)["committed"] == CITY
 
 

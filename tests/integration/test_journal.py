@@ -24,8 +24,15 @@ FIGURES = ("assigned", "committed", "disbursed", "recovered", "available")
 DEMO_SCALE = 0.03
 MONEY_PROJECTIONS = ("project_spend", "journal", "budget_execution")
 B = BudgetLine
-MONEY = (B.Assigned, B.Adjusted, B.Committed, B.Released, B.Disbursed, B.DisbursementReversed,
-         B.Recovered)  # fmt: skip
+MONEY = (
+    B.Assigned,
+    B.Adjusted,
+    B.Committed,
+    B.Released,
+    B.Disbursed,
+    B.DisbursementReversed,
+    B.Recovered,
+)
 
 
 def projector_of(ledger: Ledger) -> Projector:
@@ -43,8 +50,7 @@ def demo(ledger: Ledger) -> Projector:
 def spend_figures(projector: Projector) -> dict[tuple[int, str, str], dict[str, int]]:
     with projector.reading("project_spend") as (connection, tables, _):
         rows = project_spend.report(connection, tables)
-    return {(r["budget_year"], r["project"], r["source"]): {f: r[f] for f in FIGURES}
-            for r in rows}  # fmt: skip
+    return {(r["budget_year"], r["project"], r["source"]): {f: r[f] for f in FIGURES} for r in rows}
 
 
 def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people: People) -> None:
@@ -55,22 +61,31 @@ def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people:
     scenario.budget(50_000_000, source="enterprise")
     settled = scenario.settled(city=60_000_000, paid=60_000_000)
     recovery_id = ledger.order_recovery(
-        c.OrderRecovery(application_id=settled, ordered_on=D(2015, 11, 1), amount=10_000_000,
-                        reason="Chi vượt định mức"),
+        c.OrderRecovery(
+            application_id=settled,
+            ordered_on=D(2015, 11, 1),
+            amount=10_000_000,
+            reason="Chi vượt định mức",
+        ),
         people.finance,
-    ).id  # fmt: skip
+    ).id
     ledger.receive_recovery(
-        c.ReceiveRecovery(application_id=settled, recovery_id=recovery_id,
-                          received_on=D(2015, 11, 20), voucher_no="PT-0001"),
+        c.ReceiveRecovery(
+            application_id=settled,
+            recovery_id=recovery_id,
+            received_on=D(2015, 11, 20),
+            voucher_no="PT-0001",
+        ),
         people.finance,
-    )  # fmt: skip
+    )
     cancelled = scenario.contracted(city=50_000_000)
     scenario.pay(cancelled, 10_000_000, "advance")
     ledger.cancel_application(
-        c.CancelApplication(application_id=cancelled, cancelled_on=D(2015, 6, 1),
-                            reason="Doanh nghiệp dừng dự án"),
+        c.CancelApplication(
+            application_id=cancelled, cancelled_on=D(2015, 6, 1), reason="Doanh nghiệp dừng dự án"
+        ),
         people.officer,
-    )  # fmt: skip
+    )
 
     # Step 2: the accounts of 2015 and what they give back.
     projector = projector_of(ledger)
@@ -83,7 +98,7 @@ def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people:
             select(postings.c.account, postings.c.debit, postings.c.credit, postings.c.memo)
             .where(postings.c.record_id == settled, postings.c.memo.like("Thu hồi%"))
             .order_by(postings.c.line_no)
-        ).all()  # fmt: skip
+        ).all()
     assert {r["account"]: (r["debit"], r["credit"]) for r in rows} == {
         "budget_assigned": (0, 250_000_000),
         "budget_available": (150_000_000, 0),  # 140 city + 10 enterprise
@@ -95,18 +110,19 @@ def test_each_money_event_posts_to_the_chart_of_accounts(ledger: Ledger, people:
     [line] = ledger.get_budget_lines(2015, "DA2", "city_budget")
     assert figures[(2015, "DA2", "city_budget")] == {f: line[f] for f in FIGURES}
     assert figures[(2015, "DA2", "enterprise")] == {
-        "assigned": 50_000_000, "committed": 40_000_000, "disbursed": 0, "recovered": 0,
+        "assigned": 50_000_000,
+        "committed": 40_000_000,
+        "disbursed": 0,
+        "recovered": 0,
         "available": 10_000_000,
-    }  # fmt: skip
+    }
     assert [tuple(r) for r in recovery] == [
         ("commitments", 10_000_000, 0, "Thu hồi kinh phí (PT-0001)"),
         ("recoveries", 0, 10_000_000, "Thu hồi kinh phí (PT-0001)"),
     ]
 
 
-def test_the_trial_balance_nets_to_zero_for_every_budget_year_of_the_demo(
-    ledger: Ledger,
-) -> None:
+def test_the_trial_balance_nets_to_zero_for_every_budget_year_of_the_demo(ledger: Ledger) -> None:
     projector = demo(ledger)
     with projector.reading("journal") as (connection, tables, _):
         for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1):
@@ -132,15 +148,18 @@ def test_every_money_event_is_posted_and_its_postings_balance(ledger: Ledger) ->
             for batch in read_batches(ledger, connection, 0, 1000)
             for envelope in batch
             if isinstance(envelope.event, MONEY) and envelope.event.amount
-        }  # fmt: skip
+        }
     with projector.reading("journal") as (connection, tables, _):
         postings = tables["journal_postings"]
         per_event = connection.execute(
             select(
-                postings.c.position, func.sum(postings.c.debit), func.sum(postings.c.credit),
-                func.count(), func.count(func.distinct(postings.c.budget_year)),
+                postings.c.position,
+                func.sum(postings.c.debit),
+                func.sum(postings.c.credit),
+                func.count(),
+                func.count(func.distinct(postings.c.budget_year)),
             ).group_by(postings.c.position)
-        ).all()  # fmt: skip
+        ).all()
         sides = connection.execute(
             select(func.count()).where((postings.c.debit > 0) == (postings.c.credit > 0))
         ).scalar_one()
@@ -167,9 +186,7 @@ def test_journal_balances_equal_project_spend_for_every_year_project_and_source(
     assert of_2015 == {key: f for key, f in figures.items() if key[0] == 2015}
 
 
-def test_budget_execution_gives_the_city_budget_lines_and_no_estimates_yet(
-    ledger: Ledger,
-) -> None:
+def test_budget_execution_gives_the_city_budget_lines_and_no_estimates_yet(ledger: Ledger) -> None:
     projector = demo(ledger)
     spend = spend_figures(projector)
     with projector.reading("budget_execution") as (connection, tables, _):
@@ -179,8 +196,10 @@ def test_budget_execution_gives_the_city_budget_lines_and_no_estimates_yet(
     for row in rows:
         city = spend[(row["budget_year"], row["project"], "city_budget")]
         assert (row["assigned"], row["committed"], row["disbursed"]) == (
-            city["assigned"], city["committed"], city["disbursed"],
-        )  # fmt: skip
+            city["assigned"],
+            city["committed"],
+            city["disbursed"],
+        )
         assert row["estimate_proposed"] == row["estimate_appraised"] == 0
         assert row["estimate_approved"] == 0
     assert of_2015 == [r for r in rows if r["budget_year"] == 2015]

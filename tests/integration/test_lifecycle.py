@@ -54,14 +54,27 @@ LIFECYCLE: dict[str, set[str]] = {
     "cancel": {"approved", "contracted", "acceptance_failed"},
     "order a recovery for": {"contracted", "accepted", "acceptance_failed", "settled", "cancelled"},
     "receive a recovery for": {
-        "contracted", "accepted", "acceptance_failed", "settled", "cancelled",
+        "contracted",
+        "accepted",
+        "acceptance_failed",
+        "settled",
+        "cancelled",
     },
-}  # fmt: skip
+}
 
 EVERY_STATUS = (
-    "submitted", "returned", "appraised", "approved", "rejected", "withdrawn",
-    "contracted", "accepted", "acceptance_failed", "settled", "cancelled",
-)  # fmt: skip
+    "submitted",
+    "returned",
+    "appraised",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "contracted",
+    "accepted",
+    "acceptance_failed",
+    "settled",
+    "cancelled",
+)
 
 
 @dataclass(frozen=True)
@@ -237,10 +250,21 @@ def test_an_application_walks_the_whole_lifecycle_and_its_history_tells_it(
 
     history = ledger.get_application_history(app_id)
     assert [row["type"] for row in history] == [
-        "Submitted", "Returned", "Resubmitted", "Appraised", "Approved", "ContractSigned",
-        "Disbursed", "Disbursed", "DisbursementReversed", "Disbursed", "AcceptanceRecorded",
-        "Settled", "RecoveryOrdered", "RecoveryReceived",
-    ]  # fmt: skip
+        "Submitted",
+        "Returned",
+        "Resubmitted",
+        "Appraised",
+        "Approved",
+        "ContractSigned",
+        "Disbursed",
+        "Disbursed",
+        "DisbursementReversed",
+        "Disbursed",
+        "AcceptanceRecorded",
+        "Settled",
+        "RecoveryOrdered",
+        "RecoveryReceived",
+    ]
     positions = [row["position"] for row in history]
     assert positions == sorted(positions)
     assert history[4]["actor"] == people.approver.user_id
@@ -336,11 +360,13 @@ def test_a_completed_activity_cannot_be_completed_again(ledger: Ledger, people: 
 def correct(ledger: Ledger, people: People, enterprise_id: UUID, **changes: str) -> Written:
     return ledger.correct_enterprise(
         c.CorrectEnterprise(
-            enterprise_id=enterprise_id, corrected_on=D(YEAR, 6, 1), reason="Sai tên khi đăng ký",
+            enterprise_id=enterprise_id,
+            corrected_on=D(YEAR, 6, 1),
+            reason="Sai tên khi đăng ký",
             **changes,  # type: ignore[arg-type]
         ),
         people.officer,
-    )  # fmt: skip
+    )
 
 
 def test_a_correction_of_an_enterprise_is_a_new_event_and_the_registration_stays(
@@ -383,6 +409,8 @@ def test_a_correction_that_changes_nothing_is_refused(
 def test_a_tax_code_cannot_be_corrected() -> None:
     with pytest.raises(pydantic.ValidationError, match="tax_code"):
         c.CorrectEnterprise(
-            enterprise_id=uuid4(), corrected_on=D(YEAR, 6, 1), reason="Sai mã số thuế",
+            enterprise_id=uuid4(),
+            corrected_on=D(YEAR, 6, 1),
+            reason="Sai mã số thuế",
             tax_code="0101234567",  # type: ignore[call-arg]
-        )  # fmt: skip
+        )

@@ -40,9 +40,12 @@ def people(pg_ledger: Ledger) -> People:
 
 def enterprise(tax_code: str | None = None) -> c.RegisterEnterprise:
     return c.RegisterEnterprise(
-        tax_code=tax_code or str(uuid.uuid4().int)[:10], name=unique("Công ty"),
-        district="QH-CAUGIAY", sector="industry", size="small",
-    )  # fmt: skip
+        tax_code=tax_code or str(uuid.uuid4().int)[:10],
+        name=unique("Công ty"),
+        district="QH-CAUGIAY",
+        sector="industry",
+        size="small",
+    )
 
 
 def terminate(url: str, pid: int) -> None:
@@ -130,9 +133,7 @@ class AnswerLostAfterCommit(psycopg2.extensions.connection):
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
 
 
-def test_a_command_whose_commit_answer_is_lost_is_looked_up_not_run_twice(
-    pg_url: str,
-) -> None:
+def test_a_command_whose_commit_answer_is_lost_is_looked_up_not_run_twice(pg_url: str) -> None:
     ledger = Ledger(pg_url)
 
     @sa.event.listens_for(ledger.engine, "do_connect")

@@ -51,11 +51,16 @@ def leaf_of(position: int, originator_id: str, version: int, topic: str, state: 
     """RFC 9162 leaf hash of the canonical JSON, as issue 4 defines it, written out here."""
     data = json.dumps(
         {
-            "originator_id": originator_id.lower(), "originator_version": version,
-            "position": position, "state": base64.b64encode(state).decode(), "topic": topic,
+            "originator_id": originator_id.lower(),
+            "originator_version": version,
+            "position": position,
+            "state": base64.b64encode(state).decode(),
+            "topic": topic,
         },
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    ).encode()  # fmt: skip
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
     return hashlib.sha256(b"\x00" + data).digest()
 
 
@@ -134,8 +139,9 @@ class Superuser:
             "UPDATE ledger_events SET id = -1 WHERE id = :a",
             "UPDATE ledger_events SET id = :a WHERE id = :b",
             "UPDATE ledger_events SET id = :b WHERE id = -1",
-            a=a, b=b,
-        )  # fmt: skip
+            a=a,
+            b=b,
+        )
 
     def insert_forged(self, position: int) -> str:
         """Move every event from ``position`` on one place later and put a forged event there:
@@ -143,8 +149,7 @@ class Superuser:
         forged = uuid.uuid4()
         with self.engine.connect() as connection:
             topic, state = connection.execute(
-                sa.text("SELECT topic, state FROM ledger_events WHERE id = :p"),
-                {"p": position - 1},
+                sa.text("SELECT topic, state FROM ledger_events WHERE id = :p"), {"p": position - 1}
             ).one()
         oid: Any = str(forged) if self.postgres else forged.bytes
         self.run(
@@ -152,8 +157,11 @@ class Superuser:
             "UPDATE ledger_events SET id = -id WHERE id < 0",
             "INSERT INTO ledger_events (id, originator_id, originator_version, topic, state) "
             "VALUES (:p, :oid, 1, :topic, :state)",
-            p=position, oid=oid, topic=topic, state=bytes(state),
-        )  # fmt: skip
+            p=position,
+            oid=oid,
+            topic=topic,
+            state=bytes(state),
+        )
         return str(forged)
 
     def close(self) -> None:
@@ -284,11 +292,7 @@ def test_tampering_is_named_with_its_kind_and_first_bad_position(
 
 
 def test_a_rewritten_history_is_caught_against_the_older_checkpoint(
-    story: Story,
-    projector: Projector,
-    superuser: Superuser,
-    key: Ed25519PrivateKey,
-    public: bytes,
+    story: Story, projector: Projector, superuser: Superuser, key: Ed25519PrivateKey, public: bytes
 ) -> None:
     held = checkpoints.make(projector, key)
     superuser.flip_a_byte(3)

@@ -30,11 +30,12 @@ def test_project_spend_matches_the_budget_line_by_every_path(
     scenario.pay(cancelled, 10_000_000, "advance")
     ledger.cancel_application(
         c.CancelApplication(
-            application_id=cancelled, cancelled_on=dt.date(2015, 6, 1),
+            application_id=cancelled,
+            cancelled_on=dt.date(2015, 6, 1),
             reason="Doanh nghiệp dừng dự án",
         ),
         people.officer,
-    )  # fmt: skip
+    )
 
     # Step 2: catch-up folds every event; the city row equals the line.
     projector = Projector(ledger)

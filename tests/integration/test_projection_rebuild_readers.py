@@ -166,10 +166,12 @@ def test_a_read_keeps_its_snapshot_while_the_next_rebuild_clears_the_set_it_read
 
         # Step 3: the read still sees the complete model it started with.
         seen = {
-            name: [dict(r) for r in connection.execute(select(table).order_by(*table.primary_key))
-                   .mappings()]
+            name: [
+                dict(r)
+                for r in connection.execute(select(table).order_by(*table.primary_key)).mappings()
+            ]
             for name, table in tables.items()
-        }  # fmt: skip
+        }
         resume.set()
     rebuilds.join(timeout=30)
     assert not rebuilds.is_alive()

@@ -72,9 +72,20 @@ def test_every_record_in_the_registers_is_what_its_aggregate_answers(ledger: Led
         enterprise = ledger.get_enterprise(UUID(row["enterprise_id"]))
         assert row["enterprise_name"] == enterprise["name"]
         assert row["submitted_on"] <= dt.date(2020, 12, 31).isoformat()
-        for field in ("dossier_no", "status", "project", "support_type", "title", "total_cost",
-                      "requested", "approved", "budget_year", "disbursed", "recovered",
-                      "contract_no"):  # fmt: skip
+        for field in (
+            "dossier_no",
+            "status",
+            "project",
+            "support_type",
+            "title",
+            "total_cost",
+            "requested",
+            "approved",
+            "budget_year",
+            "disbursed",
+            "recovered",
+            "contract_no",
+        ):
             assert row[field] == record[field], field
 
     # Step 3: enterprises, activities and budget lines equal their aggregates too.
@@ -89,8 +100,12 @@ def test_every_record_in_the_registers_is_what_its_aggregate_answers(ledger: Led
 
     # Step 4: the budget-line filters answer as the ledger's own.
     with projector.reading(NAME) as (connection, tables, _):
-        picks = [(2015, None, None), (None, "DA3", None), (2018, "DA1", "city_budget"),
-                 (2030, None, None)]  # fmt: skip
+        picks = [
+            (2015, None, None),
+            (None, "DA3", None),
+            (2018, "DA1", "city_budget"),
+            (2030, None, None),
+        ]
         for year, project, source in picks:
             assert registers.budget_lines(
                 connection, tables, budget_year=year, project=project, source=source
@@ -98,9 +113,7 @@ def test_every_record_in_the_registers_is_what_its_aggregate_answers(ledger: Led
         assert registers.application(connection, tables, UUID(int=0)) is None
 
 
-def test_the_application_list_filters_pages_and_searches_whatever_the_case(
-    ledger: Ledger,
-) -> None:
+def test_the_application_list_filters_pages_and_searches_whatever_the_case(ledger: Ledger) -> None:
     # Step 1: the whole list, in submission order.
     _, projector = demo(ledger)
     with projector.reading(NAME) as (connection, tables, _):
@@ -125,20 +138,26 @@ def test_the_application_list_filters_pages_and_searches_whatever_the_case(
             ({"status": "settled"}, lambda r: r["status"] == "settled"),
             ({"project": "DA4"}, lambda r: r["project"] == "DA4"),
             ({"budget_year": 2016}, lambda r: year_of[r["id"]] == 2016),
-            ({"enterprise_id": UUID(sample["enterprise_id"])},
-             lambda r: r["enterprise_id"] == sample["enterprise_id"]),
-            ({"status": "settled", "project": "DA1"},
-             lambda r: r["status"] == "settled" and r["project"] == "DA1"),
-        ]  # fmt: skip
+            (
+                {"enterprise_id": UUID(sample["enterprise_id"])},
+                lambda r: r["enterprise_id"] == sample["enterprise_id"],
+            ),
+            (
+                {"status": "settled", "project": "DA1"},
+                lambda r: r["status"] == "settled" and r["project"] == "DA1",
+            ),
+        ]
         for given, keeps in filters:
             expected = [r for r in everything if keeps(r)]
             assert expected, f"the demo has no application for {given}"
             assert all_applications(connection, tables, page_size=5, **given) == expected
 
         # Step 4: q finds the dossier number, the title or the enterprise's name, any case.
-        for q, field in [(sample["dossier_no"].lower(), "dossier_no"),
-                         (sample["enterprise_name"].upper(), "enterprise_name"),
-                         (sample["title"][5:25].swapcase(), "title")]:  # fmt: skip
+        for q, field in [
+            (sample["dossier_no"].lower(), "dossier_no"),
+            (sample["enterprise_name"].upper(), "enterprise_name"),
+            (sample["title"][5:25].swapcase(), "title"),
+        ]:
             found = all_applications(connection, tables, q=q)
             assert sample in found
             assert all(q.casefold() in r[field].casefold() for r in found)
@@ -155,37 +174,46 @@ def test_a_corrected_enterprise_name_reaches_its_applications_by_every_path(
     enterprise_id = UUID(ledger.get_application(first)["enterprise_id"])
     second = ledger.submit_application(
         c.SubmitApplication(
-            enterprise_id=enterprise_id, dossier_no="HS-2015-TEN-002", project="DA2",
-            support_type="iso_14001", title="Áp dụng ISO 14001", total_cost=50_000_000,
+            enterprise_id=enterprise_id,
+            dossier_no="HS-2015-TEN-002",
+            project="DA2",
+            support_type="iso_14001",
+            title="Áp dụng ISO 14001",
+            total_cost=50_000_000,
             requested=funding(20_000_000, 30_000_000),
             submitted_on=dt.date(2015, 5, 1),
         ),
         people.officer,
-    ).id  # fmt: skip
+    ).id
     projector = Projector(ledger)
     projector.catch_up(NAME)
 
     # Step 2: the enterprise is renamed in a batch where one application changes before the
     # correction (its row is in memory) and one after (its stored row is read afterwards).
     ledger.sign_contract(
-        c.SignContract(application_id=first, contract_no="HĐ-TEN-001",
-                       signed_on=dt.date(2015, 5, 20)),
+        c.SignContract(
+            application_id=first, contract_no="HĐ-TEN-001", signed_on=dt.date(2015, 5, 20)
+        ),
         people.officer,
-    )  # fmt: skip
+    )
     ledger.correct_enterprise(
         c.CorrectEnterprise(
-            enterprise_id=enterprise_id, corrected_on=dt.date(2015, 6, 1),
-            reason="Đổi tên theo giấy chứng nhận mới", name="Công ty CP Đổi Tên Mới",
+            enterprise_id=enterprise_id,
+            corrected_on=dt.date(2015, 6, 1),
+            reason="Đổi tên theo giấy chứng nhận mới",
+            name="Công ty CP Đổi Tên Mới",
         ),
         people.officer,
-    )  # fmt: skip
+    )
     ledger.appraise_application(
         c.AppraiseApplication(
-            application_id=second, appraised_on=dt.date(2015, 6, 2),
-            recommended=funding(20_000_000, 30_000_000), note="Đủ điều kiện",
+            application_id=second,
+            appraised_on=dt.date(2015, 6, 2),
+            recommended=funding(20_000_000, 30_000_000),
+            note="Đủ điều kiện",
         ),
         people.appraiser,
-    )  # fmt: skip
+    )
     projector.catch_up(NAME)
 
     # Step 3: both rows carry the new name and are found by it, in any case.

@@ -49,8 +49,11 @@ def half_built(story: Story, projector: Projector, database_url: str) -> Iterato
     projector.catch_up()
     process = subprocess.Popen(
         [sys.executable, "-c", HALF_WAY, database_url],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

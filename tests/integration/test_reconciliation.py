@@ -45,10 +45,13 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
     with ledger.engine.begin() as connection:
         connection.execute(
             update(spend)
-            .where(spend.c.budget_year == 2015, spend.c.project == "DA2",
-                   spend.c.source == "city_budget")
+            .where(
+                spend.c.budget_year == 2015,
+                spend.c.project == "DA2",
+                spend.c.source == "city_budget",
+            )
             .values(committed=spend.c.committed + 1)
-        )  # fmt: skip
+        )
 
     problems = check(ledger, projector)
     kinds = {(p.source, p.kind) for p in problems}

@@ -26,9 +26,16 @@ from tests.conftest import People
 from tests.integration.helpers import ADVANCE, CITY, ENTERPRISE, PAYMENT, RECOVERY, Story
 
 KEYS = {
-    "position", "recorded_at", "effective_date", "type", "actor", "department", "data",
-    "leaf_hash", "changes",
-}  # fmt: skip
+    "position",
+    "recorded_at",
+    "effective_date",
+    "type",
+    "actor",
+    "department",
+    "data",
+    "leaf_hash",
+    "changes",
+}
 
 
 def stored_rows(ledger: Ledger, application_id: UUID) -> list[dict[str, Any]]:
@@ -44,10 +51,15 @@ def stored_rows(ledger: Ledger, application_id: UUID) -> list[dict[str, Any]]:
             UUID(bytes=bytes(raw)) if isinstance(raw, bytes | memoryview) else UUID(str(raw))
         )
         if originator == application_id:
-            found.append({
-                "position": row.id, "originator_id": originator,
-                "version": row.originator_version, "topic": row.topic, "state": bytes(row.state),
-            })  # fmt: skip
+            found.append(
+                {
+                    "position": row.id,
+                    "originator_id": originator,
+                    "version": row.originator_version,
+                    "topic": row.topic,
+                    "state": bytes(row.state),
+                }
+            )
     return sorted(found, key=lambda r: r["version"])
 
 
@@ -136,9 +148,16 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
 
     # Step 2: one entry per stored event, oldest first, every key of API.md kept.
     assert [e["type"] for e in history] == [
-        "Submitted", "Appraised", "Approved", "ContractSigned", "Disbursed", "Disbursed",
-        "DisbursementReversed", "RecoveryOrdered", "RecoveryReceived",
-    ]  # fmt: skip
+        "Submitted",
+        "Appraised",
+        "Approved",
+        "ContractSigned",
+        "Disbursed",
+        "Disbursed",
+        "DisbursementReversed",
+        "RecoveryOrdered",
+        "RecoveryReceived",
+    ]
     assert all(set(entry) == KEYS for entry in history)
     assert [e["position"] for e in history] == [r["position"] for r in rows]
 
@@ -156,8 +175,9 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
     assert first["id"] == {"from": None, "to": str(app_id)}
     assert first["dossier_no"] == {"from": None, "to": "HS-LICHSU-1"}
     assert first["requested"] == {
-        "from": None, "to": {"city_budget": CITY, "enterprise": ENTERPRISE, "other": 0},
-    }  # fmt: skip
+        "from": None,
+        "to": {"city_budget": CITY, "enterprise": ENTERPRISE, "other": 0},
+    }
     assert first["total_cost"] == {"from": None, "to": CITY + ENTERPRISE}
     assert first["disbursements"] == {"from": None, "to": []}
     assert "recommended" not in first and "approved" not in first  # null to null: no change
@@ -181,11 +201,17 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
     advance = history[4]["data"]
     assert changes[4] == {
         "disbursed": {"from": 0, "to": ADVANCE},
-        f"disbursements[{advance_id}]": {"from": None, "to": {
-            "id": str(advance_id), "kind": "advance", "amount": ADVANCE,
-            "voucher_no": advance["voucher_no"], "reversed": False,
-        }},
-    }  # fmt: skip
+        f"disbursements[{advance_id}]": {
+            "from": None,
+            "to": {
+                "id": str(advance_id),
+                "kind": "advance",
+                "amount": ADVANCE,
+                "voucher_no": advance["voucher_no"],
+                "reversed": False,
+            },
+        },
+    }
     assert changes[5]["disbursed"] == {"from": ADVANCE, "to": ADVANCE + PAYMENT}
     assert set(changes[5]) == {"disbursed", f"disbursements[{payment_id}]"}
     assert changes[6] == {
@@ -194,10 +220,11 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
     }
     assert changes[7] == {
         "recovery_ordered": {"from": 0, "to": RECOVERY},
-        f"recoveries[{recovery_id}]": {"from": None, "to": {
-            "id": str(recovery_id), "amount": RECOVERY, "received": False,
-        }},
-    }  # fmt: skip
+        f"recoveries[{recovery_id}]": {
+            "from": None,
+            "to": {"id": str(recovery_id), "amount": RECOVERY, "received": False},
+        },
+    }
     assert changes[8] == {
         "recovered": {"from": 0, "to": RECOVERY},
         f"recoveries[{recovery_id}].received": {"from": False, "to": True},

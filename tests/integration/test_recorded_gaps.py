@@ -60,8 +60,11 @@ def burn_a_position(superuser: Superuser, ledger: Ledger) -> int:
     superuser.run(
         "INSERT INTO ledger_events (id, originator_id, originator_version, topic, state) "
         "VALUES (:p, :oid, 1, :topic, :state)",
-        p=head + 2, oid=oid, topic=topic, state=bytes(state),
-    )  # fmt: skip
+        p=head + 2,
+        oid=oid,
+        topic=topic,
+        state=bytes(state),
+    )
     return head + 1
 
 
@@ -200,10 +203,11 @@ def _expected_leaves(ledger: Ledger) -> list[bytes]:
         rows = {
             int(p): (o, int(v), t, bytes(s))
             for p, o, v, t, s in connection.execute(
-                sa.text("SELECT id, originator_id, originator_version, topic, state "
-                        "FROM ledger_events")
+                sa.text(
+                    "SELECT id, originator_id, originator_version, topic, state FROM ledger_events"
+                )
             )
-        }  # fmt: skip
+        }
     leaves = []
     for position in range(1, max(rows) + 1):
         if position in gaps:

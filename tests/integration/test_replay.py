@@ -215,8 +215,11 @@ def test_the_position_known_at_any_time_is_the_prefix_of_the_log_recorded_by_the
     # Step 2: at, just before and just after every event's time, the fast resolution agrees.
     tick = dt.timedelta(microseconds=1)
     for envelope in events:
-        for moment in (envelope.event.timestamp - tick, envelope.event.timestamp,
-                       envelope.event.timestamp + tick):  # fmt: skip
+        for moment in (
+            envelope.event.timestamp - tick,
+            envelope.event.timestamp,
+            envelope.event.timestamp + tick,
+        ):
             assert position_known_at(ledger, moment) == known_by(moment), moment
     assert position_known_at(ledger, dt.datetime.now(UTC)) == ledger.position()
     with pytest.raises(ValueError, match="time zone"):
@@ -281,12 +284,17 @@ def test_a_record_that_begins_after_the_as_of_date_is_left_out_with_all_its_even
     enterprise = scenario.enterprise()
     submitted = ledger.submit_application(
         c.SubmitApplication(
-            enterprise_id=enterprise, dossier_no="HS-2016-001", project="DA2",
-            support_type="iso_9001", title="Áp dụng ISO 9001:2015", total_cost=100_000_000,
-            requested=funding(60_000_000, 40_000_000), submitted_on=D(2016, 2, 1),
+            enterprise_id=enterprise,
+            dossier_no="HS-2016-001",
+            project="DA2",
+            support_type="iso_9001",
+            title="Áp dụng ISO 9001:2015",
+            total_cost=100_000_000,
+            requested=funding(60_000_000, 40_000_000),
+            submitted_on=D(2016, 2, 1),
         ),
         people.officer,
-    )  # fmt: skip
+    )
     ledger.return_application(
         c.ReturnApplication(
             application_id=submitted.id, returned_on=D(2015, 2, 5), reason="Thiếu hồ sơ"

@@ -89,11 +89,13 @@ def rename_the_enterprise_of(ledger: Ledger, people: People, app: UUID) -> None:
     enterprise_id = UUID(ledger.get_application(app)["enterprise_id"])
     ledger.correct_enterprise(
         c.CorrectEnterprise(
-            enterprise_id=enterprise_id, corrected_on=dt.date(2015, 9, 1),
-            reason="Đổi tên theo giấy chứng nhận mới", name="Công ty CP Tên Mới",
+            enterprise_id=enterprise_id,
+            corrected_on=dt.date(2015, 9, 1),
+            reason="Đổi tên theo giấy chứng nhận mới",
+            name="Công ty CP Tên Mới",
         ),
         people.officer,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +139,7 @@ def test_the_renamed_enterprise_reaches_its_applications_in_a_replay_from_a_snap
             table = tables["register_applications"]
             [name] = connection.execute(
                 sa.select(table.c.enterprise_name).where(table.c.id == app)
-            ).scalars()  # fmt: skip
+            ).scalars()
     finally:
         past.engine.dispose()
     assert name == "Công ty CP Tên Mới"

@@ -31,53 +31,69 @@ def report(projector: Projector, budget_year: int | None = None) -> dict[str, di
     return {r["target"]: r for r in rows}
 
 
-def contracted(scenario: Scenario, enterprise_id: UUID, project: str, support_type: str,
-               year: int) -> UUID:  # fmt: skip
+def contracted(
+    scenario: Scenario, enterprise_id: UUID, project: str, support_type: str, year: int
+) -> UUID:
     """An application of ``enterprise_id`` walked to a signed contract in ``year``."""
     ledger, people = scenario.ledger, scenario.people
     app_id = ledger.submit_application(
         c.SubmitApplication(
-            enterprise_id=enterprise_id, dossier_no=f"HS-{uuid.uuid4().hex[:8]}",
-            project=project, support_type=support_type, title="Hồ sơ đề nghị hỗ trợ",
-            total_cost=50_000_000, requested=funding(30_000_000, 20_000_000),
+            enterprise_id=enterprise_id,
+            dossier_no=f"HS-{uuid.uuid4().hex[:8]}",
+            project=project,
+            support_type=support_type,
+            title="Hồ sơ đề nghị hỗ trợ",
+            total_cost=50_000_000,
+            requested=funding(30_000_000, 20_000_000),
             submitted_on=D(year, 2, 1),
         ),
         people.officer,
-    ).id  # fmt: skip
+    ).id
     ledger.appraise_application(
         c.AppraiseApplication(
-            application_id=app_id, appraised_on=D(year, 2, 15),
+            application_id=app_id,
+            appraised_on=D(year, 2, 15),
             recommended=funding(30_000_000, 20_000_000),
         ),
         people.appraiser,
-    )  # fmt: skip
+    )
     ledger.approve_application(
         c.ApproveApplication(
-            application_id=app_id, decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
-            decided_on=D(year, 3, 1), budget_year=year,
+            application_id=app_id,
+            decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
+            decided_on=D(year, 3, 1),
+            budget_year=year,
             approved=funding(30_000_000, 20_000_000),
         ),
         people.approver,
-    )  # fmt: skip
+    )
     ledger.sign_contract(
         c.SignContract(
-            application_id=app_id, contract_no=f"HĐ-{uuid.uuid4().hex[:8]}",
+            application_id=app_id,
+            contract_no=f"HĐ-{uuid.uuid4().hex[:8]}",
             signed_on=D(year, 3, 10),
         ),
         people.officer,
-    )  # fmt: skip
+    )
     return app_id
 
 
-def accept(scenario: Scenario, app_id: UUID, on: dt.date, result: str = "passed",
-           outputs: dict[str, int] | None = None) -> None:  # fmt: skip
+def accept(
+    scenario: Scenario,
+    app_id: UUID,
+    on: dt.date,
+    result: str = "passed",
+    outputs: dict[str, int] | None = None,
+) -> None:
     scenario.ledger.record_acceptance(
         c.RecordAcceptance(
-            application_id=app_id, accepted_on=on, result=result,  # type: ignore[arg-type]
+            application_id=app_id,
+            accepted_on=on,
+            result=result,  # type: ignore[arg-type]
             outputs=outputs or {},
         ),
         scenario.people.officer,
-    )  # fmt: skip
+    )
 
 
 def test_target_values_are_the_decisions_and_nothing_is_achieved_before_any_acceptance(
@@ -87,8 +103,15 @@ def test_target_values_are_the_decisions_and_nothing_is_achieved_before_any_acce
     projector.catch_up()
     rows = report(projector)
     assert [rows[t]["target_value"] for t in catalogue.TARGETS] == [
-        25, 25, 50, 200, 40, 250, 500, 500,
-    ]  # fmt: skip
+        25,
+        25,
+        50,
+        200,
+        40,
+        250,
+        500,
+        500,
+    ]
     assert {t: (r["project"], r["unit"]) for t, r in rows.items()} == {
         "tech_innovation": ("DA3", "enterprises"),
         "tech_transfer": ("DA3", "enterprises"),
@@ -99,8 +122,9 @@ def test_target_values_are_the_decisions_and_nothing_is_achieved_before_any_acce
         "base_standards": ("DA1", "standards"),
         "management_systems": ("DA2", "enterprises"),
     }
-    assert all(r["achieved"] == 0 and r["percent"] == 0.0 and r["by_year"] == {}
-               for r in rows.values())  # fmt: skip
+    assert all(
+        r["achieved"] == 0 and r["percent"] == 0.0 and r["by_year"] == {} for r in rows.values()
+    )
 
 
 def test_an_enterprise_counts_once_per_target_and_outputs_are_summed(
@@ -144,8 +168,11 @@ def test_an_enterprise_counts_once_per_target_and_outputs_are_summed(
     assert rows["industrial_designs"]["achieved"] == 5
     assert rows["industrial_designs"]["by_year"] == {"2015": 3, "2016": 2}
     assert rows["industrial_designs"]["percent"] == 2.5
-    assert all(rows[t]["achieved"] == 0 for t in rows
-               if t not in ("management_systems", "industrial_designs"))  # fmt: skip
+    assert all(
+        rows[t]["achieved"] == 0
+        for t in rows
+        if t not in ("management_systems", "industrial_designs")
+    )
     upto_2015 = report(projector, budget_year=2015)
     assert upto_2015["management_systems"]["achieved"] == 1
     assert upto_2015["management_systems"]["by_year"] == {"2015": 1}
@@ -168,8 +195,10 @@ def expected_from_the_log(ledger: Ledger) -> dict[str, dict[str, int]]:
                 event = envelope.event
                 if isinstance(event, SupportApplication.Submitted):
                     apps[event.originator_id] = (event.enterprise_id, event.support_type)
-                elif (isinstance(event, SupportApplication.AcceptanceRecorded)
-                      and event.result == "passed"):  # fmt: skip
+                elif (
+                    isinstance(event, SupportApplication.AcceptanceRecorded)
+                    and event.result == "passed"
+                ):
                     enterprise_id, support_type = apps[event.originator_id]
                     target = catalogue.target_for(support_type)
                     year = event.effective_date.year

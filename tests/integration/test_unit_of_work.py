@@ -24,9 +24,10 @@ def test_a_rolled_back_unit_of_work_leaves_no_trace_in_the_cache(
     app_id = scenario.submitted(city=10_000_000, enterprise_share=10_000_000)
     position = ledger.position()
     appraise = c.AppraiseApplication(
-        application_id=app_id, appraised_on=dt.date(2015, 2, 15),
+        application_id=app_id,
+        appraised_on=dt.date(2015, 2, 15),
         recommended=funding(10_000_000, 10_000_000),
-    )  # fmt: skip
+    )
 
     # Step 1: one unit of work appraises, reads the application back, then fails.
     def work() -> None:
@@ -74,9 +75,12 @@ def test_commands_joined_in_one_unit_of_work_commit_together(
 
 def test_a_refused_duplicate_takes_no_position(ledger: Ledger, people: People) -> None:
     register = c.RegisterEnterprise(
-        tax_code="0105550001", name="Công ty CP Sao Mai", district="QH-DONGDA",
-        sector="food", size="medium",
-    )  # fmt: skip
+        tax_code="0105550001",
+        name="Công ty CP Sao Mai",
+        district="QH-DONGDA",
+        sector="food",
+        size="medium",
+    )
     ledger.register_enterprise(register, people.officer)
     with pytest.raises(Duplicate):
         ledger.register_enterprise(register.model_copy(update={"name": "Khác"}), people.officer)

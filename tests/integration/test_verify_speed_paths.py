@@ -199,8 +199,9 @@ def test_a_sqlite_log_is_split_between_worker_processes(
     assert done is not None
     assert done[1][len(leaves)] == naive_root(leaves)
     assert [(a["start"], a["end"]) for a in asked] == [
-        (0, len(leaves) // 2), (len(leaves) // 2, len(leaves))
-    ]  # fmt: skip
+        (0, len(leaves) // 2),
+        (len(leaves) // 2, len(leaves)),
+    ]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -220,8 +221,11 @@ def test_a_worker_that_fails_leaves_the_pass_to_this_process(
     ):
         count, roots, gap = verify_module._recompute(story.ledger, connection, {3})
     assert (count, gap, roots[3], roots[count]) == (
-        len(leaves), None, naive_root(leaves[:3]), naive_root(leaves)
-    )  # fmt: skip
+        len(leaves),
+        None,
+        naive_root(leaves[:3]),
+        naive_root(leaves),
+    )
     assert "no worker today" in caplog.text
 
 

@@ -145,9 +145,26 @@ def test_every_district_has_a_peoples_committee_among_the_departments() -> None:
 
 def test_the_departments_are_the_bodies_of_section_v_and_the_districts() -> None:
     bodies = {
-        "UBND", "BCD", "SKHCN", "SKHDT", "STC", "SCT", "SNNPTNT", "STTTT", "SXD", "SYT",
-        "SGTVT", "STNMT", "SNV", "SNGV", "LMHTX", "LHHKHKT", "HHDNVVN", "HHLN", "MEDIA",
-    }  # fmt: skip
+        "UBND",
+        "BCD",
+        "SKHCN",
+        "SKHDT",
+        "STC",
+        "SCT",
+        "SNNPTNT",
+        "STTTT",
+        "SXD",
+        "SYT",
+        "SGTVT",
+        "STNMT",
+        "SNV",
+        "SNGV",
+        "LMHTX",
+        "LHHKHKT",
+        "HHDNVVN",
+        "HHLN",
+        "MEDIA",
+    }
     assert set(DEPARTMENTS) == bodies | set(DISTRICTS)
     for code, department in DEPARTMENTS.items():
         assert department.code == code
@@ -178,10 +195,17 @@ def test_only_training_and_communication_are_allowed_under_any_project() -> None
 
 def test_the_grouped_management_systems_and_marks_are_separate_support_types() -> None:
     management = {
-        "iso_9001", "iso_14001", "iso_22000", "gmp", "sa_8000", "ohsas_18001",
-        "iso_ts_16949", "iso_iec_27001", "other_management_system",
+        "iso_9001",
+        "iso_14001",
+        "iso_22000",
+        "gmp",
+        "sa_8000",
+        "ohsas_18001",
+        "iso_ts_16949",
+        "iso_iec_27001",
+        "other_management_system",
         "integrated_management_systems",
-    }  # fmt: skip
+    }
     for code in management:
         assert SUPPORT_TYPES[code].project == "DA2"
         assert SUPPORT_TYPES[code].target == "management_systems"
@@ -247,14 +271,25 @@ def test_the_support_types_for_a_project_are_its_own_plus_the_any_project_types(
 
 def test_the_vocabularies_have_the_codes_the_glossary_lists() -> None:
     assert list(SECTORS) == [
-        "industry", "food", "agriculture", "construction", "transport", "health", "ict",
-        "trade_services", "craft_village",
-    ]  # fmt: skip
+        "industry",
+        "food",
+        "agriculture",
+        "construction",
+        "transport",
+        "health",
+        "ict",
+        "trade_services",
+        "craft_village",
+    ]
     assert SIZES == {"micro": "siêu nhỏ", "small": "nhỏ", "medium": "vừa", "large": "lớn"}
     assert set(ACTIVITY_KINDS) == {
-        "training", "communication", "testing_equipment", "building_standards", "survey",
+        "training",
+        "communication",
+        "testing_equipment",
+        "building_standards",
+        "survey",
         "international_cooperation",
-    }  # fmt: skip
+    }
     assert ROLES == ("admin", "officer", "finance", "leader", "inspector", "viewer")
 
 

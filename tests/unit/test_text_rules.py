@@ -34,11 +34,30 @@ RULES = {
 
 #: one example of each general category text may hold
 ALLOWED = {
-    "Lu": "Đ", "Ll": "ư", "Lt": "ǅ", "Lm": "ʰ", "Lo": "中", "Mn": "\u0301", "Mc": "\u0903",
-    "Me": "\u20dd", "Nd": "7", "Nl": "Ⅻ", "No": "½", "Pc": "_", "Pd": "–", "Ps": "(",
-    "Pe": ")", "Pi": "«", "Pf": "»", "Po": "/", "Sm": "±", "Sc": "₫", "Sk": "^", "So": "©",
+    "Lu": "Đ",
+    "Ll": "ư",
+    "Lt": "ǅ",
+    "Lm": "ʰ",
+    "Lo": "中",
+    "Mn": "\u0301",
+    "Mc": "\u0903",
+    "Me": "\u20dd",
+    "Nd": "7",
+    "Nl": "Ⅻ",
+    "No": "½",
+    "Pc": "_",
+    "Pd": "–",
+    "Ps": "(",
+    "Pe": ")",
+    "Pi": "«",
+    "Pf": "»",
+    "Po": "/",
+    "Sm": "±",
+    "Sc": "₫",
+    "Sk": "^",
+    "So": "©",
     "Zs": "\u00a0",
-}  # fmt: skip
+}
 #: characters of each category text may not hold
 REFUSED = {
     "Cc": ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\r"],
@@ -87,8 +106,20 @@ def test_controls_format_private_unassigned_and_separator_characters_are_refused
 
 @pytest.mark.parametrize("kind", ALL)
 def test_text_without_a_letter_or_number_is_refused(kind: str) -> None:
-    for value in ("\u200b", "\u200b\u200c\u200d", "\ufeff", "\x07\x1b", "...", "—", "₫",
-                  "\u0301", "\u00a0 \u3000", "", " ", "\t\n"):  # fmt: skip
+    for value in (
+        "\u200b",
+        "\u200b\u200c\u200d",
+        "\ufeff",
+        "\x07\x1b",
+        "...",
+        "—",
+        "₫",
+        "\u0301",
+        "\u00a0 \u3000",
+        "",
+        " ",
+        "\t\n",
+    ):
         message = refused(ALL[kind], value)
         assert message, repr(value)
     assert "letter or number" in refused(ALL[kind], "- / -")
@@ -130,13 +161,24 @@ def _text_types(hint: Any) -> list[Any]:
 
 def test_every_free_text_field_of_every_command_is_one_of_the_shared_text_types() -> None:
     shared = {c.Line, c.Paragraph, c.Reference}
-    codes = {c.TaxCode, c.ProjectCode, c.SourceCode, c.SupportTypeCode, c.DepartmentCode,
-             c.DistrictCode, c.SectorCode, c.SizeCode, c.TargetCode, c.ActivityKind,
-             c.RoleCode}  # fmt: skip
+    codes = {
+        c.TaxCode,
+        c.ProjectCode,
+        c.SourceCode,
+        c.SupportTypeCode,
+        c.DepartmentCode,
+        c.DistrictCode,
+        c.SectorCode,
+        c.SizeCode,
+        c.TargetCode,
+        c.ActivityKind,
+        c.RoleCode,
+    }
     commands = [
-        cls for cls in vars(c).values()
+        cls
+        for cls in vars(c).values()
         if isinstance(cls, type) and issubclass(cls, c.Command) and cls is not c.Command
-    ]  # fmt: skip
+    ]
     assert len(commands) >= 23
     texts = set()
     for command in commands:
@@ -145,8 +187,17 @@ def test_every_free_text_field_of_every_command_is_one_of_the_shared_text_types(
                 assert found in shared | codes, f"{command.__name__}.{name}: {found}"
                 if found in shared:
                     texts.add(name)
-    assert texts == {"name", "title", "reason", "note", "report", "decision_no", "voucher_no",
-                     "dossier_no", "contract_no"}  # fmt: skip
+    assert texts == {
+        "name",
+        "title",
+        "reason",
+        "note",
+        "report",
+        "decision_no",
+        "voucher_no",
+        "dossier_no",
+        "contract_no",
+    }
 
 
 # -- the OpenAPI document names the same rule ---------------------------------------------------
@@ -165,8 +216,6 @@ TEXTS = st.one_of(*(st.tuples(st.just(kind), text(rule)) for kind, rule in RULES
 
 @settings(max_examples=300, deadline=None)
 @given(example=TEXTS)
-def test_text_drawn_as_the_schemathesis_test_draws_it_is_accepted(
-    example: tuple[str, str],
-) -> None:
+def test_text_drawn_as_the_schemathesis_test_draws_it_is_accepted(example: tuple[str, str]) -> None:
     kind, value = example
     ALL[kind].validate_python(value)
