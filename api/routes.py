@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import admin, audit, dashboard, health, openapi, reports
+from api import admin, audit, dashboard, health, openapi, report_answers, reports
 from api.answers import FundingOut, Out
 from api.endpoints import HTML, Download, Endpoint, Reader, command, query
 from api.read_side import ReadSide
@@ -317,17 +317,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- reports (read models; see api/reports.py for min_position and "stale") -------------
     query("/api/reports/project-spend", "report_project_spend", reports.project_spend_report,
           "Spend per budget year × project × source, applications by status" + PAST, "reports",
-          reports.SpendReportOut, params=reports.SpendQuery),
+          report_answers.SpendReportOut, params=reports.SpendQuery),
     query("/api/reports/department-activity", "report_department_activity",
           reports.department_activity_report,
           "Activity per department × budget year" + PAST, "reports",
-          reports.DepartmentReportOut, params=reports.DepartmentQuery),
+          report_answers.DepartmentReportOut, params=reports.DepartmentQuery),
     query("/api/reports/targets", "report_targets", reports.targets_report,
           "Progress to the program's eight targets" + PAST, "reports",
-          reports.TargetsReportOut, params=reports.YearQuery),
+          report_answers.TargetsReportOut, params=reports.YearQuery),
     query("/api/reports/audit-trail", "report_audit_trail", reports.audit_trail_report,
           "The audit trail: one row per event, filtered and paged" + PAST, "reports",
-          reports.AuditTrailReportOut, params=reports.AuditQuery),
+          report_answers.AuditTrailReportOut, params=reports.AuditQuery),
     query("/api/reports/audit-trail.xlsx", "export_audit_trail_xlsx", _audit_export("xlsx"),
           "The audit trail as an XLSX file: every page, and the checkpoint it agrees with "
           "(projections/evidence.py)", "reports", bytes, params=AuditExportQuery,
@@ -338,10 +338,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           params=AuditExportQuery, media_type="text/csv"),
     query("/api/reports/trial-balance", "report_trial_balance", reports.trial_balance_report,
           "Trial balance of the journal per budget year" + PAST, "reports",
-          reports.TrialBalanceOut, params=reports.YearQuery),
+          report_answers.TrialBalanceOut, params=reports.YearQuery),
     query("/api/applications", "list_applications", reports.applications_report,
           "Applications from the register, filtered and paged" + PAST, "applications",
-          reports.ApplicationsPageOut, params=reports.ApplicationsQuery),
+          report_answers.ApplicationsPageOut, params=reports.ApplicationsQuery),
     # -- audit (api/audit.py): the Merkle log, signed checkpoints, proofs, verification ------
     query("/api/audit/public-key", "audit_public_key", audit.public_key,
           "The Ed25519 public key that signs checkpoints", "audit", audit.PublicKeyOut,
