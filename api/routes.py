@@ -21,12 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import admin, audit, dashboard, health, openapi, report_answers, reports
 from api.answers import FundingOut, Out
-from api.endpoints import HTML, Download, Endpoint, Reader, command, query
+from api.endpoints import HTML, Download, Endpoint, Reader, WrittenOut, command, query
 from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERSONNEL_READERS, Actor, may_read_personnel
-from ledger.commands import BudgetYear, ProjectCode, SourceCode
-from ledger.service import GrantedAccess
+from ledger.commands import (
+    BudgetYear,
+    ChannelCode,
+    IsoDate,
+    ProjectCode,
+    SourceCode,
+    SupportTypeCode,
+)
+from ledger.service import GrantedAccess, Written
 from projections import evidence
 
 # -- answers (documented in the OpenAPI document; ``extra="forbid"`` keeps them exact) ------
@@ -51,15 +58,21 @@ class EnterpriseOut(Out):
 
 
 class BudgetLineOut(Out):
+    """A city-budget line of one budget year × project × channel, in đồng."""
+
     id: UUID
     budget_year: int
     project: str
-    source: str
-    assigned: int
-    committed: int
-    disbursed: int
+    source: Literal["city_budget"]
+    channel: str
+    assigned: int = Field(description="assigned by decision, with increases and reductions")
+    carried_in: int = Field(description="carried over from the year before, committed at once")
+    committed: int = Field(description="net of releases; on a closed line, paid + carried out")
+    disbursed: int = Field(description="net of reversals")
     recovered: int
-    available: int
+    carried_out: int = Field(description="committed but unpaid at the year's close, moved on")
+    cancelled: int = Field(description="unused at the year's close (hủy dự toán)")
+    available: int = Field(description="assigned + carried_in − committed − cancelled")
 
 
 class DisbursementOut(Out):
@@ -76,6 +89,11 @@ class RecoveryOut(Out):
     received: bool
 
 
+class CounterpartOut(Out):
+    enterprise: int
+    other: int
+
+
 class ApplicationOut(Out):
     id: UUID
     dossier_no: str
@@ -89,12 +107,20 @@ class ApplicationOut(Out):
     recommended: FundingOut | None
     approved: FundingOut | None
     budget_year: int | None
+    channel: str | None = Field(description="the city-budget channel the approval drew on")
+    drawing_year: int | None = Field(
+        description="the budget year whose line holds the commitment now: the approval's, "
+        "or a later one after a year close carried it over"
+    )
     contract_no: str | None
     disbursed: int
     recovery_ordered: int
     recovered: int
     acceptance_result: Literal["passed", "failed"] | None
     outputs: dict[str, int]
+    counterpart_spent: CounterpartOut | None = Field(
+        description="what the enterprise and other sources spent, as found at acceptance"
+    )
     disbursements: list[DisbursementOut]
     recoveries: list[RecoveryOut]
     version: int
@@ -141,6 +167,8 @@ class ActivityOut(Out):
     kind: str
     title: str
     budget_year: int
+    channel: str
+    drawing_year: int = Field(description="the budget year whose line holds the commitment now")
     budget: int
     spent: int
     status: str
@@ -163,6 +191,62 @@ class BudgetLineQuery(BaseModel):
     budget_year: BudgetYear | None = None
     project: ProjectCode | None = None
     source: SourceCode | None = None
+    channel: ChannelCode | None = None
+
+
+class SupportRuleQuery(BaseModel):
+    """Filters of ``GET /api/support-rules``: a support type, and ``on`` a date for the rule
+    in force then."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    support_type: SupportTypeCode | None = None
+    on: IsoDate | None = None
+
+
+class LegalBasisOut(Out):
+    document_no: str
+    signed_on: dt.date
+
+
+class SupportRuleOut(Out):
+    """A support rule: the most the city budget pays of one support type."""
+
+    id: UUID
+    support_type: str
+    max_share_percent: int = Field(description="of the application's total cost")
+    max_amount: int = Field(description="đồng")
+    legal_basis: LegalBasisOut
+    effective_from: dt.date = Field(description="in force from this date until the next rule's")
+
+
+class YearClosedOut(WrittenOut):
+    """What a year close answers: the totals of this close."""
+
+    carried_out: int = Field(description="committed but unpaid, carried over to the next year")
+    cancelled: int = Field(description="uncommitted, cancelled (hủy dự toán)")
+
+
+class BudgetYearOut(Out):
+    """A budget year: open or closed, and the totals of its city-budget lines."""
+
+    budget_year: int
+    status: Literal["open", "closed"]
+    closed_on: dt.date | None
+    assigned: int
+    carried_in: int
+    committed: int
+    disbursed: int
+    recovered: int
+    carried_out: int
+    cancelled: int
+    available: int
+
+
+def _closed(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    assert isinstance(result, Written)
+    body = {"id": str(result.id), "position": result.position, **result.extra}
+    return body, body
 
 
 # -- the table -----------------------------------------------------------------------------
@@ -251,12 +335,33 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "Correct an enterprise's name, district, sector or size", "enterprises"),
     # -- budget lines ------------------------------------------------------------------------
     command("POST", "/api/budget-lines", c.AssignBudget,
-            "Assign a budget line (a second call for the same line adjusts it)",
+            "Assign a city-budget line (a second call for the same line adds to it)",
             "budget lines", 201),
     query("/api/budget-lines", "get_budget_lines",
-          lambda side, p, q, _: side.ledger.get_budget_lines(q.budget_year, q.project, q.source),
-          "Budget lines, filtered by year, project and source", "budget lines",
+          lambda side, p, q, _: side.ledger.get_budget_lines(
+              q.budget_year, q.project, q.source, q.channel),
+          "City-budget lines, filtered by year, project, source and channel", "budget lines",
           list[BudgetLineOut], params=BudgetLineQuery),
+    command("POST", "/api/budget-lines/reduction", c.ReduceBudget,
+            "Reduce a budget line by decision (not below what it has committed)",
+            "budget lines"),
+    # -- budget years ------------------------------------------------------------------------
+    command("POST", "/api/budget-years/{budget_year:int}/close", c.CloseBudgetYear,
+            "Close a budget year: carry committed-but-unpaid money over to the next year, "
+            "cancel the rest", "budget years", response=YearClosedOut, answer=_closed),
+    command("POST", "/api/budget-years/{budget_year:int}/reopen", c.ReopenBudgetYear,
+            "Reopen a closed budget year, with a reason", "budget years"),
+    query("/api/budget-years", "get_budget_years",
+          lambda side, p, q, _: side.ledger.get_budget_years(),
+          "Each budget year: open or closed, and its lines' totals", "budget years",
+          list[BudgetYearOut]),
+    # -- support rules -----------------------------------------------------------------------
+    command("POST", "/api/support-rules", c.AddSupportRule,
+            "Set a support rule for a support type from a date", "support rules", 201),
+    query("/api/support-rules", "get_support_rules",
+          lambda side, p, q, _: side.ledger.get_support_rules(q.support_type, q.on),
+          "Support rules, newest first; with on, the rule in force on that date",
+          "support rules", list[SupportRuleOut], params=SupportRuleQuery),
     # -- applications ------------------------------------------------------------------------
     command("POST", "/api/applications", c.SubmitApplication,
             "Submit a support application", "applications", 201),

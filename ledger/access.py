@@ -30,12 +30,22 @@ SYSTEM = Actor(user_id="system", name="Hệ thống (dòng lệnh)", role="admin
 OFFICER = frozenset({"officer"})
 FINANCE = frozenset({"finance"})
 ADMIN = frozenset({"admin"})
+LEADER = frozenset({"leader"})
 
 #: who may run each command (API.md "Authentication and roles")
 ROLES_OF: dict[type[c.Command], frozenset[str]] = {
     c.RegisterEnterprise: OFFICER,
     c.CorrectEnterprise: OFFICER,
     c.AssignBudget: FINANCE,
+    c.ReduceBudget: FINANCE,
+    c.CloseBudgetYear: FINANCE,
+    c.ReopenBudgetYear: FINANCE,
+    c.AddSupportRule: FINANCE,
+    c.ReportNeeds: OFFICER,
+    c.DraftEstimate: OFFICER,
+    c.AppraiseEstimate: FINANCE,
+    c.ReturnEstimate: FINANCE,
+    c.ApproveEstimate: LEADER,
     c.SubmitApplication: OFFICER,
     c.ReturnApplication: OFFICER,
     c.ResubmitApplication: OFFICER,

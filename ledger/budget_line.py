@@ -1,14 +1,23 @@
-"""BudgetLine: the money of one budget year × project × funding source.
+"""BudgetLine: the city budget of one budget year × project × channel (giao dự toán).
 
-Assigned by decision (giao dự toán) and adjusted; committed by approvals, released by
-cancellations and settlements, disbursed by payments, recovered by recoveries. Invariant 3:
-a city-budget commitment must fit ``assigned − committed``. The line is saved in the same
-transaction as the application that commits it, so two approvals racing for the last money
+Only the city budget is assigned as lines; enterprise and other money is counterpart funding,
+pledged in approvals and spent as recorded at acceptance, never a line. A line is assigned by
+decision, increased and reduced by decisions, committed by approvals and activities, released
+by cancellations and settlements, disbursed by payments, recovered by recoveries. At year
+close the part committed to records but not yet paid is carried over (chuyển nguồn) with its
+commitments to the same line of the next year, which adds it and commits it at once; the rest
+is cancelled (hủy dự toán). From then on the records carried draw on the next year's line.
+
+Figures: ``available = assigned + carried_in − committed − cancelled`` (the uncommitted money);
+on a closed line ``committed = disbursed − recovered + carried_out`` and ``available = 0``.
+Invariant 3: a commitment must fit ``available``; a reduction too. The line is saved in the
+same transaction as the record that commits it, so two approvals racing for the last money
 collide on the line's version: one wins, the other is retried and refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -18,17 +27,31 @@ from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from ledger.errors import InsufficientBudget
 
 
-def budget_line_id(budget_year: int, project: str, source: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"budget-line/{budget_year}/{project}/{source}")
+def budget_line_id(
+    budget_year: int,
+    project: str,
+    source: str = catalogue.CITY_BUDGET,
+    channel: str = catalogue.DEFAULT_CHANNEL,
+) -> UUID:
+    """The line's id, from its natural key. A line of the default channel keeps the id lines
+    had before channels existed (so an old log's events land on the same lines)."""
+    key = f"budget-line/{budget_year}/{project}/{source}"
+    if channel != catalogue.DEFAULT_CHANNEL:
+        key = f"{key}/{channel}"
+    return uuid5(LEDGER_NAMESPACE, key)
 
 
-#: every budget line the ledger can hold: id -> (budget year, project, source). Events after
-#: a line's first name it only by id; this is how readers of the log place them.
-BUDGET_LINES: dict[UUID, tuple[int, str, str]] = {
-    budget_line_id(year, project, source): (year, project, source)
+#: every budget line the ledger can hold: id -> (budget year, project, source, channel).
+#: Events after a line's first name it only by id; this is how readers of the log place them.
+#: Lines of the enterprise and other sources exist only in logs written before they became
+#: counterpart funding (their channel reads as the default).
+BUDGET_LINES: dict[UUID, tuple[int, str, str, str]] = {
+    budget_line_id(year, project, source, channel): (year, project, source, channel)
     for year in range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1)
     for project in catalogue.PROJECTS
     for source in catalogue.SOURCES
+    for channel in catalogue.CHANNELS
+    if source == catalogue.CITY_BUDGET or channel == catalogue.DEFAULT_CHANNEL
 }
 
 
@@ -40,34 +63,60 @@ class BudgetLine(LedgerAggregate):
     budget_year: int
     project: str
     source: str
+    channel: str
     assigned: int
+    carried_in: int
     committed: int
     disbursed: int
     recovered: int
+    carried_out: int
+    cancelled: int
 
     def __init__(self) -> None:
         """State is set by the created event's ``apply``."""
 
     class Assigned(LedgerAggregate.Created):
+        class_version = 2
         budget_year: int
         project: str
         source: str
+        channel: str
         amount: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Lines assigned before channels existed are the default channel's."""
+            state["channel"] = catalogue.DEFAULT_CHANNEL
 
         def apply(self, aggregate: Any) -> None:
             aggregate.budget_year = self.budget_year
             aggregate.project = self.project
             aggregate.source = self.source
+            aggregate.channel = self.channel
             aggregate.assigned = self.amount
+            aggregate.carried_in = 0
             aggregate.committed = 0
             aggregate.disbursed = 0
             aggregate.recovered = 0
+            aggregate.carried_out = 0
+            aggregate.cancelled = 0
 
     class Adjusted(LedgerAggregate.Event):
+        """Increased by a decision (điều chỉnh tăng)."""
+
         amount: int
 
         def apply(self, aggregate: Any) -> None:
             aggregate.assigned += self.amount
+
+    class Reduced(LedgerAggregate.Event):
+        """Reduced by a decision (điều chỉnh giảm)."""
+
+        amount: int
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.assigned -= self.amount
 
     class Committed(LedgerAggregate.Event):
         record_id: UUID
@@ -107,32 +156,93 @@ class BudgetLine(LedgerAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.recovered += self.amount
 
+    class CarriedOut(LedgerAggregate.Event):
+        """At year close: a record's committed-but-unpaid money goes to the next year's line
+        (chuyển nguồn), with its commitment; the record draws there from now on."""
+
+        record_id: UUID
+        amount: int
+        to_year: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.carried_out += self.amount
+
+    class CarriedIn(LedgerAggregate.Event):
+        """The other side of a carry-over: the money comes in and is committed at once to the
+        same record (``available`` is unchanged)."""
+
+        record_id: UUID
+        amount: int
+        from_year: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.carried_in += self.amount
+            aggregate.committed += self.amount
+
+    class Cancelled(LedgerAggregate.Event):
+        """At year close: the uncommitted rest of the line is cancelled (hủy dự toán)."""
+
+        amount: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.cancelled += self.amount
+
     @property
     def available(self) -> int:
-        return self.assigned - self.committed
+        return self.assigned + self.carried_in - self.committed - self.cancelled
+
+    @property
+    def label(self) -> str:
+        channel = "" if self.channel == catalogue.DEFAULT_CHANNEL else f" ({self.channel})"
+        return f"The {self.source} line{channel} of {self.project} for {self.budget_year}"
 
     @classmethod
     def assign(
-        cls, budget_year: int, project: str, source: str, amount: int, meta: Meta
+        cls, budget_year: int, project: str, source: str, channel: str, amount: int, meta: Meta
     ) -> BudgetLine:
         return cls._create(
             cls.Assigned,
-            id=budget_line_id(budget_year, project, source),
+            id=budget_line_id(budget_year, project, source, channel),
             budget_year=budget_year,
             project=project,
             source=source,
+            channel=channel,
             amount=amount,
+            **meta.fields(),
+        )
+
+    @classmethod
+    def carry_into(cls, budget_year: int, project: str, channel: str, meta: Meta) -> BudgetLine:
+        """A line of ``budget_year`` that nothing was assigned to yet, opened by a carry-over
+        (assigned 0; the carried money comes in with :meth:`carry_in`)."""
+        return cls._create(
+            cls.Assigned,
+            id=budget_line_id(budget_year, project, catalogue.CITY_BUDGET, channel),
+            budget_year=budget_year,
+            project=project,
+            source=catalogue.CITY_BUDGET,
+            channel=channel,
+            amount=0,
             **meta.fields(),
         )
 
     def adjust(self, amount: int, meta: Meta) -> None:
         self.trigger_event(self.Adjusted, amount=amount, **meta.fields())
 
+    def reduce(self, amount: int, reason: str, meta: Meta) -> None:
+        """Reduce what is assigned; refused below what is committed (invariant 3)."""
+        if amount > self.available:
+            raise InsufficientBudget(
+                f"{self.label} has {format_vnd(self.available)} uncommitted; a reduction of "
+                f"{format_vnd(amount)} would leave it below what it has committed."
+            )
+        self.trigger_event(self.Reduced, amount=amount, reason=reason, **meta.fields())
+
     def check_room(self, amount: int) -> None:
         if amount > self.available:
             raise InsufficientBudget(
-                f"The {self.source} line of {self.project} for {self.budget_year} has "
-                f"{format_vnd(self.available)} uncommitted; {format_vnd(amount)} was asked."
+                f"{self.label} has {format_vnd(self.available)} uncommitted; "
+                f"{format_vnd(amount)} was asked."
             )
 
     def commit(self, record_id: UUID, amount: int, meta: Meta) -> None:
@@ -172,15 +282,67 @@ class BudgetLine(LedgerAggregate):
             **meta.fields(),
         )
 
+    # -- year close ------------------------------------------------------------------------
+
+    def carry_out(self, record_id: UUID, amount: int, meta: Meta) -> None:
+        self.trigger_event(
+            self.CarriedOut,
+            record_id=record_id,
+            amount=amount,
+            to_year=self.budget_year + 1,
+            **meta.fields(),
+        )
+
+    def carry_in(self, record_id: UUID, amount: int, from_year: int, meta: Meta) -> None:
+        self.trigger_event(
+            self.CarriedIn, record_id=record_id, amount=amount, from_year=from_year, **meta.fields()
+        )
+
+    def cancel_rest(self, meta: Meta) -> int:
+        """Cancel what is uncommitted (hủy dự toán); the amount cancelled (0: nothing)."""
+        rest = self.available
+        if rest > 0:
+            self.trigger_event(self.Cancelled, amount=rest, **meta.fields())
+        return rest
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
             "budget_year": self.budget_year,
             "project": self.project,
             "source": self.source,
+            "channel": self.channel,
             "assigned": self.assigned,
+            "carried_in": self.carried_in,
             "committed": self.committed,
             "disbursed": self.disbursed,
             "recovered": self.recovered,
+            "carried_out": self.carried_out,
+            "cancelled": self.cancelled,
             "available": self.available,
         }
+
+
+def unpaid_by_record(events: Iterable[LedgerAggregate.Event]) -> dict[UUID, int]:
+    """From a line's events: per record (application or activity) still drawing on the line,
+    what it has committed there and not yet been paid (net of reversals and recoveries).
+    Read at year close only, so the line itself keeps no per-record figures."""
+    committed: dict[UUID, int] = {}
+    paid: dict[UUID, int] = {}
+    moved: set[UUID] = set()
+    for event in events:
+        if isinstance(event, BudgetLine.Committed | BudgetLine.CarriedIn):
+            committed[event.record_id] = committed.get(event.record_id, 0) + event.amount
+        elif isinstance(event, BudgetLine.Released):
+            committed[event.record_id] = committed.get(event.record_id, 0) - event.amount
+        elif isinstance(event, BudgetLine.Disbursed):
+            paid[event.record_id] = paid.get(event.record_id, 0) + event.amount
+        elif isinstance(event, BudgetLine.DisbursementReversed | BudgetLine.Recovered):
+            paid[event.record_id] = paid.get(event.record_id, 0) - event.amount
+        elif isinstance(event, BudgetLine.CarriedOut):
+            moved.add(event.record_id)
+    return {
+        record_id: amount - paid.get(record_id, 0)
+        for record_id, amount in committed.items()
+        if record_id not in moved and amount - paid.get(record_id, 0) > 0
+    }

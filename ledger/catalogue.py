@@ -11,6 +11,8 @@ the codes the software uses. Where each piece comes from:
   coordinating bodies of each: section III "Các dự án của Chương trình" (items x.1 and
   x.2 of each project);
 * the funding sources (``SOURCES``): section IV.2.a "Giải pháp về tài chính";
+* the city budget's channels (``CHANNELS``): section V.2–3, how the city's money for the
+  program is arranged (with Sở Tài chính and Sở Kế hoạch và Đầu tư);
 * the departments and other bodies (``DEPARTMENTS``): section V "Tổ chức thực hiện",
   plus one People's Committee per district of Hanoi (``DISTRICTS``);
 * the support types (``SUPPORT_TYPES``): the "Hỗ trợ ..." lines of section III, each
@@ -490,6 +492,43 @@ SOURCES: Final[dict[str, FundingSource]] = {
     "other": FundingSource("other", "Các nguồn vốn khác", "Other sources"),
 }
 """Funding source code -> source, in the order of section IV.2.a."""
+
+#: the one source assigned as budget lines; enterprise and other money is counterpart
+#: funding (vốn đối ứng), pledged in approvals and spent as recorded at acceptance
+CITY_BUDGET: Final = "city_budget"
+#: the counterpart sources, in the order of section IV.2.a
+COUNTERPART_SOURCES: Final = ("enterprise", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel of the city budget through which the program's money is arranged."""
+
+    code: str
+    name_vi: str
+    name_en: str
+
+
+CHANNELS: Final[dict[str, Channel]] = {
+    "science_recurrent": Channel(
+        "science_recurrent",
+        "Kinh phí sự nghiệp khoa học và công nghệ",
+        "Recurrent science and technology budget (appraised by Sở Tài chính)",
+    ),
+    "science_fund": Channel(
+        "science_fund", "Quỹ phát triển khoa học và công nghệ", "Science and Technology Fund"
+    ),
+    "investment": Channel(
+        "investment",
+        "Kinh phí đầu tư cơ sở hạ tầng",
+        "Infrastructure investment budget (arranged with Sở Kế hoạch và Đầu tư)",
+    ),
+}
+"""Channel code -> channel of the city budget, section V.2–3."""
+
+#: the channel of a line, an approval or a payment that names none (and of every budget
+#: line written before channels existed)
+DEFAULT_CHANNEL: Final = "science_recurrent"
 
 
 # --------------------------------------------------------------------------------------

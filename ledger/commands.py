@@ -199,6 +199,7 @@ Reference = Annotated[str, TextRule(64)]
 ProjectCode = Annotated[str, _member("project", catalogue.PROJECTS)]
 SourceCode = Annotated[str, _member("funding source", catalogue.SOURCES)]
 SupportTypeCode = Annotated[str, _member("support type", catalogue.SUPPORT_TYPES)]
+ChannelCode = Annotated[str, _member("city-budget channel", catalogue.CHANNELS)]
 DepartmentCode = Annotated[str, _member("department", catalogue.DEPARTMENTS)]
 DistrictCode = Annotated[str, _member("district", catalogue.DISTRICTS)]
 SectorCode = Annotated[str, _member("sector", catalogue.SECTORS)]
@@ -207,6 +208,22 @@ TargetCode = Annotated[str, _member("target", catalogue.TARGETS)]
 ActivityKind = Annotated[str, _member("activity kind", catalogue.ACTIVITY_KINDS)]
 RoleCode = Annotated[str, _member("role", catalogue.ROLES)]
 TaxCode = Annotated[str, AfterValidator(_tax_code)]
+
+
+def _city_budget(value: str) -> str:
+    if value != catalogue.CITY_BUDGET:
+        raise ValueError(
+            f"only the city budget ({catalogue.CITY_BUDGET!r}) is assigned as budget lines; "
+            "enterprise and other money is counterpart funding, pledged in an approval's split"
+        )
+    return value
+
+
+#: the source of a budget line: the city budget alone
+CityBudgetSource = Annotated[
+    str, _member("funding source", catalogue.SOURCES), AfterValidator(_city_budget)
+]
+Percent = Annotated[int, Field(gt=0, le=100, description="a whole percentage, 1 to 100")]
 
 
 class Model(BaseModel):
@@ -276,8 +293,99 @@ class CorrectEnterprise(Command):
 class AssignBudget(Command):
     budget_year: BudgetYear
     project: ProjectCode
-    source: SourceCode
+    source: CityBudgetSource
+    channel: ChannelCode = catalogue.DEFAULT_CHANNEL
     amount: Money
+    decision_no: Reference
+    decided_on: EffectiveDate
+
+
+class ReduceBudget(Command):
+    budget_year: BudgetYear
+    project: ProjectCode
+    source: CityBudgetSource
+    channel: ChannelCode = catalogue.DEFAULT_CHANNEL
+    amount: Money
+    decision_no: Reference
+    decided_on: EffectiveDate
+    reason: Paragraph
+
+
+class CloseBudgetYear(Command):
+    """Close a budget year (khóa sổ): carry committed-but-unpaid money over to the next year,
+    cancel the rest; from then on nothing may be dated in it."""
+
+    budget_year: BudgetYear
+    closed_on: EffectiveDate
+
+
+class ReopenBudgetYear(Command):
+    budget_year: BudgetYear
+    reason: Paragraph
+
+
+# -- support rules ---------------------------------------------------------------------------
+
+
+class LegalBasis(Model):
+    """The document that sets a support rule."""
+
+    document_no: Reference
+    signed_on: EffectiveDate
+
+
+class AddSupportRule(Command):
+    """A support rule (mức hỗ trợ): the most the city budget pays of one support type, as a
+    share of the cost and as an amount, in force from a date (a later rule of the same type
+    supersedes it from its own date)."""
+
+    support_type: SupportTypeCode
+    max_share_percent: Percent
+    max_amount: Money
+    legal_basis: LegalBasis
+    effective_from: dt.date
+
+
+# -- annual estimates --------------------------------------------------------------------------
+
+
+class ReportNeeds(Command):
+    """A department's reported needs for the estimate of ``budget_year`` (nhu cầu hỗ trợ)."""
+
+    budget_year: BudgetYear
+    project: ProjectCode
+    support_type: SupportTypeCode
+    enterprises: Annotated[int, Field(gt=0, le=100_000)]
+    amount: Money
+    note: Paragraph | None = None
+
+
+class DraftEstimate(Command):
+    budget_year: BudgetYear
+    prepared_on: EffectiveDate
+
+
+class EstimateLine(Model):
+    project: ProjectCode
+    source: CityBudgetSource
+    channel: ChannelCode = catalogue.DEFAULT_CHANNEL
+    amount: Share
+    reason: Paragraph | None = None
+
+
+class AppraiseEstimate(Command):
+    budget_year: BudgetYear
+    appraised_on: EffectiveDate
+    lines: Annotated[list[EstimateLine], Field(min_length=1, max_length=200)]
+
+
+class ReturnEstimate(Command):
+    budget_year: BudgetYear
+    reason: Paragraph
+
+
+class ApproveEstimate(Command):
+    budget_year: BudgetYear
     decision_no: Reference
     decided_on: EffectiveDate
 
@@ -321,6 +429,10 @@ class ApproveApplication(ApplicationCommand):
     decided_on: EffectiveDate
     budget_year: BudgetYear
     approved: Funding
+    channel: ChannelCode = Field(
+        default=catalogue.DEFAULT_CHANNEL,
+        description="the city-budget channel whose line the approved share is committed on",
+    )
 
 
 class RejectApplication(ApplicationCommand):
@@ -343,6 +455,17 @@ class RecordDisbursement(ApplicationCommand):
     amount: Money
     voucher_no: Reference
     kind: Literal["advance", "payment"]
+    channel: ChannelCode | None = Field(
+        default=None,
+        description="the channel paid from: the approval's (the default); another is refused",
+    )
+
+
+class CounterpartSpent(Model):
+    """What the enterprise and other sources actually spent, as found at acceptance."""
+
+    enterprise: Share
+    other: Share
 
 
 class ReverseDisbursement(ApplicationCommand):
@@ -355,6 +478,11 @@ class RecordAcceptance(ApplicationCommand):
     accepted_on: EffectiveDate
     result: Literal["passed", "failed"]
     outputs: dict[TargetCode, Annotated[int, Field(gt=0, le=10_000)]] = Field(default_factory=dict)
+    counterpart_spent: CounterpartSpent | None = Field(
+        default=None,
+        description="what the enterprise and other sources actually spent (vốn đối ứng), as "
+        "found at acceptance; absent: not reported",
+    )
 
 
 class SettleApplication(ApplicationCommand):
@@ -391,6 +519,7 @@ class ApproveActivity(Command):
     budget: Money
     decision_no: Reference
     approved_on: EffectiveDate
+    channel: ChannelCode = catalogue.DEFAULT_CHANNEL
 
 
 class RecordActivitySpending(Command):

@@ -1,7 +1,8 @@
 """ProgramActivity: work a department runs itself (training, communication, testing
 equipment, building standards), approved with a city-budget allocation, spent against it by
-voucher and completed with a report. Approval commits the budget line of its year and
-project; completion releases what was not spent.
+voucher and completed with a report. Approval commits the budget line of its year, project
+and channel; completion releases what was not spent. A year close carries what is committed
+and unspent to the next year's line, which it draws on from then on.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from ledger import catalogue
 from ledger.base import LedgerAggregate, Meta
 from ledger.budget_line import format_vnd
 from ledger.commands import ApproveActivity
@@ -24,6 +26,9 @@ class ProgramActivity(LedgerAggregate):
     kind: str
     title: str
     budget_year: int
+    channel: str
+    #: the budget year whose line holds the commitment now (see SupportApplication)
+    drawing_year: int
     budget: int
     spent: int
     status: str
@@ -32,19 +37,27 @@ class ProgramActivity(LedgerAggregate):
         """State is set by the created event's ``apply``."""
 
     class Approved(LedgerAggregate.Created):
+        class_version = 2
         department_code: str
         project: str
         kind: str
         title: str
         budget_year: int
         budget: int
+        channel: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Activities approved before channels existed drew on the default channel."""
+            state["channel"] = catalogue.DEFAULT_CHANNEL
 
         def apply(self, aggregate: Any) -> None:
             aggregate.department = self.department_code
             aggregate.project = self.project
             aggregate.kind = self.kind
             aggregate.title = self.title
-            aggregate.budget_year = self.budget_year
+            aggregate.budget_year = aggregate.drawing_year = self.budget_year
+            aggregate.channel = self.channel
             aggregate.budget = self.budget
             aggregate.spent = 0
             aggregate.status = APPROVED
@@ -64,6 +77,16 @@ class ProgramActivity(LedgerAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = COMPLETED
 
+    class CommitmentCarried(LedgerAggregate.Event):
+        """At the close of ``from_year``: the unspent commitment moved to ``to_year``'s line."""
+
+        from_year: int
+        to_year: int
+        amount: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.drawing_year = self.to_year
+
     @classmethod
     def approve(cls, cmd: ApproveActivity, meta: Meta) -> ProgramActivity:
         return cls._create(
@@ -75,6 +98,7 @@ class ProgramActivity(LedgerAggregate):
             title=cmd.title,
             budget_year=cmd.budget_year,
             budget=cmd.budget,
+            channel=cmd.channel,
             **meta.fields(),
         )
 
@@ -105,6 +129,16 @@ class ProgramActivity(LedgerAggregate):
         self.trigger_event(self.Completed, report=report, released=released, **meta.fields())
         return released
 
+    def carry(self, to_year: int, amount: int, meta: Meta) -> None:
+        """Record that the close of the drawing year carried ``amount`` to ``to_year``."""
+        self.trigger_event(
+            self.CommitmentCarried,
+            from_year=self.drawing_year,
+            to_year=to_year,
+            amount=amount,
+            **meta.fields(),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -113,6 +147,8 @@ class ProgramActivity(LedgerAggregate):
             "kind": self.kind,
             "title": self.title,
             "budget_year": self.budget_year,
+            "channel": self.channel,
+            "drawing_year": self.drawing_year,
             "budget": self.budget,
             "spent": self.spent,
             "status": self.status,

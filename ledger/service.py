@@ -24,13 +24,22 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from ledger import commands, settings
+from ledger import catalogue, commands, settings
 from ledger.access import Actor, require
 from ledger.base import Meta
-from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id
+from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id, unpaid_by_record
+from ledger.budget_year import BudgetYear, budget_year_id
 from ledger.commands import Command, today
 from ledger.enterprise import Enterprise
-from ledger.errors import Duplicate, InsufficientBudget, NotFound, Unauthorized
+from ledger.errors import (
+    Duplicate,
+    FieldProblem,
+    InsufficientBudget,
+    InvalidTransition,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from ledger.history import application_history
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.persistence import (
@@ -45,13 +54,14 @@ from ledger.program_activity import ProgramActivity
 from ledger.recorder import LedgerRecorder
 from ledger.repository import CommittedStateRepository, note_saved
 from ledger.support_application import SupportApplication
+from ledger.support_rule import RuleVersion, SupportRules, support_rules_id
 from ledger.unit_of_work import UnitOfWork, attempt, drop_refused_commits
 from ledger.user import ADMIN, ADMINISTRATORS_ID, Administrators, User, new_token, user_id_for_token
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
-CITY_BUDGET = "city_budget"
+CITY_BUDGET = catalogue.CITY_BUDGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,29 +183,58 @@ class Ledger(Application[UUID]):
             raise Duplicate(f"The {label} {value} is already recorded.")
         return NaturalKey.claim(kind, value, owner_id, meta)
 
-    @staticmethod
-    def _meta(actor: Actor, cmd: Command, effective_date: dt.date, **refs: str | None) -> Meta:
+    def _meta(
+        self, actor: Actor, cmd: Command, effective_date: dt.date, **refs: str | None
+    ) -> Meta:
+        """The common part of the command's events; refused (``period_closed``) when the
+        effective date lies in a closed budget year (invariant 7)."""
+        self._check_year_open(effective_date.year, cmd)
         references = {k: v for k, v in refs.items() if v is not None}
         return Meta(actor, cmd.command_id, effective_date, references)
+
+    def _budget_year(self, budget_year: int) -> BudgetYear | None:
+        try:
+            year: Aggregate = self.repository.get(budget_year_id(budget_year))
+        except AggregateNotFoundError:
+            return None
+        return cast(BudgetYear, year)
+
+    def _check_year_open(self, budget_year: int, cmd: Command) -> None:
+        year = self._budget_year(budget_year)
+        if year is not None:
+            year.check_open(f"{cmd.action.replace('_', ' ')} ({type(cmd).__name__})")
 
     def _run(self, cmd: Command, actor: Actor, work: Callable[[], T]) -> T:
         require(actor, cmd.action)
         return self.execute(work)
 
-    def _line(self, budget_year: int, project: str, source: str) -> BudgetLine | None:
+    def _line(
+        self, budget_year: int, project: str, channel: str = catalogue.DEFAULT_CHANNEL
+    ) -> BudgetLine | None:
+        line_id = budget_line_id(budget_year, project, CITY_BUDGET, channel)
         try:
-            line: Aggregate = self.repository.get(budget_line_id(budget_year, project, source))
+            line: Aggregate = self.repository.get(line_id)
         except AggregateNotFoundError:
             return None
         return cast(BudgetLine, line)
 
-    def _city_line(self, budget_year: int, project: str) -> BudgetLine:
-        line = self._line(budget_year, project, CITY_BUDGET)
+    def _city_line(
+        self, budget_year: int, project: str, channel: str = catalogue.DEFAULT_CHANNEL
+    ) -> BudgetLine:
+        line = self._line(budget_year, project, channel)
         if line is None:
+            of_channel = "" if channel == catalogue.DEFAULT_CHANNEL else f" ({channel})"
             raise InsufficientBudget(
-                f"No city-budget line has been assigned to {project} for {budget_year}."
+                f"No city-budget line{of_channel} has been assigned to {project} for {budget_year}."
             )
         return line
+
+    def _drawing_line(self, record: SupportApplication | ProgramActivity) -> BudgetLine:
+        """The line a record's commitment is on now: its approval's year, or a later year's
+        after a close carried it over."""
+        return self._city_line(
+            cast(int, record.drawing_year), record.project, cast(str, record.channel)
+        )
 
     # -- enterprises ---------------------------------------------------------------------
 
@@ -223,14 +262,145 @@ class Ledger(Application[UUID]):
 
         def work() -> Written:
             meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
-            line = self._line(cmd.budget_year, cmd.project, cmd.source)
+            self._check_year_open(cmd.budget_year, cmd)
+            line = self._line(cmd.budget_year, cmd.project, cmd.channel)
             if line is None:
-                line = BudgetLine.assign(cmd.budget_year, cmd.project, cmd.source, cmd.amount, meta)
+                line = BudgetLine.assign(
+                    cmd.budget_year, cmd.project, cmd.source, cmd.channel, cmd.amount, meta
+                )
             else:
                 line.adjust(cmd.amount, meta)
             return Written(line.id, self._save(line))
 
         return self._run(cmd, actor, work)
+
+    def reduce_budget(self, cmd: commands.ReduceBudget, actor: Actor) -> Written:
+        """Reduce a budget line by decision; refused below what it has committed."""
+
+        def work() -> Written:
+            meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
+            self._check_year_open(cmd.budget_year, cmd)
+            line = self._city_line(cmd.budget_year, cmd.project, cmd.channel)
+            line.reduce(cmd.amount, cmd.reason, meta)
+            return Written(line.id, self._save(line))
+
+        return self._run(cmd, actor, work)
+
+    # -- budget years ----------------------------------------------------------------------
+
+    def close_budget_year(self, cmd: commands.CloseBudgetYear, actor: Actor) -> Written:
+        """Close a budget year: per city-budget line of the year, carry each record's
+        committed-but-unpaid money over to the same line of the next year (with its
+        commitment; the record draws there from now on) and cancel the rest. Closing a
+        reopened year again carries over only what changed since."""
+
+        def work() -> Written:
+            year = cmd.budget_year
+            meta = self._meta(actor, cmd, cmd.closed_on)
+            budget_year = self._budget_year(year)
+            if budget_year is not None and budget_year.closed:
+                raise InvalidTransition(f"The budget year {year} is already closed.")
+            changed: list[Aggregate] = []
+            carried_out = cancelled = 0
+            for line in self._lines_of(year):
+                for record_id, amount in sorted(
+                    unpaid_by_record(cast(Any, self.events.get(line.id))).items()
+                ):
+                    record = self._committing_record(record_id)
+                    following = self._line(year + 1, line.project, line.channel)
+                    if following is None:
+                        following = BudgetLine.carry_into(
+                            year + 1, line.project, line.channel, meta
+                        )
+                    line.carry_out(record_id, amount, meta)
+                    following.carry_in(record_id, amount, year, meta)
+                    record.carry(year + 1, amount, meta)
+                    carried_out += amount
+                    changed.extend((record, following))
+                cancelled += line.cancel_rest(meta)
+                changed.append(line)
+            if budget_year is None:
+                budget_year = BudgetYear.close_first(year, carried_out, cancelled, meta)
+            else:
+                budget_year.close_again(carried_out, cancelled, meta)
+            unique = list({a.id: a for a in changed}.values())
+            position = self._save(budget_year, *unique)
+            totals = {"carried_out": carried_out, "cancelled": cancelled}
+            return Written(budget_year.id, position, totals)
+
+        return self._run(cmd, actor, work)
+
+    def reopen_budget_year(self, cmd: commands.ReopenBudgetYear, actor: Actor) -> Written:
+        def work() -> Written:
+            budget_year = self._budget_year(cmd.budget_year)
+            if budget_year is None:
+                raise InvalidTransition(f"The budget year {cmd.budget_year} is not closed.")
+            budget_year.reopen(cmd.reason, self._meta(actor, cmd, today()))
+            return Written(budget_year.id, self._save(budget_year))
+
+        return self._run(cmd, actor, work)
+
+    def _lines_of(self, budget_year: int) -> list[BudgetLine]:
+        """Every city-budget line of the year, in (project, channel) order."""
+        wanted = [
+            line_id
+            for line_id, (year, _, source, _) in BUDGET_LINES.items()
+            if year == budget_year and source == CITY_BUDGET
+        ]
+        lines = [self._load(BudgetLine, i, "budget line") for i in self._existing(wanted)]
+        lines.sort(key=lambda line: (line.project, line.channel))
+        return lines
+
+    def _committing_record(self, record_id: UUID) -> SupportApplication | ProgramActivity:
+        record: Aggregate = self.repository.get(record_id)
+        assert isinstance(record, SupportApplication | ProgramActivity), record
+        return record
+
+    # -- support rules ---------------------------------------------------------------------
+
+    def add_support_rule(self, cmd: commands.AddSupportRule, actor: Actor) -> Written:
+        """Set a support rule of a support type from a date (a later rule supersedes it)."""
+
+        def work() -> Written:
+            meta = self._meta(
+                actor, cmd, cmd.legal_basis.signed_on, document_no=cmd.legal_basis.document_no
+            )
+            rules = self._support_rules(cmd.support_type) or SupportRules.open(
+                cmd.support_type, meta
+            )
+            rule_id = rules.add(cmd, meta)
+            return Written(rule_id, self._save(rules))
+
+        return self._run(cmd, actor, work)
+
+    def _support_rules(self, support_type: str) -> SupportRules | None:
+        try:
+            rules: Aggregate = self.repository.get(support_rules_id(support_type))
+        except AggregateNotFoundError:
+            return None
+        return cast(SupportRules, rules)
+
+    def rule_in_force(self, support_type: str, on: dt.date) -> RuleVersion | None:
+        rules = self._support_rules(support_type)
+        return None if rules is None else rules.in_force(on)
+
+    def get_support_rules(
+        self, support_type: str | None = None, on: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """Rules, newest first (by the date they take effect); with ``on``, only the rule
+        in force on that date of each support type."""
+        types = [support_type] if support_type else list(catalogue.SUPPORT_TYPES)
+        found: list[RuleVersion] = []
+        for code in types:
+            rules = self._support_rules(code)
+            if rules is None:
+                continue
+            if on is None:
+                found.extend(rules.versions)
+            elif (rule := rules.in_force(on)) is not None:
+                found.append(rule)
+        found.sort(key=lambda r: (r.effective_from, r.support_type), reverse=True)
+        return [r.as_dict() for r in found]
 
     # -- support applications ------------------------------------------------------------
 
@@ -284,11 +454,18 @@ class Ledger(Application[UUID]):
     def approve_application(self, cmd: commands.ApproveApplication, actor: Actor) -> Written:
         def work() -> Written:
             application = self._application(cmd.application_id)
+            if cmd.decided_on.year != cmd.budget_year:
+                raise ValidationFailed(
+                    f"An approval is decided in its budget year: {cmd.budget_year}, not "
+                    f"{cmd.decided_on:%d/%m/%Y}.",
+                    errors=(FieldProblem(("body", "decided_on"), f"not in {cmd.budget_year}"),),
+                )
             meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
-            application.approve(cmd, meta)
+            rule = self.rule_in_force(application.support_type, cmd.decided_on)
+            application.approve(cmd, rule, meta)
             line = None
             if cmd.approved.city_budget:
-                line = self._city_line(cmd.budget_year, application.project)
+                line = self._city_line(cmd.budget_year, application.project, cmd.channel)
                 line.commit(application.id, cmd.approved.city_budget, meta)
             return Written(application.id, self._save(application, line))
 
@@ -308,9 +485,15 @@ class Ledger(Application[UUID]):
         def work() -> Written:
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.paid_on, voucher_no=cmd.voucher_no)
+            if cmd.channel is not None and cmd.channel != application.channel:
+                raise InvalidTransition(
+                    f"Application {application.dossier_no} was approved on the "
+                    f"{application.channel} channel; its payments are made from it, not from "
+                    f"{cmd.channel}."
+                )
             disbursement_id = application.disburse(cmd, meta)
             key = self._claim("voucher", cmd.voucher_no, disbursement_id, meta, "voucher number")
-            line = self._city_line(cast(int, application.budget_year), application.project)
+            line = self._drawing_line(application)
             line.disburse(application.id, disbursement_id, cmd.amount, meta)
             position = self._save(application, line, key)
             return Written(disbursement_id, position, {"application_id": str(application.id)})
@@ -322,7 +505,7 @@ class Ledger(Application[UUID]):
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.reversed_on)
             amount = application.reverse_disbursement(cmd.disbursement_id, cmd.reason, meta)
-            line = self._city_line(cast(int, application.budget_year), application.project)
+            line = self._drawing_line(application)
             line.reverse_disbursement(application.id, cmd.disbursement_id, amount, meta)
             if application.is_closed:
                 # A closed application's commitment equals its money out: what a reversal
@@ -345,7 +528,7 @@ class Ledger(Application[UUID]):
             released = close(application, meta)
             line = None
             if application.approved_city_budget:
-                line = self._city_line(cast(int, application.budget_year), application.project)
+                line = self._drawing_line(application)
                 line.release(application.id, released, meta)
             return Written(application.id, self._save(application, line))
 
@@ -373,7 +556,7 @@ class Ledger(Application[UUID]):
             meta = self._meta(actor, cmd, cmd.received_on, voucher_no=cmd.voucher_no)
             amount = application.receive_recovery(cmd.recovery_id, meta)
             key = self._claim("voucher", cmd.voucher_no, cmd.recovery_id, meta, "voucher number")
-            line = self._city_line(cast(int, application.budget_year), application.project)
+            line = self._drawing_line(application)
             line.recover(application.id, cmd.recovery_id, amount, meta)
             if application.is_closed:
                 # After settlement or cancellation the commitment equals the money out:
@@ -388,8 +571,9 @@ class Ledger(Application[UUID]):
     def approve_activity(self, cmd: commands.ApproveActivity, actor: Actor) -> Written:
         def work() -> Written:
             meta = self._meta(actor, cmd, cmd.approved_on, decision_no=cmd.decision_no)
+            self._check_year_open(cmd.budget_year, cmd)
             activity = ProgramActivity.approve(cmd, meta)
-            line = self._city_line(cmd.budget_year, cmd.project)
+            line = self._city_line(cmd.budget_year, cmd.project, cmd.channel)
             line.commit(activity.id, cmd.budget, meta)
             return Written(activity.id, self._save(activity, line))
 
@@ -403,7 +587,7 @@ class Ledger(Application[UUID]):
             meta = self._meta(actor, cmd, cmd.spent_on, voucher_no=cmd.voucher_no)
             spending_id = activity.spend(cmd.amount, cmd.voucher_no, meta)
             key = self._claim("voucher", cmd.voucher_no, spending_id, meta, "voucher number")
-            line = self._city_line(activity.budget_year, activity.project)
+            line = self._drawing_line(activity)
             line.disburse(activity.id, spending_id, cmd.amount, meta)
             return Written(spending_id, self._save(activity, line, key))
 
@@ -414,7 +598,7 @@ class Ledger(Application[UUID]):
             activity = self._load(ProgramActivity, cmd.activity_id, "activity")
             meta = self._meta(actor, cmd, cmd.completed_on)
             released = activity.complete(cmd.report, meta)
-            line = self._city_line(activity.budget_year, activity.project)
+            line = self._drawing_line(activity)
             line.release(activity.id, released, meta)
             return Written(activity.id, self._save(activity, line))
 
@@ -500,23 +684,78 @@ class Ledger(Application[UUID]):
         return self._load(ProgramActivity, activity_id, "activity").as_dict()
 
     def get_budget_lines(
-        self, budget_year: int | None = None, project: str | None = None, source: str | None = None
+        self,
+        budget_year: int | None = None,
+        project: str | None = None,
+        source: str | None = None,
+        channel: str | None = None,
     ) -> list[dict[str, Any]]:
-        wanted = (budget_year, project, source)
+        """The city-budget lines (enterprise and other money is counterpart funding: a log
+        written before that may hold lines of theirs, which are not budget lines)."""
+        wanted = (budget_year, project, source, channel)
         candidates = [
             line_id
             for line_id, key in BUDGET_LINES.items()
-            if all(w is None or w == k for w, k in zip(wanted, key, strict=True))
+            if key[2] == CITY_BUDGET
+            and all(w is None or w == k for w, k in zip(wanted, key, strict=True))
         ]
+        lines = [self._load(BudgetLine, i, "budget line") for i in self._existing(candidates)]
+        lines.sort(key=lambda line: (line.budget_year, line.project, line.channel))
+        return [line.as_dict() for line in lines]
+
+    def _existing(self, ids: list[UUID]) -> list[UUID]:
+        """Those of ``ids`` that name a record of the log."""
+        if not ids:
+            return []
         table = self.events_table
         query = select(table.c.originator_id).where(
-            table.c.originator_id.in_(candidates), table.c.originator_version == 1
+            table.c.originator_id.in_(ids), table.c.originator_version == 1
         )
         with self.engine.connect() as connection:
-            ids = [row[0] for row in connection.execute(query)]
-        lines = [self._load(BudgetLine, i, "budget line") for i in ids]
-        lines.sort(key=lambda line: (line.budget_year, line.project, line.source))
-        return [line.as_dict() for line in lines]
+            return [row[0] for row in connection.execute(query)]
+
+    def get_budget_years(self) -> list[dict[str, Any]]:
+        """Every budget year that has a city-budget line or a close, oldest first: open or
+        closed, and its lines' totals."""
+        totals: dict[int, dict[str, int]] = {}
+        figures = (
+            "assigned",
+            "carried_in",
+            "committed",
+            "disbursed",
+            "recovered",
+            "carried_out",
+            "cancelled",
+            "available",
+        )
+        for line in self.get_budget_lines():
+            row = totals.setdefault(line["budget_year"], dict.fromkeys(figures, 0))
+            for name in figures:
+                row[name] += line[name]
+        years = sorted(
+            set(totals)
+            | {
+                y
+                for y in range(commands.FIRST_BUDGET_YEAR, commands.LAST_BUDGET_YEAR + 1)
+                if y not in totals and self._budget_year(y) is not None
+            }
+        )
+        answer = []
+        for y in years:
+            state = self._budget_year(y)
+            answer.append(
+                {
+                    "budget_year": y,
+                    "status": "closed" if state is not None and state.closed else "open",
+                    "closed_on": (
+                        state.closed_on.isoformat()
+                        if state and state.closed and state.closed_on
+                        else None
+                    ),
+                    **totals.get(y, dict.fromkeys(figures, 0)),
+                }
+            )
+        return answer
 
     def get_application_history(self, application_id: UUID) -> list[dict[str, Any]]:
         """Every event of an application, oldest first, with its leaf hash and what it

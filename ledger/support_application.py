@@ -46,6 +46,7 @@ from ledger.errors import (
     SeparationOfDuties,
     ValidationFailed,
 )
+from ledger.support_rule import RuleVersion
 
 SUBMITTED = "submitted"
 RETURNED = "returned"
@@ -130,6 +131,11 @@ class SupportApplication(LedgerAggregate):
     recommended: dict[str, int] | None
     approved: dict[str, int] | None
     budget_year: int | None
+    #: the city-budget channel the approval committed on (None before approval)
+    channel: str | None
+    #: the budget year whose line the commitment is on now: the approval's, until a year
+    #: close carries the unpaid part over to the next year's line
+    drawing_year: int | None
     status: str
     submitted_by: str
     appraised_by: str | None
@@ -139,6 +145,7 @@ class SupportApplication(LedgerAggregate):
     recoveries: dict[UUID, Recovery]
     outputs: dict[str, int]
     acceptance_result: str | None
+    counterpart_spent: dict[str, int] | None
 
     # -- events ------------------------------------------------------------------------
 
@@ -164,7 +171,8 @@ class SupportApplication(LedgerAggregate):
             a.total_cost = self.total_cost
             a.requested = dict(self.requested)
             a.recommended = a.approved = None
-            a.budget_year = None
+            a.budget_year = a.channel = a.drawing_year = None
+            a.counterpart_spent = None
             a.status = SUBMITTED
             a.submitted_by = self.actor
             a.appraised_by = a.approved_by = a.contract_no = a.acceptance_result = None
@@ -196,12 +204,20 @@ class SupportApplication(LedgerAggregate):
             aggregate.appraised_by = self.actor
 
     class Approved(LedgerAggregate.Event):
+        class_version = 2
         budget_year: int
         approved: dict[str, int]
+        channel: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Approvals made before channels existed drew on the default channel."""
+            state["channel"] = catalogue.DEFAULT_CHANNEL
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = APPROVED
-            aggregate.budget_year = self.budget_year
+            aggregate.budget_year = aggregate.drawing_year = self.budget_year
+            aggregate.channel = self.channel
             aggregate.approved = dict(self.approved)
             aggregate.approved_by = self.actor
 
@@ -244,12 +260,22 @@ class SupportApplication(LedgerAggregate):
             aggregate.disbursements[self.disbursement_id].reversed = True
 
     class AcceptanceRecorded(LedgerAggregate.Event):
+        class_version = 2
         result: str
         outputs: dict[str, int]
+        counterpart_spent: dict[str, int] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Acceptances recorded before counterpart spending was asked reported none."""
+            state["counterpart_spent"] = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.acceptance_result = self.result
             aggregate.outputs = dict(self.outputs)
+            aggregate.counterpart_spent = (
+                dict(self.counterpart_spent) if self.counterpart_spent is not None else None
+            )
             aggregate.status = ACCEPTED if self.result == "passed" else ACCEPTANCE_FAILED
 
     class Settled(LedgerAggregate.Event):
@@ -280,6 +306,17 @@ class SupportApplication(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.recoveries[self.recovery_id].received = True
+
+    class CommitmentCarried(LedgerAggregate.Event):
+        """At the close of ``from_year``: the unpaid part of the commitment moved to the line
+        of ``to_year`` (chuyển nguồn); payments draw on that line from now on."""
+
+        from_year: int
+        to_year: int
+        amount: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.drawing_year = self.to_year
 
     # -- derived figures -----------------------------------------------------------------
 
@@ -393,7 +430,9 @@ class SupportApplication(LedgerAggregate):
             self.Appraised, recommended=cmd.recommended.as_dict(), note=cmd.note, **meta.fields()
         )
 
-    def approve(self, cmd: ApproveApplication, meta: Meta) -> None:
+    def approve(self, cmd: ApproveApplication, rule: RuleVersion | None, meta: Meta) -> None:
+        """Approve; the city-budget share must respect ``rule``, the support rule in force on
+        the decision date (None: no rule, no cap)."""
         self.check_status("approve")
         self.check_separation_of_duties(meta.actor)
         if meta.actor.department != APPROVING_DEPARTMENT:
@@ -407,10 +446,13 @@ class SupportApplication(LedgerAggregate):
                 "The approval is zero: reject the application instead.",
                 errors=(FieldProblem(_body("approved"), "adds up to zero"),),
             )
+        if rule is not None:
+            rule.check(self.total_cost, cmd.approved.city_budget, self.dossier_no)
         self.trigger_event(
             self.Approved,
             budget_year=cmd.budget_year,
             approved=cmd.approved.as_dict(),
+            channel=cmd.channel,
             **meta.fields(),
         )
 
@@ -484,8 +526,23 @@ class SupportApplication(LedgerAggregate):
                     f"Support type {self.support_type} counts {expected}, not {code}.",
                     errors=(FieldProblem(_body(f"outputs.{code}"), "not this support's target"),),
                 )
+        spent = cmd.counterpart_spent
         self.trigger_event(
-            self.AcceptanceRecorded, result=cmd.result, outputs=dict(cmd.outputs), **meta.fields()
+            self.AcceptanceRecorded,
+            result=cmd.result,
+            outputs=dict(cmd.outputs),
+            counterpart_spent=None if spent is None else spent.model_dump(),
+            **meta.fields(),
+        )
+
+    def carry(self, to_year: int, amount: int, meta: Meta) -> None:
+        """Record that the close of the drawing year carried ``amount`` to ``to_year``."""
+        self.trigger_event(
+            self.CommitmentCarried,
+            from_year=self.drawing_year,
+            to_year=to_year,
+            amount=amount,
+            **meta.fields(),
         )
 
     def settle(self, note: str | None, meta: Meta) -> int:
@@ -546,12 +603,15 @@ class SupportApplication(LedgerAggregate):
             "recommended": self.recommended,
             "approved": self.approved,
             "budget_year": self.budget_year,
+            "channel": self.channel,
+            "drawing_year": self.drawing_year,
             "contract_no": self.contract_no,
             "disbursed": self.disbursed,
             "recovery_ordered": self.recovery_ordered,
             "recovered": self.recovered,
             "acceptance_result": self.acceptance_result,
             "outputs": dict(self.outputs),
+            "counterpart_spent": self.counterpart_spent,
             "disbursements": [
                 {
                     "id": str(d.id),

@@ -94,7 +94,7 @@ DISBURSEMENT_VI = {"advance": "Tạm ứng", "payment": "Thanh toán"}
 #: budget line id -> how a sentence names it
 LINE_LABELS: dict[UUID, str] = {
     line_id: f"dự toán {SOURCE_VI[source]} của {project} năm {year}"
-    for line_id, (year, project, source) in BUDGET_LINES.items()
+    for line_id, (year, project, source, _channel) in BUDGET_LINES.items()
 }
 
 

@@ -53,7 +53,7 @@ class BudgetExecution(Projection):
         """Events this projection does not fold are ignored."""
 
     def _add(self, line_id: UUID, figure: str, amount: int) -> None:
-        year, project, source = BUDGET_LINES[line_id]
+        year, project, source, _channel = BUDGET_LINES[line_id]
         if source != "city_budget":
             return
         row = self.rows("budget_execution").get_or_create(

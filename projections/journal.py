@@ -211,7 +211,7 @@ class Journal(Projection):
         self._post(
             position,
             event,
-            BUDGET_LINES[event.originator_id],
+            BUDGET_LINES[event.originator_id][:3],
             debit,
             credit,
             amount,

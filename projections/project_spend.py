@@ -92,7 +92,8 @@ class ProjectSpend(Projection):
         )
 
     def _line(self, line_id: UUID) -> dict[str, Any]:
-        return self._spend(*BUDGET_LINES[line_id])
+        year, project, source, _channel = BUDGET_LINES[line_id]
+        return self._spend(year, project, source)
 
     def _count(self, year: int, project: str, status: str, delta: int) -> None:
         row = self._spend(year, project, "city_budget")
