@@ -149,6 +149,14 @@ READY_MAX_LAG = Setting(
     ),
     strip=True,
 )
+TOKEN = Setting(
+    "LEDGER_TOKEN",
+    "",
+    "the bearer token of the person a command line command acts for (`ledger rules add`, "
+    "`ledger year close`, `ledger estimate …`), instead of `--token`",
+    _text,
+    strip=True,
+)
 DEBUG = Setting(
     "LEDGER_DEBUG",
     "",

@@ -19,8 +19,30 @@ from sqlalchemy.engine import make_url
 import migrations
 from api.cli.errors import CliError, NotMigrated, safe_url
 from ledger import settings
+from ledger.access import Actor
 from ledger.persistence import database_url
 from ledger.service import Ledger
+
+#: ``--token``: the person a command of the budget cycle acts for (its role is checked and
+#: the events name them, as over HTTP)
+token_option = click.option(
+    "--token",
+    metavar="TOKEN",
+    default=None,
+    help=f"Bearer token of the person acting (default: ${settings.TOKEN.name}); "
+    "`ledger users add` prints one.",
+)
+
+
+def acting_for(ledger: Ledger, token: str | None) -> Actor:
+    """The person a command acts for, from ``--token`` or ``LEDGER_TOKEN``."""
+    token = token or settings.TOKEN.get()
+    if not token:
+        raise CliError(
+            f"this command acts for a person: give their token with --token or "
+            f"{settings.TOKEN.name} (`ledger users add` prints one)"
+        )
+    return ledger.authenticate(token)
 
 
 def url_of(ctx: click.Context) -> str:
