@@ -300,31 +300,32 @@ class Ledger(Application[UUID]):
             budget_year = self._budget_year(year)
             if budget_year is not None and budget_year.closed:
                 raise InvalidTransition(f"The budget year {year} is already closed.")
-            changed: list[Aggregate] = []
+            self._check_year_open(year + 1, cmd)  # what is carried over goes there
+            changed: dict[UUID, Aggregate] = {}
+            following: dict[tuple[str, str], BudgetLine] = {}
             carried_out = cancelled = 0
             for line in self._lines_of(year):
-                for record_id, amount in sorted(
-                    unpaid_by_record(cast(Any, self.events.get(line.id))).items()
-                ):
+                unpaid = unpaid_by_record(cast(Any, self.events.get(line.id)))
+                for record_id, amount in sorted(unpaid.items()):
+                    key = (line.project, line.channel)
+                    if key not in following:
+                        following[key] = self._line(
+                            year + 1, line.project, line.channel
+                        ) or BudgetLine.carry_into(year + 1, line.project, line.channel, meta)
                     record = self._committing_record(record_id)
-                    following = self._line(year + 1, line.project, line.channel)
-                    if following is None:
-                        following = BudgetLine.carry_into(
-                            year + 1, line.project, line.channel, meta
-                        )
                     line.carry_out(record_id, amount, meta)
-                    following.carry_in(record_id, amount, year, meta)
+                    following[key].carry_in(record_id, amount, year, meta)
                     record.carry(year + 1, amount, meta)
                     carried_out += amount
-                    changed.extend((record, following))
+                    changed[record.id] = record
                 cancelled += line.cancel_rest(meta)
-                changed.append(line)
+                changed[line.id] = line
+            changed.update((line.id, line) for line in following.values())
             if budget_year is None:
                 budget_year = BudgetYear.close_first(year, carried_out, cancelled, meta)
             else:
                 budget_year.close_again(carried_out, cancelled, meta)
-            unique = list({a.id: a for a in changed}.values())
-            position = self._save(budget_year, *unique)
+            position = self._save(budget_year, *changed.values())
             totals = {"carried_out": carried_out, "cancelled": cancelled}
             return Written(budget_year.id, position, totals)
 
