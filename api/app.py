@@ -363,11 +363,21 @@ def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mappin
         if name in reserved
     ]
     merged = {name: value for name, value in body.items() if name not in reserved}
-    merged.update({name: str(value) for name, value in path_params.items()})
+    merged.update(
+        {
+            name: value if isinstance(value, int) else str(value)
+            for name, value in path_params.items()
+        }
+    )
     try:
         cmd = endpoint.command.model_validate_json(encode_json(merged))
     except ValidationError as error:
-        problems.extend(field_problems(error, "body"))
+        problems.extend(
+            # a path parameter's problem is the path's, not the body's
+            FieldProblem(("path", *p.loc[1:]), p.msg) if p.loc[1:2] in in_path else p
+            for p in field_problems(error, "body")
+            for in_path in [{(name,) for name in path_params}]
+        )
     if problems:
         raise ValidationFailed(describe(problems), errors=tuple(problems))
     return cmd
