@@ -65,9 +65,10 @@ def _run(ledger: Ledger, steps: list[tuple[str, Any, int]]) -> None:
     payments: dict[UUID, list[UUID]] = {}
     year, closed = 2016, False
 
-    def attempt(run: Callable[[], Any]) -> Any:
+    def attempt(method: Callable[[Any, Any], Any], command: c.Command, actor: Any) -> Any:
+        """Run a command; a refusal is part of the game (and must write nothing)."""
         try:
-            return run()
+            return method(command, actor)
         except LedgerError:
             return None
 
@@ -75,34 +76,32 @@ def _run(ledger: Ledger, steps: list[tuple[str, Any, int]]) -> None:
         day = dt.date(year, 1 + n % 11, 1 + n % 27)
         if kind == "assign":
             attempt(
-                lambda: ledger.assign_budget(
-                    c.AssignBudget(
-                        budget_year=year,
-                        project="DA2",
-                        source="city_budget",
-                        channel=what,
-                        amount=amount * M,
-                        decision_no=f"QĐ-{n}",
-                        decided_on=day,
-                    ),
-                    people.finance,
-                )
+                ledger.assign_budget,
+                c.AssignBudget(
+                    budget_year=year,
+                    project="DA2",
+                    source="city_budget",
+                    channel=what,
+                    amount=amount * M,
+                    decision_no=f"QĐ-{n}",
+                    decided_on=day,
+                ),
+                people.finance,
             )
         elif kind == "reduce":
             attempt(
-                lambda: ledger.reduce_budget(
-                    c.ReduceBudget(
-                        budget_year=year,
-                        project="DA2",
-                        source="city_budget",
-                        channel=what,
-                        amount=amount * M,
-                        decision_no=f"QĐ-giảm-{n}",
-                        decided_on=day,
-                        reason="Điều chỉnh giảm",
-                    ),
-                    people.finance,
-                )
+                ledger.reduce_budget,
+                c.ReduceBudget(
+                    budget_year=year,
+                    project="DA2",
+                    source="city_budget",
+                    channel=what,
+                    amount=amount * M,
+                    decision_no=f"QĐ-giảm-{n}",
+                    decided_on=day,
+                    reason="Điều chỉnh giảm",
+                ),
+                people.finance,
             )
         elif kind == "approve":
             split = c.Funding(city_budget=amount * M, enterprise=10 * M, other=0)
@@ -131,17 +130,16 @@ def _run(ledger: Ledger, steps: list[tuple[str, Any, int]]) -> None:
                 people.officer,
             ).id
             approved = attempt(
-                lambda: ledger.approve_application(
-                    c.ApproveApplication(
-                        application_id=app,
-                        decision_no=f"QĐ-HS-{n}",
-                        decided_on=day,
-                        budget_year=year,
-                        approved=split,
-                        channel=what,
-                    ),
-                    people.approver,
-                )
+                ledger.approve_application,
+                c.ApproveApplication(
+                    application_id=app,
+                    decision_no=f"QĐ-HS-{n}",
+                    decided_on=day,
+                    budget_year=year,
+                    approved=split,
+                    channel=what,
+                ),
+                people.approver,
             )
             if approved is not None:
                 ledger.sign_contract(
@@ -153,37 +151,34 @@ def _run(ledger: Ledger, steps: list[tuple[str, Any, int]]) -> None:
             app = apps[what % len(apps)]
             if kind == "pay":
                 written = attempt(
-                    lambda: ledger.record_disbursement(
-                        c.RecordDisbursement(
-                            application_id=app,
-                            paid_on=day,
-                            amount=amount * M,
-                            voucher_no=f"UNC-{n}",
-                            kind="advance",
-                        ),
-                        people.officer,
-                    )
+                    ledger.record_disbursement,
+                    c.RecordDisbursement(
+                        application_id=app,
+                        paid_on=day,
+                        amount=amount * M,
+                        voucher_no=f"UNC-{n}",
+                        kind="advance",
+                    ),
+                    people.officer,
                 )
                 if written is not None:
                     payments.setdefault(app, []).append(written.id)
             elif kind == "reverse" and payments.get(app):
                 attempt(
-                    lambda: ledger.reverse_disbursement(
-                        c.ReverseDisbursement(
-                            application_id=app,
-                            disbursement_id=payments[app].pop(),
-                            reversed_on=day,
-                            reason="Chi sai",
-                        ),
-                        people.officer,
-                    )
+                    ledger.reverse_disbursement,
+                    c.ReverseDisbursement(
+                        application_id=app,
+                        disbursement_id=payments[app].pop(),
+                        reversed_on=day,
+                        reason="Chi sai",
+                    ),
+                    people.officer,
                 )
             elif kind == "cancel":
                 attempt(
-                    lambda: ledger.cancel_application(
-                        c.CancelApplication(application_id=app, cancelled_on=day, reason="Hủy"),
-                        people.officer,
-                    )
+                    ledger.cancel_application,
+                    c.CancelApplication(application_id=app, cancelled_on=day, reason="Hủy"),
+                    people.officer,
                 )
         elif kind == "close" and not closed:
             ledger.close_budget_year(
