@@ -303,11 +303,13 @@ class Ledger(Application[UUID]):
             changed: list[Aggregate] = []
             carried_out = cancelled = 0
             for line in self._lines_of(year):
+                following: BudgetLine | None = None  # one instance for all its carry-ins
                 for record_id, amount in sorted(
                     unpaid_by_record(cast(Any, self.events.get(line.id))).items()
                 ):
                     record = self._committing_record(record_id)
-                    following = self._line(year + 1, line.project, line.channel)
+                    if following is None:
+                        following = self._line(year + 1, line.project, line.channel)
                     if following is None:
                         following = BudgetLine.carry_into(
                             year + 1, line.project, line.channel, meta
