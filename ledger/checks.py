@@ -87,6 +87,8 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
     problems: list[Problem] = []
     aggregates = _aggregates(ledger)
     on_lines: dict[UUID, RecordFigures] = defaultdict(Counter)
+    #: line id -> record id -> what the line's events say of the record
+    by_line: dict[UUID, dict[UUID, RecordFigures]] = {}
 
     budget_lines = [
         _as_it_was(ledger, BudgetLine, line_id, version)
@@ -97,9 +99,12 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
     closed = _closed_years(ledger, aggregates)
     by_key = {(line.budget_year, line.project, line.channel): line for line in budget_lines}
     for budget_line in budget_lines:
-        events = ledger.events.get(budget_line.id, lte=budget_line.version)
-        for event in events:
-            _fold_record(on_lines, event)
+        records: dict[UUID, RecordFigures] = defaultdict(Counter)
+        for event in ledger.events.get(budget_line.id, lte=budget_line.version):
+            _fold_record(records, event)
+        for record_id, figures in records.items():
+            on_lines[record_id].update(figures)
+        by_line[budget_line.id] = records
         problems += _line_problems(budget_line, closed, by_key)
 
     for application_id, version in aggregates[get_topic(SupportApplication.Submitted)]:
@@ -140,10 +145,30 @@ def check_invariants(ledger: Ledger) -> list[Problem]:
         found += _reconcile(mine, expected)
         problems += [_problem(*where, m) for m in found]
 
-    for record_id, figures in on_lines.items():
-        if any(figures.values()):
-            problems.append(_problem("budget_line", record_id, "a record the log does not hold"))
+    unknown = {record_id for record_id, figures in on_lines.items() if any(figures.values())}
+    for budget_line in budget_lines:
+        problems += _unknown_records(budget_line, by_line[budget_line.id], unknown)
     return problems
+
+
+def _unknown_records(
+    line: BudgetLine, records: dict[UUID, RecordFigures], unknown: set[UUID]
+) -> list[Problem]:
+    """A line's money moved for records the log does not hold: the line does not reconcile
+    with its records."""
+    theirs: RecordFigures = Counter()
+    for record_id in unknown & set(records):
+        theirs.update(records[record_id])
+    label = f"{line.budget_year} {line.project} {line.channel}"
+    found = []
+    for name in ("committed", "disbursed", "recovered"):
+        value = getattr(line, name)
+        if theirs[name]:
+            found.append(
+                f"{label}: {name} {value} does not reconcile with its records "
+                f"({value - theirs[name]})"
+            )
+    return [_problem("budget_line", line.id, m) for m in found]
 
 
 def _closed_years(ledger: Ledger, aggregates: dict[str, list[tuple[UUID, int]]]) -> set[int]:

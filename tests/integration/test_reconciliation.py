@@ -83,7 +83,8 @@ def test_a_broken_invariant_of_the_ledger_is_reported_too(
     projector.catch_up()
 
     detail = (
-        "2015 DA2 city_budget: committed 65000000 does not reconcile with its records (60000000)"
+        "2015 DA2 science_recurrent: committed 65000000 does not reconcile with its records "
+        "(60000000)"
     )
     where = f"record {row['id']}"
     expected = Problem("budget_line", "broken invariant", where, detail, record_id=row["id"])
