@@ -64,7 +64,7 @@ ESTIMATES = TableDef(
     lambda name, md: Table(
         name,
         md,
-        Column("budget_year", Integer, primary_key=True),
+        Column("budget_year", Integer, primary_key=True, autoincrement=False),
         Column("lines", JSON, nullable=False),
     ),
 )
