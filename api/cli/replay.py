@@ -28,6 +28,11 @@ REPLAY_FILTERS = (
     ("--budget-year", "budget_year", "Budget year, e.g. 2015."),
     ("--project", "project", "Project code, DA1 to DA4."),
     ("--source", "source", "Funding source: city_budget, enterprise or other (project-spend)."),
+    (
+        "--channel",
+        "channel",
+        "City-budget channel: science_recurrent, science_fund or investment (project-spend).",
+    ),
     ("--department", "department", "Department code, e.g. SKHCN."),
     ("--status", "status", "Application status (applications)."),
     ("--enterprise-id", "enterprise_id", "Enterprise id (applications)."),
