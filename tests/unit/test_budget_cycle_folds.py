@@ -11,10 +11,14 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import MetaData
 
+from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.annual_estimate import AnnualEstimate
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine
+from ledger.budget_year import BudgetYear
+from ledger.support_rule import SupportRules
+from projections.audit_trail import AuditTrail
 from projections.base import Envelope, Projection
 from projections.budget_execution import BudgetExecution
 from projections.journal import Journal
@@ -153,3 +157,79 @@ def test_a_line_opened_by_a_carry_over_takes_its_first_increase_as_its_assignmen
     execution = rows(fold(BudgetExecution, opened.collect_events()), "budget_execution")
     row = execution[2017, "DA3", "city_budget", FUND]
     assert (row["assigned"], row["adjusted"]) == (85 * M, 5 * M)
+
+
+def sentences(events: Iterable[Any]) -> dict[str, str]:
+    """The audit trail's sentence of each event, by event type (the last of each type)."""
+    metadata = MetaData()
+    trail = AuditTrail({d.name: d.make(metadata, "a") for d in AuditTrail.TABLES}, rebuilding=True)
+    for position, event in enumerate(events, 1):
+        trail.process_event(event, position)
+    return {row["event_type"]: row["summary"] for row in trail.rows("audit_trail").appended}
+
+
+def test_the_audit_trail_says_each_step_of_the_estimate_and_the_rules_in_vietnamese() -> None:
+    estimate = AnnualEstimate.open(2016, meta(dt.date(2015, 6, 1)))
+    estimate.report_needs(
+        "DA3", "tech_innovation", 4, 2_000 * M, "Nhu cầu quận", meta(dt.date(2015, 6, 10))
+    )
+    line = {"project": "DA3", "source": "city_budget", "channel": FUND}
+    estimate.draft(
+        10, [{**line, "amount": 150 * M, "justification": []}], meta(dt.date(2015, 7, 1))
+    )
+    estimate.return_for_redrafting("Thiếu căn cứ", meta(dt.date(2015, 7, 5)))
+    estimate.draft(
+        20, [{**line, "amount": 130 * M, "justification": []}], meta(dt.date(2015, 7, 15))
+    )
+    estimate.appraise(
+        [{**line, "drafted": 130 * M, "amount": 100 * M, "reason": "Giảm"}],
+        meta(dt.date(2015, 9, 1)),
+    )
+    estimate.approve("QĐ-2016", meta(dt.date(2015, 12, 20)))
+    rules = SupportRules.open("iso_9001", meta(dt.date(2015, 1, 2)))
+    rules.add(
+        c.AddSupportRule(
+            support_type="iso_9001",
+            max_share_percent=50,
+            max_amount=100 * M,
+            legal_basis=c.LegalBasis(document_no="QĐ-MẪU-01", signed_on=dt.date(2015, 1, 2)),
+            effective_from=dt.date(2015, 2, 1),
+        ),
+        meta(dt.date(2015, 1, 2)),
+    )
+    year = BudgetYear.close_first(2015, 70 * M, 275 * M, meta(dt.date(2016, 1, 15)))
+    year.reopen("Bổ sung chứng từ", meta(dt.date(2016, 2, 1)))
+    year.close_again(0, 5 * M, meta(dt.date(2016, 2, 10)))
+    said = sentences([*estimate.collect_events(), *rules.collect_events(), *year.collect_events()])
+    assert said["AnnualEstimate.NeedsReported"] == (
+        "SKHCN báo cáo nhu cầu hỗ trợ cho dự toán năm 2016 ngày 10/06/2015: DA3, đổi mới công "
+        "nghệ, 4 doanh nghiệp, 2.000.000.000 ₫, ghi chú: Nhu cầu quận."
+    )
+    assert said["AnnualEstimate.Drafted"] == (
+        "Lập dự toán năm 2016 (bản 2) ngày 15/07/2015: 1 dòng, tổng 130.000.000 ₫."
+    )
+    assert said["AnnualEstimate.Returned"] == (
+        "Trả lại dự toán năm 2016 để lập lại ngày 05/07/2015, lý do: Thiếu căn cứ."
+    )
+    assert said["AnnualEstimate.Appraised"] == (
+        "Thẩm định dự toán năm 2016 (bản 2) ngày 01/09/2015: tổng 100.000.000 ₫, 1 dòng điều "
+        "chỉnh so với bản dự thảo."
+    )
+    assert said["AnnualEstimate.Approved"] == (
+        "Phê duyệt dự toán năm 2016 ngày 20/12/2015 (QĐ QĐ-2016): tổng 100.000.000 ₫ trên 1 "
+        "dòng, giao dự toán năm."
+    )
+    assert said["SupportRules.RuleSet"].startswith("Ban hành mức hỗ trợ «") and said[
+        "SupportRules.RuleSet"
+    ].endswith(
+        "áp dụng từ ngày 01/02/2015: ngân sách thành phố hỗ trợ tối đa 50% chi phí và không "
+        "quá 100.000.000 ₫ (văn bản QĐ-MẪU-01 ngày 02/01/2015)."
+    )
+    assert said["BudgetYear.Reopened"] == (
+        "Mở lại sổ năm ngân sách 2015 ngày 01/02/2016, lý do: Bổ sung chứng từ."
+    )
+    assert said["BudgetYear.Reclosed"] == (
+        "Khóa sổ lại năm ngân sách 2015 ngày 10/02/2016: chuyển nguồn thêm 0 ₫, hủy thêm "
+        "5.000.000 ₫ dự toán."
+    )
+    assert all(not s.startswith("Ghi nhận sự kiện") for s in said.values())
