@@ -24,9 +24,12 @@ from projections.projector import Projector
 
 COLUMNS = (
     ("assigned", "Dự toán giao"),
+    ("carried_in", "Chuyển nguồn từ năm trước"),
     ("committed", "Đã cam kết"),
     ("disbursed", "Đã giải ngân"),
     ("recovered", "Đã thu hồi"),
+    ("carried_out", "Chuyển nguồn sang năm sau"),
+    ("cancelled", "Hủy dự toán"),
     ("available", "Còn lại chưa cam kết"),
 )
 
@@ -62,9 +65,9 @@ def _cell(value: Any, money: bool = False) -> str:
 
 def _row(line: dict[str, Any]) -> str:
     project = catalogue.PROJECTS.get(line["project"])
-    source = catalogue.SOURCES.get(line["source"])
+    channel = catalogue.CHANNELS.get(line["channel"])
     project_text = f"{line['project']} – {project.name_vi}" if project else line["project"]
-    source_text = source.name_vi if source else line["source"]
+    source_text = channel.name_vi if channel else line["channel"]
     cells = [_cell(line["budget_year"]), _cell(project_text), _cell(source_text)]
     cells += [_cell(line[key], money=True) for key, _ in COLUMNS]
     return "<tr>" + "".join(cells) + "</tr>"
@@ -138,8 +141,8 @@ def render(
 {escape(ledger.database)} · Vị trí sự kiện cuối: {_number(position)} · \
 Cập nhật: {now.strftime("%d/%m/%Y %H:%M")} UTC</p>
 {_integrity(integrity, position)}<table>
-<caption>Dự toán theo năm × dự án × nguồn vốn (đồng)</caption>
-<thead><tr><th scope="col">Năm</th><th scope="col">Dự án</th><th scope="col">Nguồn vốn</th>\
+<caption>Dự toán ngân sách thành phố theo năm × dự án × kênh bố trí kinh phí (đồng)</caption>
+<thead><tr><th scope="col">Năm</th><th scope="col">Dự án</th><th scope="col">Kênh</th>\
 {head}</tr></thead>
 <tbody>
 {body}

@@ -12,13 +12,14 @@ from pydantic import Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from api.answers import FundingOut, Out, without_default
-from ledger.catalogue import PROJECTS, SOURCES, TARGETS
+from ledger.catalogue import CHANNELS, PROJECTS, SOURCES, TARGETS
 from ledger.support_application import STATUSES
 from projections import journal
 
 #: codes of the program catalogue and the journal, as the answers' schemas list them
 ProjectCodeOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(PROJECTS)})]
 SourceCodeOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(SOURCES)})]
+ChannelCodeOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(CHANNELS)})]
 TargetCodeOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(TARGETS)})]
 StatusOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(STATUSES)})]
 AccountOut = Annotated[str, WithJsonSchema({"type": "string", "enum": list(journal.ACCOUNTS)})]
@@ -64,31 +65,56 @@ class ReportOut(Out):
 
 
 class SpendRowOut(Out):
-    """Money of one budget year × project × funding source, in đồng. City-budget figures are
-    the budget line's; for the enterprise and other sources, assigned is what was planned
-    and committed the approved shares of applications not cancelled."""
+    """City budget of one budget year × project × channel, in đồng: the budget line's own
+    figures (GET /api/budget-lines says the same)."""
 
     budget_year: int
     project: ProjectCodeOut
-    source: SourceCodeOut
-    assigned: int
-    committed: int = Field(description="net of releases")
+    source: Literal["city_budget"]
+    channel: ChannelCodeOut
+    assigned: int = Field(description="assignments and increases, net of reductions")
+    carried_in: int = Field(description="carried over from the previous year (chuyển nguồn)")
+    committed: int = Field(description="net of releases; what is carried in is committed")
     disbursed: int = Field(description="net of reversals")
     recovered: int
-    available: int = Field(description="assigned − committed")
-    applications: dict[str, int] = Field(
-        description="the project's applications of the budget year by status (the year of "
-        "submission until an approval fixes the budget year), the same on every source row "
-        "of the project; statuses without applications left out",
+    carried_out: int = Field(description="committed but unpaid, carried to the next year")
+    cancelled: int = Field(description="left uncommitted at the year's close (hủy dự toán)")
+    available: int = Field(description="assigned + carried_in − committed − cancelled")
+
+
+class CounterpartRowOut(Out):
+    """Counterpart funding (vốn đối ứng) of one budget year × project × source, in đồng: never
+    assigned or available, only pledged in approvals and spent as recorded at acceptance."""
+
+    budget_year: int = Field(description="the approval's budget year")
+    project: ProjectCodeOut
+    source: Literal["enterprise", "other"]
+    pledged: int = Field(description="the approved shares of applications not cancelled")
+    spent: int = Field(description="what was spent, as recorded at acceptance")
+
+
+class ApplicationCountOut(Out):
+    """The applications of one budget year × project by status."""
+
+    budget_year: int = Field(
+        description="the budget year, or the year of submission until an approval fixes it"
+    )
+    project: ProjectCodeOut
+    by_status: dict[str, int] = Field(
+        description="statuses without applications left out",
         json_schema_extra={"propertyNames": {"enum": list(STATUSES)}},
     )
 
 
 class SpendReportOut(ReportOut):
-    """``GET /api/reports/project-spend``: by budget year, project and source; a source other
-    than the city budget only where something was assigned or committed."""
+    """``GET /api/reports/project-spend``: the city budget by budget year, project and
+    channel (``rows``), counterpart funding by budget year, project and source where anything
+    was pledged or spent (``counterpart``; none when a channel is asked), and the applications
+    by status (``applications``)."""
 
     rows: list[SpendRowOut]
+    counterpart: list[CounterpartRowOut]
+    applications: list[ApplicationCountOut]
 
 
 class DepartmentRowOut(Out):
@@ -199,6 +225,13 @@ class ApplicationRowOut(Out):
     requested: FundingOut
     approved: FundingOut | None
     budget_year: int | None = Field(description="fixed by the approval; null before")
+    channel: ChannelCodeOut | None = Field(
+        description="the city-budget channel the approval draws on; null before"
+    )
+    drawing_year: int | None = Field(
+        description="the budget year whose line the commitment is on now: the approval's, "
+        "or a later one after a year close carried the unpaid part over; null before"
+    )
     submitted_on: dt.date = Field(description="the effective date of the submission")
     disbursed: int = Field(description="city-budget money paid out, net of reversals")
     recovered: int

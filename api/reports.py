@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 
 from api.read_side import ReadSide
 from ledger.access import Actor, may_read_personnel
-from ledger.commands import BudgetYear, DepartmentCode, ProjectCode, SourceCode
+from ledger.commands import BudgetYear, ChannelCode, DepartmentCode, ProjectCode, SourceCode
 from ledger.errors import FieldProblem, ValidationFailed
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
@@ -160,6 +160,7 @@ class SpendQuery(ViewQuery):
     budget_year: BudgetYear | None = None
     project: ProjectCode | None = None
     source: SourceCode | None = None
+    channel: ChannelCode | None = None
 
 
 class DepartmentQuery(ViewQuery):
@@ -305,7 +306,12 @@ def log_root(projector: Projector, size: int) -> str | None:
 
 
 def _spend(q: SpendQuery, _personnel: bool) -> Body:
-    return lambda c, t: {"rows": project_spend.report(c, t, q.budget_year, q.project, q.source)}
+    filters = (q.budget_year, q.project, q.source, q.channel)
+    return lambda c, t: {
+        "rows": project_spend.report(c, t, *filters),
+        "counterpart": project_spend.counterpart(c, t, *filters),
+        "applications": project_spend.applications(c, t, q.budget_year, q.project),
+    }
 
 
 def _department(q: DepartmentQuery, _personnel: bool) -> Body:

@@ -36,11 +36,14 @@ from sqlalchemy import (
 
 from ledger import catalogue, merkle
 from ledger.access import PERSONNEL_RECORDS, ROLE_NAMES_VI
+from ledger.annual_estimate import AnnualEstimate
 from ledger.budget_line import BUDGET_LINES, BudgetLine, format_vnd
+from ledger.budget_year import BudgetYear
 from ledger.enterprise import Enterprise
 from ledger.natural_key import NaturalKey
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
+from ledger.support_rule import SupportRules
 from ledger.user import Administrators, User
 from projections.base import BIGINT, Envelope, Projection, TableDef, as_uuid
 from projections.merkle import stored_bytes
@@ -91,10 +94,21 @@ KEY_KIND_VI = {
 }
 DISBURSEMENT_VI = {"advance": "Tạm ứng", "payment": "Thanh toán"}
 
-#: budget line id -> how a sentence names it
+
+def channel_vi(channel: str) -> str:
+    """`` (Quỹ phát triển khoa học và công nghệ)``: a channel other than the default, as a
+    sentence names it after the line or approval; nothing for the default channel."""
+    if channel == catalogue.DEFAULT_CHANNEL:
+        return ""
+    found = catalogue.CHANNELS.get(channel)
+    return f" ({found.name_vi if found is not None else channel})"
+
+
+#: budget line id -> how a sentence names it (a line of an old log's enterprise or other
+#: source keeps its name: the trail shows every event, budget line or not)
 LINE_LABELS: dict[UUID, str] = {
-    line_id: f"dự toán {SOURCE_VI[source]} của {project} năm {year}"
-    for line_id, (year, project, source, _channel) in BUDGET_LINES.items()
+    line_id: f"dự toán {SOURCE_VI[source]} của {project} năm {year}{channel_vi(channel)}"
+    for line_id, (year, project, source, channel) in BUDGET_LINES.items()
 }
 
 
@@ -133,6 +147,11 @@ def clause(text: str | None) -> str:
 def decision(event: Any) -> str:
     number = event.references.get("decision_no")
     return f" (QĐ {number})" if number else ""
+
+
+def support_vi(code: str) -> str:
+    support = catalogue.SUPPORT_TYPES.get(code)
+    return support.name_vi if support is not None else code
 
 
 def voucher(event: Any) -> str:
@@ -359,6 +378,203 @@ class AuditTrail(Projection):
             ),
         )
 
+    @process_event.register
+    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Điều chỉnh giảm {self._label(event.originator_id)}: {vnd(event.amount)}, "
+                f"ngày {day(event.effective_date)}{decision(event)}{because(event.reason)}."
+            ),
+        )
+
+    @process_event.register
+    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Chuyển nguồn {vnd(event.amount)} đã cam kết chưa chi của "
+                f"{self._label(event.record_id)} từ {self._label(event.originator_id)} sang "
+                f"năm {event.to_year} khi khóa sổ ngày {day(event.effective_date)}."
+            ),
+        )
+
+    @process_event.register
+    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Nhận chuyển nguồn {vnd(event.amount)} từ năm {event.from_year} vào "
+                f"{self._label(event.originator_id)}, cam kết ngay cho "
+                f"{self._label(event.record_id)}, ngày {day(event.effective_date)}."
+            ),
+        )
+
+    @process_event.register
+    def _line_cancelled(self, event: BudgetLine.Cancelled, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Hủy dự toán {vnd(event.amount)} chưa cam kết của "
+                f"{self._label(event.originator_id)} khi khóa sổ ngày "
+                f"{day(event.effective_date)}."
+            ),
+        )
+
+    # -- budget years --------------------------------------------------------------------------
+
+    @process_event.register
+    def _year_closed(self, event: BudgetYear.Closed, position: int) -> None:
+        label = f"năm ngân sách {event.budget_year}"
+        self._name(event.originator_id, label)
+        self._row(
+            event,
+            position,
+            {"carried_out": event.carried_out, "cancelled": event.cancelled},
+            (
+                f"Khóa sổ {label} ngày {day(event.effective_date)}: chuyển nguồn "
+                f"{vnd(event.carried_out)} sang năm {event.budget_year + 1}, hủy dự toán "
+                f"{vnd(event.cancelled)}."
+            ),
+        )
+
+    @process_event.register
+    def _year_reclosed(self, event: BudgetYear.Reclosed, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"carried_out": event.carried_out, "cancelled": event.cancelled},
+            (
+                f"Khóa sổ lại {self._label(event.originator_id)} ngày "
+                f"{day(event.effective_date)}: chuyển nguồn thêm {vnd(event.carried_out)}, hủy "
+                f"thêm {vnd(event.cancelled)} dự toán."
+            ),
+        )
+
+    @process_event.register
+    def _year_reopened(self, event: BudgetYear.Reopened, position: int) -> None:
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Mở lại sổ {self._label(event.originator_id)} ngày {day(event.effective_date)}"
+                f"{because(event.reason)}."
+            ),
+        )
+
+    # -- support rules ---------------------------------------------------------------------------
+
+    @process_event.register
+    def _rules_opened(self, event: SupportRules.Opened, position: int) -> None:
+        label = f"mức hỗ trợ «{support_vi(event.support_type)}»"
+        self._name(event.originator_id, label)
+        self._row(event, position, NO_AMOUNTS, f"Mở sổ {label} ngày {day(event.effective_date)}.")
+
+    @process_event.register
+    def _rule_set(self, event: SupportRules.RuleSet, position: int) -> None:
+        self._row(
+            event,
+            position,
+            {"max_share_percent": event.max_share_percent, "max_amount": event.max_amount},
+            (
+                f"Ban hành {self._label(event.originator_id)} áp dụng từ ngày "
+                f"{day(event.effective_from)}: ngân sách thành phố hỗ trợ tối đa "
+                f"{event.max_share_percent}% chi phí và không quá {vnd(event.max_amount)} "
+                f"(văn bản {event.document_no} ngày {day(event.signed_on)})."
+            ),
+        )
+
+    # -- annual estimates ------------------------------------------------------------------------
+
+    @process_event.register
+    def _estimate_opened(self, event: AnnualEstimate.Opened, position: int) -> None:
+        label = f"dự toán năm {event.budget_year}"
+        self._name(event.originator_id, label)
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            f"Mở {label} để tổng hợp nhu cầu ngày {day(event.effective_date)}.",
+        )
+
+    @process_event.register
+    def _needs(self, event: AnnualEstimate.NeedsReported, position: int) -> None:
+        note = clause(event.note)
+        self._row(
+            event,
+            position,
+            {"amount": event.amount, "enterprises": event.enterprises},
+            (
+                f"{event.department} báo cáo nhu cầu hỗ trợ cho "
+                f"{self._label(event.originator_id)} ngày {day(event.effective_date)}: "
+                f"{event.project}, {support_vi(event.support_type)}, {event.enterprises} doanh "
+                f"nghiệp, {vnd(event.amount)}{f', ghi chú: {note}' if note else ''}."
+            ),
+        )
+
+    @process_event.register
+    def _estimate_drafted(self, event: AnnualEstimate.Drafted, position: int) -> None:
+        total = sum(line["amount"] for line in event.lines)
+        self._row(
+            event,
+            position,
+            {"total": total},
+            (
+                f"Lập {self._label(event.originator_id)} (bản {event.version}) ngày "
+                f"{day(event.effective_date)}: {len(event.lines)} dòng, tổng {vnd(total)}."
+            ),
+        )
+
+    @process_event.register
+    def _estimate_appraised(self, event: AnnualEstimate.Appraised, position: int) -> None:
+        total = sum(line["amount"] for line in event.lines)
+        changed = sum(1 for line in event.lines if line.get("drafted") != line["amount"])
+        self._row(
+            event,
+            position,
+            {"total": total},
+            (
+                f"Thẩm định {self._label(event.originator_id)} (bản {event.draft_version}) ngày "
+                f"{day(event.effective_date)}: tổng {vnd(total)}, {changed} dòng điều chỉnh so "
+                "với bản dự thảo."
+            ),
+        )
+
+    @process_event.register
+    def _estimate_returned(self, event: AnnualEstimate.Returned, position: int) -> None:
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Trả lại {self._label(event.originator_id)} để lập lại ngày "
+                f"{day(event.effective_date)}{because(event.reason)}."
+            ),
+        )
+
+    @process_event.register
+    def _estimate_approved(self, event: AnnualEstimate.Approved, position: int) -> None:
+        total = sum(line["amount"] for line in event.lines)
+        self._row(
+            event,
+            position,
+            {"total": total},
+            (
+                f"Phê duyệt {self._label(event.originator_id)} ngày {day(event.effective_date)} "
+                f"(QĐ {event.decision_no}): tổng {vnd(total)} trên {len(event.lines)} dòng, "
+                "giao dự toán năm."
+            ),
+        )
+
     # -- applications ------------------------------------------------------------------------
 
     @process_event.register
@@ -423,7 +639,7 @@ class AuditTrail(Projection):
             {"approved": event.approved},
             (
                 f"Phê duyệt {self._label(event.originator_id)}: {funding(event.approved)}, "
-                f"năm ngân sách {event.budget_year}{decision(event)}."
+                f"năm ngân sách {event.budget_year}{channel_vi(event.channel)}{decision(event)}."
             ),
         )
 
@@ -492,15 +708,22 @@ class AuditTrail(Projection):
     def _accepted(self, event: SupportApplication.AcceptanceRecorded, position: int) -> None:
         result = "đạt" if event.result == "passed" else "không đạt"
         outputs = "; ".join(f"{v} cho mục tiêu «{_target(k)}»" for k, v in event.outputs.items())
+        spent = event.counterpart_spent
+        amounts = NO_AMOUNTS if spent is None else {"counterpart_spent": spent}
+        counterpart = "" if spent is None else f", vốn đối ứng đã chi: {funding(spent)}"
         self._row(
             event,
             position,
-            NO_AMOUNTS,
+            amounts,
             (
                 f"Nghiệm thu {self._label(event.originator_id)} ngày {day(event.effective_date)}: "
-                f"{result}{f', kết quả: {outputs}' if outputs else ''}."
+                f"{result}{f', kết quả: {outputs}' if outputs else ''}{counterpart}."
             ),
         )
+
+    @process_event.register
+    def _app_carried(self, event: SupportApplication.CommitmentCarried, position: int) -> None:
+        self._carried(event, position)
 
     @process_event.register
     def _settled(self, event: SupportApplication.Settled, position: int) -> None:
@@ -563,7 +786,8 @@ class AuditTrail(Projection):
             (
                 f"Phê duyệt {label} của {event.department_code} ({event.project}, "
                 f"{catalogue.ACTIVITY_KINDS.get(event.kind, event.kind)}): kinh phí "
-                f"{vnd(event.budget)}, năm ngân sách {event.budget_year}{decision(event)}."
+                f"{vnd(event.budget)}, năm ngân sách {event.budget_year}"
+                f"{channel_vi(event.channel)}{decision(event)}."
             ),
         )
 
@@ -588,6 +812,27 @@ class AuditTrail(Projection):
             (
                 f"Hoàn thành {self._label(event.originator_id)} ngày {day(event.effective_date)}, "
                 f"giải phóng {vnd(event.released)} chưa sử dụng."
+            ),
+        )
+
+    @process_event.register
+    def _activity_carried(self, event: ProgramActivity.CommitmentCarried, position: int) -> None:
+        self._carried(event, position)
+
+    def _carried(
+        self,
+        event: SupportApplication.CommitmentCarried | ProgramActivity.CommitmentCarried,
+        position: int,
+    ) -> None:
+        self._row(
+            event,
+            position,
+            {"amount": event.amount},
+            (
+                f"Chuyển nguồn {vnd(event.amount)} kinh phí đã cam kết chưa chi của "
+                f"{self._label(event.originator_id)} từ năm {event.from_year} sang năm "
+                f"{event.to_year} ngày {day(event.effective_date)}: các khoản chi sau đó lấy "
+                f"từ dự toán năm {event.to_year}."
             ),
         )
 

@@ -1,12 +1,16 @@
-"""budget_execution: the city budget per budget year × project, estimated against executed.
+"""budget_execution: the city budget per budget year × project × source × channel, from the
+estimate to its execution.
 
-The estimate columns (``estimate_proposed``, ``estimate_appraised``, ``estimate_approved``:
-lập dự toán, thẩm định, phê duyệt) stay 0 for now: the ledger has no events for the annual
-estimate yet. The budget-cycle issue adds ``AnnualEstimate`` events and registers their
-handlers here. What is folded today comes from the city-budget lines: ``assigned`` (giao
-dự toán, with adjustments), ``committed`` (net of releases) and ``disbursed`` (net of
-reversals), as project_spend counts them. Lines of the enterprise and other sources are not
-part of the city's budget execution and are ignored.
+The estimate (dự toán) as it went, from the ``AnnualEstimate`` events: ``proposed``, the
+line's amount in the latest draft (lập dự toán; a redraft replaces the previous version's),
+``appraised`` (thẩm định, Sở Tài chính) and ``approved`` (phê duyệt, UBND). Then its execution,
+from the budget lines' events, as project_spend counts them: ``assigned`` (giao dự toán: the
+first assignment and every later change, net), ``adjusted`` (the part of ``assigned`` decided
+after the first assignment: increases − reductions; a line opened at 0 by a carry-over takes
+its first increase as its first assignment), ``carried_in``, ``committed`` (net of releases,
+carry-ins included), ``disbursed`` (net of reversals), ``recovered``, ``carried_out`` and
+``cancelled``. Lines of the enterprise and other sources in an old log are not budget lines
+and are ignored; estimate lines name their own source (the city budget).
 """
 
 from __future__ import annotations
@@ -15,52 +19,133 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Connection, Integer, String, Table, select
+from sqlalchemy import JSON, Column, Connection, Integer, String, Table, select
 
+from ledger import catalogue
+from ledger.annual_estimate import AnnualEstimate, annual_estimate_id
 from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from projections.base import BIGINT, Projection, TableDef
 
 NAME = "budget_execution"
 
+ESTIMATE = ("proposed", "appraised", "approved")
 FIGURES = (
-    "estimate_proposed",
-    "estimate_appraised",
-    "estimate_approved",
+    *ESTIMATE,
+    "adjusted",
     "assigned",
+    "carried_in",
     "committed",
     "disbursed",
+    "recovered",
+    "carried_out",
+    "cancelled",
 )
 
 EXECUTION = TableDef(
     "budget_execution",
-    ("budget_year", "project"),
+    ("budget_year", "project", "source", "channel"),
     lambda name, md: Table(
         name,
         md,
         Column("budget_year", Integer, primary_key=True),
         Column("project", String(8), primary_key=True),
+        Column("source", String(16), primary_key=True),
+        Column("channel", String(24), primary_key=True),
         *(Column(figure, BIGINT, nullable=False) for figure in FIGURES),
+    ),
+)
+
+#: per budget year, the estimate lines each stage holds now: {stage: [[project, source,
+#: channel, amount], …]}, so that a redraft takes back the previous version's
+ESTIMATES = TableDef(
+    "budget_execution_estimates",
+    ("budget_year",),
+    lambda name, md: Table(
+        name,
+        md,
+        Column("budget_year", Integer, primary_key=True, autoincrement=False),
+        Column("lines", JSON, nullable=False),
     ),
 )
 
 
 class BudgetExecution(Projection):
     NAME = NAME
-    TABLES = (EXECUTION,)
+    TABLES = (EXECUTION, ESTIMATES)
 
     @singledispatchmethod
     def process_event(self, event: object, position: int) -> None:
         """Events this projection does not fold are ignored."""
 
-    def _add(self, line_id: UUID, figure: str, amount: int) -> None:
-        year, project, source, _channel = BUDGET_LINES[line_id]
-        if source != "city_budget":
-            return
-        row = self.rows("budget_execution").get_or_create(
-            (year, project),
-            lambda: {"budget_year": year, "project": project, **dict.fromkeys(FIGURES, 0)},
+    def _row(self, year: int, project: str, source: str, channel: str) -> dict[str, Any]:
+        return self.rows("budget_execution").get_or_create(
+            (year, project, source, channel),
+            lambda: {
+                "budget_year": year,
+                "project": project,
+                "source": source,
+                "channel": channel,
+                **dict.fromkeys(FIGURES, 0),
+            },
         )
-        row[figure] += amount
+
+    def _line(self, line_id: UUID) -> dict[str, Any] | None:
+        year, project, source, channel = BUDGET_LINES[line_id]
+        if source != catalogue.CITY_BUDGET:
+            return None
+        return self._row(year, project, source, channel)
+
+    def _add(self, line_id: UUID, figure: str, amount: int) -> None:
+        row = self._line(line_id)
+        if row is not None:
+            row[figure] += amount
+
+    def _change(self, line_id: UUID, amount: int) -> None:
+        """An increase (+) or reduction (−) by decision: an adjustment, unless it is the first
+        assignment of a line a carry-over opened at 0."""
+        row = self._line(line_id)
+        if row is None:
+            return
+        if row["assigned"] or row["adjusted"]:
+            row["adjusted"] += amount
+        row["assigned"] += amount
+
+    def _stage(self, year: int, stage: str, lines: list[dict[str, Any]]) -> None:
+        """Replace the lines ``stage`` of the estimate of ``year`` holds by ``lines``."""
+        held = self.rows("budget_execution_estimates").get_or_create(
+            (year,), lambda: {"budget_year": year, "lines": {}}
+        )
+        for project, source, channel, amount in held["lines"].get(stage, []):
+            self._row(year, project, source, channel)[stage] -= amount
+        now = [[ln["project"], ln["source"], ln["channel"], ln["amount"]] for ln in lines]
+        for project, source, channel, amount in now:
+            self._row(year, project, source, channel)[stage] += amount
+        held["lines"] = {**held["lines"], stage: now}
+
+    # -- the estimate ----------------------------------------------------------------------------
+
+    @process_event.register
+    def _opened(self, event: AnnualEstimate.Opened, position: int) -> None:
+        self.rows("budget_execution_estimates").get_or_create(
+            (event.budget_year,), lambda: {"budget_year": event.budget_year, "lines": {}}
+        )
+
+    @process_event.register
+    def _drafted(self, event: AnnualEstimate.Drafted, position: int) -> None:
+        year = estimate_year(event.originator_id)
+        self._stage(year, "proposed", event.lines)
+        self._stage(year, "appraised", [])  # a redraft sets any appraisal aside
+
+    @process_event.register
+    def _appraised(self, event: AnnualEstimate.Appraised, position: int) -> None:
+        self._stage(estimate_year(event.originator_id), "appraised", event.lines)
+
+    @process_event.register
+    def _approved(self, event: AnnualEstimate.Approved, position: int) -> None:
+        self._stage(estimate_year(event.originator_id), "approved", event.lines)
+
+    # -- the budget lines --------------------------------------------------------------------------
 
     @process_event.register
     def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
@@ -68,7 +153,11 @@ class BudgetExecution(Projection):
 
     @process_event.register
     def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._add(event.originator_id, "assigned", event.amount)
+        self._change(event.originator_id, event.amount)
+
+    @process_event.register
+    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
+        self._change(event.originator_id, -event.amount)
 
     @process_event.register
     def _committed(self, event: BudgetLine.Committed, position: int) -> None:
@@ -86,14 +175,52 @@ class BudgetExecution(Projection):
     def _reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
         self._add(event.originator_id, "disbursed", -event.amount)
 
+    @process_event.register
+    def _recovered(self, event: BudgetLine.Recovered, position: int) -> None:
+        self._add(event.originator_id, "recovered", event.amount)
+
+    @process_event.register
+    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
+        self._add(event.originator_id, "carried_out", event.amount)
+
+    @process_event.register
+    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
+        self._add(event.originator_id, "carried_in", event.amount)
+        self._add(event.originator_id, "committed", event.amount)
+
+    @process_event.register
+    def _cancelled(self, event: BudgetLine.Cancelled, position: int) -> None:
+        self._add(event.originator_id, "cancelled", event.amount)
+
+
+#: estimate id -> its budget year (an estimate's id derives from its year)
+ESTIMATE_YEARS: dict[UUID, int] = {
+    annual_estimate_id(year): year for year in range(FIRST_BUDGET_YEAR - 1, LAST_BUDGET_YEAR + 2)
+}
+
+
+def estimate_year(estimate_id: UUID) -> int:
+    return ESTIMATE_YEARS[estimate_id]
+
 
 def report(
-    connection: Connection, tables: dict[str, Table], budget_year: int | None = None
+    connection: Connection,
+    tables: dict[str, Table],
+    budget_year: int | None = None,
+    project: str | None = None,
+    channel: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows ``{budget_year, project, estimate_proposed, estimate_appraised, estimate_approved,
-    assigned, committed, disbursed}`` by year and project."""
+    """Rows ``{budget_year, project, source, channel, proposed, appraised, approved,
+    adjusted, assigned, carried_in, committed, disbursed, recovered, carried_out,
+    cancelled}`` by year, project, source and channel."""
     table = tables["budget_execution"]
-    query = select(table).order_by(table.c.budget_year, table.c.project)
+    query = select(table).order_by(
+        table.c.budget_year, table.c.project, table.c.source, table.c.channel
+    )
     if budget_year is not None:
         query = query.where(table.c.budget_year == budget_year)
+    if project is not None:
+        query = query.where(table.c.project == project)
+    if channel is not None:
+        query = query.where(table.c.channel == channel)
     return [dict(row) for row in connection.execute(query).mappings()]

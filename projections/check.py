@@ -6,15 +6,20 @@ projection it is found in), like beancount's validations; the ``ledger projectio
 command prints them one per line and exits non-zero if any.
 
 Checked:
-* journal ↔ project_spend: for every budget year × project × source, the accounts give back
-  assigned, committed, disbursed and recovered exactly;
+* journal ↔ project_spend: for every city-budget budget year × project × channel, the
+  accounts give back assigned, carried in, committed, disbursed, recovered, carried out,
+  cancelled and available exactly; for every counterpart budget year × project × source,
+  pledged and spent;
 * registers ↔ project_spend: every budget line's figures;
+* budget_execution ↔ project_spend: every city-budget figure of every year × project ×
+  channel (the estimate's columns have nothing to compare with);
 * the journal's trial balance nets to zero for every budget year;
 * every projection ↔ a fresh in-memory fold of the log up to the same position (replay):
   every row of every table equal;
 * every projection keeps up: none has an error in its tracking row, none is further behind
   the head of the log than one catch-up batch;
-* the ledger itself: its whole-ledger invariants (:func:`ledger.checks.check_invariants`).
+* the ledger itself: its whole-ledger invariants (:func:`ledger.checks.check_invariants`),
+  the year closes' conservation of money among them.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from typing import Any
 from ledger.checks import check_invariants
 from ledger.problems import Problem
 from ledger.service import Ledger
-from projections import journal, project_spend, registers
+from projections import budget_execution, journal, project_spend, registers
 from projections.projector import CATCH_UP_BATCH, Projector, Status
 from projections.replay import replay
 
-FIGURES = ("assigned", "committed", "disbursed", "recovered")
+#: what a city-budget row says, in every read model
+FIGURES = (*project_spend.CITY_FIGURES, "available")
+#: what a counterpart row says
+COUNTERPART = project_spend.COUNTERPART_FIGURES
+CITY = "city_budget"
 
 
 def stuck(statuses: list[Status]) -> list[Problem]:
@@ -60,27 +69,44 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
     projector = projector or Projector(ledger)
     problems: list[Problem] = []
     with projector.reading("project_spend") as (connection, tables, spend_position):
-        spend = {
-            (r["budget_year"], r["project"], r["source"]): r
+        spend: dict[Any, dict[str, Any]] = {
+            (r["budget_year"], r["project"], CITY, r["channel"]): r
             for r in project_spend.report(connection, tables)
+        }
+        counterpart = {
+            (r["budget_year"], r["project"], r["source"], ""): r
+            for r in project_spend.counterpart(connection, tables)
         }
     with projector.reading("journal") as (connection, tables, journal_position):
         accounts = journal.balances(connection, tables)
         rows, total_debit, total_credit = journal.trial_balance(connection, tables)
-        years = sorted({year for year, _, _ in accounts})
+        years = sorted({key[0] for key in accounts})
         yearly = {year: journal.trial_balance(connection, tables, year) for year in years}
     with projector.reading("registers") as (connection, tables, registers_position):
         lines = {
-            (r["budget_year"], r["project"], r["source"]): r
+            (r["budget_year"], r["project"], r["source"], r["channel"]): r
             for r in registers.budget_lines(connection, tables)
         }
+    with projector.reading("budget_execution") as (connection, tables, execution_position):
+        execution = {}
+        for r in budget_execution.report(connection, tables):
+            if r["source"] == CITY and any(r[f] for f in project_spend.CITY_FIGURES):
+                figures = {f: r[f] for f in project_spend.CITY_FIGURES}
+                available = figures["assigned"] + figures["carried_in"]
+                figures["available"] = available - figures["committed"] - figures["cancelled"]
+                execution[r["budget_year"], r["project"], CITY, r["channel"]] = figures
 
     if spend_position == journal_position:
-        problems += _compare("journal", accounts, spend, "project_spend")
+        city_accounts = {k: v for k, v in accounts.items() if k[2] == CITY}
+        counterpart_accounts = {k: v for k, v in accounts.items() if k[2] != CITY}
+        problems += _compare("journal", city_accounts, spend, "project_spend")
+        problems += _compare(
+            "journal", counterpart_accounts, counterpart, "project_spend", COUNTERPART
+        )
     if spend_position == registers_position:
-        city_spend = {k: v for k, v in spend.items() if k[2] == "city_budget"}
-        city_lines = {k: v for k, v in lines.items() if k[2] == "city_budget"}
-        problems += _compare("registers", city_lines, city_spend, "project_spend")
+        problems += _compare("registers", lines, spend, "project_spend")
+    if spend_position == execution_position:
+        problems += _compare("budget_execution", execution, spend, "project_spend")
     if total_debit != total_credit:
         problems.append(
             Problem(
@@ -110,19 +136,23 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
 
 
 def _compare(
-    name: str, left: dict[Any, dict[str, Any]], right: dict[Any, dict[str, Any]], other: str
+    name: str,
+    left: dict[Any, dict[str, Any]],
+    right: dict[Any, dict[str, Any]],
+    other: str,
+    figures: tuple[str, ...] = FIGURES,
 ) -> list[Problem]:
     problems = []
     for key in sorted(set(left) | set(right)):
         mine, theirs = left.get(key), right.get(key)
         label = "/".join(str(k) for k in key)
         if mine is None or theirs is None:
-            empty = all(not (mine or theirs or {}).get(f) for f in FIGURES)
+            empty = all(not (mine or theirs or {}).get(f) for f in figures)
             if not empty:
                 where = other if mine is None else name
                 problems.append(Problem(name, "missing", label, f"no row in {where}"))
             continue
-        for figure in FIGURES:
+        for figure in figures:
             if mine[figure] != theirs[figure]:
                 detail = f"{figure} {mine[figure]} ≠ {theirs[figure]} in {other}"
                 problems.append(Problem(name, "mismatch", label, detail))

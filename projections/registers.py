@@ -30,7 +30,8 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.budget_line import BudgetLine
+from ledger import catalogue
+from ledger.budget_line import BUDGET_LINES, BudgetLine
 from ledger.enterprise import Enterprise
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
@@ -57,6 +58,8 @@ APPLICATIONS = TableDef(
         Column("recommended", JSON, nullable=True),
         Column("approved", JSON, nullable=True),
         Column("budget_year", Integer, nullable=True),
+        Column("channel", String(24), nullable=True),
+        Column("drawing_year", Integer, nullable=True),
         Column("year", Integer, nullable=False),
         Column("submitted_on", Date, nullable=False),
         Column("contract_no", String(64), nullable=True),
@@ -65,6 +68,7 @@ APPLICATIONS = TableDef(
         Column("recovered", BIGINT, nullable=False),
         Column("acceptance_result", String(16), nullable=True),
         Column("outputs", JSON, nullable=False),
+        Column("counterpart_spent", JSON, nullable=True),
         Column("disbursements", JSON, nullable=False),
         Column("recoveries", JSON, nullable=False),
         Column("search", Text, nullable=False),
@@ -104,12 +108,25 @@ ACTIVITIES = TableDef(
         Column("kind", String(32), nullable=False),
         Column("title", Text, nullable=False),
         Column("budget_year", Integer, nullable=False),
+        Column("channel", String(24), nullable=False),
+        Column("drawing_year", Integer, nullable=False),
         Column("budget", BIGINT, nullable=False),
         Column("spent", BIGINT, nullable=False),
         Column("status", String(16), nullable=False),
         Column("version", Integer, nullable=False),
         Column("updated_position", BIGINT, nullable=False),
     ),
+)
+
+#: a budget line's figures, as ``BudgetLine.as_dict`` gives them (``available`` is computed)
+LINE_FIGURES = (
+    "assigned",
+    "carried_in",
+    "committed",
+    "disbursed",
+    "recovered",
+    "carried_out",
+    "cancelled",
 )
 
 LINES = TableDef(
@@ -122,10 +139,8 @@ LINES = TableDef(
         Column("budget_year", Integer, nullable=False),
         Column("project", String(8), nullable=False),
         Column("source", String(16), nullable=False),
-        Column("assigned", BIGINT, nullable=False),
-        Column("committed", BIGINT, nullable=False),
-        Column("disbursed", BIGINT, nullable=False),
-        Column("recovered", BIGINT, nullable=False),
+        Column("channel", String(24), nullable=False),
+        *(Column(figure, BIGINT, nullable=False) for figure in LINE_FIGURES),
         Column("version", Integer, nullable=False),
         Column("updated_position", BIGINT, nullable=False),
     ),
@@ -155,12 +170,15 @@ APPLICATION_KEYS = (
     "recommended",
     "approved",
     "budget_year",
+    "channel",
+    "drawing_year",
     "contract_no",
     "disbursed",
     "recovery_ordered",
     "recovered",
     "acceptance_result",
     "outputs",
+    "counterpart_spent",
     "disbursements",
     "recoveries",
     "version",
@@ -180,6 +198,8 @@ LIST_KEYS = (
     "requested",
     "approved",
     "budget_year",
+    "channel",
+    "drawing_year",
     "submitted_on",
     "disbursed",
     "recovered",
@@ -285,8 +305,22 @@ class Registers(Projection):
 
     # -- budget lines --------------------------------------------------------------------------
 
+    def _line(self, event: BudgetLine.Event, position: int) -> dict[str, Any] | None:
+        """The register's row of a city-budget line (None for a line of an old log's
+        counterpart source, which is not a budget line)."""
+        if BUDGET_LINES[event.originator_id][2] != catalogue.CITY_BUDGET:
+            return None
+        return self._touch("register_budget_lines", event, position)
+
+    def _add(self, event: BudgetLine.Event, position: int, figure: str, amount: int) -> None:
+        row = self._line(event, position)
+        if row is not None:
+            row[figure] += amount
+
     @process_event.register
     def _assigned(self, event: BudgetLine.Assigned, position: int) -> None:
+        if event.source != catalogue.CITY_BUDGET:
+            return
         self.rows("register_budget_lines").get_or_create(
             (event.originator_id,),
             lambda: {
@@ -294,10 +328,9 @@ class Registers(Projection):
                 "budget_year": event.budget_year,
                 "project": event.project,
                 "source": event.source,
+                "channel": event.channel,
+                **dict.fromkeys(LINE_FIGURES, 0),
                 "assigned": event.amount,
-                "committed": 0,
-                "disbursed": 0,
-                "recovered": 0,
                 "version": event.originator_version,
                 "updated_position": position,
             },
@@ -305,27 +338,44 @@ class Registers(Projection):
 
     @process_event.register
     def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["assigned"] += event.amount
+        self._add(event, position, "assigned", event.amount)
+
+    @process_event.register
+    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
+        self._add(event, position, "assigned", -event.amount)
 
     @process_event.register
     def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["committed"] += event.amount
+        self._add(event, position, "committed", event.amount)
 
     @process_event.register
     def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["committed"] -= event.amount
+        self._add(event, position, "committed", -event.amount)
 
     @process_event.register
     def _line_disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["disbursed"] += event.amount
+        self._add(event, position, "disbursed", event.amount)
 
     @process_event.register
     def _line_reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["disbursed"] -= event.amount
+        self._add(event, position, "disbursed", -event.amount)
 
     @process_event.register
     def _line_recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._touch("register_budget_lines", event, position)["recovered"] += event.amount
+        self._add(event, position, "recovered", event.amount)
+
+    @process_event.register
+    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
+        self._add(event, position, "carried_out", event.amount)
+
+    @process_event.register
+    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
+        self._add(event, position, "carried_in", event.amount)
+        self._add(event, position, "committed", event.amount)
+
+    @process_event.register
+    def _line_cancelled(self, event: BudgetLine.Cancelled, position: int) -> None:
+        self._add(event, position, "cancelled", event.amount)
 
     # -- applications ------------------------------------------------------------------------
 
@@ -351,6 +401,8 @@ class Registers(Projection):
                 "recommended": None,
                 "approved": None,
                 "budget_year": None,
+                "channel": None,
+                "drawing_year": None,
                 "year": event.effective_date.year,
                 "submitted_on": event.effective_date,
                 "contract_no": None,
@@ -359,6 +411,7 @@ class Registers(Projection):
                 "recovered": 0,
                 "acceptance_result": None,
                 "outputs": {},
+                "counterpart_spent": None,
                 "disbursements": [],
                 "recoveries": [],
                 "search": search_text(event.dossier_no, event.title, name),
@@ -383,7 +436,8 @@ class Registers(Projection):
     def _approved(self, event: SupportApplication.Approved, position: int) -> None:
         app = self._app(event, position)
         app["status"] = "approved"
-        app["budget_year"] = app["year"] = event.budget_year
+        app["budget_year"] = app["year"] = app["drawing_year"] = event.budget_year
+        app["channel"] = event.channel
         app["approved"] = dict(event.approved)
 
     @process_event.register
@@ -422,6 +476,12 @@ class Registers(Projection):
         app["status"] = "accepted" if event.result == "passed" else "acceptance_failed"
         app["acceptance_result"] = event.result
         app["outputs"] = dict(event.outputs)
+        spent = event.counterpart_spent
+        app["counterpart_spent"] = dict(spent) if spent is not None else None
+
+    @process_event.register
+    def _app_carried(self, event: SupportApplication.CommitmentCarried, position: int) -> None:
+        self._app(event, position)["drawing_year"] = event.to_year
 
     @process_event.register
     def _recovery_ordered(self, event: SupportApplication.RecoveryOrdered, position: int) -> None:
@@ -461,6 +521,8 @@ class Registers(Projection):
                 "kind": event.kind,
                 "title": event.title,
                 "budget_year": event.budget_year,
+                "channel": event.channel,
+                "drawing_year": event.budget_year,
                 "budget": event.budget,
                 "spent": 0,
                 "status": "approved",
@@ -476,6 +538,10 @@ class Registers(Projection):
     @process_event.register
     def _completed(self, event: ProgramActivity.Completed, position: int) -> None:
         self._touch("register_activities", event, position)["status"] = "completed"
+
+    @process_event.register
+    def _activity_carried(self, event: ProgramActivity.CommitmentCarried, position: int) -> None:
+        self._touch("register_activities", event, position)["drawing_year"] = event.to_year
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -581,6 +647,8 @@ def _activity_out(row: Any) -> dict[str, Any]:
         "kind",
         "title",
         "budget_year",
+        "channel",
+        "drawing_year",
         "budget",
         "spent",
         "status",
@@ -616,28 +684,35 @@ def budget_lines(
     budget_year: int | None = None,
     project: str | None = None,
     source: str | None = None,
+    channel: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The budget lines as ``Ledger.get_budget_lines`` answers them: ``{id, budget_year,
-    project, source, assigned, committed, disbursed, recovered, available}``."""
+    """The city-budget lines as ``Ledger.get_budget_lines`` answers them: ``{id, budget_year,
+    project, source, channel, assigned, carried_in, committed, disbursed, recovered,
+    carried_out, cancelled, available}``, by year, project and channel."""
     lines = tables["register_budget_lines"]
-    query = select(lines).order_by(lines.c.budget_year, lines.c.project, lines.c.source)
+    query = select(lines).order_by(lines.c.budget_year, lines.c.project, lines.c.channel)
     if budget_year is not None:
         query = query.where(lines.c.budget_year == budget_year)
     if project is not None:
         query = query.where(lines.c.project == project)
     if source is not None:
         query = query.where(lines.c.source == source)
-    return [
-        {
-            "id": str(r["id"]),
-            "budget_year": r["budget_year"],
-            "project": r["project"],
-            "source": r["source"],
-            "assigned": r["assigned"],
-            "committed": r["committed"],
-            "disbursed": r["disbursed"],
-            "recovered": r["recovered"],
-            "available": r["assigned"] - r["committed"],
-        }
-        for r in connection.execute(query).mappings()
-    ]
+    if channel is not None:
+        query = query.where(lines.c.channel == channel)
+    answer = []
+    for r in connection.execute(query).mappings():
+        figures = {figure: r[figure] for figure in LINE_FIGURES}
+        available = figures["assigned"] + figures["carried_in"]
+        available -= figures["committed"] + figures["cancelled"]
+        answer.append(
+            {
+                "id": str(r["id"]),
+                "budget_year": r["budget_year"],
+                "project": r["project"],
+                "source": r["source"],
+                "channel": r["channel"],
+                **figures,
+                "available": available,
+            }
+        )
+    return answer

@@ -28,6 +28,11 @@ REPLAY_FILTERS = (
     ("--budget-year", "budget_year", "Budget year, e.g. 2015."),
     ("--project", "project", "Project code, DA1 to DA4."),
     ("--source", "source", "Funding source: city_budget, enterprise or other (project-spend)."),
+    (
+        "--channel",
+        "channel",
+        "City-budget channel: science_recurrent, science_fund or investment (project-spend).",
+    ),
     ("--department", "department", "Department code, e.g. SKHCN."),
     ("--status", "status", "Application status (applications)."),
     ("--enterprise-id", "enterprise_id", "Enterprise id (applications)."),
@@ -41,6 +46,8 @@ REPLAY_FILTERS = (
     ("--page", "page", "Page, from 1 (audit-trail, applications)."),
     ("--page-size", "page_size", "Rows per page (audit-trail, applications)."),
 )
+#: lists a report answers beside its rows, printed as tables of their own
+EXTRA_LISTS = ("counterpart", "applications")
 REPLAY_OPTIONS = {
     "as_known_at": "--as-known-at",
     "as_of": "--as-of",
@@ -122,14 +129,24 @@ def replay_command(
     rows = answer["rows"]
     if not rows:
         click.echo("No rows.")
-    else:
-        table = Table(title=f"{report} ({len(rows)} rows)")
-        for column in rows[0]:
-            numbers = all(isinstance(r[column], int) for r in rows)
-            table.add_column(column, justify="right" if numbers else "left")
-        for row in rows:
-            table.add_row(*(_cell(value) for value in row.values()))
-        console().print(table)
+    # project-spend answers counterpart funding and the application counts beside its rows
+    for name, found in (("", rows), *((f" {k}", answer.get(k)) for k in EXTRA_LISTS)):
+        if not found:
+            continue
+        table = Table(title=f"{report}{name} ({len(found)} rows)")
+        cells = [[_cell(value) for value in row.values()] for row in found]
+        for i, column in enumerate(found[0]):
+            numbers = all(isinstance(r[column], int) for r in found)
+            # headers, codes and amounts stay whole: a wide table is wider than the terminal
+            table.add_column(
+                column,
+                justify="right" if numbers else "left",
+                no_wrap=True,
+                min_width=max(len(column), *(len(row[i]) for row in cells)),
+            )
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        console().print(table, crop=False)
     for key in ("total_debit", "total_credit", "next_page"):
         if key in answer:
             click.echo(f"{key.replace('_', ' ')}: {answer[key]}")

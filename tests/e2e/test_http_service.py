@@ -191,7 +191,7 @@ def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
     assert "Chương trình nâng cao năng suất và chất lượng sản phẩm" in page
     assert "1.234.567.000 ₫" in page and "60.000.000 ₫" in page and "1.174.567.000 ₫" in page
     assert "<td>2015</td>" in page and "DA2 – " in page
-    assert "Ngân sách nhà nước (ngân sách thành phố)" in page
+    assert "<td>Kinh phí sự nghiệp khoa học và công nghệ</td>" in page  # the line's channel
     assert f"Vị trí sự kiện cuối: {ledger.position()}" in page
     # The log's integrity: how much the Merkle tree holds, the newest checkpoint.
     assert "Toàn vẹn dữ liệu: Cây Merkle: " in page and "chưa có điểm kiểm tra" in page
@@ -218,11 +218,15 @@ def test_the_dashboard_escapes_what_it_shows() -> None:
                 {
                     "budget_year": 2015,
                     "project": "<script>x</script>",
-                    "source": "a&b",
+                    "source": "city_budget",
+                    "channel": "a&b",
                     "assigned": 1,
+                    "carried_in": 0,
                     "committed": 0,
                     "disbursed": 0,
                     "recovered": 0,
+                    "carried_out": 0,
+                    "cancelled": 0,
                     "available": 1,
                 }
             ]

@@ -271,11 +271,12 @@ class Program:
         return steps
 
     def rooms(self) -> dict[tuple[int, str], int]:
-        """What each city-budget line of the program still has uncommitted (0 if none); read
-        once per step, when a step needs it."""
+        """What each city-budget line of the default channel (the one approvals and activities
+        draw on here) still has uncommitted (0 if none); read once per step, when a step needs
+        it."""
         if self._rooms is None:
             self._rooms = dict.fromkeys(((y, p) for y in YEARS for p in KINDS), 0)
-            for line in self.ledger.get_budget_lines(source="city_budget"):
+            for line in self.ledger.get_budget_lines(channel="science_recurrent"):
                 self._rooms[line["budget_year"], line["project"]] = line["available"]
         return self._rooms
 
@@ -302,12 +303,15 @@ class Program:
         self.budgets += 1
         year = year or draw(st.sampled_from(YEARS))
         project = project or draw(st.sampled_from(sorted(KINDS)))
-        source = source or draw(st.sampled_from(["city_budget", "enterprise", "other"]))
+        # the city budget only (counterpart money is no line), on any channel, mostly the default
+        channels = ["science_recurrent", "science_recurrent", "science_fund", "investment"]
+        channel = draw(st.sampled_from(channels))
         self.ledger.assign_budget(
             c.AssignBudget(
                 budget_year=year,
                 project=project,
-                source=source,
+                source=source or "city_budget",
+                channel=channel,
                 amount=draw(millions(50, 400)),
                 decision_no=ref("QĐ"),
                 decided_on=D(year, 1, 5),

@@ -48,7 +48,7 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
             .where(
                 spend.c.budget_year == 2015,
                 spend.c.project == "DA2",
-                spend.c.source == "city_budget",
+                spend.c.channel == "science_recurrent",
             )
             .values(committed=spend.c.committed + 1)
         )
@@ -57,7 +57,7 @@ def test_a_read_model_changed_behind_the_folds_back_is_reported(
     kinds = {(p.source, p.kind) for p in problems}
     assert ("journal", "mismatch") in kinds  # the journal no longer agrees with it
     assert ("project_spend", "differs from a fresh fold") in kinds
-    assert any("2015/DA2/city_budget" in p.where for p in problems)
+    assert any("2015/DA2/city_budget/science_recurrent" in p.where for p in problems)
 
     result = CliRunner().invoke(cli, ["--database-url", database_url, "projections", "check"])
     assert result.exit_code != 0
@@ -83,7 +83,8 @@ def test_a_broken_invariant_of_the_ledger_is_reported_too(
     projector.catch_up()
 
     detail = (
-        "2015 DA2 city_budget: committed 65000000 does not reconcile with its records (60000000)"
+        "2015 DA2 science_recurrent: committed 65000000 does not reconcile with its records "
+        "(60000000)"
     )
     where = f"record {row['id']}"
     expected = Problem("budget_line", "broken invariant", where, detail, record_id=row["id"])
