@@ -229,6 +229,15 @@ class Ledger(Application[UUID]):
             )
         return line
 
+    def _release(self, line: BudgetLine, record_id: UUID, amount: int, meta: Meta) -> None:
+        """Release a record's commitment; on the line of a closed year the money released (a
+        recovery or a reversal after the close) goes back to the budget: it is cancelled at
+        once, so the closed line still balances and nothing becomes available on it."""
+        line.release(record_id, amount, meta)
+        year = self._budget_year(line.budget_year)
+        if year is not None and year.closed:
+            line.cancel_rest(meta)
+
     def _drawing_line(self, record: SupportApplication | ProgramActivity) -> BudgetLine:
         """The line a record's commitment is on now: its approval's year, or a later year's
         after a close carried it over."""
@@ -511,7 +520,7 @@ class Ledger(Application[UUID]):
             if application.is_closed:
                 # A closed application's commitment equals its money out: what a reversal
                 # takes back is no longer committed.
-                line.release(application.id, amount, meta)
+                self._release(line, application.id, amount, meta)
             return Written(cmd.disbursement_id, self._save(application, line))
 
         return self._run(cmd, actor, work)
@@ -530,7 +539,7 @@ class Ledger(Application[UUID]):
             line = None
             if application.approved_city_budget:
                 line = self._drawing_line(application)
-                line.release(application.id, released, meta)
+                self._release(line, application.id, released, meta)
             return Written(application.id, self._save(application, line))
 
         return self._run(cmd, actor, work)
@@ -562,7 +571,7 @@ class Ledger(Application[UUID]):
             if application.is_closed:
                 # After settlement or cancellation the commitment equals the money out:
                 # what comes back is no longer committed.
-                line.release(application.id, amount, meta)
+                self._release(line, application.id, amount, meta)
             return Written(cmd.recovery_id, self._save(application, line, key))
 
         return self._run(cmd, actor, work)
@@ -600,7 +609,7 @@ class Ledger(Application[UUID]):
             meta = self._meta(actor, cmd, cmd.completed_on)
             released = activity.complete(cmd.report, meta)
             line = self._drawing_line(activity)
-            line.release(activity.id, released, meta)
+            self._release(line, activity.id, released, meta)
             return Written(activity.id, self._save(activity, line))
 
         return self._run(cmd, actor, work)

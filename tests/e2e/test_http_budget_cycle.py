@@ -298,3 +298,33 @@ def test_a_year_close_carries_unpaid_commitments_over_and_closes_the_year(
     assert (years[2016]["carried_out"], years[2016]["cancelled"]) == (90 * M, 410 * M)
     assert (years[2016]["committed"], years[2016]["available"]) == (120 * M, 0)
     assert years[2017]["carried_in"] == 90 * M
+
+
+def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str, Desk]) -> None:
+    finance, officer = desks["finance"], desks["officer"]
+    _line(finance, 2016, 300 * M)
+    app, _ = _approved(desks, 2016, 100 * M, 200 * M)
+    pay = {"paid_on": "2016-06-01", "amount": 100 * M, "voucher_no": "UNC-R1", "kind": "payment"}
+    officer.post(f"/api/applications/{app}/disbursements", pay, 201)
+    officer.post(
+        f"/api/applications/{app}/acceptance",
+        {"accepted_on": "2016-09-01", "result": "passed", "outputs": {"management_systems": 1}},
+    )
+    officer.post(f"/api/applications/{app}/settlement", {"settled_on": "2016-10-01"})
+    closed = finance.post("/api/budget-years/2016/close", {"closed_on": "2017-01-20"})
+    assert (closed["carried_out"], closed["cancelled"]) == (0, 200 * M)
+    assert officer.get(f"/api/applications/{app}")["drawing_year"] == 2016  # nothing carried
+    order = finance.post(
+        f"/api/applications/{app}/recoveries",
+        {"ordered_on": "2017-04-01", "amount": 15 * M, "reason": "Thanh tra: chi sai định mức"},
+        201,
+    )
+    finance.post(
+        f"/api/applications/{app}/recoveries/{order['id']}/receipt",
+        {"received_on": "2017-05-01", "voucher_no": "GNT-2017-1"},
+    )
+    [line] = finance.get("/api/budget-lines?budget_year=2016")
+    assert (line["recovered"], line["committed"], line["cancelled"]) == (15 * M, 85 * M, 215 * M)
+    assert line["available"] == 0  # back to the budget, not to be spent again
+    assert line["assigned"] + line["carried_in"] == line["committed"] + line["cancelled"]
+    assert line["committed"] == line["disbursed"] - line["recovered"] + line["carried_out"]
