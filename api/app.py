@@ -363,7 +363,8 @@ def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mappin
         if name in reserved
     ]
     merged = {name: value for name, value in body.items() if name not in reserved}
-    merged.update({name: str(value) for name, value in path_params.items()})
+    # ids as their text; a number (a year, ``{budget_year:int}``) as a number
+    merged.update({name: v if isinstance(v, int) else str(v) for name, v in path_params.items()})
     try:
         cmd = endpoint.command.model_validate_json(encode_json(merged))
     except ValidationError as error:
