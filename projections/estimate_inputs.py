@@ -17,18 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Connection,
-    Table,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    select,
-)
+from sqlalchemy import BigInteger, ColumnElement, Connection, Table, and_, case, cast, func, select
 
 from ledger import catalogue
 from ledger.errors import EstimateInputsUnavailable
@@ -127,51 +116,41 @@ def _money(column: Any, source: str = catalogue.CITY_BUDGET) -> ColumnElement[An
     return cast(column[source].as_string(), BigInteger)
 
 
-def _channel(table: Table) -> ColumnElement[Any]:
-    """The row's channel, or the default where the read model keeps none."""
-    if "channel" in table.c:
-        return func.coalesce(table.c.channel, catalogue.DEFAULT_CHANNEL)
-    return literal(catalogue.DEFAULT_CHANNEL)
+def _channels(table: Table) -> list[ColumnElement[Any]]:
+    """The channel column, where the read model keeps one (else every row is the default's)."""
+    return [table.c.channel] if "channel" in table.c else []
 
 
-def application_query(tables: dict[str, Table], budget_year: int) -> Any:
+def application_query(tables: dict[str, Table]) -> Any:
     """The applications grouped by what the method tells apart."""
     apps = tables["register_applications"]
-    earlier = case((apps.c.budget_year < budget_year, 1), else_=0)
-    channel = _channel(apps)
-    return select(
+    keys = [
         apps.c.project,
         apps.c.support_type,
         apps.c.status,
         apps.c.acceptance_result,
-        earlier.label("earlier"),
-        channel.label("channel"),
+        apps.c.budget_year,
+        *_channels(apps),
+    ]
+    return select(
+        *keys,
         func.count().label("count"),
         func.coalesce(func.sum(_money(apps.c.requested)), 0).label("requested"),
         func.coalesce(func.sum(_money(apps.c.recommended)), 0).label("recommended"),
         func.coalesce(func.sum(_money(apps.c.approved)), 0).label("approved"),
         func.count(apps.c.approved).label("approved_count"),
         func.coalesce(func.sum(apps.c.disbursed - apps.c.recovered), 0).label("paid"),
-    ).group_by(
-        apps.c.project,
-        apps.c.support_type,
-        apps.c.status,
-        apps.c.acceptance_result,
-        earlier,
-        channel,
-    )
+    ).group_by(*keys)
 
 
 def activity_query(tables: dict[str, Table], budget_year: int) -> Any:
     """The activities of the years before ``budget_year`` by project, channel and year."""
     acts = tables["register_activities"]
     completed = acts.c.status == "completed"
-    channel = _channel(acts)
+    keys = [acts.c.project, acts.c.budget_year, *_channels(acts)]
     return (
         select(
-            acts.c.project,
-            channel.label("channel"),
-            acts.c.budget_year,
+            *keys,
             func.count().label("count"),
             func.sum(case((completed, acts.c.spent), else_=acts.c.budget)).label("cost"),
             func.sum(case((completed, 0), else_=acts.c.budget - acts.c.spent)).label("unpaid"),
@@ -180,7 +159,7 @@ def activity_query(tables: dict[str, Table], budget_year: int) -> Any:
             ),
         )
         .where(acts.c.budget_year < budget_year)
-        .group_by(acts.c.project, channel, acts.c.budget_year)
+        .group_by(*keys)
     )
 
 
@@ -201,8 +180,10 @@ def _read(
         for code in catalogue.TARGETS
     }
     figures_of = ("count", "requested", "recommended", "approved", "approved_count", "paid")
-    for found in connection.execute(application_query(tables, budget_year)).mappings():
+    for found in connection.execute(application_query(tables)).mappings():
         row: dict[str, Any] = {**found, **{k: int(found[k]) for k in figures_of}}
+        row.setdefault("channel", catalogue.DEFAULT_CHANNEL)
+        earlier = row["budget_year"] is not None and row["budget_year"] < budget_year
         project, status = row["project"], row["status"]
         support = catalogue.SUPPORT_TYPES.get(row["support_type"])
         target = support.target if support is not None else None
@@ -227,7 +208,7 @@ def _read(
             d["requested"] += row["requested"]
             d["approved"] += row["approved_count"]
             d["granted"] += row["approved"]
-        if status in OPEN_STATUSES and row["earlier"]:
+        if status in OPEN_STATUSES and earlier:
             left = row["approved"] - row["paid"]
             owed = unpaid.setdefault(project, {}).setdefault(row["channel"], [0, 0])
             owed[0] += left
@@ -238,7 +219,8 @@ def _read(
             t["approved_amount"] += row["approved"]
             if row["acceptance_result"] == "passed":
                 t["cost"] += row["paid"] if status == "settled" else row["approved"]
-    for act in connection.execute(activity_query(tables, budget_year)).mappings():
+    for found in connection.execute(activity_query(tables, budget_year)).mappings():
+        act = {"channel": catalogue.DEFAULT_CHANNEL, **found}
         by_year = activities.setdefault(act["project"], {}).setdefault(act["channel"], {})
         by_year[act["budget_year"]] = by_year.get(act["budget_year"], 0) + int(act["cost"])
         if act["unpaid"]:
