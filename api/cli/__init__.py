@@ -6,7 +6,7 @@ status, never a traceback. ``--database-url`` defaults to ``LEDGER_DATABASE_URL`
 the SQLite file ``var/ledger.db``.
 
 This package holds the top-level group :func:`cli` and the entry point :func:`main`; each
-command group is a module of its own (``db``, ``users``, ``serve``, ``demo``,
+command group is a module of its own (``db``, ``users``, ``serve``, ``demo``, ``estimate``,
 ``projections``, ``replay``, ``audit``: keys, checkpoint, verify, export, import), sharing
 ``errors`` (every mistake as one line), ``database`` (opening a migrated ledger),
 ``terminal`` (tables and progress bars) and ``files`` (writing a file whole or not at all).
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from api.cli import audit, db, demo, projections, replay, serve, users
+from api.cli import audit, db, demo, estimate, projections, replay, serve, users
 from api.cli.database import head_revision, require_migrated
 from api.cli.errors import LedgerGroup
 from ledger import settings
@@ -44,6 +44,7 @@ for command in (
     users.users,
     serve.serve,
     demo.demo,
+    estimate.estimate,
     projections.projections,
     replay.replay_command,
     audit.keys,
