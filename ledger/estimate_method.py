@@ -210,8 +210,9 @@ def _item(name: str, amount: int, detail: str) -> dict[str, Any]:
 
 
 def draft_lines(inputs: EstimateInputs) -> list[dict[str, Any]]:
-    """The draft's lines, by project then channel: ``{project, source, channel, amount,
-    justification: [{input, amount, detail}], informational: [{input, amount, detail}]}``;
+    """The draft's lines, by project then channel (in the catalogue's order): ``{project,
+    source, channel, amount, justification: [{input, amount, detail}], informational:
+    [{input, amount, detail}]}``;
     the justification's amounts add up to ``amount``. A line is proposed when it has an
     amount or unpaid commitments beside it."""
     year = inputs.budget_year
@@ -294,7 +295,9 @@ def draft_lines(inputs: EstimateInputs) -> list[dict[str, Any]]:
                 f"close of {year - 1}"
             )
             add(channel, _item(UNPAID, unpaid.amount, detail), informational)
-        for channel in sorted(set(justification) | set(informational)):
+        for channel in [
+            ch for ch in catalogue.CHANNELS if ch in justification or ch in informational
+        ]:
             items = justification.get(channel, [])
             amount = sum(item["amount"] for item in items)
             if amount == 0 and not informational.get(channel):
