@@ -478,7 +478,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     command("POST", EST + "/draft", c.DraftEstimate,
             "Draft the estimate from the read models and the needs (SKHCN officers); "
             "redrafting before the appraisal makes a new version", "estimates",
-            response=DraftOut, answer=_drafted),
+            response=DraftOut, answer=_drafted,
+            prepare=lambda ledger, cmd: ledger.prepared_draft(cmd.budget_year)),
     command("POST", EST + "/appraisal", c.AppraiseEstimate,
             "Appraise the latest draft: lines not listed keep the draft's amount; every "
             "change needs a reason", "estimates"),

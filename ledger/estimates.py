@@ -15,7 +15,9 @@ and the position it read at is recorded on the draft.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar, cast
 
@@ -46,6 +48,7 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.estimate_method import EstimateInputs, Need, draft_lines
+from ledger.unit_of_work import in_unit_of_work
 
 T = TypeVar("T")
 
@@ -55,6 +58,9 @@ InputsProvider = Callable[[int], EstimateInputs]
 
 #: the stages at which the estimate may still be drafted
 DRAFTABLE = (COLLECTING, DRAFTED, RETURNED)
+
+#: inputs read ahead by :meth:`EstimateDesk.prepared_draft`, for a draft run in this context
+_prepared: ContextVar[EstimateInputs | None] = ContextVar("prepared_estimate", default=None)
 
 
 class _Service(Protocol):
@@ -102,6 +108,16 @@ def _existing(service: _Service, budget_year: int, action: str) -> AnnualEstimat
             "drafted for it yet."
         )
     return estimate
+
+
+def _read_inputs(service: _Service, budget_year: int) -> EstimateInputs:
+    provider = service.estimate_inputs
+    if provider is None:
+        raise EstimateInputsUnavailable(
+            "The estimate's figures are read from the read models, and no reader of them is "
+            "installed here: draft through the HTTP API or `ledger estimate draft`."
+        )
+    return provider(budget_year)
 
 
 def _label(key: LineKey) -> str:
@@ -156,13 +172,14 @@ class EstimateDesk:
         found = _estimate(self, year)
         if found is not None:
             found.check_stage("draft", DRAFTABLE)  # before the figures are read
-        provider = self.estimate_inputs
-        if provider is None:
-            raise EstimateInputsUnavailable(
-                "The estimate's figures are read from the read models, and no reader of them "
-                "is installed here: draft through the HTTP API or `ledger estimate draft`."
-            )
-        inputs = provider(year)
+        inputs = _prepared.get()
+        if inputs is None or inputs.budget_year != year:
+            if in_unit_of_work():  # the read models cannot catch up under its transaction
+                raise EstimateInputsUnavailable(
+                    "A draft inside another unit of work needs its figures read beforehand "
+                    "(Ledger.prepared_draft)."
+                )
+            inputs = _read_inputs(self, year)
 
         def work() -> Written:
             meta = self._meta(actor, cmd, cmd.prepared_on)
@@ -277,6 +294,17 @@ class EstimateDesk:
             return Written(estimate.id, self._save(*changed))
 
         return self._run(cmd, actor, work)
+
+    @contextmanager
+    def prepared_draft(self: _Service, budget_year: int) -> Iterator[None]:
+        """Read the draft's figures now, for a :meth:`draft_estimate` of ``budget_year`` run in
+        this context inside a unit of work (as an Idempotency-Key's request is): the read
+        models cannot be caught up under its transaction."""
+        token = _prepared.set(_read_inputs(self, budget_year))
+        try:
+            yield
+        finally:
+            _prepared.reset(token)
 
     # -- queries -------------------------------------------------------------------------------
 

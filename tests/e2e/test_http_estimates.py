@@ -162,3 +162,20 @@ def test_the_estimate_answers_are_named_in_the_openapi_document(client: TestClie
     schemas = document["components"]["schemas"]
     for name in ("EstimateOut", "DraftOut", "DraftLineOut", "JustificationOut", "AppraisalOut"):
         assert schemas[name]["additionalProperties"] is False
+
+
+def test_a_draft_with_an_idempotency_key_is_answered_once(
+    ledger: Ledger, client: TestClient
+) -> None:
+    people = cast(ledger)
+    history(ledger, people)
+    headers = {"Authorization": f"Bearer {people.tokens['officer']}", "Idempotency-Key": "d-1"}
+    body = {"prepared_on": "2015-07-01"}
+    first = client.post(EST + "/draft", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    position = ledger.position()
+    again = client.post(EST + "/draft", json=body, headers=headers)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert ledger.position() == position
+    assert len(ledger.get_estimate(YEAR)["drafts"]) == 1
