@@ -221,14 +221,23 @@ async def _run_command(ledger: Ledger, endpoint: Endpoint, request: Request) -> 
         sent, stored = endpoint.answer(service_method(cmd, actor))
         return Answer(endpoint.status, encode_json(sent), encode_json(stored))
 
-    if key is None:
-        answer = await run_in_threadpool(carry_out)
-    else:
+    once = carry_out
+    if key is not None:
         path = endpoint.template.format(**{k: str(v) for k, v in request.path_params.items()})
         fingerprint = request_hash(request.method, path, body)
-        answer = await run_in_threadpool(
-            run_once, ledger, actor.user_id, key, fingerprint, carry_out
-        )
+
+        def once() -> Answer:
+            return run_once(ledger, actor.user_id, key, fingerprint, carry_out)
+
+    prepare = endpoint.prepare
+
+    def run() -> Answer:
+        if prepare is None:
+            return once()
+        with prepare(ledger, cmd):  # before the unit of work, in the same thread
+            return once()
+
+    answer = await run_in_threadpool(run)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, answer.status, headers=headers, media_type=JSON_MEDIA_TYPE)
 
@@ -363,12 +372,8 @@ def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mappin
         if name in reserved
     ]
     merged = {name: value for name, value in body.items() if name not in reserved}
-    merged.update(
-        {
-            name: value if isinstance(value, int) else str(value)
-            for name, value in path_params.items()
-        }
-    )
+    # ids as their text; a number (a year, ``{budget_year:int}``) as a number
+    merged.update({name: v if isinstance(v, int) else str(v) for name, v in path_params.items()})
     try:
         cmd = endpoint.command.model_validate_json(encode_json(merged))
     except ValidationError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 from uuid import UUID
@@ -25,6 +26,9 @@ from ledger.service import Ledger, Written
 #: A reader: (the app's read side: its ledger, projector and replay cache; the path's
 #: parameters, the parsed query, who reads: ``None`` on a public address) → the answer.
 Reader = Callable[[ReadSide, Mapping[str, Any], Any, Actor | None], Any]
+#: Work to do before a command's unit of work, in the same thread: (the ledger, the command)
+#: → a context the command then runs in (the draft estimate reads its figures in it).
+Preparer = Callable[[Ledger, Any], AbstractContextManager[None]]
 #: A command's answer: (the body sent now, the body stored for an idempotent replay).
 Answerer = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -62,6 +66,7 @@ class Endpoint:
     response: Any = WrittenOut
     answer: Answerer = _written
     media_type: str = JSON
+    prepare: Preparer | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -83,6 +88,7 @@ def command(
     *,
     response: Any = WrittenOut,
     answer: Answerer = _written,
+    prepare: Preparer | None = None,
 ) -> Endpoint:
     """A row that carries ``cmd`` to the service method named by its action."""
     action = cmd.action
@@ -103,6 +109,7 @@ def command(
         roles=PERMISSIONS[action],
         response=response,
         answer=answer,
+        prepare=prepare,
     )
 
 

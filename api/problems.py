@@ -73,6 +73,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "signing_key_unavailable": 503,
     "log_has_hole": 503,
     "not_ready": 503,
+    "estimate_inputs_unavailable": 503,
 }
 
 #: the refusals of API.md's table of errors (the others are the server's own)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from ledger.service import Ledger
+from projections import estimate_inputs
 from projections.projector import Projector
 from projections.replay_cache import ReplayCache
 
@@ -24,6 +25,10 @@ class ReadSide:
         self.replays = ReplayCache()
         self._projector: Projector | None = None
         self._lock = threading.Lock()
+        # the draft estimate reads its figures from this side's read models
+        ledger.estimate_inputs = lambda budget_year: estimate_inputs.read_inputs(
+            self.projector, budget_year
+        )
 
     @property
     def projector(self) -> Projector:

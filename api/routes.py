@@ -243,6 +243,114 @@ class BudgetYearOut(Out):
     available: int
 
 
+class JustificationOut(Out):
+    """One input of a draft line: its name, the amount it brings, the figures it comes from."""
+
+    input: str = Field(
+        description="pipeline, needs, activities, target:<code>; beside a line: unpaid_commitments"
+    )
+    amount: int = Field(description="đồng")
+    detail: str
+
+
+class DraftLineOut(Out):
+    """A proposed line: ``amount`` is the sum of its justification's amounts; what is beside
+    it (``informational``) is shown and not added."""
+
+    project: str
+    source: Literal["city_budget"]
+    channel: str
+    amount: int = Field(description="đồng")
+    justification: list[JustificationOut]
+    informational: list[JustificationOut]
+
+
+class DraftOut(WrittenOut):
+    """What a draft answers: its version, the position of the log its figures were read at,
+    and its lines."""
+
+    version: int
+    read_at: int = Field(description="the position of the log the read models were read at")
+    lines: list[DraftLineOut]
+
+
+class NeedOut(Out):
+    id: UUID
+    department: str = Field(description="the reporting officer's department")
+    project: str
+    support_type: str
+    enterprises: int
+    amount: int
+    note: str | None
+    reported_on: dt.date
+
+
+class DraftVersionOut(Out):
+    version: int
+    prepared_on: dt.date
+    prepared_by: str = Field(description="user id")
+    position: int = Field(description="the position of the log its figures were read at")
+    lines: list[DraftLineOut]
+
+
+class ReturnOut(Out):
+    returned_on: dt.date
+    reason: str
+
+
+class AppraisedLineOut(Out):
+    project: str
+    source: Literal["city_budget"]
+    channel: str
+    drafted: int | None = Field(description="the draft's amount; null: a line the draft lacks")
+    amount: int = Field(description="the appraised amount")
+    change: int = Field(description="amount − drafted")
+    reason: str | None
+
+
+class AppraisalOut(Out):
+    appraised_on: dt.date
+    appraised_by: str = Field(description="user id")
+    draft_version: int
+    lines: list[AppraisedLineOut]
+
+
+class ApprovedLineOut(Out):
+    project: str
+    source: Literal["city_budget"]
+    channel: str
+    amount: int
+
+
+class ApprovalOut(Out):
+    decision_no: str
+    decided_on: dt.date
+    approved_by: str = Field(description="user id")
+    lines: list[ApprovedLineOut] = Field(description="the lines assigned, amount > 0")
+
+
+class EstimateOut(Out):
+    """The annual estimate of a year, stage by stage."""
+
+    id: UUID
+    budget_year: int
+    status: Literal["collecting", "drafted", "returned", "appraised", "approved"]
+    needs: list[NeedOut]
+    drafts: list[DraftVersionOut] = Field(description="every draft version, oldest first")
+    returns: list[ReturnOut]
+    appraisal: AppraisalOut | None
+    approval: ApprovalOut | None
+    budget_lines: list[BudgetLineOut] = Field(
+        description="the budget lines the approval assigned, as they stand now"
+    )
+
+
+def _drafted(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    assert isinstance(result, Written)
+    body = {"id": str(result.id), "position": result.position, **result.extra}
+    return body, body
+
+
 def _closed(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     assert isinstance(result, Written)
     body = {"id": str(result.id), "position": result.position, **result.extra}
@@ -305,6 +413,7 @@ PAST = (
 )
 ENT = "/api/enterprises/{enterprise_id:uuid}"
 ACT = "/api/activities/{activity_id:uuid}"
+EST = "/api/estimates/{budget_year:int}"
 ADMIN = frozenset({"admin"})
 AUDITORS = frozenset({"inspector", "finance"})
 
@@ -362,6 +471,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           lambda side, p, q, _: side.ledger.get_support_rules(q.support_type, q.on),
           "Support rules, newest first; with on, the rule in force on that date",
           "support rules", list[SupportRuleOut], params=SupportRuleQuery),
+    # -- annual estimates ----------------------------------------------------------------------
+    command("POST", EST + "/needs", c.ReportNeeds,
+            "Report a department's needs for the year's estimate (its own department)",
+            "estimates", 201),
+    command("POST", EST + "/draft", c.DraftEstimate,
+            "Draft the estimate from the read models and the needs (SKHCN officers); "
+            "redrafting before the appraisal makes a new version", "estimates",
+            response=DraftOut, answer=_drafted,
+            prepare=lambda ledger, cmd: ledger.prepared_draft(cmd.budget_year)),
+    command("POST", EST + "/appraisal", c.AppraiseEstimate,
+            "Appraise the latest draft: lines not listed keep the draft's amount; every "
+            "change needs a reason", "estimates"),
+    command("POST", EST + "/return", c.ReturnEstimate,
+            "Return the draft for redrafting, with the reason", "estimates"),
+    command("POST", EST + "/approval", c.ApproveEstimate,
+            "Approve the appraised estimate: assigns the year's budget lines (same "
+            "transaction)", "estimates"),
+    query(EST, "get_estimate",
+          lambda side, p, q, _: side.ledger.get_estimate(p["budget_year"]),
+          "A year's estimate: status, needs, drafts, returns, appraisal, approval and the "
+          "budget lines it assigned", "estimates", EstimateOut),
+    query("/api/estimates", "get_estimates",
+          lambda side, p, q, _: side.ledger.get_estimates(),
+          "Every year's estimate, oldest first", "estimates", list[EstimateOut]),
     # -- applications ------------------------------------------------------------------------
     command("POST", "/api/applications", c.SubmitApplication,
             "Submit a support application", "applications", 201),

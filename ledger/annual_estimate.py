@@ -164,6 +164,10 @@ class AnnualEstimate(LedgerAggregate):
             cls.Opened, id=annual_estimate_id(budget_year), budget_year=budget_year, **meta.fields()
         )
 
+    def check_stage(self, action: str, allowed: tuple[str, ...]) -> None:
+        """Refuse (``invalid_transition``) unless the estimate is at one of ``allowed``."""
+        self._require(action, allowed)
+
     def _require(self, action: str, allowed: tuple[str, ...]) -> None:
         if self.status not in allowed:
             raise InvalidTransition(

@@ -37,6 +37,15 @@ class Meta:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a successful command answers: the record's id and the last global position."""
+
+    id: UUID
+    position: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
 class LedgerAggregate(Aggregate):
     """Base of the ledger's aggregates: one common event base, no auto-generated events."""
 

@@ -358,6 +358,9 @@ class ReportNeeds(Command):
     enterprises: Annotated[int, Field(gt=0, le=100_000)]
     amount: Money
     note: Paragraph | None = None
+    reported_on: EffectiveDate | None = Field(
+        default=None, description="the date of the department's report; default today"
+    )
 
 
 class DraftEstimate(Command):

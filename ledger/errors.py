@@ -97,6 +97,15 @@ class Duplicate(LedgerError):
     title = "Already recorded"
 
 
+class EstimateInputsUnavailable(LedgerError):
+    """The figures a draft estimate is computed from cannot be read now: no reader of the
+    read models is installed in this process, or they are not caught up with the log. Not
+    one of API.md's codes: the server's state, not the caller's request."""
+
+    code = "estimate_inputs_unavailable"
+    title = "The estimate's figures cannot be read now"
+
+
 class AdminLockout(LedgerError):
     """A revocation that would lock the administrators out: an admin revoking its own access,
     or the last active admin's access revoked. Not one of API.md's codes."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ledger import catalogue, commands, settings
 from ledger.access import Actor, require
 from ledger.base import Meta
+from ledger.base import Written as Written
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id, unpaid_by_record
 from ledger.budget_year import BudgetYear, budget_year_id
 from ledger.commands import Command, today
@@ -40,6 +41,7 @@ from ledger.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from ledger.estimates import EstimateDesk
 from ledger.history import application_history
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.persistence import (
@@ -65,22 +67,13 @@ CITY_BUDGET = catalogue.CITY_BUDGET
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """What a successful command answers: the record's id and the last global position."""
-
-    id: UUID
-    position: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class GrantedAccess:
     user_id: UUID
     token: str
     position: int
 
 
-class Ledger(Application[UUID]):
+class Ledger(Application[UUID], EstimateDesk):
     """The NSCL ledger: one append-only event store, every command through here."""
 
     name = APPLICATION_NAME

@@ -59,6 +59,11 @@ _failed_commits = threading.local()
 _NOT_DONE = object()
 
 
+def in_unit_of_work() -> bool:
+    """Whether a unit of work runs in this context (its transaction holds SQLite's writer)."""
+    return _in_unit_of_work.get()
+
+
 def attempt() -> int:
     """Which run of the current unit of work this is (0: the first)."""
     return _attempt.get()
