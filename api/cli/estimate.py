@@ -1,7 +1,7 @@
 """``ledger estimate``: report needs, draft and show a year's estimate (dự toán).
 
-The commands that write act as a user, named by a token (``--token``, asked for if not
-given): needs are recorded for that user's department; only officers of SKHCN draft. The
+The commands that write act as a user, named by a token (``--token`` or
+``LEDGER_TOKEN``): needs are recorded for that user's department; only officers of SKHCN draft. The
 draft reads its figures from the read models, caught up here first (``ledger projections
 catch-up`` is not needed beforehand). The appraisal, return and approval are made through
 the HTTP API by Sở Tài chính and the leaders.
@@ -17,7 +17,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.database import open_ledger, url_of
+from api.cli.database import acting_for, open_ledger, token_option, url_of
 from api.cli.terminal import console
 from ledger import commands as c
 from ledger.budget_line import format_vnd
@@ -25,12 +25,7 @@ from projections import estimate_inputs
 from projections.projector import Projector
 
 YEAR = click.IntRange(c.FIRST_BUDGET_YEAR, c.LAST_BUDGET_YEAR)
-TOKEN = click.option(
-    "--token",
-    prompt="Token",
-    hide_input=True,
-    help="The bearer token of the user who acts (asked for if not given).",
-)
+TOKEN = token_option
 AS_JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print the answer as JSON (as the API)."
 )
@@ -72,7 +67,7 @@ def estimate_needs(
     amount: int,
     note: str | None,
     reported_on: str | None,
-    token: str,
+    token: str | None,
     as_json: bool,
 ) -> None:
     """Report your department's needs for the estimate of YEAR."""
@@ -86,7 +81,7 @@ def estimate_needs(
         reported_on=None if reported_on is None else _date(reported_on),
     )
     with open_ledger(url_of(ctx)) as ledger:
-        actor = ledger.authenticate(token)
+        actor = acting_for(ledger, token)
         written = ledger.report_needs(command, actor)
     if as_json:
         _print({"id": str(written.id), "position": written.position})
@@ -105,12 +100,12 @@ def estimate_needs(
 @AS_JSON
 @click.pass_context
 def estimate_draft(
-    ctx: click.Context, year: int, prepared_on: str, token: str, as_json: bool
+    ctx: click.Context, year: int, prepared_on: str, token: str | None, as_json: bool
 ) -> None:
     """Draft (or redraft) the estimate of YEAR from the read models and the reported needs."""
     command = c.DraftEstimate(budget_year=year, prepared_on=_date(prepared_on))
     with open_ledger(url_of(ctx)) as ledger:
-        actor = ledger.authenticate(token)
+        actor = acting_for(ledger, token)
         estimate_inputs.install(ledger, Projector(ledger))
         written = ledger.draft_estimate(command, actor)
     answer = {"id": str(written.id), "position": written.position, **written.extra}
