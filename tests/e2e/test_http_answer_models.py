@@ -26,8 +26,9 @@ from api.endpoints import JSON, Endpoint
 from api.routes import ENDPOINTS
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.conftest import People, auth, read_side_of
-from tests.scenario import Scenario
+from tests.support.http import read_side_of
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 #: the JSON answers whose body is open by nature: the OpenAPI document itself
 OPEN_ANSWERS = {"openapi"}

@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 M = 1_000_000
 SPLIT = {"city_budget": 60 * M, "enterprise": 40 * M, "other": 0}

@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 from api import reports
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.scenario import Scenario
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 REPORTS = (
     "/api/reports/project-spend",

@@ -6,8 +6,8 @@ import pytest
 
 from ledger.service import Ledger
 from projections.projector import Projector
-from tests.conftest import People
-from tests.integration.helpers import Story
+from tests.support.people import People
+from tests.support.story import Story
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from ledger.service import Ledger
 from projections import audit_trail
 from projections.projector import Projector
 from projections.replay import replay
-from tests.conftest import People, grant
-from tests.scenario import Scenario, funding
+from tests.support.people import People, grant
+from tests.support.scenario import Scenario, funding
 
 NAME = "audit_trail"
 SCALE = 0.02

@@ -18,8 +18,9 @@ import pytest
 
 from ledger.errors import ConcurrencyConflict, Duplicate, ExceedsApproved, InsufficientBudget
 from ledger.service import Ledger, Written
-from tests.conftest import People, grant_people
-from tests.integration.helpers import Story, figures, ref
+from tests.support.names import ref
+from tests.support.people import People, grant_people
+from tests.support.story import Story, figures
 
 SHARING = ["a-ledger-per-thread", "one-shared-ledger"]
 TEN_MILLION = 10_000_000

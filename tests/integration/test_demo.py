@@ -24,8 +24,9 @@ from ledger.checks import check_invariants
 from ledger.enterprise import Enterprise
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
-from tests.conftest import People, PostgresDatabases
-from tests.scenario import Scenario
+from tests.support.databases import PostgresDatabases
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 SMALL = 0.03
 

@@ -24,8 +24,8 @@ from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail, checkpoints, evidence, merkle
 from projections.projector import Projector
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.people import People
+from tests.support.scenario import Scenario, funding
 
 NAME = "audit_trail"
 SCALE = 0.02

@@ -30,19 +30,11 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.service import Ledger, Written
-from tests.conftest import People
-from tests.integration.helpers import (
-    API_CODES,
-    CITY,
-    ENTERPRISE,
-    Story,
-    figures,
-    line,
-    ref,
-    refused,
-    status,
-)
-from tests.scenario import YEAR, D, funding
+from tests.support.names import ref
+from tests.support.people import People
+from tests.support.refusals import API_CODES, refused
+from tests.support.scenario import YEAR, D, funding
+from tests.support.story import CITY, ENTERPRISE, Story, figures, line, status
 
 
 def test_every_refusal_carries_the_code_and_status_api_md_gives_it() -> None:

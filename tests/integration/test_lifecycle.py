@@ -22,18 +22,11 @@ from ledger.enterprise import Enterprise
 from ledger.errors import InvalidTransition, ValidationFailed
 from ledger.service import Ledger, Written
 from ledger.support_application import ALLOWED, STATUSES
-from tests.conftest import BACKENDS, People, PostgresDatabases, grant_people
-from tests.integration.helpers import (
-    CITY,
-    ENTERPRISE,
-    PAYMENT,
-    Reached,
-    Story,
-    figures,
-    refused,
-    status,
-)
-from tests.scenario import YEAR, D
+from tests.support.databases import BACKENDS, PostgresDatabases
+from tests.support.people import People, grant_people
+from tests.support.refusals import refused
+from tests.support.scenario import YEAR, D
+from tests.support.story import CITY, ENTERPRISE, PAYMENT, Reached, Story, figures, status
 
 # The lifecycle of DESIGN.md, written out independently of ``ALLOWED``: action -> the
 # statuses it is allowed from. Payments run from the contract until settlement; after

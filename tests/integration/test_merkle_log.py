@@ -28,8 +28,8 @@ from projections import merkle as tree
 from projections import verify as verify_module
 from projections.projector import Projector
 from projections.verify import verify
-from tests.conftest import grant_people
-from tests.integration.helpers import Story
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 # -- the log, hashed independently ------------------------------------------------------------
 

@@ -23,9 +23,9 @@ from demo.run import load_demo
 from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector
-from tests.conftest import People
-from tests.integration.projection_support import Snapshot, differences, names, snapshots
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.projections import Snapshot, differences, names, snapshots
+from tests.support.scenario import Scenario
 
 
 def spend_report(projector: Projector) -> tuple[int, list[dict[str, Any]]]:

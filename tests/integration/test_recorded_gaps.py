@@ -28,9 +28,9 @@ from projections.gaps import NotAHole, record_gaps, unrecorded
 from projections.merkle import GapInLog
 from projections.projector import Projector
 from projections.verify import verify
-from tests.conftest import grant_people
-from tests.integration.helpers import Story
 from tests.integration.test_merkle_log import Superuser, leaf_of, naive_root
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from projections import checkpoints, verify_worker
 from projections import verify as verify_module
 from projections.projector import Projector
 from projections.verify import verify
-from tests.integration.helpers import Story
 from tests.integration.test_merkle_log import (
     TAMPERS,
     Superuser,
@@ -35,6 +34,7 @@ from tests.integration.test_merkle_log import (
     naive_root,
     raw_events,
 )
+from tests.support.story import Story
 
 #: topics no event of the ledger has, each a character a JSON string escapes or a COPY
 #: would (tab, newline, backslash), quotes, the other control characters, DEL, non-ASCII

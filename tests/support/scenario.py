@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.support.people import People
 
 YEAR = 2015
 D = dt.date
