@@ -236,3 +236,50 @@ def folded(projection: type[P], log: Log) -> P:
 def rows(projection: Projection, table: str) -> dict[Key, dict[str, Any]]:
     """The keyed rows of ``table`` after the fold, by key."""
     return dict(projection.rows(table).rows)
+
+
+#: the figures of :func:`settled_application`'s budget lines
+ASSIGNED = 1_000_000_000
+ENTERPRISE_ASSIGNED = 200_000_000
+
+
+def settled_application(log: Log) -> SupportApplication:
+    """Into ``log``, as the service would write them: the city and enterprise lines of 2015 ×
+    DA2 assigned (``ASSIGNED``, ``ENTERPRISE_ASSIGNED``); an application approved for
+    ``CITY`` + ``ENTERPRISE`` and contracted; an advance (``ADVANCE``) and a payment
+    (``PAYMENT``) paid, the payment reversed; a recovery of ``RECOVERY`` ordered and received;
+    a passed acceptance; the settlement, which releases what was not paid out net of the
+    recovery (60 − (20 − 5) = 45 million ₫)."""
+    line = budget_line(ASSIGNED)
+    own = budget_line(ENTERPRISE_ASSIGNED, source="enterprise")
+    log.take(line, own)
+    app = appraised()
+    log.take(app)
+    approving = meta(APPROVER, D(YEAR, 3, 1), decision_no="QĐ-0001")
+    app.approve(approval(), approving)
+    line.commit(app.id, CITY, approving)
+    log.take(app, line)
+    app.sign_contract("HĐ-0001", meta(on=D(YEAR, 3, 10)))
+    log.take(app)
+    for amount, kind in ((ADVANCE, "advance"), (PAYMENT, "payment")):
+        paying = meta(on=D(YEAR, 4, 1), voucher_no=f"PC-{amount}")
+        paid = app.disburse(disbursement(amount, kind), paying)
+        line.disburse(app.id, paid, amount, paying)
+        log.take(app, line)
+    reversing = meta(on=D(YEAR, 4, 10))
+    app.reverse_disbursement(paid, "Chi sai", reversing)
+    line.reverse_disbursement(app.id, paid, PAYMENT, reversing)
+    log.take(app, line)
+    recovery = app.order_recovery(RECOVERY, "Chi vượt định mức", meta(FINANCE, D(YEAR, 5, 1)))
+    log.take(app)
+    receiving = meta(FINANCE, D(YEAR, 5, 20), voucher_no="PT-0001")
+    app.receive_recovery(recovery, receiving)
+    line.recover(app.id, recovery, RECOVERY, receiving)
+    log.take(app, line)
+    app.record_acceptance(acceptance("passed", {"management_systems": 1}), meta(on=D(YEAR, 9, 1)))
+    log.take(app)
+    settling = meta(on=D(YEAR, 10, 1))
+    released = app.settle(None, settling)
+    line.release(app.id, released, settling)
+    log.take(app, line)
+    return app
