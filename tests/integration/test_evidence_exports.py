@@ -25,7 +25,8 @@ from ledger.service import Ledger
 from projections import audit_trail, checkpoints, evidence, merkle
 from projections.projector import Projector
 from tests.support.people import People
-from tests.support.scenario import Scenario, funding
+from tests.support.scenario import Scenario
+from tests.support.story import Story
 
 NAME = "audit_trail"
 SCALE = 0.02
@@ -193,31 +194,11 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     ledger: Ledger, people: People
 ) -> None:
     # Step 1: a dossier of 100 million asking 60 million of the city budget, approved.
-    scenario = Scenario(ledger, people)
-    scenario.budget()
-    app_id = ledger.submit_application(
-        c.SubmitApplication(
-            enterprise_id=scenario.enterprise(),
-            dossier_no="HS-2015-077",
-            project="DA2",
-            support_type="iso_9001",
-            title="Áp dụng ISO 9001",
-            total_cost=100_000_000,
-            requested=funding(60_000_000, 40_000_000),
-            submitted_on=dt.date(2015, 2, 1),
-        ),
-        people.officer,
-    ).id
-    ledger.appraise_application(
-        c.AppraiseApplication(
-            application_id=app_id,
-            appraised_on=dt.date(2015, 2, 15),
-            recommended=funding(55_000_000, 40_000_000),
-            note="Đủ điều kiện",
-        ),
-        people.appraiser,
-    )
-    scenario.approve(app_id, 60_000_000, 40_000_000)
+    story = Story(ledger, people)
+    story.budget()
+    app_id = story.submit("HS-2015-077", city=60_000_000, enterprise=40_000_000).id
+    story.appraise(app_id, 55_000_000, 40_000_000)
+    story.approve(app_id, 60_000_000, 40_000_000)
     projector = Projector(ledger)
     projector.catch_up()
 

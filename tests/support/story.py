@@ -67,8 +67,14 @@ class Story(Scenario):
             self.people.officer,
         )
 
-    def submit(self, dossier_no: str, enterprise_id: UUID | None = None) -> Written:
-        """Submit a request of ``CITY`` + ``ENTERPRISE`` under ``dossier_no``."""
+    def submit(
+        self,
+        dossier_no: str,
+        enterprise_id: UUID | None = None,
+        city: int = CITY,
+        enterprise: int = ENTERPRISE,
+    ) -> Written:
+        """Submit a request of ``city`` + ``enterprise`` under ``dossier_no``."""
         return self.ledger.submit_application(
             c.SubmitApplication(
                 enterprise_id=enterprise_id or self.enterprise(),
@@ -76,8 +82,8 @@ class Story(Scenario):
                 project=self.project,
                 support_type=self.support_type,
                 title="Áp dụng ISO 9001",
-                total_cost=CITY + ENTERPRISE,
-                requested=funding(CITY, ENTERPRISE),
+                total_cost=city + enterprise,
+                requested=funding(city, enterprise),
                 submitted_on=D(YEAR, 2, 1),
             ),
             self.people.officer,
