@@ -561,14 +561,9 @@ def test_each_role_may_run_exactly_the_commands_api_md_gives_it(role: str) -> No
                 require(actor, action)
 
 
-def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
-    ledger: Ledger, people: People
-) -> None:
-    story = Story(ledger, people)
-    story.budget()
-    app_id = story.contracted(CITY, ENTERPRISE)
-    enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
-    submit = c.SubmitApplication(
+def city_request(enterprise_id: UUID) -> c.SubmitApplication:
+    """A request of ``CITY`` from the city budget alone, under a fresh dossier number."""
+    return c.SubmitApplication(
         enterprise_id=enterprise_id,
         dossier_no=ref("HS"),
         project="DA2",
@@ -578,6 +573,16 @@ def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
         requested=funding(CITY),
         submitted_on=D(YEAR, 2, 1),
     )
+
+
+def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
+    ledger: Ledger, people: People
+) -> None:
+    story = Story(ledger, people)
+    story.budget()
+    app_id = story.contracted(CITY, ENTERPRISE)
+    enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
+    submit = city_request(enterprise_id)
     pay = c.RecordDisbursement(
         application_id=app_id,
         paid_on=D(YEAR, 4, 1),
@@ -749,16 +754,7 @@ def test_unknown_ids_are_not_found(ledger: Ledger, people: People) -> None:
     app_id = story.contracted(CITY, ENTERPRISE)
     enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
     nobody = uuid4()
-    submit = c.SubmitApplication(
-        enterprise_id=nobody,
-        dossier_no=ref("HS"),
-        project="DA2",
-        support_type="iso_9001",
-        title="ISO",
-        total_cost=CITY,
-        requested=funding(CITY),
-        submitted_on=D(YEAR, 2, 1),
-    )
+    submit = city_request(nobody)
     correction = c.CorrectEnterprise(
         enterprise_id=nobody, corrected_on=D(YEAR, 6, 1), reason="Sai tên", name="Công ty X"
     )

@@ -125,6 +125,20 @@ def test_a_recorded_hole_is_a_leaf_of_its_own_and_the_log_verifies(
     assert verify(projector, [held], cp.raw_public(key)).ok
 
 
+def exported_with_its_holes(
+    projector: Projector, key: Ed25519PrivateKey, tmp_path: Path
+) -> tuple[cp.Checkpoint, Path]:
+    """Record the log's holes, sign a checkpoint and export the log up to its head to
+    ``log.jsonl``: the checkpoint and the file."""
+    ledger = projector.ledger
+    record_gaps(projector)
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    with path.open("wb") as out:
+        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    return held, path
+
+
 def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
     holed: int,
     story: Story,
@@ -133,12 +147,7 @@ def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
     tmp_path: Path,
     another_database: Callable[[], str],
 ) -> None:
-    ledger = story.ledger
-    record_gaps(projector)
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    with path.open("wb") as out:
-        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    held, path = exported_with_its_holes(projector, key, tmp_path)
     _, entries = event_log.read(path)
     [logged_gap] = [e for e in entries if isinstance(e, event_log.LoggedGap)]
     assert logged_gap.position == holed
@@ -163,12 +172,7 @@ def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
 def test_a_changed_record_of_a_hole_in_an_export_is_refused(
     holed: int, story: Story, projector: Projector, key: Ed25519PrivateKey, tmp_path: Path
 ) -> None:
-    ledger = story.ledger
-    record_gaps(projector)
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    with path.open("wb") as out:
-        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    held, path = exported_with_its_holes(projector, key, tmp_path)
     path.write_bytes(path.read_bytes().replace(b'"reason":"', b'"reason":"not really: '))
     result = event_log.verify_file(path, [held], cp.raw_public(key))
     assert [(p.kind, p.position) for p in result.problems][:1] == [("altered", holed)]
