@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.service import Ledger
-from tests.e2e.test_cli import one_line_error, run
+from tests.support.cli import one_line_error, run
 from tests.support.people import grant_people
 from tests.support.story import Story
 

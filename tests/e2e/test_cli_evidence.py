@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
-from tests.e2e.test_cli import one_line_error, run
-from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx
+from tests.support.cli import one_line_error, run
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
 from tests.support.people import People
 from tests.support.scenario import Scenario
 

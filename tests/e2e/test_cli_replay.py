@@ -14,7 +14,7 @@ from api.cli import cli
 from api.read_side import ReadSide
 from ledger.access import SYSTEM
 from ledger.service import Ledger
-from tests.e2e.test_cli import one_line_error
+from tests.support.cli import one_line_error
 from tests.support.people import People
 from tests.support.scenario import Scenario
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from api.reports import AuditQuery
 from api.routes import AuditExportQuery
 from ledger.service import Ledger
-from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 

@@ -21,7 +21,7 @@ from ledger import commands as c
 from ledger.access import PERSONNEL_READERS
 from ledger.service import Ledger
 from projections.audit_trail import WITHHELD
-from tests.integration.test_evidence_exports import read_csv, read_xlsx
+from tests.support.evidence import read_csv, read_xlsx
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ledger.service import Ledger
-from tests.e2e.test_http_reports import REPORTS
+from tests.support.http import REPORTS
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 

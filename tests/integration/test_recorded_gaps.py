@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,9 +27,9 @@ from projections.gaps import NotAHole, record_gaps, unrecorded
 from projections.merkle import GapInLog
 from projections.projector import Projector
 from projections.verify import verify
-from tests.integration.test_merkle_log import Superuser, leaf_of, naive_root
 from tests.support.people import grant_people
 from tests.support.story import Story
+from tests.support.tampering import Superuser, burn_a_position, leaf_of, naive_root
 
 
 @pytest.fixture
@@ -43,29 +42,6 @@ def superuser(database_url: str) -> Iterator[Superuser]:
 @pytest.fixture
 def key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
-
-
-def burn_a_position(superuser: Superuser, ledger: Ledger) -> int:
-    """Leave the position after the head empty, as a write rolled back after taking it from
-    a sequence did: the next event is stored one position further on (a copy of the first
-    event, a user's grant, under a new id). Answer the hole."""
-    head = ledger.position()
-    with superuser.engine.connect() as connection:
-        topic, state = connection.execute(
-            sa.text("SELECT topic, state FROM ledger_events WHERE id = 1")
-        ).one()
-    assert topic.endswith("User.Granted")
-    forged = uuid.uuid4()
-    oid: Any = str(forged) if superuser.postgres else forged.bytes
-    superuser.run(
-        "INSERT INTO ledger_events (id, originator_id, originator_version, topic, state) "
-        "VALUES (:p, :oid, 1, :topic, :state)",
-        p=head + 2,
-        oid=oid,
-        topic=topic,
-        state=bytes(state),
-    )
-    return head + 1
 
 
 @pytest.fixture

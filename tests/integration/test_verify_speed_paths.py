@@ -26,15 +26,8 @@ from projections import checkpoints, verify_worker
 from projections import verify as verify_module
 from projections.projector import Projector
 from projections.verify import verify
-from tests.integration.test_merkle_log import (
-    TAMPERS,
-    Superuser,
-    leaf_of,
-    leaves_of,
-    naive_root,
-    raw_events,
-)
 from tests.support.story import Story
+from tests.support.tampering import TAMPERS, Superuser, leaf_of, leaves_of, naive_root, raw_events
 
 #: topics no event of the ledger has, each a character a JSON string escapes or a COPY
 #: would (tab, newline, backslash), quotes, the other control characters, DEL, non-ASCII

@@ -1,4 +1,4 @@
-"""What a test's HTTP client reaches behind it."""
+"""What a test's HTTP client reaches behind it, and the report routes."""
 
 from __future__ import annotations
 
@@ -15,3 +15,14 @@ def read_side_of(client: TestClient) -> ReadSide:
     # TestClient types its app as any ASGI callable; the client of a test holds create_app's
     app = cast(Starlette, client.app)
     return cast(ReadSide, app.state.read_side)
+
+
+#: every report route of the API (with the list of applications, which reads a report table)
+REPORTS = (
+    "/api/reports/project-spend",
+    "/api/reports/department-activity",
+    "/api/reports/targets",
+    "/api/reports/audit-trail",
+    "/api/reports/trial-balance",
+    "/api/applications",
+)
