@@ -26,7 +26,7 @@ from api.endpoints import JSON, Endpoint
 from api.routes import ENDPOINTS
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.support.http import read_side_of
+from tests.support.http import REPORTS, read_side_of
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 
@@ -40,15 +40,6 @@ OPEN_VALUES = {
     ("HistoryChangeOut", "from"),
     ("HistoryChangeOut", "to"),
 }
-
-REPORTS = (
-    "/api/reports/project-spend",
-    "/api/reports/department-activity",
-    "/api/reports/targets",
-    "/api/reports/audit-trail",
-    "/api/reports/trial-balance",
-    "/api/applications",
-)
 
 
 def answer_models(response: Any) -> list[type[BaseModel]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,20 +33,8 @@ from tests.support.tampering import TAMPERS, Superuser, leaves_of, naive_root
 
 
 @pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
 def public(key: Ed25519PrivateKey) -> bytes:
     return cp.raw_public(key)
-
-
-@pytest.fixture
-def superuser(database_url: str) -> Iterator[Superuser]:
-    su = Superuser(database_url)
-    yield su
-    su.close()
 
 
 # -- the tree ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ hole.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,18 +30,6 @@ from projections.verify import verify
 from tests.support.people import grant_people
 from tests.support.story import Story
 from tests.support.tampering import Superuser, burn_a_position, leaf_of, naive_root
-
-
-@pytest.fixture
-def superuser(database_url: str) -> Iterator[Superuser]:
-    su = Superuser(database_url)
-    yield su
-    su.close()
-
-
-@pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
 
 
 @pytest.fixture

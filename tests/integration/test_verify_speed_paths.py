@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,13 +41,6 @@ UNUSUAL_TOPICS = [
     "line\u2028sep\u2029para\x85",
     "del\x7f and nbsp\xa0",
 ]
-
-
-@pytest.fixture
-def superuser(database_url: str) -> Iterator[Superuser]:
-    su = Superuser(database_url)
-    yield su
-    su.close()
 
 
 @pytest.fixture
