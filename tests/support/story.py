@@ -67,28 +67,6 @@ class Story(Scenario):
             self.people.officer,
         )
 
-    def submit(
-        self,
-        dossier_no: str,
-        enterprise_id: UUID | None = None,
-        city: int = CITY,
-        enterprise: int = ENTERPRISE,
-    ) -> Written:
-        """Submit a request of ``city`` + ``enterprise`` under ``dossier_no``."""
-        return self.ledger.submit_application(
-            c.SubmitApplication(
-                enterprise_id=enterprise_id or self.enterprise(),
-                dossier_no=dossier_no,
-                project=self.project,
-                support_type=self.support_type,
-                title="Áp dụng ISO 9001",
-                total_cost=city + enterprise,
-                requested=funding(city, enterprise),
-                submitted_on=D(YEAR, 2, 1),
-            ),
-            self.people.officer,
-        )
-
     def send_back(self, app_id: UUID) -> Written:
         return self.ledger.return_application(
             c.ReturnApplication(
@@ -103,17 +81,6 @@ class Story(Scenario):
                 application_id=app_id, resubmitted_on=D(YEAR, 2, 10), note="Đã bổ sung"
             ),
             self.people.officer,
-        )
-
-    def appraise(self, app_id: UUID, city: int = CITY, enterprise: int = ENTERPRISE) -> Written:
-        return self.ledger.appraise_application(
-            c.AppraiseApplication(
-                application_id=app_id,
-                appraised_on=D(YEAR, 2, 15),
-                recommended=funding(city, enterprise),
-                note="Đủ điều kiện",
-            ),
-            self.people.appraiser,
         )
 
     def approve_by(
