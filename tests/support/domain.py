@@ -120,6 +120,19 @@ def acceptance(result: str = "passed", outputs: dict[str, int] | None = None) ->
     )
 
 
+def activity_approval(department: str = "SCT", budget: int = 30_000_000) -> c.ApproveActivity:
+    return c.ApproveActivity(
+        department=department,
+        project="DA2",
+        kind="training",
+        title="Tập huấn năng suất chất lượng",
+        budget_year=YEAR,
+        budget=budget,
+        decision_no="QĐ-0001",
+        approved_on=D(YEAR, 1, 20),
+    )
+
+
 # -- an application walked through its lifecycle ------------------------------------------------
 
 

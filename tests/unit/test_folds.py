@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from ledger import commands as c
 from ledger.budget_line import budget_line_id
 from ledger.log_gaps import RecordedGap
 from ledger.program_activity import ProgramActivity
@@ -41,6 +40,7 @@ from tests.support.domain import (
     D,
     Log,
     acceptance,
+    activity_approval,
     appraisal,
     approval,
     budget_line,
@@ -179,19 +179,7 @@ def test_department_activity_counts_for_the_recorders_department_in_the_effectiv
         line.disburse(app.id, paid, amount, meta(on=in_2016))
     app.reverse_disbursement(paid, "Chi sai", meta(on=in_2016))
     line.reverse_disbursement(app.id, paid, PAYMENT, meta(on=in_2016))
-    activity = ProgramActivity.approve(
-        c.ApproveActivity(
-            department="SCT",
-            project="DA2",
-            kind="training",
-            title="Tập huấn",
-            budget_year=YEAR,
-            budget=30 * MILLION,
-            decision_no="QĐ-0002",
-            approved_on=D(YEAR, 1, 20),
-        ),
-        meta(OFFICER),
-    )
+    activity = ProgramActivity.approve(activity_approval("SCT", 30 * MILLION), meta(OFFICER))
     log.take(app, line, activity)
 
     def row(events: int, **figures: int) -> dict[str, int]:

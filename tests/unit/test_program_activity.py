@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import commands as c
 from ledger.errors import ExceedsApproved, InvalidTransition
 from ledger.program_activity import ProgramActivity
-from tests.support.domain import YEAR, D, meta, refused
+from tests.support.domain import activity_approval, meta, refused
 
 BUDGET = 30_000_000
 
 
 def approved(budget: int = BUDGET) -> ProgramActivity:
-    return ProgramActivity.approve(
-        c.ApproveActivity(
-            department="SCT",
-            project="DA2",
-            kind="training",
-            title="Tập huấn năng suất chất lượng",
-            budget_year=YEAR,
-            budget=budget,
-            decision_no="QĐ-0001",
-            approved_on=D(YEAR, 1, 20),
-        ),
-        meta(),
-    )
+    return ProgramActivity.approve(activity_approval("SCT", budget), meta())
 
 
 def test_an_approved_activity_runs_for_its_own_department() -> None:
