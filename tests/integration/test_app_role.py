@@ -33,8 +33,10 @@ from ledger import settings
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
-from tests.conftest import PostgresDatabases, grant_people, read_side_of
-from tests.integration.helpers import Story
+from tests.support.databases import PostgresDatabases
+from tests.support.http import read_side_of
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 MIGRATION: Any = importlib.import_module("migrations.versions.0004_app_role")
 #: later migrations' tables the role may only read
