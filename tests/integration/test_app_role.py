@@ -198,6 +198,9 @@ def test_the_server_runs_as_the_role(app_ledger: Ledger, pg_url: str) -> None:
                 break
             time.sleep(0.05)
         assert (journal.active_set, journal.rebuilding) == ("b", False)
+        # the live follower folds the others in its own time: wait for it, then ask
+        for name in projector.classes:
+            projector.wait_for(name, position, 30)
         status = client.get("/api/admin/projections", headers=admin).json()
         assert {(s["position"], s["last_error"]) for s in status} == {(position, None)}
 
