@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import migrations
-from api.cli import cli, head_revision
+from api.cli import head_revision
 from ledger.errors import Unauthorized
 from ledger.service import Ledger
+from tests.support.cli import one_line_error, run
 
 LEDGER_SCRIPT = Path(sys.executable).with_name("ledger")
 
@@ -38,22 +39,8 @@ COMMANDS: tuple[list[str], ...] = (
 )
 
 
-def run(url: str | None, *args: str, env: dict[str, str] | None = None) -> Result:
-    options = ["--database-url", url] if url else []
-    return CliRunner(env=env).invoke(cli, [*options, *args], prog_name="ledger")
-
-
 def add_user(url: str, name: str = "Nguyễn Văn An", role: str = "officer") -> Result:
     return run(url, "users", "add", "--name", name, "--role", role, "--department", "SKHCN")
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture

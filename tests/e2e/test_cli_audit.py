@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.service import Ledger
-from tests.conftest import grant_people
-from tests.e2e.test_cli import one_line_error, run
-from tests.integration.helpers import Story
+from tests.support.cli import one_line_error, run
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 AUDIT_COMMANDS = (
     ["keys"],

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
-from tests.conftest import People
-from tests.e2e.test_cli import one_line_error, run
-from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx
-from tests.scenario import Scenario
+from tests.support.cli import one_line_error, run
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 
 def test_export_audit_trail_writes_the_filtered_trail_naming_its_checkpoint(

@@ -14,9 +14,9 @@ from api.cli import cli
 from api.read_side import ReadSide
 from ledger.access import SYSTEM
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.e2e.test_cli import one_line_error
-from tests.scenario import Scenario
+from tests.support.cli import one_line_error
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 REPORTS = (
     "project-spend",

@@ -18,7 +18,7 @@ from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.checkpoint import init_key
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.support.people import People
 
 PROTECTED = [e for e in ENDPOINTS if not e.public]
 #: not JSON at all: a handler that read the body before checking the role would answer 422

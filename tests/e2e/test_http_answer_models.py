@@ -26,8 +26,9 @@ from api.endpoints import JSON, Endpoint
 from api.routes import ENDPOINTS
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.conftest import People, auth, read_side_of
-from tests.scenario import Scenario
+from tests.support.http import REPORTS, read_side_of
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 #: the JSON answers whose body is open by nature: the OpenAPI document itself
 OPEN_ANSWERS = {"openapi"}
@@ -39,15 +40,6 @@ OPEN_VALUES = {
     ("HistoryChangeOut", "from"),
     ("HistoryChangeOut", "to"),
 }
-
-REPORTS = (
-    "/api/reports/project-spend",
-    "/api/reports/department-activity",
-    "/api/reports/targets",
-    "/api/reports/audit-trail",
-    "/api/reports/trial-balance",
-    "/api/applications",
-)
 
 
 def answer_models(response: Any) -> list[type[BaseModel]]:

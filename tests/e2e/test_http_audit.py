@@ -19,8 +19,8 @@ from api.app import create_app
 from ledger import checkpoint as cp
 from ledger import merkle
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.integration.helpers import Story
+from tests.support.people import People, auth
+from tests.support.story import Story
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from starlette.testclient import TestClient
 from api.reports import AuditQuery
 from api.routes import AuditExportQuery
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.integration.test_evidence_exports import HEADERS, read_csv, read_xlsx
-from tests.scenario import Scenario
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 XLSX = "/api/reports/audit-trail.xlsx"
 CSV = "/api/reports/audit-trail.csv"

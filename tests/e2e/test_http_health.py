@@ -18,7 +18,9 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from ledger import settings
 from ledger.service import Ledger
-from tests.conftest import PG_ADMIN_URL, People, auth, read_side_of
+from tests.support.databases import PG_ADMIN_URL
+from tests.support.http import read_side_of
+from tests.support.people import People, auth
 
 
 def enterprise_body() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.support.people import People
 
 
 def headers(people: People, role: str, key: str | None = None) -> dict[str, str]:

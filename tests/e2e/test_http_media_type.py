@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
+from tests.support.people import People
 
 BUDGET = {
     "budget_year": 2015,

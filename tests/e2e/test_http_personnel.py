@@ -21,9 +21,9 @@ from ledger import commands as c
 from ledger.access import PERSONNEL_READERS
 from ledger.service import Ledger
 from projections.audit_trail import WITHHELD
-from tests.conftest import People, auth
-from tests.integration.test_evidence_exports import read_csv, read_xlsx
-from tests.scenario import Scenario
+from tests.support.evidence import read_csv, read_xlsx
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 REPORT = "/api/reports/audit-trail"
 PERSONNEL_RECORDS = {"User", "Administrators"}

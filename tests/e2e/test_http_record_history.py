@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from api.routes import HistoryEntryOut
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.integration.helpers import ADVANCE, Story
+from tests.support.people import People
+from tests.support.story import ADVANCE, Story
 
 API_KEYS = {"position", "recorded_at", "effective_date", "type", "actor", "department", "data"}
 

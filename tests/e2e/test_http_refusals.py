@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 M = 1_000_000
 SPLIT = {"city_budget": 60 * M, "enterprise": 40 * M, "other": 0}
@@ -150,34 +150,27 @@ def test_money_beyond_what_was_requested_approved_or_assigned_is_refused(desk: D
     assert "40.000.000 ₫" in problem["detail"]
 
 
-def test_the_approver_may_not_have_submitted_or_appraised_the_application(desk: Desk) -> None:
+@pytest.mark.parametrize(
+    ("roles", "code", "said"),
+    [
+        (("officer", "appraiser"), "separation_of_duties", "The approver may not be"),
+        (("district_officer",), "forbidden", "SKHCN"),
+    ],
+    ids=["who-submitted-or-appraised", "outside-skhcn"],
+)
+def test_who_may_not_approve_is_refused(
+    desk: Desk, roles: tuple[str, ...], code: str, said: str
+) -> None:
+    """The approver may not have submitted or appraised the application, and an officer
+    outside SKHCN may not approve."""
     scenario = Scenario(desk.ledger, desk.people)
     scenario.budget(1_000 * M)
     appraised = scenario.appraised()
-    for role in ("officer", "appraiser"):
-        desk.refused(
-            role,
-            "POST",
-            f"/api/applications/{appraised}/approval",
-            403,
-            "separation_of_duties",
-            approval(),
+    for role in roles:
+        problem = desk.refused(
+            role, "POST", f"/api/applications/{appraised}/approval", 403, code, approval()
         )
-
-
-def test_an_officer_outside_skhcn_may_not_approve(desk: Desk) -> None:
-    scenario = Scenario(desk.ledger, desk.people)
-    scenario.budget(1_000 * M)
-    appraised = scenario.appraised()
-    problem = desk.refused(
-        "district_officer",
-        "POST",
-        f"/api/applications/{appraised}/approval",
-        403,
-        "forbidden",
-        approval(),
-    )
-    assert "SKHCN" in problem["detail"]
+        assert said in problem["detail"]
 
 
 def test_natural_keys_already_used_are_duplicates(desk: Desk) -> None:

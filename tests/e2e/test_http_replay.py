@@ -15,9 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.e2e.test_http_reports import REPORTS
-from tests.scenario import Scenario
+from tests.support.http import REPORTS
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 
 def without_root(view: dict[str, Any]) -> dict[str, Any]:

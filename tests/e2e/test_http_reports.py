@@ -12,17 +12,9 @@ from starlette.testclient import TestClient
 from api import reports
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.scenario import Scenario
-
-REPORTS = (
-    "/api/reports/project-spend",
-    "/api/reports/department-activity",
-    "/api/reports/targets",
-    "/api/reports/audit-trail",
-    "/api/reports/trial-balance",
-    "/api/applications",
-)
+from tests.support.http import REPORTS
+from tests.support.people import People, auth
+from tests.support.scenario import Scenario
 
 
 def test_a_report_read_with_min_position_reflects_the_write_just_made(

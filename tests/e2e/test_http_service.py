@@ -19,8 +19,9 @@ from api.routes import ENDPOINTS
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.registry import BY_NAME
-from tests.conftest import People, read_side_of
-from tests.scenario import Scenario
+from tests.support.http import read_side_of
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 PROJECTION_NAMES = set(BY_NAME)
 

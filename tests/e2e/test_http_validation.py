@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario, tax_code
+from tests.support.people import People
+from tests.support.scenario import Scenario, tax_code
 
 TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "errors"}

@@ -9,8 +9,9 @@ from starlette.testclient import TestClient
 
 from api.routes import ActivityOut, ApplicationOut, BudgetLineOut, EnterpriseOut, HistoryEntryOut
 from ledger.service import Ledger
-from tests.conftest import People, unique
-from tests.scenario import tax_code
+from tests.support.names import unique
+from tests.support.people import People
+from tests.support.scenario import tax_code
 
 M = 1_000_000
 

@@ -15,11 +15,10 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from ledger import checkpoint as cp
 from ledger.service import Ledger
-from tests.conftest import People, auth
-from tests.e2e.test_cli import one_line_error, run
-from tests.integration.helpers import Story
-from tests.integration.test_merkle_log import Superuser
-from tests.integration.test_recorded_gaps import burn_a_position
+from tests.support.cli import one_line_error, run
+from tests.support.people import People, auth
+from tests.support.story import Story
+from tests.support.tampering import Superuser, burn_a_position
 
 
 @pytest.fixture

@@ -6,60 +6,20 @@ big enough that a rebuild or a catch-up can be killed half-way through.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ledger import checkpoint as cp
-from ledger.event_log import import_file
-from ledger.service import Ledger
-from tests.conftest import PG_ADMIN_URL
-from tests.faults.harness import LedgerServer, Processes, ledger_env, pg_database_name
-
-#: the demo program's scale for the big log (≈ 12,500 events: a rebuild reads it in one full
-#: batch and a tail, a catch-up in seven batches per projection)
-DEMO_SCALE = "0.45"
-
-
-@dataclass(frozen=True)
-class Database:
-    """A fresh, migrated, empty database of the test."""
-
-    url: str
-    backend: str
-
-    @property
-    def pg_name(self) -> str:
-        assert self.backend == "postgresql"
-        return pg_database_name(self.url)
-
-
-@dataclass(frozen=True)
-class People:
-    """Tokens made with ``ledger users add``: an SKHCN officer and an admin."""
-
-    officer: str
-    admin: str
-
-
-@dataclass(frozen=True)
-class DemoLog:
-    """The demo program's event log exported once per session, with its checkpoint."""
-
-    path: Path
-    checkpoint: Path
-    events: int
+from tests.faults.harness import LedgerServer, Processes, ledger_env
+from tests.support.databases import PG_ADMIN_URL
+from tests.support.faults import DEMO_SCALE, Database, DemoLog, People, add_people
 
 
 @pytest.fixture
 def migrated_database(backend: str, database_url: str) -> Database:
     """A fresh, migrated database, once on SQLite and once on PostgreSQL."""
     return Database(database_url, backend)
-
-
-#: the faults only PostgreSQL has (``pg_terminate_backend``): ``backend`` fixed to it
-postgresql_only = pytest.mark.parametrize("backend", ["postgresql"])
 
 
 @pytest.fixture
@@ -73,13 +33,6 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     running = Processes(tmp_path, ledger_env(tmp_path))
     yield running
     running.close()
-
-
-def add_people(processes: Processes, url: str) -> People:
-    officer, admin = processes.add_users(
-        url, ("Nguyễn Văn Tải", "officer", "SKHCN"), ("Quản trị Sự cố", "admin", "SKHCN")
-    )
-    return People(officer=officer, admin=admin)
 
 
 @pytest.fixture
@@ -123,16 +76,3 @@ def demo_log(tmp_path_factory: pytest.TempPathFactory) -> DemoLog:
         processes.close()
     held = cp.read_file(directory / "checkpoint.json")
     return DemoLog(directory / "events.jsonl", directory / "checkpoint.json", held.tree_size)
-
-
-def load_demo_log(url: str, log: DemoLog) -> int:
-    """Import the demo log into the empty database at ``url`` (the project's import: every
-    leaf checked against the checkpoint, positions kept); the read models are left at 0."""
-    ledger = Ledger(url)
-    try:
-        result = import_file(
-            ledger.engine, ledger.events_table, log.path, cp.read_file(log.checkpoint), None
-        )
-    finally:
-        ledger.engine.dispose()
-    return int(result.checked)

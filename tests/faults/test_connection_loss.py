@@ -13,7 +13,6 @@ import time
 
 import httpx
 
-from tests.faults.conftest import Database, People, postgresql_only
 from tests.faults.harness import (
     LedgerServer,
     Load,
@@ -25,6 +24,7 @@ from tests.faults.harness import (
     poll_live_projections,
     terminate_backends,
 )
+from tests.support.faults import Database, People, postgresql_only
 
 TERMINATIONS = 3
 SECONDS_BETWEEN = 1.0

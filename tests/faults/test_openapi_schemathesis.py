@@ -28,9 +28,9 @@ from api.openapi import TEXT_FORMATS
 from ledger import commands as c
 from ledger.checkpoint import init_key
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario
-from tests.strategies import text
+from tests.support.people import People
+from tests.support.scenario import Scenario
+from tests.support.strategies import text
 
 EXAMPLES = 3  # per operation and phase: the whole run stays within a minute per database
 for multiline, name in TEXT_FORMATS.items():

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.faults.conftest import Database, DemoLog, add_people, load_demo_log
 from tests.faults.harness import (
     LedgerServer,
     Load,
@@ -29,6 +28,7 @@ from tests.faults.harness import (
     last_lines,
     projection_rows,
 )
+from tests.support.faults import Database, DemoLog, add_people, load_demo_log
 
 #: rows a catch-up batch folds (Projector.catch_up) and a rebuild reads (Projector.rebuild)
 CATCH_UP_BATCH = 2_000

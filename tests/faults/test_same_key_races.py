@@ -13,7 +13,6 @@ from collections import Counter
 
 import httpx
 
-from tests.faults.conftest import Database, People
 from tests.faults.harness import (
     USER_GRANTED,
     LedgerServer,
@@ -25,6 +24,7 @@ from tests.faults.harness import (
     log_positions,
     stored_values,
 )
+from tests.support.faults import Database, People
 
 CLIENTS = 16
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 
-from tests.faults.conftest import Database, People
 from tests.faults.harness import (
     LedgerServer,
     Load,
@@ -23,6 +22,7 @@ from tests.faults.harness import (
     enterprise,
     wait_for_a_writing_command,
 )
+from tests.support.faults import Database, People
 
 KILLS = 2
 SECONDS_BETWEEN = 0.8

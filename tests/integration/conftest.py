@@ -1,13 +1,18 @@
-"""Fixtures shared by the integration tests of the Merkle log and its verification."""
+"""Fixtures shared by the integration tests of the Merkle log and its verification: a settled
+story, a projector, a signing key, and a superuser who tampers with the log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.service import Ledger
 from projections.projector import Projector
-from tests.conftest import People
-from tests.integration.helpers import Story
+from tests.support.people import People
+from tests.support.story import Story
+from tests.support.tampering import Superuser
 
 
 @pytest.fixture
@@ -22,3 +27,15 @@ def story(ledger: Ledger, people: People) -> Story:
 @pytest.fixture
 def projector(ledger: Ledger) -> Projector:
     return Projector(ledger)
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def superuser(database_url: str) -> Iterator[Superuser]:
+    su = Superuser(database_url)
+    yield su
+    su.close()

@@ -20,9 +20,9 @@ from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.errors import AdminLockout, InvalidTransition
 from ledger.service import GrantedAccess, Ledger, Written
-from tests.conftest import People
-from tests.integration.helpers import refused
-from tests.integration.test_concurrency import Ledgers, race, raced
+from tests.support.concurrency import Ledgers, race, raced
+from tests.support.people import People
+from tests.support.refusals import refused
 
 
 def admins(ledger: Ledger) -> list[str]:

@@ -33,8 +33,10 @@ from ledger import settings
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
-from tests.conftest import PostgresDatabases, grant_people, read_side_of
-from tests.integration.helpers import Story
+from tests.support.databases import PostgresDatabases
+from tests.support.http import read_side_of
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 MIGRATION: Any = importlib.import_module("migrations.versions.0004_app_role")
 #: later migrations' tables the role may only read
@@ -196,6 +198,9 @@ def test_the_server_runs_as_the_role(app_ledger: Ledger, pg_url: str) -> None:
                 break
             time.sleep(0.05)
         assert (journal.active_set, journal.rebuilding) == ("b", False)
+        # the live follower folds the others in its own time: wait for it, then ask
+        for name in projector.classes:
+            projector.wait_for(name, position, 30)
         status = client.get("/api/admin/projections", headers=admin).json()
         assert {(s["position"], s["last_error"]) for s in status} == {(position, None)}
 

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.service import Ledger
-from tests.conftest import People, grant_people
-from tests.integration.helpers import Story
+from tests.support.people import People, grant_people
+from tests.support.story import Story
 
 TAMPERING = [
     pytest.param("UPDATE ledger_events SET topic = 'x'", id="update-every-row"),

@@ -18,8 +18,9 @@ from ledger.service import Ledger
 from projections import audit_trail
 from projections.projector import Projector
 from projections.replay import replay
-from tests.conftest import People, grant
-from tests.scenario import Scenario, funding
+from tests.support.people import People, grant
+from tests.support.scenario import funding
+from tests.support.story import Story
 
 NAME = "audit_trail"
 SCALE = 0.02
@@ -149,30 +150,10 @@ def test_every_summary_is_one_vietnamese_sentence_with_money_and_dates_written_o
 
 def test_an_approval_reads_as_the_decision_says(ledger: Ledger, people: People) -> None:
     # Step 1: a dossier approved for 45 million of the city budget by decision 45/QĐ-SKHCN.
-    scenario = Scenario(ledger, people)
-    scenario.budget()
-    app_id = ledger.submit_application(
-        c.SubmitApplication(
-            enterprise_id=scenario.enterprise(),
-            dossier_no="HS-2015-001",
-            project="DA2",
-            support_type="iso_9001",
-            title="Áp dụng ISO 9001",
-            total_cost=100_000_000,
-            requested=funding(45_000_000, 55_000_000),
-            submitted_on=dt.date(2015, 2, 1),
-        ),
-        people.officer,
-    ).id
-    ledger.appraise_application(
-        c.AppraiseApplication(
-            application_id=app_id,
-            appraised_on=dt.date(2015, 2, 15),
-            recommended=funding(45_000_000),
-            note="Đủ điều kiện",
-        ),
-        people.appraiser,
-    )
+    story = Story(ledger, people)
+    story.budget()
+    app_id = story.submit("HS-2015-001", city=45_000_000, enterprise=55_000_000).id
+    story.appraise(app_id, 45_000_000, 0)
     ledger.approve_application(
         c.ApproveApplication(
             application_id=app_id,

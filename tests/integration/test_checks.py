@@ -14,9 +14,9 @@ from ledger.base import Meta
 from ledger.budget_line import BudgetLine
 from ledger.checks import check_invariants
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.integration.helpers import CITY, ENTERPRISE, Story
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
+from tests.support.story import CITY, ENTERPRISE, Story
 
 
 def test_check_invariants_reports_a_line_that_does_not_reconcile(

@@ -18,8 +18,10 @@ import pytest
 
 from ledger.errors import ConcurrencyConflict, Duplicate, ExceedsApproved, InsufficientBudget
 from ledger.service import Ledger, Written
-from tests.conftest import People, grant_people
-from tests.integration.helpers import Story, figures, ref
+from tests.support.concurrency import Ledgers, race, raced
+from tests.support.names import ref
+from tests.support.people import People, grant_people
+from tests.support.story import Story, figures
 
 SHARING = ["a-ledger-per-thread", "one-shared-ledger"]
 TEN_MILLION = 10_000_000
@@ -30,28 +32,6 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "ledger.db"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite:///{path}"
-
-
-class Ledgers:
-    """The ledgers the racing threads use; disposed of after the test."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.made: list[Ledger] = []
-
-    def new(self) -> Ledger:
-        ledger = Ledger(self.url)
-        self.made.append(ledger)
-        return ledger
-
-    def for_threads(self, count: int, sharing: str, shared: Ledger) -> list[Ledger]:
-        if sharing == "one-shared-ledger":
-            return [shared] * count
-        return [self.new() for _ in range(count)]
-
-    def dispose(self) -> None:
-        for ledger in self.made:
-            ledger.engine.dispose()
 
 
 @pytest.fixture
@@ -75,37 +55,9 @@ def warm_up(ledger: Ledger, app_id: UUID) -> None:
     ledger.get_budget_lines()
 
 
-def raced(ledgers: Ledgers) -> bool:
-    """True if some writer lost a race at the store and was rerun (its ``retries`` counted):
-    proof that the racers really met there, not one after the other."""
-    return sum(ledger.retries for ledger in ledgers.made) > 0
-
-
 def assert_positions_have_no_gaps(ledger: Ledger) -> None:
     """Losers are turned back before they take a position: positions run 1, 2, 3, …"""
     assert ledger.position() == ledger.count_events()
-
-
-def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Run every call in its own thread, all released at once; return what each returned or
-    raised, in the order of ``calls``."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = calls[index]()
-        except BaseException as error:  # noqa: BLE001 - reported to the test as a result
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results
 
 
 # -- (a) twenty approvals, room for seven ----------------------------------------------------------

@@ -24,8 +24,9 @@ from ledger.checks import check_invariants
 from ledger.enterprise import Enterprise
 from ledger.service import Ledger
 from ledger.support_application import SupportApplication
-from tests.conftest import People, PostgresDatabases
-from tests.scenario import Scenario
+from tests.support.databases import PostgresDatabases
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 SMALL = 0.03
 
@@ -180,14 +181,22 @@ def test_real_tax_codes_pass_the_check_digit() -> None:
     assert tax_code_check_digit("030058856") == 9  # Vinamilk
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_same_seed_loads_the_same_program(ledger: Ledger, tmp_path: Path) -> None:
-    first = load_demo(ledger, seed=11, scale=0.02)
-    other = fresh_sqlite_ledger(tmp_path / "again.db")
+def loaded_twice(
+    ledger: Ledger, tmp_path: Path, seed: int, other_seed: int
+) -> tuple[DemoSummary, DemoSummary]:
+    """A small demo loaded with ``seed`` into ``ledger`` and with ``other_seed`` into a fresh
+    SQLite ledger."""
+    first = load_demo(ledger, seed=seed, scale=0.02)
+    other = fresh_sqlite_ledger(tmp_path / f"seed-{other_seed}.db")
     try:
-        again = load_demo(other, seed=11, scale=0.02)
+        return first, load_demo(other, seed=other_seed, scale=0.02)
     finally:
         other.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_same_seed_loads_the_same_program(ledger: Ledger, tmp_path: Path) -> None:
+    first, again = loaded_twice(ledger, tmp_path, 11, 11)
     assert again == first
 
 
@@ -203,12 +212,7 @@ def test_the_same_seed_loads_the_same_program_on_either_database(
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_another_seed_loads_another_program(ledger: Ledger, tmp_path: Path) -> None:
-    first = load_demo(ledger, seed=1, scale=0.02)
-    other = fresh_sqlite_ledger(tmp_path / "other.db")
-    try:
-        second = load_demo(other, seed=2, scale=0.02)
-    finally:
-        other.engine.dispose()
+    first, second = loaded_twice(ledger, tmp_path, 1, 2)
     assert second.actions != first.actions or second.events != first.events
 
 

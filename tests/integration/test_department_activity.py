@@ -15,8 +15,8 @@ from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import department_activity
 from projections.projector import Projector
-from tests.conftest import People
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 NAME = "department_activity"
 SCALE = 0.02

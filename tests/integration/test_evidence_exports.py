@@ -4,7 +4,6 @@ checkpoint of at most the events it reflects."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -24,63 +23,23 @@ from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail, checkpoints, evidence, merkle
 from projections.projector import Projector
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
+from tests.support.people import People
+from tests.support.scenario import Scenario
+from tests.support.story import Story
 
 NAME = "audit_trail"
 SCALE = 0.02
-BOM = b"\xef\xbb\xbf"
-HEADERS = [
-    "Vị trí",
-    "Thời điểm ghi (UTC)",
-    "Ngày hiệu lực",
-    "Loại bản ghi",
-    "Mã bản ghi",
-    "Loại sự kiện",
-    "Người thực hiện",
-    "Đơn vị",
-    "Số tiền",
-    "Chi tiết số tiền",
-    "Tham chiếu",
-    "Diễn giải",
-    "Mã băm lá",
-]
 NO_CHECKPOINT = "chưa có điểm kiểm tra (no checkpoint yet)"
-FACT = re.compile(r"^# (?P<label>.+?) \((?P<key>[a-z_.]+)\): (?P<value>.*)$")
 
 
-# -- reading the files back --------------------------------------------------------------------
+# -- reading the files back (the CSV and XLSX readers: tests/support/evidence.py) ---------------
 
 
 def exported(projector: Projector, fmt: str, **filters: Any) -> bytes:
     out = io.BytesIO()
     evidence.export(projector, out, fmt, evidence.AuditFilters(**filters))  # type: ignore[arg-type]
     return out.getvalue()
-
-
-def read_csv(data: bytes) -> tuple[dict[str, str], list[str], list[list[str]]]:
-    """(facts by key, header, rows) of a CSV export: BOM, then '#' lines, then the CSV."""
-    assert data.startswith(BOM + b"# "), data[:40]
-    text = data.decode("utf-8-sig")
-    lines = text.split("\r\n")
-    facts: dict[str, str] = {}
-    while lines[0].startswith("#"):
-        found = FACT.match(lines.pop(0))
-        assert found is not None
-        facts[found["key"]] = found["value"]
-    header, *rows = csv.reader(io.StringIO("\r\n".join(lines), newline=""))
-    return facts, header, rows
-
-
-def read_xlsx(data: bytes) -> tuple[dict[str, Any], list[Any], list[list[Any]]]:
-    """(facts by key, header cells, row cells) of an XLSX export."""
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["Nhật ký kiểm toán", "Thông tin xuất"]
-    about = list(book["Thông tin xuất"].iter_rows(values_only=True))
-    assert about[0] == ("Mục", "Khóa", "Giá trị")
-    facts = {key: value for _, key, value in about[1:]}
-    header, *rows = (list(row) for row in book["Nhật ký kiểm toán"].iter_rows())
-    return facts, header, rows
 
 
 def trail(projector: Projector, **filters: Any) -> list[dict[str, Any]]:
@@ -130,7 +89,7 @@ def caught_up_demo(ledger: Ledger) -> Projector:
     return projector
 
 
-# -- the rows ----------------------------------------------------------------------------------
+# -- the rows -----------------------------------------------------------------------------------
 
 
 def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(ledger: Ledger) -> None:
@@ -193,31 +152,11 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     ledger: Ledger, people: People
 ) -> None:
     # Step 1: a dossier of 100 million asking 60 million of the city budget, approved.
-    scenario = Scenario(ledger, people)
-    scenario.budget()
-    app_id = ledger.submit_application(
-        c.SubmitApplication(
-            enterprise_id=scenario.enterprise(),
-            dossier_no="HS-2015-077",
-            project="DA2",
-            support_type="iso_9001",
-            title="Áp dụng ISO 9001",
-            total_cost=100_000_000,
-            requested=funding(60_000_000, 40_000_000),
-            submitted_on=dt.date(2015, 2, 1),
-        ),
-        people.officer,
-    ).id
-    ledger.appraise_application(
-        c.AppraiseApplication(
-            application_id=app_id,
-            appraised_on=dt.date(2015, 2, 15),
-            recommended=funding(55_000_000, 40_000_000),
-            note="Đủ điều kiện",
-        ),
-        people.appraiser,
-    )
-    scenario.approve(app_id, 60_000_000, 40_000_000)
+    story = Story(ledger, people)
+    story.budget()
+    app_id = story.submit("HS-2015-077", city=60_000_000, enterprise=40_000_000).id
+    story.appraise(app_id, 55_000_000, 40_000_000)
+    story.approve(app_id, 60_000_000, 40_000_000)
     projector = Projector(ledger)
     projector.catch_up()
 
@@ -263,7 +202,7 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     assert cells[0][2].value == dt.datetime(2015, 2, 1)
 
 
-# -- the filters -------------------------------------------------------------------------------
+# -- the filters --------------------------------------------------------------------------------
 
 
 def test_the_filters_keep_exactly_the_rows_the_report_keeps(ledger: Ledger) -> None:
@@ -359,7 +298,7 @@ def test_text_a_user_typed_cannot_become_a_formula_or_break_a_line_of_facts(
     assert (header, rows) == (HEADERS, [])
 
 
-# -- the checkpoint ----------------------------------------------------------------------------
+# -- the checkpoint -----------------------------------------------------------------------------
 
 
 def named_checkpoint(projector: Projector) -> tuple[dict[str, Any], dict[str, Any]]:

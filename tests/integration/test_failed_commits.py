@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from api.problems import status_of
 from ledger.errors import StorageFailed
 from ledger.service import Ledger
-from tests.conftest import grant_people
-from tests.integration.helpers import Story
+from tests.support.people import grant_people
+from tests.support.story import Story
 
 
 class RefusingConnection(sqlite3.Connection):

@@ -20,7 +20,8 @@ from api.idempotency import Answer, request_hash, run_once
 from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.service import Ledger
-from tests.conftest import People, grant_people, unique
+from tests.support.names import unique
+from tests.support.people import People, grant_people
 
 
 def positions(ledger: Ledger) -> list[int]:

@@ -30,19 +30,11 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.service import Ledger, Written
-from tests.conftest import People
-from tests.integration.helpers import (
-    API_CODES,
-    CITY,
-    ENTERPRISE,
-    Story,
-    figures,
-    line,
-    ref,
-    refused,
-    status,
-)
-from tests.scenario import YEAR, D, funding
+from tests.support.names import ref
+from tests.support.people import People
+from tests.support.refusals import API_CODES, refused
+from tests.support.scenario import YEAR, D, funding
+from tests.support.story import CITY, ENTERPRISE, Story, figures, line, status
 
 
 def test_every_refusal_carries_the_code_and_status_api_md_gives_it() -> None:
@@ -494,28 +486,25 @@ def test_after_settlement_only_recoveries_are_recorded(ledger: Ledger, people: P
 # -- 5. separation of duties, and who may do what -------------------------------------------------
 
 
-def test_the_officer_who_submitted_may_not_approve(ledger: Ledger, people: People) -> None:
+@pytest.mark.parametrize(
+    ("who", "did"),
+    [("officer", "submitted"), ("appraiser", "appraised")],
+    ids=["submitted", "appraised"],
+)
+def test_the_officer_who_submitted_or_appraised_may_not_approve(
+    ledger: Ledger, people: People, who: str, did: str
+) -> None:
     story = Story(ledger, people)
     story.budget()
-    app_id = story.appraised(CITY, ENTERPRISE)  # submitted by people.officer
+    app_id = story.appraised(
+        CITY, ENTERPRISE
+    )  # submitted by people.officer, appraised by people.appraiser
 
     error = refused(
-        ledger, SeparationOfDuties, lambda: story.approve_by(people.officer, app_id), app_id
+        ledger, SeparationOfDuties, lambda: story.approve_by(getattr(people, who), app_id), app_id
     )
 
-    assert "submitted" in error.detail
-
-
-def test_the_officer_who_appraised_may_not_approve(ledger: Ledger, people: People) -> None:
-    story = Story(ledger, people)
-    story.budget()
-    app_id = story.appraised(CITY, ENTERPRISE)  # appraised by people.appraiser
-
-    error = refused(
-        ledger, SeparationOfDuties, lambda: story.approve_by(people.appraiser, app_id), app_id
-    )
-
-    assert "appraised" in error.detail
+    assert did in error.detail
 
 
 def test_an_officer_outside_skhcn_may_not_approve(ledger: Ledger, people: People) -> None:
@@ -572,14 +561,9 @@ def test_each_role_may_run_exactly_the_commands_api_md_gives_it(role: str) -> No
                 require(actor, action)
 
 
-def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
-    ledger: Ledger, people: People
-) -> None:
-    story = Story(ledger, people)
-    story.budget()
-    app_id = story.contracted(CITY, ENTERPRISE)
-    enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
-    submit = c.SubmitApplication(
+def city_request(enterprise_id: UUID) -> c.SubmitApplication:
+    """A request of ``CITY`` from the city budget alone, under a fresh dossier number."""
+    return c.SubmitApplication(
         enterprise_id=enterprise_id,
         dossier_no=ref("HS"),
         project="DA2",
@@ -589,6 +573,16 @@ def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
         requested=funding(CITY),
         submitted_on=D(YEAR, 2, 1),
     )
+
+
+def test_a_role_that_may_not_is_refused_by_the_ledger_and_nothing_is_written(
+    ledger: Ledger, people: People
+) -> None:
+    story = Story(ledger, people)
+    story.budget()
+    app_id = story.contracted(CITY, ENTERPRISE)
+    enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
+    submit = city_request(enterprise_id)
     pay = c.RecordDisbursement(
         application_id=app_id,
         paid_on=D(YEAR, 4, 1),
@@ -760,16 +754,7 @@ def test_unknown_ids_are_not_found(ledger: Ledger, people: People) -> None:
     app_id = story.contracted(CITY, ENTERPRISE)
     enterprise_id = UUID(ledger.get_application(app_id)["enterprise_id"])
     nobody = uuid4()
-    submit = c.SubmitApplication(
-        enterprise_id=nobody,
-        dossier_no=ref("HS"),
-        project="DA2",
-        support_type="iso_9001",
-        title="ISO",
-        total_cost=CITY,
-        requested=funding(CITY),
-        submitted_on=D(YEAR, 2, 1),
-    )
+    submit = city_request(nobody)
     correction = c.CorrectEnterprise(
         enterprise_id=nobody, corrected_on=D(YEAR, 6, 1), reason="Sai tên", name="Công ty X"
     )

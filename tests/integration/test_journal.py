@@ -18,8 +18,8 @@ from projections.projector import Projector
 from projections.registry import BY_NAME
 from projections.replay import replay
 from projections.source import read_batches
-from tests.conftest import People
-from tests.scenario import D, Scenario
+from tests.support.people import People
+from tests.support.scenario import D, Scenario
 
 FIGURES = (*project_spend.CITY_FIGURES, "available")
 DEMO_SCALE = 0.03

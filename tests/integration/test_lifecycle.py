@@ -22,59 +22,12 @@ from ledger.enterprise import Enterprise
 from ledger.errors import InvalidTransition, ValidationFailed
 from ledger.service import Ledger, Written
 from ledger.support_application import ALLOWED, STATUSES
-from tests.conftest import BACKENDS, People, PostgresDatabases, grant_people
-from tests.integration.helpers import (
-    CITY,
-    ENTERPRISE,
-    PAYMENT,
-    Reached,
-    Story,
-    figures,
-    refused,
-    status,
-)
-from tests.scenario import YEAR, D
-
-# The lifecycle of DESIGN.md, written out independently of ``ALLOWED``: action -> the
-# statuses it is allowed from. Payments run from the contract until settlement; after
-# settlement only recoveries; a reversal corrects a payment as long as the application is
-# not settled.
-LIFECYCLE: dict[str, set[str]] = {
-    "return": {"submitted", "appraised"},
-    "resubmit": {"returned"},
-    "appraise": {"submitted"},
-    "approve": {"appraised"},
-    "reject": {"submitted", "returned", "appraised"},
-    "withdraw": {"submitted", "returned", "appraised"},
-    "sign a contract for": {"approved"},
-    "pay": {"contracted", "accepted"},
-    "reverse a payment of": {"contracted", "accepted", "acceptance_failed", "cancelled"},
-    "record the acceptance of": {"contracted"},
-    "settle": {"accepted"},
-    "cancel": {"approved", "contracted", "acceptance_failed"},
-    "order a recovery for": {"contracted", "accepted", "acceptance_failed", "settled", "cancelled"},
-    "receive a recovery for": {
-        "contracted",
-        "accepted",
-        "acceptance_failed",
-        "settled",
-        "cancelled",
-    },
-}
-
-EVERY_STATUS = (
-    "submitted",
-    "returned",
-    "appraised",
-    "approved",
-    "rejected",
-    "withdrawn",
-    "contracted",
-    "accepted",
-    "acceptance_failed",
-    "settled",
-    "cancelled",
-)
+from tests.support.databases import BACKENDS, PostgresDatabases
+from tests.support.lifecycle import EVERY_STATUS, LIFECYCLE
+from tests.support.people import People, grant_people
+from tests.support.refusals import refused
+from tests.support.scenario import YEAR, D
+from tests.support.story import CITY, ENTERPRISE, PAYMENT, Reached, Story, figures, status
 
 
 @dataclass(frozen=True)

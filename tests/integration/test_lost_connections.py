@@ -23,7 +23,8 @@ from ledger import commands as c
 from ledger.errors import StorageUnavailable
 from ledger.service import Ledger, Written
 from projections.projector import Projector
-from tests.conftest import People, grant_people, unique
+from tests.support.names import unique
+from tests.support.people import People, grant_people
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector
 from projections.replay import replay
-from tests.conftest import People
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 
 def spend(projector: Projector) -> tuple[int, list[dict[str, object]]]:

@@ -23,7 +23,7 @@ from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import BY_NAME, PROJECTIONS
-from tests.integration.projection_support import differences, names, opened, snapshots
+from tests.support.projections import differences, names, opened, snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 100

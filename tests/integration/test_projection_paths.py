@@ -22,16 +22,9 @@ from ledger.service import Ledger
 from projections.projector import Projector
 from projections.replay import replay
 from projections.source import read_batch
-from tests.conftest import People, grant_people
-from tests.integration.projection_support import (
-    FreshDatabases,
-    Program,
-    differences,
-    names,
-    opened,
-    snapshots,
-)
-from tests.scenario import Scenario
+from tests.support.people import People, grant_people
+from tests.support.projections import FreshDatabases, Program, differences, names, opened, snapshots
+from tests.support.scenario import Scenario
 
 #: small batch sizes cut inside commands (a command writes one to three events); larger ones
 #: fold several commands at once, the largest all that is new

@@ -23,9 +23,24 @@ from demo.run import load_demo
 from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector
-from tests.conftest import People
-from tests.integration.projection_support import Snapshot, differences, names, snapshots
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.projections import Snapshot, differences, names, snapshots
+from tests.support.scenario import Scenario
+
+
+def settled_and_caught_up(
+    ledger: Ledger, people: People, budget: int, count: int
+) -> tuple[Projector, dict[str, list[dict[str, Any]]]]:
+    """``count`` settled applications on a line of ``budget``, folded by catch-up into table
+    set a; the projector, and project_spend's complete model (its rows by table)."""
+    scenario = Scenario(ledger, people)
+    scenario.budget(budget)
+    for _ in range(count):
+        scenario.settled()
+    projector = Projector(ledger)
+    projector.catch_up()
+    _, complete = projector.snapshot("project_spend")
+    return projector, complete
 
 
 def spend_report(projector: Projector) -> tuple[int, list[dict[str, Any]]]:
@@ -138,13 +153,7 @@ def test_a_read_keeps_its_snapshot_while_the_next_rebuild_clears_the_set_it_read
     ledger: Ledger, people: People
 ) -> None:
     # Step 1: three settled applications, folded by catch-up into table set a.
-    scenario = Scenario(ledger, people)
-    scenario.budget(500_000_000)
-    for _ in range(3):
-        scenario.settled()
-    projector = Projector(ledger)
-    projector.catch_up()
-    _, complete = projector.snapshot("project_spend")
+    projector, complete = settled_and_caught_up(ledger, people, 500_000_000, 3)
 
     # Step 2: a reader opens a read of set a; meanwhile one rebuild switches readers to set
     # b, and the next one clears set a and stops after refilling its first small batch.
@@ -182,13 +191,7 @@ def test_a_second_rebuild_during_a_rebuild_never_leaves_readers_a_partial_model(
     ledger: Ledger, people: People
 ) -> None:
     # Step 1: four settled applications, folded by catch-up; this is the complete model.
-    scenario = Scenario(ledger, people)
-    scenario.budget(900_000_000)
-    for _ in range(4):
-        scenario.settled()
-    projector = Projector(ledger)
-    projector.catch_up()
-    _, complete = projector.snapshot("project_spend")
+    projector, complete = settled_and_caught_up(ledger, people, 900_000_000, 4)
 
     # Step 2: a first rebuild has folded most of the log into set b when a second one
     # starts (as a second admin's request would), clears set b, folds one batch and waits.

@@ -17,8 +17,8 @@ from ledger.service import Ledger
 from projections import registers
 from projections.projector import Projector
 from projections.replay import replay
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.people import People
+from tests.support.scenario import Scenario, funding
 
 NAME = "registers"
 SCALE = 0.02

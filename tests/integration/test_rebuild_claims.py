@@ -24,8 +24,8 @@ from ledger.service import Ledger
 from projections.check import check
 from projections.claims import RebuildInProgress
 from projections.projector import Projector
-from tests.conftest import People, auth
-from tests.integration.helpers import Story
+from tests.support.people import People, auth
+from tests.support.story import Story
 
 ROOT = Path(__file__).resolve().parents[2]
 

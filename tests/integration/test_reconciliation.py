@@ -18,9 +18,9 @@ from ledger.problems import Problem
 from ledger.service import Ledger
 from projections.check import check
 from projections.projector import Projector
-from tests.conftest import People
-from tests.integration.helpers import Story
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
+from tests.support.story import Story
 
 
 def test_the_read_models_of_the_demo_reconcile(ledger: Ledger, database_url: str) -> None:

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from ledger.errors import NotFound
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.integration.helpers import ADVANCE, CITY, ENTERPRISE, PAYMENT, RECOVERY, Story
+from tests.support.people import People
+from tests.support.story import ADVANCE, CITY, ENTERPRISE, PAYMENT, RECOVERY, Story
 
 KEYS = {
     "position",

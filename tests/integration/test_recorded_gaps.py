@@ -11,9 +11,8 @@ hole.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,44 +27,9 @@ from projections.gaps import NotAHole, record_gaps, unrecorded
 from projections.merkle import GapInLog
 from projections.projector import Projector
 from projections.verify import verify
-from tests.conftest import grant_people
-from tests.integration.helpers import Story
-from tests.integration.test_merkle_log import Superuser, leaf_of, naive_root
-
-
-@pytest.fixture
-def superuser(database_url: str) -> Iterator[Superuser]:
-    su = Superuser(database_url)
-    yield su
-    su.close()
-
-
-@pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def burn_a_position(superuser: Superuser, ledger: Ledger) -> int:
-    """Leave the position after the head empty, as a write rolled back after taking it from
-    a sequence did: the next event is stored one position further on (a copy of the first
-    event, a user's grant, under a new id). Answer the hole."""
-    head = ledger.position()
-    with superuser.engine.connect() as connection:
-        topic, state = connection.execute(
-            sa.text("SELECT topic, state FROM ledger_events WHERE id = 1")
-        ).one()
-    assert topic.endswith("User.Granted")
-    forged = uuid.uuid4()
-    oid: Any = str(forged) if superuser.postgres else forged.bytes
-    superuser.run(
-        "INSERT INTO ledger_events (id, originator_id, originator_version, topic, state) "
-        "VALUES (:p, :oid, 1, :topic, :state)",
-        p=head + 2,
-        oid=oid,
-        topic=topic,
-        state=bytes(state),
-    )
-    return head + 1
+from tests.support.people import grant_people
+from tests.support.story import Story
+from tests.support.tampering import Superuser, burn_a_position, leaf_of, naive_root
 
 
 @pytest.fixture
@@ -125,6 +89,20 @@ def test_a_recorded_hole_is_a_leaf_of_its_own_and_the_log_verifies(
     assert verify(projector, [held], cp.raw_public(key)).ok
 
 
+def exported_with_its_holes(
+    projector: Projector, key: Ed25519PrivateKey, tmp_path: Path
+) -> tuple[cp.Checkpoint, Path]:
+    """Record the log's holes, sign a checkpoint and export the log up to its head to
+    ``log.jsonl``: the checkpoint and the file."""
+    ledger = projector.ledger
+    record_gaps(projector)
+    held = checkpoints.make(projector, key)
+    path = tmp_path / "log.jsonl"
+    with path.open("wb") as out:
+        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    return held, path
+
+
 def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
     holed: int,
     story: Story,
@@ -133,12 +111,7 @@ def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
     tmp_path: Path,
     another_database: Callable[[], str],
 ) -> None:
-    ledger = story.ledger
-    record_gaps(projector)
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    with path.open("wb") as out:
-        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    held, path = exported_with_its_holes(projector, key, tmp_path)
     _, entries = event_log.read(path)
     [logged_gap] = [e for e in entries if isinstance(e, event_log.LoggedGap)]
     assert logged_gap.position == holed
@@ -163,12 +136,7 @@ def test_a_log_with_a_recorded_hole_exports_verifies_offline_and_imports_whole(
 def test_a_changed_record_of_a_hole_in_an_export_is_refused(
     holed: int, story: Story, projector: Projector, key: Ed25519PrivateKey, tmp_path: Path
 ) -> None:
-    ledger = story.ledger
-    record_gaps(projector)
-    held = checkpoints.make(projector, key)
-    path = tmp_path / "log.jsonl"
-    with path.open("wb") as out:
-        event_log.export(ledger.engine, ledger.events_table, out, ledger.position(), held)
+    held, path = exported_with_its_holes(projector, key, tmp_path)
     path.write_bytes(path.read_bytes().replace(b'"reason":"', b'"reason":"not really: '))
     result = event_log.verify_file(path, [held], cp.raw_public(key))
     assert [(p.kind, p.position) for p in result.problems][:1] == [("altered", holed)]

@@ -24,8 +24,8 @@ from ledger.service import Ledger
 from projections.replay import position_known_at
 from projections.replay_cache import ReplayCache
 from projections.source import read_batches
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.people import People
+from tests.support.scenario import Scenario, funding
 
 D = dt.date
 UTC = dt.UTC

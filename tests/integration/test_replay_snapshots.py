@@ -3,7 +3,7 @@ fold from the first event answers, at any position, on SQLite and on PostgreSQL;
 that no longer describe the log (another log at the same address, a damaged file, another
 fold's code) are made again rather than used.
 
-Every test here (and, through ``tests/conftest.py``, every other replay test) runs with a
+Every test here (and, through the root ``conftest.py``, every other replay test) runs with a
 snapshot every :data:`EVERY` events.
 """
 
@@ -31,8 +31,8 @@ from projections.projector import Projector
 from projections.registry import BY_NAME
 from projections.replay import prepare_snapshots, replay
 from projections.snapshots import Snapshots, snapshots_for, snapshotted
-from tests.conftest import People, grant_people
-from tests.scenario import Scenario
+from tests.support.people import People, grant_people
+from tests.support.scenario import Scenario
 
 EVERY = 5
 NAMES = [cls.NAME for cls in snapshotted()]

@@ -1,6 +1,6 @@
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario
+from tests.support.people import People
+from tests.support.scenario import Scenario
 
 
 def test_an_application_walks_from_submission_to_settlement(ledger: Ledger, people: People) -> None:

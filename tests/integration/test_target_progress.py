@@ -17,8 +17,8 @@ from projections import target_progress
 from projections.projector import Projector
 from projections.source import read_batches
 from projections.target_progress import TargetProgress
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.people import People
+from tests.support.scenario import Scenario, funding
 
 D = dt.date
 NAME = "target_progress"

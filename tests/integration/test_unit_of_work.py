@@ -9,8 +9,8 @@ import pytest
 from ledger import commands as c
 from ledger.errors import Duplicate
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import Scenario, funding
+from tests.support.people import People
+from tests.support.scenario import Scenario, funding
 
 
 class Boom(Exception):

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +25,8 @@ from projections import checkpoints, verify_worker
 from projections import verify as verify_module
 from projections.projector import Projector
 from projections.verify import verify
-from tests.integration.helpers import Story
-from tests.integration.test_merkle_log import (
-    TAMPERS,
-    Superuser,
-    leaf_of,
-    leaves_of,
-    naive_root,
-    raw_events,
-)
+from tests.support.story import Story
+from tests.support.tampering import TAMPERS, Superuser, leaf_of, leaves_of, naive_root, raw_events
 
 #: topics no event of the ledger has, each a character a JSON string escapes or a COPY
 #: would (tab, newline, backslash), quotes, the other control characters, DEL, non-ASCII
@@ -49,13 +41,6 @@ UNUSUAL_TOPICS = [
     "line\u2028sep\u2029para\x85",
     "del\x7f and nbsp\xa0",
 ]
-
-
-@pytest.fixture
-def superuser(database_url: str) -> Iterator[Superuser]:
-    su = Superuser(database_url)
-    yield su
-    su.close()
 
 
 @pytest.fixture

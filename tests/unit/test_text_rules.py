@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.openapi import text_schema
 from ledger import commands as c
-from tests.strategies import text
+from tests.support.strategies import text
 
 LINE = TypeAdapter(c.Line)
 PARAGRAPH = TypeAdapter(c.Paragraph)

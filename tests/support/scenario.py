@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ledger import commands as c
-from ledger.service import Ledger
-from tests.conftest import People
+from ledger.service import Ledger, Written
+from tests.support.people import People
 
 YEAR = 2015
 D = dt.date
@@ -65,32 +65,51 @@ class Scenario:
             self.people.officer,
         ).id
 
-    def submitted(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
+    def submit(
+        self,
+        dossier_no: str,
+        enterprise_id: UUID | None = None,
+        city: int = 60_000_000,
+        enterprise: int = 40_000_000,
+        title: str = "Áp dụng ISO 9001",
+    ) -> Written:
+        """Submit a request of ``city`` + ``enterprise`` under ``dossier_no`` (for a new
+        enterprise unless one is given)."""
         return self.ledger.submit_application(
             c.SubmitApplication(
-                enterprise_id=self.enterprise(),
-                dossier_no=f"HS-{uuid.uuid4().hex[:8]}",
+                enterprise_id=enterprise_id or self.enterprise(),
+                dossier_no=dossier_no,
                 project=self.project,
                 support_type=self.support_type,
-                title="Xây dựng và áp dụng ISO 9001:2015",
-                total_cost=city + enterprise_share,
-                requested=funding(city, enterprise_share),
+                title=title,
+                total_cost=city + enterprise,
+                requested=funding(city, enterprise),
                 submitted_on=D(YEAR, 2, 1),
             ),
             self.people.officer,
-        ).id
+        )
 
-    def appraised(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
-        app_id = self.submitted(city, enterprise_share)
-        self.ledger.appraise_application(
+    def appraise(
+        self, app_id: UUID, city: int = 60_000_000, enterprise: int = 40_000_000
+    ) -> Written:
+        return self.ledger.appraise_application(
             c.AppraiseApplication(
                 application_id=app_id,
                 appraised_on=D(YEAR, 2, 15),
-                recommended=funding(city, enterprise_share),
+                recommended=funding(city, enterprise),
                 note="Đủ điều kiện",
             ),
             self.people.appraiser,
         )
+
+    def submitted(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
+        dossier_no = f"HS-{uuid.uuid4().hex[:8]}"
+        title = "Xây dựng và áp dụng ISO 9001:2015"
+        return self.submit(dossier_no, city=city, enterprise=enterprise_share, title=title).id
+
+    def appraised(self, city: int = 60_000_000, enterprise_share: int = 40_000_000) -> UUID:
+        app_id = self.submitted(city, enterprise_share)
+        self.appraise(app_id, city, enterprise_share)
         return app_id
 
     def approve(self, app_id: UUID, city: int, enterprise_share: int = 0) -> int:

@@ -1,112 +1,25 @@
-"""Helpers of the domain contract suite: reach any status of a support application through
-the application service, run each lifecycle action with fresh references, and prove that a
-refused command wrote nothing at all.
+"""The story of an application: reach any status of a support application through the
+application service, and run each lifecycle step with fresh references (``Story``); read the
+budget line and the status it leaves.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import pytest
-
-from api.idempotency import IdempotencyKeyReused
-from api.problems import status_of
 from ledger import commands as c
 from ledger.access import Actor
-from ledger.errors import (
-    AdminLockout,
-    ConcurrencyConflict,
-    Duplicate,
-    ExceedsApproved,
-    ExceedsRequested,
-    Forbidden,
-    FundingSplitMismatch,
-    InsufficientBudget,
-    InvalidTransition,
-    LedgerError,
-    NotFound,
-    PeriodClosed,
-    RuleViolation,
-    SeparationOfDuties,
-    StorageUnavailable,
-    Unauthorized,
-    ValidationFailed,
-)
 from ledger.service import Ledger, Written
-from tests.scenario import YEAR, D, Scenario, funding
-
-#: The error codes and statuses of API.md ("Errors"), written out so that a renamed code
-#: or a changed status fails the suite.
-API_CODES: dict[type[LedgerError], tuple[str, int]] = {
-    ValidationFailed: ("validation_error", 422),
-    FundingSplitMismatch: ("funding_split_mismatch", 422),
-    Unauthorized: ("unauthorized", 401),
-    Forbidden: ("forbidden", 403),
-    NotFound: ("not_found", 404),
-    InvalidTransition: ("invalid_transition", 409),
-    ExceedsRequested: ("exceeds_requested", 409),
-    ExceedsApproved: ("exceeds_approved", 409),
-    InsufficientBudget: ("insufficient_budget", 409),
-    SeparationOfDuties: ("separation_of_duties", 403),
-    RuleViolation: ("rule_violation", 409),
-    PeriodClosed: ("period_closed", 409),
-    Duplicate: ("duplicate", 409),
-    IdempotencyKeyReused: ("idempotency_key_reused", 409),
-    ConcurrencyConflict: ("concurrency_conflict", 409),
-    StorageUnavailable: ("storage_unavailable", 503),
-}
-#: with the refusals the server adds to API.md's (README's error list)
-CODES = {**API_CODES, AdminLockout: ("admin_lockout", 409)}
+from tests.support.names import ref
+from tests.support.scenario import YEAR, D, Scenario, funding
 
 CITY = 60_000_000  # the city-budget share an application asks for and is approved
 ENTERPRISE = 40_000_000  # the enterprise's own share
 ADVANCE = 20_000_000
 PAYMENT = 10_000_000
 RECOVERY = 5_000_000
-
-
-# -- proving that nothing was written ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Footprint:
-    """Everything a command could have written, as the ledger answers it."""
-
-    position: int
-    events: int
-    histories: dict[UUID, list[dict[str, Any]]]
-    applications: dict[UUID, dict[str, Any]]
-    budget_lines: list[dict[str, Any]]
-
-
-def footprint(ledger: Ledger, *application_ids: UUID) -> Footprint:
-    return Footprint(
-        position=ledger.position(),
-        events=ledger.count_events(),
-        histories={a: ledger.get_application_history(a) for a in application_ids},
-        applications={a: ledger.get_application(a) for a in application_ids},
-        budget_lines=ledger.get_budget_lines(),
-    )
-
-
-def refused(
-    ledger: Ledger, error: type[LedgerError], run: Callable[[], object], *watch: UUID
-) -> LedgerError:
-    """Run ``run``, expect exactly ``error`` with its API code, and prove nothing changed:
-    the global position, the number of events, the history and state of every watched
-    application and every budget line are what they were before."""
-    before = footprint(ledger, *watch)
-    with pytest.raises(error) as caught:
-        run()
-    assert type(caught.value) is error
-    assert (caught.value.code, status_of(caught.value)) == CODES[error]
-    assert caught.value.detail, "a refusal says why in one sentence"
-    assert footprint(ledger, *watch) == before, "a refused command changed what the ledger answers"
-    return caught.value
 
 
 def line(ledger: Ledger, year: int = YEAR, project: str = "DA2") -> dict[str, Any]:
@@ -122,10 +35,6 @@ def figures(ledger: Ledger, year: int = YEAR, project: str = "DA2") -> dict[str,
 
 def status(ledger: Ledger, application_id: UUID) -> str:
     return str(ledger.get_application(application_id)["status"])
-
-
-def ref(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 # -- the story of an application ----------------------------------------------------------------
@@ -158,22 +67,6 @@ class Story(Scenario):
             self.people.officer,
         )
 
-    def submit(self, dossier_no: str, enterprise_id: UUID | None = None) -> Written:
-        """Submit a request of ``CITY`` + ``ENTERPRISE`` under ``dossier_no``."""
-        return self.ledger.submit_application(
-            c.SubmitApplication(
-                enterprise_id=enterprise_id or self.enterprise(),
-                dossier_no=dossier_no,
-                project=self.project,
-                support_type=self.support_type,
-                title="Áp dụng ISO 9001",
-                total_cost=CITY + ENTERPRISE,
-                requested=funding(CITY, ENTERPRISE),
-                submitted_on=D(YEAR, 2, 1),
-            ),
-            self.people.officer,
-        )
-
     def send_back(self, app_id: UUID) -> Written:
         return self.ledger.return_application(
             c.ReturnApplication(
@@ -188,17 +81,6 @@ class Story(Scenario):
                 application_id=app_id, resubmitted_on=D(YEAR, 2, 10), note="Đã bổ sung"
             ),
             self.people.officer,
-        )
-
-    def appraise(self, app_id: UUID, city: int = CITY, enterprise: int = ENTERPRISE) -> Written:
-        return self.ledger.appraise_application(
-            c.AppraiseApplication(
-                application_id=app_id,
-                appraised_on=D(YEAR, 2, 15),
-                recommended=funding(city, enterprise),
-                note="Đủ điều kiện",
-            ),
-            self.people.appraiser,
         )
 
     def approve_by(

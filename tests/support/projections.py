@@ -30,7 +30,8 @@ from ledger import commands as c
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import PROJECTIONS
-from tests.conftest import People, PostgresDatabases
+from tests.support.databases import PostgresDatabases
+from tests.support.people import People
 
 Snapshot = tuple[int, dict[str, list[dict[str, Any]]]]
 Draw = Callable[[st.SearchStrategy[Any]], Any]
