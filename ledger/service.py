@@ -265,7 +265,7 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
                 )
             meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
             rule = self.rule_in_force(application.support_type, cmd.decided_on)
-            application.approve(cmd, rule, meta)
+            application.approve(cmd, meta, rule)
             line = None
             if cmd.approved.city_budget:
                 line = self._city_line(cmd.budget_year, application.project, cmd.channel)

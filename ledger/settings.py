@@ -191,6 +191,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     REPLAY_DIR,
     REPLAY_SNAPSHOT_EVERY,
     READY_MAX_LAG,
+    TOKEN,
     DEBUG,
     TEST_PG_URL,
     BENCH_PG_URL,

@@ -430,7 +430,7 @@ class SupportApplication(LedgerAggregate):
             self.Appraised, recommended=cmd.recommended.as_dict(), note=cmd.note, **meta.fields()
         )
 
-    def approve(self, cmd: ApproveApplication, rule: RuleVersion | None, meta: Meta) -> None:
+    def approve(self, cmd: ApproveApplication, meta: Meta, rule: RuleVersion | None = None) -> None:
         """Approve; the city-budget share must respect ``rule``, the support rule in force on
         the decision date (None: no rule, no cap)."""
         self.check_status("approve")

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from api.cli import cli
 from ledger.service import Ledger
-from tests.integration.estimate_story import YEAR, cast, history
+from tests.support.estimate_story import YEAR, cast, history
 
 
 def run(url: str, *args: str) -> Result:

@@ -9,8 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from ledger.service import Ledger
-from tests.conftest import People
-from tests.scenario import tax_code
+from tests.support.people import People
+from tests.support.scenario import tax_code
 
 M = 1_000_000
 

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from ledger.service import Ledger
-from tests.integration.estimate_story import YEAR, cast, history
+from tests.support.estimate_story import YEAR, cast, history
 
 EST = f"/api/estimates/{YEAR}"
 

@@ -14,7 +14,7 @@ from ledger import commands as c
 from ledger.budget_line import BudgetLine
 from ledger.errors import EstimateInputsUnavailable, InvalidTransition, ValidationFailed
 from ledger.service import Ledger
-from tests.integration.estimate_story import (
+from tests.support.estimate_story import (
     ACTIVITIES_DA1,
     PIPELINE_DA2,
     UNPAID_DA1,

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from ledger import commands as c
 from ledger.errors import LedgerError
 from ledger.service import Ledger
-from tests.conftest import grant_people
-from tests.scenario import tax_code
+from tests.support.people import grant_people
+from tests.support.scenario import tax_code
 
 M = 1_000_000
 CHANNELS = ("science_recurrent", "science_fund")

@@ -15,8 +15,8 @@ from migrations import alembic_config
 from projections.check import check
 from projections.projector import Projector
 from projections.state import projection_state
-from tests.conftest import People
-from tests.integration.test_budget_cycle_read_side import Year2015, assert_every_read_path_agrees
+from tests.support.budget_cycle import Year2015, assert_every_read_path_agrees
+from tests.support.people import People
 
 OLD_SPEND = """CREATE TABLE {name} (budget_year INTEGER NOT NULL, project VARCHAR(8) NOT NULL,
     source VARCHAR(16) NOT NULL, assigned BIGINT NOT NULL, committed BIGINT NOT NULL,

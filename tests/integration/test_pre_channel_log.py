@@ -25,7 +25,7 @@ from ledger import event_log
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.verify import verify
-from tests.conftest import People, grant_people
+from tests.support.people import People, grant_people
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "pre_channels"
 D = dt.date

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import MetaData
 
+from ledger import catalogue
 from ledger import commands as c
 from ledger.access import Actor
 from ledger.base import LedgerAggregate, Meta
@@ -197,7 +198,9 @@ def reach(status: str) -> SupportApplication:
 def budget_line(
     amount: int = 1_000_000_000, year: int = YEAR, project: str = "DA2", source: str = "city_budget"
 ) -> BudgetLine:
-    return BudgetLine.assign(year, project, source, amount, meta(FINANCE, D(year, 1, 5)))
+    return BudgetLine.assign(
+        year, project, source, catalogue.DEFAULT_CHANNEL, amount, meta(FINANCE, D(year, 1, 5))
+    )
 
 
 # -- refusals -----------------------------------------------------------------------------------

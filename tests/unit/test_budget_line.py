@@ -70,10 +70,17 @@ def test_money_paid_and_recovered_is_counted_but_does_not_change_the_room() -> N
     assert line.as_dict()["available"] == 40_000_000
 
 
-def test_a_line_is_named_by_its_year_project_and_source() -> None:
+def test_a_line_is_named_by_its_year_project_source_and_channel() -> None:
     line = budget_line(ASSIGNED, year=2016, project="DA1", source="enterprise")
     assert line.id == budget_line_id(2016, "DA1", "enterprise")
-    assert BUDGET_LINES[line.id] == (2016, "DA1", "enterprise")
+    assert BUDGET_LINES[line.id] == (2016, "DA1", "enterprise", "science_recurrent")
     assert budget_line_id(2016, "DA1", "enterprise") != budget_line_id(2016, "DA1", "other")
-    years = {year for year, _, _ in BUDGET_LINES.values()}
+    # the default channel keeps the id a line had before channels existed
+    assert budget_line_id(2016, "DA1", "city_budget", "science_recurrent") == budget_line_id(
+        2016, "DA1", "city_budget"
+    )
+    fund = budget_line_id(2016, "DA1", "city_budget", "science_fund")
+    assert fund != budget_line_id(2016, "DA1", "city_budget")
+    assert BUDGET_LINES[fund] == (2016, "DA1", "city_budget", "science_fund")
+    years = {year for year, _, _, _ in BUDGET_LINES.values()}
     assert years == set(range(FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR + 1))

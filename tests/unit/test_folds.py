@@ -31,7 +31,6 @@ from tests.support.domain import (
     CITY,
     DISTRICT_OFFICER,
     ENTERPRISE,
-    ENTERPRISE_ASSIGNED,
     FINANCE,
     OFFICER,
     PAYMENT,
@@ -69,28 +68,34 @@ def story() -> Log:
 
 
 def test_project_spend_gives_the_lines_figures_and_counts_the_application_where_it_ends() -> None:
-    spend = rows(folded(ProjectSpend, story()), "project_spend")
-    assert spend == {
-        (YEAR, "DA2", "city_budget"): {
+    spend = folded(ProjectSpend, story())
+    assert rows(spend, "project_spend") == {
+        (YEAR, "DA2", "science_recurrent"): {
             "budget_year": YEAR,
             "project": "DA2",
-            "source": "city_budget",
+            "channel": "science_recurrent",
             "assigned": ASSIGNED,
+            "carried_in": 0,
             "committed": KEPT,
             "disbursed": ADVANCE,
             "recovered": RECOVERY,
-            "applications": {"settled": 1},
-        },
+            "carried_out": 0,
+            "cancelled": 0,
+        }
+    }
+    # the enterprise "line" of an old log is no budget line: the enterprise's money is the
+    # approval's pledge, and what it spent (none reported at this acceptance)
+    assert rows(spend, "project_spend_counterpart") == {
         (YEAR, "DA2", "enterprise"): {
             "budget_year": YEAR,
             "project": "DA2",
             "source": "enterprise",
-            "assigned": ENTERPRISE_ASSIGNED,
-            "committed": ENTERPRISE,
-            "disbursed": 0,
-            "recovered": 0,
-            "applications": {},
-        },
+            "pledged": ENTERPRISE,
+            "spent": 0,
+        }
+    }
+    assert rows(spend, "project_spend_counts") == {
+        (YEAR, "DA2"): {"budget_year": YEAR, "project": "DA2", "applications": {"settled": 1}}
     }
 
 
@@ -99,15 +104,18 @@ def test_project_spend_moves_an_application_to_the_budget_year_of_its_approval()
     app = submitted()  # in 2015
     app.appraise(appraisal(), meta(APPRAISER))
     log.take(app)
-    after_submission = rows(folded(ProjectSpend, log), "project_spend")
-    assert after_submission[(YEAR, "DA2", "city_budget")]["applications"] == {"appraised": 1}
+    after_submission = rows(folded(ProjectSpend, log), "project_spend_counts")
+    assert after_submission[(YEAR, "DA2")]["applications"] == {"appraised": 1}
     app.approve(approval(year=2016), meta(APPROVER))
     log.take(app)
-    spend = rows(folded(ProjectSpend, log), "project_spend")
-    assert spend[(YEAR, "DA2", "city_budget")]["applications"] == {}
-    assert spend[(2016, "DA2", "city_budget")]["applications"] == {"approved": 1}
-    assert spend[(2016, "DA2", "enterprise")]["committed"] == ENTERPRISE
-    assert rows(folded(ProjectSpend, log), "project_spend_apps")[(app.id,)] == {
+    spend = folded(ProjectSpend, log)
+    counts = rows(spend, "project_spend_counts")
+    assert counts[(YEAR, "DA2")]["applications"] == {}
+    assert counts[(2016, "DA2")]["applications"] == {"approved": 1}
+    assert rows(spend, "project_spend_counterpart")[(2016, "DA2", "enterprise")]["pledged"] == (
+        ENTERPRISE
+    )
+    assert rows(spend, "project_spend_apps")[(app.id,)] == {
         "application_id": app.id,
         "project": "DA2",
         "budget_year": 2016,
@@ -125,10 +133,11 @@ def test_project_spend_gives_back_the_non_city_shares_of_a_cancelled_application
     released = app.cancel("Doanh nghiệp dừng", meta())
     line.release(app.id, released, meta())
     log.take(app, line)
-    spend = rows(folded(ProjectSpend, log), "project_spend")
-    assert spend[(YEAR, "DA2", "enterprise")]["committed"] == 0
-    assert spend[(YEAR, "DA2", "city_budget")]["committed"] == 0
-    assert spend[(YEAR, "DA2", "city_budget")]["applications"] == {"cancelled": 1}
+    spend = folded(ProjectSpend, log)
+    pledged = rows(spend, "project_spend_counterpart")
+    assert pledged.get((YEAR, "DA2", "enterprise"), {"pledged": 0})["pledged"] == 0
+    assert rows(spend, "project_spend")[(YEAR, "DA2", "science_recurrent")]["committed"] == 0
+    assert rows(spend, "project_spend_counts")[(YEAR, "DA2")]["applications"] == {"cancelled": 1}
 
 
 # -- budget_execution ---------------------------------------------------------------------------
@@ -137,15 +146,22 @@ def test_project_spend_gives_back_the_non_city_shares_of_a_cancelled_application
 def test_budget_execution_counts_the_city_lines_only_and_leaves_the_estimates_at_zero() -> None:
     execution = rows(folded(BudgetExecution, story()), "budget_execution")
     assert execution == {
-        (YEAR, "DA2"): {
+        (YEAR, "DA2", "city_budget", "science_recurrent"): {
             "budget_year": YEAR,
             "project": "DA2",
-            "estimate_proposed": 0,
-            "estimate_appraised": 0,
-            "estimate_approved": 0,
+            "source": "city_budget",
+            "channel": "science_recurrent",
+            "proposed": 0,
+            "appraised": 0,
+            "approved": 0,
+            "adjusted": 0,
             "assigned": ASSIGNED,
+            "carried_in": 0,
             "committed": KEPT,
             "disbursed": ADVANCE,
+            "recovered": RECOVERY,
+            "carried_out": 0,
+            "cancelled": 0,
         }
     }
 
@@ -157,7 +173,9 @@ def test_budget_execution_adds_adjustments_to_the_assigned_budget() -> None:
     line.adjust(30 * MILLION, meta(FINANCE))
     log.take(line)
     execution = rows(folded(BudgetExecution, log), "budget_execution")
-    assert execution[(YEAR, "DA2")]["assigned"] == ASSIGNED - 70 * MILLION
+    key = (YEAR, "DA2", "city_budget", "science_recurrent")
+    assert execution[key]["assigned"] == ASSIGNED - 70 * MILLION
+    assert execution[key]["adjusted"] == -70 * MILLION
 
 
 # -- department_activity ------------------------------------------------------------------------
@@ -281,7 +299,7 @@ def test_every_journal_posting_balances_and_the_accounts_give_back_the_lines_fig
         sides[1] += posting["credit"]
     assert all(debit == credit > 0 for debit, credit in by_position.values())
     net: dict[tuple[str, str], int] = {}
-    for (_, _, source, account), row in rows(journal, "journal_balances").items():
+    for (_, _, source, _, account), row in rows(journal, "journal_balances").items():
         net[source, account] = net.get((source, account), 0) + row["debit"] - row["credit"]
     assert sum(net.values()) == 0  # the trial balance nets to zero
     city = {account: net.get(("city_budget", account), 0) for account in ACCOUNTS}
@@ -291,14 +309,20 @@ def test_every_journal_posting_balances_and_the_accounts_give_back_the_lines_fig
         "commitments": KEPT - ADVANCE + RECOVERY,  # open: committed − disbursed + recovered
         "disbursements": ADVANCE,
         "recoveries": -RECOVERY,
+        "carried_in": 0,
+        "carried_out": 0,
+        "budget_cancelled": 0,
+        "counterpart_pledged": 0,
+        "counterpart_open": 0,
+        "counterpart_spent": 0,
     }
+    # the enterprise's share is counterpart funding: pledged, open until spent (an old log's
+    # enterprise "line" posts nothing)
     enterprise = {account: net.get(("enterprise", account), 0) for account in ACCOUNTS}
     assert enterprise == {
-        "budget_assigned": -ENTERPRISE_ASSIGNED,
-        "budget_available": ENTERPRISE_ASSIGNED - ENTERPRISE,
-        "commitments": ENTERPRISE,
-        "disbursements": 0,
-        "recoveries": 0,
+        **dict.fromkeys(ACCOUNTS, 0),
+        "counterpart_pledged": -ENTERPRISE,
+        "counterpart_open": ENTERPRISE,
     }
 
 

@@ -165,6 +165,8 @@ def test_every_free_text_field_of_every_command_is_one_of_the_shared_text_types(
         c.TaxCode,
         c.ProjectCode,
         c.SourceCode,
+        c.CityBudgetSource,
+        c.ChannelCode,
         c.SupportTypeCode,
         c.DepartmentCode,
         c.DistrictCode,
