@@ -11,7 +11,6 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger
@@ -20,6 +19,7 @@ from projections.projector import Projector
 from projections.replay import replay
 from tests.conftest import People, grant
 from tests.scenario import Scenario, funding
+from tests.support.demo import load_demo
 
 NAME = "audit_trail"
 SCALE = 0.02

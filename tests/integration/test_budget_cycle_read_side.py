@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from demo.run import load_demo
 from ledger import catalogue
 from ledger import commands as c
 from ledger.base import Meta
@@ -22,6 +21,7 @@ from projections.check import check
 from projections.projector import Projector
 from tests.conftest import People
 from tests.scenario import D, funding, tax_code
+from tests.support.demo import load_demo
 
 M = 1_000_000
 FUND = "science_fund"

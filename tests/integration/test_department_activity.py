@@ -7,7 +7,6 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, cast
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.base import LedgerAggregate
 from ledger.program_activity import ProgramActivity
@@ -17,6 +16,7 @@ from projections import department_activity
 from projections.projector import Projector
 from tests.conftest import People
 from tests.scenario import Scenario
+from tests.support.demo import load_demo
 
 NAME = "department_activity"
 SCALE = 0.02

@@ -16,7 +16,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger import checkpoint as cp
 from ledger import commands as c
 from ledger import merkle as tree
@@ -26,6 +25,7 @@ from projections import audit_trail, checkpoints, evidence, merkle
 from projections.projector import Projector
 from tests.conftest import People
 from tests.scenario import Scenario, funding
+from tests.support.demo import load_demo
 
 NAME = "audit_trail"
 SCALE = 0.02

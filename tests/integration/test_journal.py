@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import BudgetLine
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
@@ -20,6 +19,7 @@ from projections.replay import replay
 from projections.source import read_batches
 from tests.conftest import People
 from tests.scenario import D, Scenario
+from tests.support.demo import load_demo
 
 FIGURES = (*project_spend.CITY_FIGURES, "available")
 DEMO_SCALE = 0.03

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import BY_NAME, PROJECTIONS
 from tests.integration.projection_support import differences, names, opened, snapshots
+from tests.support.demo import load_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 100

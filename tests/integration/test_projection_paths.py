@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.replay import replay
@@ -32,6 +31,7 @@ from tests.integration.projection_support import (
     snapshots,
 )
 from tests.scenario import Scenario
+from tests.support.demo import load_demo
 
 #: small batch sizes cut inside commands (a command writes one to three events); larger ones
 #: fold several commands at once, the largest all that is new

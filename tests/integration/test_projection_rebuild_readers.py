@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.projection_support import Snapshot, differences, names, snapshots
 from tests.scenario import Scenario
+from tests.support.demo import load_demo
 
 
 def spend_report(projector: Projector) -> tuple[int, list[dict[str, Any]]]:

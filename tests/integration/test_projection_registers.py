@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Connection, Table
 
-from demo.run import DemoSummary, load_demo
+from demo.run import DemoSummary
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import registers
@@ -19,6 +19,7 @@ from projections.projector import Projector
 from projections.replay import replay
 from tests.conftest import People
 from tests.scenario import Scenario, funding
+from tests.support.demo import load_demo
 
 NAME = "registers"
 SCALE = 0.02

@@ -11,7 +11,6 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import update
 
 from api.cli import cli
-from demo.run import load_demo
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine
 from ledger.problems import Problem
@@ -21,6 +20,7 @@ from projections.projector import Projector
 from tests.conftest import People
 from tests.integration.helpers import Story
 from tests.scenario import Scenario
+from tests.support.demo import load_demo
 
 
 def test_the_read_models_of_the_demo_reconcile(ledger: Ledger, database_url: str) -> None:

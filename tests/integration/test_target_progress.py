@@ -8,7 +8,6 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from demo.run import load_demo
 from ledger import catalogue
 from ledger import commands as c
 from ledger.service import Ledger
@@ -19,6 +18,7 @@ from projections.source import read_batches
 from projections.target_progress import TargetProgress
 from tests.conftest import People
 from tests.scenario import Scenario, funding
+from tests.support.demo import load_demo
 
 D = dt.date
 NAME = "target_progress"
