@@ -43,6 +43,7 @@ from bench.common import ROOT, CommandCycle, fresh_database, measure_in_child
 from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
 from demo.run import load_demo
 from ledger.service import Ledger
+from projections import estimate_inputs
 from projections.projector import Projector
 from projections.registry import PROJECTIONS
 
@@ -146,6 +147,7 @@ class Lag:
 def live_lag(backend: str, seconds: float, rate: float) -> Lag:
     with fresh_database(backend, name="nscl_bench_lag") as url:
         ledger = Ledger(url)
+        estimate_inputs.install(ledger, Projector(ledger))  # the demo drafts its estimates
         load_demo(ledger, seed=SEED, scale=LAG_SCALE)
         writer = CommandCycle(ledger, LAG_YEAR, "LAG", length=3)  # submit, appraise, approve
         projector = Projector(ledger)  # makes the tracking rows before the follower starts

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from demo import draw
 from demo.reference import (
+    ACTIVITY_CHANNELS,
     ACTIVITY_MIX,
     ACTIVITY_TITLES,
     ACTIVITY_WEIGHTS,
@@ -26,6 +27,7 @@ from demo.reference import (
     DISTRICT_FILED,
     DISTRICT_WEIGHTS,
     END,
+    FUND_SUPPORT_TYPES,
     HA_TAY,
     LAST_YEAR,
     OUTCOME_RATES,
@@ -40,6 +42,7 @@ from demo.reference import (
     TITLES,
     TU_LIEM_SPLIT,
     YEAR_WEIGHTS,
+    rule_limit,
 )
 from ledger import catalogue
 from ledger.access import SYSTEM, Actor
@@ -88,6 +91,11 @@ class DemoApplication:
     recovery_ordered: int = 0
     recovered: int = 0
     planned_approval: dt.date | None = None
+    #: the city-budget channel it is approved on, and the year whose line it draws on now
+    channel: str = catalogue.DEFAULT_CHANNEL
+    drawing_year: int = 0
+    #: net money paid from each year's line
+    paid_by_year: dict[int, int] = field(default_factory=dict)
 
     @property
     def approved_city(self) -> int:
@@ -101,6 +109,27 @@ class DemoApplication:
     def net_out(self) -> int:
         return self.disbursed - self.recovered
 
+    def paid(self, amount: int) -> None:
+        """Money paid (or, negative, taken back) on the line it draws on now."""
+        year = self.drawing_year
+        self.paid_by_year[year] = self.paid_by_year.get(year, 0) + amount
+
+    def recovery_lines(self, amount: int) -> list[tuple[int, int]]:
+        """The lines a recovery goes back to once the application is closed (as the ledger
+        places it): those it was paid from, the drawing line first, then the years before."""
+        parts: dict[int, int] = {}
+        left = amount
+        for year in sorted((y for y in self.paid_by_year if y <= self.drawing_year), reverse=True):
+            part = min(left, max(self.paid_by_year[year], 0))
+            if part > 0:
+                parts[year] = part
+                left -= part
+        if left > 0:
+            parts[self.drawing_year] = parts.get(self.drawing_year, 0) + left
+        for year, part in parts.items():
+            self.paid_by_year[year] = self.paid_by_year.get(year, 0) - part
+        return sorted(parts.items(), reverse=True)
+
 
 @dataclass(eq=False)
 class DemoActivity:
@@ -112,8 +141,40 @@ class DemoActivity:
     budget: int
     actor: Actor
     id: UUID | None = None
+    approved_on: dt.date | None = None
     spent: int = 0
     stopped: bool = False
+    channel: str = catalogue.DEFAULT_CHANNEL
+    drawing_year: int = 0
+
+
+@dataclass(eq=False)
+class DemoNeed:
+    """A department's forecast of one support type's applications for a year's estimate."""
+
+    department: str
+    actor: Actor
+    project: str
+    support_type: str
+    enterprises: int
+    amount: int
+    note: str
+
+
+@dataclass(eq=False)
+class DemoEstimate:
+    """The annual estimate of one budget year as the demo writes it: the lines Sở Tài chính
+    finds right (``targets``, by project and channel), each draft's lines as the ledger
+    drafted them, the appraised lines."""
+
+    budget_year: int
+    targets: dict[tuple[str, str], int]
+    drafts: list[dict[tuple[str, str], int]] = field(default_factory=list)
+    appraised: dict[tuple[str, str], int] = field(default_factory=dict)
+    decision_no: str = ""
+
+
+Record = DemoApplication | DemoActivity
 
 
 def tax_code_check_digit(first_nine: str) -> int | None:
@@ -236,6 +297,10 @@ def applications(
         submitted_on = draw.day(rng, dt.date(year, 2, 20), dt.date(year, 11, 15))
         drawn.append(application(rng, enterprise, support_type, submitted_on))
         enterprise.first_date = min(enterprise.first_date, submitted_on)
+    for support_type in FUND_SUPPORT_TYPES:  # each channel in use, even in a small demo
+        of_type = [a for a in drawn if a.support_type == support_type]
+        if of_type and all(a.channel == catalogue.DEFAULT_CHANNEL for a in of_type):
+            of_type[0].channel = "science_fund"
     return drawn
 
 
@@ -245,8 +310,10 @@ def application(
     """One application: its project, title, cost, the split it asks for and the one its
     appraisal will recommend."""
     project = catalogue.SUPPORT_TYPES[support_type].project or rng.choice(list(catalogue.PROJECTS))
-    low, high, cap = COSTS[support_type]
+    low, high, _ = COSTS[support_type]
     total = draw.money(rng, low, high)
+    # asked within the support rule in force when it is filed
+    cap = rule_limit(support_type, submitted_on, total) // 100_000 * 100_000
     city = min(cap, draw.round_down(total * rng.uniform(0.3, 0.5)))
     other = draw.round_down(total * rng.uniform(0.05, 0.2)) if rng.random() < 0.15 else 0
     requested = {CITY: city, "enterprise": total - city - other, "other": other}
@@ -255,9 +322,12 @@ def application(
         recommended[CITY] = draw.round_down(city * rng.uniform(0.7, 0.95))
     edition = "2008" if submitted_on.year < 2017 else "2015"
     title = TITLES[support_type].format(e=enterprise.short, v=edition)
-    return DemoApplication(
+    drawn = DemoApplication(
         enterprise, project, support_type, title, total, requested, recommended, submitted_on
     )
+    if rng.random() < FUND_SUPPORT_TYPES.get(support_type, 0):
+        drawn.channel = "science_fund"
+    return drawn
 
 
 def assign_outcomes(rng: random.Random, apps: list[DemoApplication]) -> None:
@@ -312,5 +382,7 @@ def activities(rng: random.Random, count: int, people: dict[str, Actor]) -> list
             topic=PROJECT_TOPICS[project], year=year, dept=catalogue.DEPARTMENTS[department].name_vi
         )
         budget = draw.money(rng, low, high, 1_000_000)
-        drawn.append(DemoActivity(department, project, kind, title, year, budget, actor))
+        activity = DemoActivity(department, project, kind, title, year, budget, actor)
+        activity.channel = ACTIVITY_CHANNELS.get(kind, catalogue.DEFAULT_CHANNEL)
+        drawn.append(activity)
     return drawn

@@ -13,7 +13,14 @@ import datetime as dt
 
 FIRST_YEAR = 2011
 LAST_YEAR = 2020
+#: The program's decision (6374/QĐ-UBND): nothing of the demo is dated before it.
+START = dt.date(2010, 12, 27)
+#: The demo's last day: 2020, the program's last year, is left open (closing it would be
+#: dated in 2021, after the program).
 END = dt.date(LAST_YEAR, 12, 31)
+#: What the demo writes changed (the bench's cached logs are named by it): 2 runs the budget
+#: cycle (support rules, estimates, channels, year close).
+VERSION = 2
 #: Huyện Từ Liêm was split into Bắc and Nam Từ Liêm by resolution 132/NQ-CP (27/12/2013).
 TU_LIEM_SPLIT = dt.date(2014, 1, 1)
 TU_LIEM_CORRECTED_ON = dt.date(2014, 1, 2)
@@ -412,6 +419,7 @@ USERS: dict[str, tuple[str, str, str]] = {
     "QH-THUONGTIN": ("Lý Thị Ngọc", "officer", "QH-THUONGTIN"),
     "QH-HADONG": ("Dương Văn Khoa", "officer", "QH-HADONG"),
     "SCT": ("Mai Văn Tuấn", "officer", "SCT"),
+    "SKHDT": ("Hồ Thị Quyên", "officer", "SKHDT"),
     "SNNPTNT": ("Tạ Thị Oanh", "officer", "SNNPTNT"),
     "STTTT": ("Cao Văn Phúc", "officer", "STTTT"),
     "leader": ("Nguyễn Đức Thắng", "leader", "UBND"),
@@ -421,4 +429,78 @@ USERS: dict[str, tuple[str, str, str]] = {
 #: Support types a district committee files for the enterprises of its district.
 DISTRICT_FILED = frozenset(
     {"collective_mark", "certification_mark", "geographical_indication", "training"}
+)
+
+
+# -- the budget cycle -------------------------------------------------------------------------
+
+#: The demo's support rules (mức hỗ trợ): DEMO VALUES, not the program's real ones. From the
+#: program's start every support type is capped at 50 % of the cost and at the city share cap
+#: of ``COSTS``; the document numbers say "(demo)".
+RULES_DOCUMENT = "1520/QĐ-STC (demo)"
+RULES_SIGNED = dt.date(2010, 12, 28)
+RULES_PERCENT = 50
+#: One revision mid-program (demo values too): from 2016 a few types are capped lower or
+#: higher. Support type -> (max share %, max amount).
+REVISED_RULES_DOCUMENT = "2315/QĐ-STC (demo)"
+REVISED_RULES_SIGNED = dt.date(2015, 12, 10)
+REVISED_RULES_FROM = dt.date(2016, 1, 1)
+REVISED_RULES: dict[str, tuple[int, int]] = {
+    "iso_9001": (40, 35_000_000),
+    "improvement_tools": (40, 35_000_000),
+    "industrial_design": (50, 20_000_000),
+    "patent": (50, 40_000_000),
+    "tech_innovation": (30, 600_000_000),
+}
+
+
+def rule_on(support_type: str, on: dt.date) -> tuple[int, int]:
+    """The demo's rule for ``support_type`` in force on ``on``: (max share %, max amount)."""
+    if on >= REVISED_RULES_FROM and support_type in REVISED_RULES:
+        return REVISED_RULES[support_type]
+    return RULES_PERCENT, COSTS[support_type][2]
+
+
+def rule_limit(support_type: str, on: dt.date, total_cost: int) -> int:
+    """The most the city budget pays of an application costing ``total_cost`` (as the
+    ledger computes it), under the demo's rule in force on ``on``."""
+    share, most = rule_on(support_type, on)
+    return min(most, share * total_cost // 100)
+
+
+#: Channels other than the default (science_recurrent): testing equipment bought by the
+#: departments is infrastructure investment; part of the patents go through the science fund.
+ACTIVITY_CHANNELS = {"testing_equipment": "investment"}
+FUND_SUPPORT_TYPES = {"patent": 0.4}
+
+#: Who forecasts the needs of which applications for the estimate: a district committee for
+#: what it files itself, SKHDT for technology (DA3), else by the enterprise's sector.
+NEEDS_BY_SECTOR = {
+    "industry": "SCT",
+    "trade_services": "SCT",
+    "transport": "SCT",
+    "agriculture": "SNNPTNT",
+    "food": "SNNPTNT",
+    "craft_village": "SNNPTNT",
+}
+NEEDS_OF_PROJECT = {"DA3": "SKHDT"}
+NEEDS_DEFAULT = "SKHCN"
+
+#: How far an appraised line may stray from what Sở Tài chính finds right before it is changed.
+APPRAISAL_TOLERANCE = 0.15
+#: The share of years whose first draft is returned for redrafting.
+ESTIMATE_RETURN_RATE = 0.3
+ESTIMATE_RETURN_REASONS = [
+    "Thuyết minh cơ sở tính nhu cầu hỗ trợ của các dự án chưa đầy đủ; đề nghị rà soát, bổ sung",
+    "Chưa tổng hợp nhu cầu của các sở, ngành và UBND quận, huyện; đề nghị bổ sung",
+    "Dự toán chưa tách theo kênh bố trí kinh phí; đề nghị lập lại",
+]
+APPRAISAL_REASONS = {
+    "down": "Điều chỉnh giảm theo khả năng cân đối ngân sách năm {year}",
+    "up": "Bổ sung theo tiến độ thực hiện nhiệm vụ và nhu cầu đã rà soát cho năm {year}",
+    "new": "Bố trí qua {channel} theo nội dung đề nghị hỗ trợ năm {year}",
+    "none": "Không bố trí năm {year}: chưa có nhiệm vụ trên kênh {channel}",
+}
+REDUCTION_REASON = (
+    "Điều chỉnh giảm dự toán năm {year} không có khả năng thực hiện để bố trí cho nhiệm vụ khác"
 )

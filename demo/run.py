@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,12 @@ from sqlalchemy import exists, select
 
 from demo.actions import LedgerActions
 from demo.plan import Planner, Step
+from demo.reference import VERSION
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
 from ledger.user import User
 
-__all__ = ["DemoError", "DemoSummary", "load_demo", "program_events"]
+__all__ = ["VERSION", "DemoError", "DemoSummary", "load_demo", "program_events"]
 
 #: Steps (commands) carried out per database transaction.
 BATCH = 250
@@ -60,6 +61,8 @@ class DemoSummary:
     users: int
     enterprises: int
     budget_lines: int
+    estimates: int
+    closed_years: int
     applications: int
     activities: int
     applications_by_status: dict[str, int]
@@ -70,6 +73,8 @@ class DemoSummary:
     city_budget_committed: int
     city_budget_disbursed: int
     city_budget_recovered: int
+    city_budget_carried_over: int
+    city_budget_cancelled: int
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -84,32 +89,60 @@ def program_events(ledger: Ledger) -> bool:
         return bool(connection.execute(query).scalar())
 
 
+def batches(steps: list[Step]) -> Iterator[list[Step]]:
+    """``steps`` in their order, in batches of at most :data:`BATCH`; a step to run alone
+    (a draft) is a batch of its own."""
+    batch: list[Step] = []
+    for step in steps:
+        if step.alone or len(batch) == BATCH:
+            if batch:
+                yield batch
+            batch = []
+        if step.alone:
+            yield [step]
+            continue
+        batch.append(step)
+    if batch:
+        yield batch
+
+
 def run_steps(ledger: Ledger, steps: list[Step], progress: Progress | None) -> None:
-    """Carry out ``steps`` in their order, a batch of them per database transaction."""
+    """Carry out ``steps`` in their order, a batch of them per database transaction; a
+    step to run alone (a draft, which catches the read models up and reads them first)
+    runs outside any."""
     total = len(steps)
+    done = 0
     if progress:
         progress(0, total)
-    for start in range(0, total, BATCH):
-        batch = steps[start : start + BATCH]
-        attempts = 0
-
-        def work(batch: list[Step] = batch) -> None:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:
-                # The service reruns a unit of work that lost a race or hit a number
-                # already taken; the demo's own bookkeeping cannot be replayed, so stop.
-                raise DemoError(
-                    "A batch of the demo conflicted with what the ledger already holds "
-                    "(another writer, or a number already used); nothing of that batch "
-                    "was written. Load the demo alone, into an empty ledger."
-                )
-            for step in batch:
-                step.run(step.date)
-
-        ledger.execute(work)
+    for batch in batches(steps):
+        if batch[0].alone:
+            batch[0].run(batch[0].date)
+        else:
+            run_batch(ledger, batch)
+        done += len(batch)
         if progress:
-            progress(min(start + BATCH, total), total)
+            progress(done, total)
+
+
+def run_batch(ledger: Ledger, batch: list[Step]) -> None:
+    """Carry out ``batch`` in one unit of work (one transaction)."""
+    attempts = 0
+
+    def work() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            # The service reruns a unit of work that lost a race or hit a number
+            # already taken; the demo's own bookkeeping cannot be replayed, so stop.
+            raise DemoError(
+                "A batch of the demo conflicted with what the ledger already holds "
+                "(another writer, or a number already used); nothing of that batch "
+                "was written. Load the demo alone, into an empty ledger."
+            )
+        for step in batch:
+            step.run(step.date)
+
+    ledger.execute(work)
 
 
 def summary(plan: Planner, done: LedgerActions, seed: int, events: int) -> DemoSummary:
@@ -122,7 +155,9 @@ def summary(plan: Planner, done: LedgerActions, seed: int, events: int) -> DemoS
         events=events,
         users=len(done.people),
         enterprises=sum(1 for e in plan.enterprises if e.id is not None),
-        budget_lines=len(done.budget_lines),
+        budget_lines=len(done.lines),
+        estimates=done.actions_done["approve_estimate"],
+        closed_years=done.actions_done["close_budget_year"],
         applications=len(apps),
         activities=sum(1 for a in plan.activities if a.id is not None),
         applications_by_status={s: statuses[s] for s in STATUSES if statuses[s]},
@@ -133,6 +168,8 @@ def summary(plan: Planner, done: LedgerActions, seed: int, events: int) -> DemoS
         city_budget_committed=sum(line.committed for line in done.lines.values()),
         city_budget_disbursed=done.city_disbursed,
         city_budget_recovered=done.city_recovered,
+        city_budget_carried_over=sum(line.carried_out for line in done.lines.values()),
+        city_budget_cancelled=sum(line.cancelled for line in done.lines.values()),
     )
 
 
@@ -154,6 +191,11 @@ def load_demo(
     if program_events(ledger):
         raise DemoError(
             "The ledger already holds a program; the demo loads only into an empty ledger."
+        )
+    if ledger.estimate_inputs is None:
+        raise DemoError(
+            "The demo drafts each year's estimate from the read models: install their reader "
+            "first (ledger.estimate_inputs, e.g. projections.estimate_inputs.install)."
         )
     before = ledger.count_events()
     rng = random.Random(seed)

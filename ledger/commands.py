@@ -385,6 +385,9 @@ class AppraiseEstimate(Command):
 class ReturnEstimate(Command):
     budget_year: BudgetYear
     reason: Paragraph
+    returned_on: EffectiveDate | None = Field(
+        default=None, description="the date of the return; default today"
+    )
 
 
 class ApproveEstimate(Command):

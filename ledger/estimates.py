@@ -259,7 +259,8 @@ class EstimateDesk:
         def work() -> Written:
             estimate = _existing(self, cmd.budget_year, "return")
             estimate.check_stage("return", (DRAFTED,))
-            estimate.return_for_redrafting(cmd.reason, self._meta(actor, cmd, today()))
+            meta = self._meta(actor, cmd, cmd.returned_on or today())
+            estimate.return_for_redrafting(cmd.reason, meta)
             return Written(estimate.id, self._save(estimate))
 
         return self._run(cmd, actor, work)

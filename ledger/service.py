@@ -357,15 +357,20 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         def work() -> Written:
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.received_on, voucher_no=cmd.voucher_no)
-            amount = application.receive_recovery(cmd.recovery_id, meta)
+            ordered = application.recoveries.get(cmd.recovery_id)
+            parts = application.recovery_lines(ordered.amount) if ordered is not None else []
+            application.receive_recovery(cmd.recovery_id, meta)
             key = self._claim("voucher", cmd.voucher_no, cmd.recovery_id, meta, "voucher number")
-            line = self._drawing_line(application)
-            line.recover(application.id, cmd.recovery_id, amount, meta)
-            if application.is_closed:
-                # After settlement or cancellation the commitment equals the money out:
-                # what comes back is no longer committed.
-                self._release(line, application.id, amount, meta)
-            return Written(cmd.recovery_id, self._save(application, line, key))
+            lines = []
+            for year, part in parts:  # the lines it was paid from (see recovery_lines)
+                line = self._city_line(year, application.project, cast(str, application.channel))
+                line.recover(application.id, cmd.recovery_id, part, meta)
+                if application.is_closed:
+                    # After settlement or cancellation the commitment equals the money out:
+                    # what comes back is no longer committed.
+                    self._release(line, application.id, part, meta)
+                lines.append(line)
+            return Written(cmd.recovery_id, self._save(application, *lines, key))
 
         return self._run(cmd, actor, work)
 

@@ -20,7 +20,7 @@ year's budget line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from ledger import catalogue
@@ -142,6 +142,8 @@ class SupportApplication(LedgerAggregate):
     approved_by: str | None
     contract_no: str | None
     disbursements: dict[UUID, Disbursement]
+    #: net city-budget money paid from each year's line (a close moves later payments on)
+    paid_by_year: dict[int, int]
     recoveries: dict[UUID, Recovery]
     outputs: dict[str, int]
     acceptance_result: str | None
@@ -178,6 +180,7 @@ class SupportApplication(LedgerAggregate):
             a.appraised_by = a.approved_by = a.contract_no = a.acceptance_result = None
             a.disbursements = {}
             a.recoveries = {}
+            a.paid_by_year = {}
             a.outputs = {}
 
     class Returned(LedgerAggregate.Event):
@@ -250,6 +253,7 @@ class SupportApplication(LedgerAggregate):
             aggregate.disbursements[self.disbursement_id] = Disbursement(
                 self.disbursement_id, self.kind, self.amount, self.voucher_no
             )
+            aggregate.paid(aggregate.drawing_year, self.amount)
 
     class DisbursementReversed(LedgerAggregate.Event):
         disbursement_id: UUID
@@ -258,6 +262,7 @@ class SupportApplication(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.disbursements[self.disbursement_id].reversed = True
+            aggregate.paid(aggregate.drawing_year, -self.amount)
 
     class AcceptanceRecorded(LedgerAggregate.Event):
         class_version = 2
@@ -305,6 +310,8 @@ class SupportApplication(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
+            for year, part in aggregate.recovery_lines(self.amount):
+                aggregate.paid(year, -part)
             aggregate.recoveries[self.recovery_id].received = True
 
     class CommitmentCarried(LedgerAggregate.Event):
@@ -319,6 +326,30 @@ class SupportApplication(LedgerAggregate):
             aggregate.drawing_year = self.to_year
 
     # -- derived figures -----------------------------------------------------------------
+
+    def paid(self, year: int, amount: int) -> None:
+        """Money paid (or, negative, taken back) on the line of ``year``."""
+        self.paid_by_year[year] = self.paid_by_year.get(year, 0) + amount
+
+    def recovery_lines(self, amount: int) -> list[tuple[int, int]]:
+        """The lines a recovery of ``amount`` goes back to, as (budget year, amount). An open
+        application's: its drawing line. A closed one's: the lines it was paid from, the
+        drawing line first, then the years before it (a payment made before a close carried
+        the application over came from the closed year's line, where the money is cancelled
+        at once)."""
+        year = cast(int, self.drawing_year)
+        if not self.is_closed:
+            return [(year, amount)]
+        parts: dict[int, int] = {}
+        left = amount
+        for paid_year in sorted((y for y in self.paid_by_year if y <= year), reverse=True):
+            part = min(left, max(self.paid_by_year[paid_year], 0))
+            if part > 0:
+                parts[paid_year] = part
+                left -= part
+        if left > 0:
+            parts[year] = parts.get(year, 0) + left
+        return sorted(parts.items(), reverse=True)
 
     @property
     def approved_city_budget(self) -> int:

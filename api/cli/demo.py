@@ -10,6 +10,8 @@ from api.cli.errors import CliError, safe_url
 from api.cli.terminal import console, progress_bars
 from demo.run import load_demo, program_events
 from ledger.budget_line import format_vnd
+from projections import estimate_inputs
+from projections.projector import Projector
 
 
 @click.command()
@@ -42,6 +44,8 @@ def demo(ctx: click.Context, seed: int, scale: float, if_empty: bool) -> None:
                 f"({ledger.count_events()} events); the demo loads only into an empty ledger "
                 "(users are fine): point --database-url at a new database"
             )
+        # each year's estimate is drafted from the read models, caught up as it goes
+        estimate_inputs.install(ledger, Projector(ledger))
         with progress_bars() as report:
 
             def progress(done: int, total: int) -> None:

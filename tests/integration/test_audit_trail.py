@@ -11,13 +11,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail
 from projections.projector import Projector
 from projections.replay import replay
+from tests.support.demo import load_demo
 from tests.support.people import People, grant
 from tests.support.scenario import funding
 from tests.support.story import Story

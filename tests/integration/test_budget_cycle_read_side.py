@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from demo.run import load_demo
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine, budget_line_id
 from ledger.checks import check_invariants
@@ -24,6 +23,7 @@ from tests.support.budget_cycle import (
     Year2015,
     assert_every_read_path_agrees,
 )
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import D
 

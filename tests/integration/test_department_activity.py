@@ -7,7 +7,6 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, cast
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.base import LedgerAggregate
 from ledger.program_activity import ProgramActivity
@@ -15,6 +14,7 @@ from ledger.service import Ledger
 from ledger.support_application import SupportApplication
 from projections import department_activity
 from projections.projector import Projector
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import Scenario
 

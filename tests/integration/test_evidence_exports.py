@@ -15,7 +15,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger import checkpoint as cp
 from ledger import commands as c
 from ledger import merkle as tree
@@ -23,6 +22,7 @@ from ledger.budget_line import format_vnd
 from ledger.service import Ledger
 from projections import audit_trail, checkpoints, evidence, merkle
 from projections.projector import Projector
+from tests.support.demo import load_demo
 from tests.support.evidence import HEADERS, read_csv, read_xlsx
 from tests.support.people import People
 from tests.support.scenario import Scenario

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from demo.run import load_demo
 from ledger import commands as c
 from ledger.budget_line import BudgetLine
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
@@ -18,6 +17,7 @@ from projections.projector import Projector
 from projections.registry import BY_NAME
 from projections.replay import replay
 from projections.source import read_batches
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import D, Scenario
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.registry import BY_NAME, PROJECTIONS
+from tests.support.demo import load_demo
 from tests.support.projections import differences, names, opened, snapshots
 
 ROOT = Path(__file__).resolve().parents[2]

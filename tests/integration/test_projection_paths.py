@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections.projector import Projector
 from projections.replay import replay
 from projections.source import read_batch
+from tests.support.demo import load_demo
 from tests.support.people import People, grant_people
 from tests.support.projections import FreshDatabases, Program, differences, names, opened, snapshots
 from tests.support.scenario import Scenario

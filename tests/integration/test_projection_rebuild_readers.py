@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from demo.run import load_demo
 from ledger.service import Ledger
 from projections import project_spend
 from projections.projector import Projector
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.projections import Snapshot, differences, names, snapshots
 from tests.support.scenario import Scenario

@@ -11,12 +11,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Connection, Table
 
-from demo.run import DemoSummary, load_demo
+from demo.run import DemoSummary
 from ledger import commands as c
 from ledger.service import Ledger
 from projections import registers
 from projections.projector import Projector
 from projections.replay import replay
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import Scenario, funding
 

@@ -11,13 +11,13 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import update
 
 from api.cli import cli
-from demo.run import load_demo
 from ledger.base import Meta
 from ledger.budget_line import BudgetLine
 from ledger.problems import Problem
 from ledger.service import Ledger
 from projections.check import check
 from projections.projector import Projector
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import Scenario
 from tests.support.story import Story

@@ -8,7 +8,6 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from demo.run import load_demo
 from ledger import catalogue
 from ledger import commands as c
 from ledger.service import Ledger
@@ -17,6 +16,7 @@ from projections import target_progress
 from projections.projector import Projector
 from projections.source import read_batches
 from projections.target_progress import TargetProgress
+from tests.support.demo import load_demo
 from tests.support.people import People
 from tests.support.scenario import Scenario, funding
 
