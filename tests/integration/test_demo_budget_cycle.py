@@ -24,7 +24,7 @@ from ledger.support_application import SupportApplication
 from projections import check
 from projections.projector import Projector
 from projections.source import read_batches
-from tests.conftest import PostgresDatabases
+from tests.support.databases import PostgresDatabases
 from tests.support.demo import load_demo
 
 SCALE = 0.03
