@@ -39,13 +39,24 @@ def expected_roles(endpoint: Endpoint) -> set[str]:
         return {"inspector", "finance"}  # sign checkpoints, verify the log (issue 4)
     if method == "GET":
         return set(catalogue.ROLES)
-    if path == "/api/budget-lines" or "/recoveries" in path:
+    if path.startswith(("/api/budget-lines", "/api/budget-years", "/api/support-rules")):
+        return {"finance"}  # budget lines and reductions, year close, support rules
+    if "/recoveries" in path:
         return {"finance"}
+    if path.startswith("/api/estimates/"):
+        return {  # needs and the draft: officers; appraisal or return: finance; approval: leader
+            "needs": {"officer"},
+            "draft": {"officer"},
+            "appraisal": {"finance"},
+            "return": {"finance"},
+            "approval": {"leader"},
+        }[path.rsplit("/", 1)[1]]
     return {"officer"}
 
 
 def address(endpoint: Endpoint) -> str:
-    return endpoint.template.format(**{name: uuid.uuid4() for name in endpoint.path_params})
+    values = {name: 2016 if name == "budget_year" else uuid.uuid4() for name in endpoint.path_params}
+    return endpoint.template.format(**values)
 
 
 def call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> httpx.Response:
@@ -79,8 +90,10 @@ def test_every_protected_endpoint_refuses_a_missing_bad_or_revoked_token(
         "a bare token": {"Authorization": people.tokens["admin"]},
     }
     # 23 commands, 6 reads, 6 reports, 2 audit-trail files, 5 audit (a checkpoint made,
-    # checkpoints listed, two proofs, a verification), 2 for admins
-    assert len(PROTECTED) == 44
+    # checkpoints listed, two proofs, a verification), 2 for admins; the budget cycle: 9
+    # commands (a reduction, a close, a reopening, a rule, needs, a draft, an appraisal, a
+    # return, an approval) and 4 reads (years, rules, an estimate, the estimates)
+    assert len(PROTECTED) == 57
     for endpoint in PROTECTED:
         for why, headers in refusals.items():
             response = call(client, endpoint, headers)

@@ -37,6 +37,19 @@ EXPECTED_ROUTES = {
     ("POST", "/api/enterprises/{enterprise_id}/correction"),
     ("POST", "/api/budget-lines"),
     ("GET", "/api/budget-lines"),
+    ("POST", "/api/budget-lines/reduction"),
+    ("POST", "/api/budget-years/{budget_year}/close"),
+    ("POST", "/api/budget-years/{budget_year}/reopen"),
+    ("GET", "/api/budget-years"),
+    ("POST", "/api/support-rules"),
+    ("GET", "/api/support-rules"),
+    ("POST", "/api/estimates/{budget_year}/needs"),
+    ("POST", "/api/estimates/{budget_year}/draft"),
+    ("POST", "/api/estimates/{budget_year}/appraisal"),
+    ("POST", "/api/estimates/{budget_year}/return"),
+    ("POST", "/api/estimates/{budget_year}/approval"),
+    ("GET", "/api/estimates/{budget_year}"),
+    ("GET", "/api/estimates"),
     ("POST", "/api/applications"),
     ("GET", A),
     ("GET", f"{A}/history"),
@@ -159,7 +172,7 @@ def test_the_openapi_document_describes_every_route_of_the_table(client: TestCli
     acceptance = document["components"]["schemas"]["RecordAcceptance"]
     assert "management_systems" in acceptance["properties"]["outputs"]["propertyNames"]["enum"]
     parameters = document["paths"]["/api/budget-lines"]["get"]["parameters"]
-    assert [p["name"] for p in parameters] == ["budget_year", "project", "source"]
+    assert [p["name"] for p in parameters] == ["budget_year", "project", "source", "channel"]
 
 
 def test_health_answers_the_database_and_the_position_without_a_token(

@@ -245,10 +245,14 @@ def test_an_application_walks_from_budget_to_settlement_over_http(
         "budget_year": 2015,
         "project": "DA2",
         "source": "city_budget",
+        "channel": "science_recurrent",
         "assigned": 1_000 * M,
+        "carried_in": 0,
         "committed": 60 * M,
         "disbursed": 60 * M,
         "recovered": 0,
+        "carried_out": 0,
+        "cancelled": 0,
         "available": 940 * M,
     }
     assert finance.get("/api/budget-lines?budget_year=2016") == []

@@ -335,7 +335,7 @@ def test_an_approval_may_commit_the_last_dong_of_the_line(ledger: Ledger, people
         pytest.param(None, id="no-line-at-all"),
         pytest.param({"year": YEAR + 1}, id="a-line-of-another-year"),
         pytest.param({"project": "DA3"}, id="a-line-of-another-project"),
-        pytest.param({"source": "enterprise"}, id="a-line-of-another-source"),
+        pytest.param({"channel": "science_fund"}, id="a-line-of-another-channel"),
     ],
 )
 def test_an_approval_without_a_city_budget_line_for_its_year_and_project_is_refused(
@@ -540,10 +540,22 @@ MAY: dict[str, set[str]] = {
         "approve_activity",
         "record_activity_spending",
         "complete_activity",
+        "report_needs",
+        "draft_estimate",
     },
-    "finance": {"assign_budget", "order_recovery", "receive_recovery"},
+    "finance": {
+        "assign_budget",
+        "reduce_budget",
+        "close_budget_year",
+        "reopen_budget_year",
+        "add_support_rule",
+        "appraise_estimate",
+        "return_estimate",
+        "order_recovery",
+        "receive_recovery",
+    },
     "admin": {"grant_access", "revoke_access"},
-    "leader": set(),
+    "leader": {"approve_estimate"},
     "inspector": set(),
     "viewer": set(),
 }

@@ -193,6 +193,8 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
         "status": {"from": "appraised", "to": "approved"},
         "approved": {"from": None, "to": split},
         "budget_year": {"from": None, "to": 2015},
+        "channel": {"from": None, "to": "science_recurrent"},
+        "drawing_year": {"from": None, "to": 2015},
     }
     assert changes[3] == {
         "status": {"from": "approved", "to": "contracted"},

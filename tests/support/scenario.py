@@ -40,12 +40,14 @@ class Scenario:
         year: int = YEAR,
         project: str | None = None,
         source: str = "city_budget",
+        channel: str = "science_recurrent",
     ) -> UUID:
         return self.ledger.assign_budget(
             c.AssignBudget(
                 budget_year=year,
                 project=project or self.project,
                 source=source,
+                channel=channel,
                 amount=amount,
                 decision_no=f"QĐ-{uuid.uuid4().hex[:6]}",
                 decided_on=D(year, 1, 5),
