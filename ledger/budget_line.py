@@ -284,12 +284,16 @@ class BudgetLine(LedgerAggregate):
 
     # -- year close ------------------------------------------------------------------------
 
-    def carry_out(self, record_id: UUID, amount: int, meta: Meta) -> None:
+    def carry_out(
+        self, record_id: UUID, amount: int, meta: Meta, to_year: int | None = None
+    ) -> None:
+        """Carry a record's unpaid money to the next year's line (at a close), or to the line
+        the record already draws on (``to_year``: a payment of before a close reversed)."""
         self.trigger_event(
             self.CarriedOut,
             record_id=record_id,
             amount=amount,
-            to_year=self.budget_year + 1,
+            to_year=self.budget_year + 1 if to_year is None else to_year,
             **meta.fields(),
         )
 

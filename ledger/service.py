@@ -307,14 +307,26 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         def work() -> Written:
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.reversed_on)
+            paid_from = application.disbursements[cmd.disbursement_id].year
             amount = application.reverse_disbursement(cmd.disbursement_id, cmd.reason, meta)
-            line = self._drawing_line(application)
+            drawing = self._drawing_line(application)
+            # the reversal goes back to the line that paid: a payment of before a year close
+            # that carried the application over was paid by the closed year's line
+            line = drawing
+            if paid_from != drawing.budget_year:
+                line = self._city_line(paid_from, application.project, drawing.channel)
             line.reverse_disbursement(application.id, cmd.disbursement_id, amount, meta)
             if application.is_closed:
                 # A closed application's commitment equals its money out: what a reversal
                 # takes back is no longer committed.
                 self._release(line, application.id, amount, meta)
-            return Written(cmd.disbursement_id, self._save(application, line))
+            elif line is not drawing:
+                # still to be paid, from where the application draws now: the commitment
+                # follows it there, as a close would have carried it
+                line.carry_out(application.id, amount, meta, to_year=drawing.budget_year)
+                drawing.carry_in(application.id, amount, paid_from, meta)
+            lines = (line,) if line is drawing else (line, drawing)
+            return Written(cmd.disbursement_id, self._save(application, *lines))
 
         return self._run(cmd, actor, work)
 

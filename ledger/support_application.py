@@ -111,6 +111,8 @@ class Disbursement:
     amount: int
     voucher_no: str
     reversed: bool = False
+    #: the budget year whose line paid it (the drawing year when it was paid)
+    year: int = 0
 
 
 @dataclass(slots=True)
@@ -251,7 +253,11 @@ class SupportApplication(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.disbursements[self.disbursement_id] = Disbursement(
-                self.disbursement_id, self.kind, self.amount, self.voucher_no
+                self.disbursement_id,
+                self.kind,
+                self.amount,
+                self.voucher_no,
+                year=aggregate.drawing_year,
             )
             aggregate.paid(aggregate.drawing_year, self.amount)
 
@@ -261,8 +267,9 @@ class SupportApplication(LedgerAggregate):
         reason: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.disbursements[self.disbursement_id].reversed = True
-            aggregate.paid(aggregate.drawing_year, -self.amount)
+            disbursement = aggregate.disbursements[self.disbursement_id]
+            disbursement.reversed = True
+            aggregate.paid(disbursement.year, -self.amount)
 
     class AcceptanceRecorded(LedgerAggregate.Event):
         class_version = 2

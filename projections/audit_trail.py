@@ -484,7 +484,7 @@ class AuditTrail(Projection):
         self._row(
             event,
             position,
-            {"max_share_percent": event.max_share_percent, "max_amount": event.max_amount},
+            {"max_amount": event.max_amount},
             (
                 f"Ban hành {self._label(event.originator_id)} áp dụng từ ngày "
                 f"{day(event.effective_from)}: ngân sách thành phố hỗ trợ tối đa "
@@ -512,7 +512,7 @@ class AuditTrail(Projection):
         self._row(
             event,
             position,
-            {"amount": event.amount, "enterprises": event.enterprises},
+            {"amount": event.amount},
             (
                 f"{event.department} báo cáo nhu cầu hỗ trợ cho "
                 f"{self._label(event.originator_id)} ngày {day(event.effective_date)}: "

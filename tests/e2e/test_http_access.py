@@ -55,7 +55,9 @@ def expected_roles(endpoint: Endpoint) -> set[str]:
 
 
 def address(endpoint: Endpoint) -> str:
-    values = {name: 2016 if name == "budget_year" else uuid.uuid4() for name in endpoint.path_params}
+    values = {
+        name: 2016 if name == "budget_year" else uuid.uuid4() for name in endpoint.path_params
+    }
     return endpoint.template.format(**values)
 
 

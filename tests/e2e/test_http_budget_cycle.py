@@ -328,3 +328,34 @@ def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str
     assert line["available"] == 0  # back to the budget, not to be spent again
     assert line["assigned"] + line["carried_in"] == line["committed"] + line["cancelled"]
     assert line["committed"] == line["disbursed"] - line["recovered"] + line["carried_out"]
+
+
+def test_a_payment_of_before_the_close_reversed_after_it_goes_back_to_its_line(
+    desks: dict[str, Desk],
+) -> None:
+    finance, officer = desks["finance"], desks["officer"]
+    _line(finance, 2016, 300 * M)
+    app, _ = _approved(desks, 2016, 100 * M, 200 * M)
+    advance = officer.post(
+        f"/api/applications/{app}/disbursements",
+        {"paid_on": "2016-06-01", "amount": 30 * M, "voucher_no": "UNC-V1", "kind": "advance"},
+        201,
+    )
+    closed = finance.post("/api/budget-years/2016/close", {"closed_on": "2017-01-20"})
+    assert closed["carried_out"] == 70 * M
+    officer.post(
+        f"/api/applications/{app}/disbursements/{advance['id']}/reversal",
+        {"reversed_on": "2017-02-01", "reason": "Sai tài khoản thụ hưởng"},
+    )
+    lines = {x["budget_year"]: x for x in finance.get("/api/budget-lines")}
+    old, new = lines[2016], lines[2017]
+    # the 2016 line paid it and takes it back; the money still owed follows the application
+    assert (old["disbursed"], old["carried_out"], old["committed"]) == (0, 100 * M, 100 * M)
+    assert old["committed"] == old["disbursed"] - old["recovered"] + old["carried_out"]
+    assert (old["available"], new["carried_in"], new["committed"]) == (0, 100 * M, 100 * M)
+    officer.post(
+        f"/api/applications/{app}/disbursements",
+        {"paid_on": "2017-02-05", "amount": 100 * M, "voucher_no": "UNC-V2", "kind": "payment"},
+        201,
+    )
+    assert finance.get("/api/budget-lines?budget_year=2017")[0]["disbursed"] == 100 * M
