@@ -40,6 +40,8 @@ PROBLEM = "application/problem+json"
 _CODE_TYPES: tuple[tuple[Any, Iterable[str]], ...] = (
     (c.ProjectCode, catalogue.PROJECTS),
     (c.SourceCode, catalogue.SOURCES),
+    (c.CityBudgetSource, (catalogue.CITY_BUDGET,)),
+    (c.ChannelCode, catalogue.CHANNELS),
     (c.SupportTypeCode, catalogue.SUPPORT_TYPES),
     (c.DepartmentCode, catalogue.DEPARTMENTS),
     (c.DistrictCode, catalogue.DISTRICTS),
@@ -300,6 +302,9 @@ def _body_schema(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) ->
         if name in schema.get("required", []):
             schema["required"].remove(name)
     _add_code_enums(model, schema["properties"], today)
+    for nested in _nested_models(model):  # a legal basis, an estimate's lines, …
+        if nested.__name__ in schemas:
+            _add_code_enums(nested, schemas[nested.__name__]["properties"], today)
     if {"project", "support_type"} <= set(schema["properties"]):
         schema["allOf"] = _support_types_by_project()
     if model is c.CorrectEnterprise:  # a correction that gives no new value is refused
@@ -309,6 +314,25 @@ def _body_schema(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) ->
         ]
     schemas[model.__name__] = schema
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _nested_models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """The models a command's fields hold (directly, in a list or as an option), recursively."""
+    found: list[type[BaseModel]] = []
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.append(annotation)
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+            return
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    for field in model.model_fields.values():
+        visit(field.annotation)
+    return found
 
 
 def _support_types_by_project() -> list[dict[str, Any]]:

@@ -132,7 +132,19 @@ AMOUNT_NAMES = {
     "released": "giải phóng",
 }
 #: which named sum is the event's main one ("Số tiền"), first found first
-MAIN_AMOUNT = ("amount", "budget", "released", "total_cost", "approved", "recommended", "requested")
+MAIN_AMOUNT = (
+    "amount",
+    "budget",
+    "released",
+    "total_cost",
+    "approved",
+    "recommended",
+    "requested",
+    "total",  # an estimate's draft, appraisal or approval: the sum of its lines
+    "max_amount",  # a support rule: its cap
+    "carried_out",  # a year close: what it carried over (what it cancelled is in the details)
+    "counterpart_spent",  # an acceptance: what the enterprise and other sources spent
+)
 REFERENCE_NAMES = {
     "decision_no": "số quyết định",
     "voucher_no": "số chứng từ",

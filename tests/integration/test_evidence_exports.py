@@ -55,7 +55,18 @@ def trail(projector: Projector, **filters: Any) -> list[dict[str, Any]]:
 
 def main_sum(amounts: dict[str, Any]) -> int | None:
     """The money an event moves, as the column "Số tiền" must show it."""
-    for kind in ("amount", "budget", "released", "total_cost", "approved", "recommended"):
+    for kind in (
+        "amount",
+        "budget",
+        "released",
+        "total_cost",
+        "approved",
+        "recommended",
+        "total",
+        "max_amount",
+        "carried_out",
+        "counterpart_spent",
+    ):
         if kind in amounts:
             value = amounts[kind]
             return sum(value.values()) if isinstance(value, dict) else value

@@ -97,7 +97,7 @@ def test_a_follower_killed_inside_a_batch_restarts_without_counting_anything_twi
     ledger: Ledger, database_url: str, tmp_path: Path
 ) -> None:
     # Step 1: the demo program in the log; nothing folded yet.
-    load_demo(ledger, scale=0.02)
+    load_demo(ledger, scale=0.02, unfolded=True)
     positions = event_positions(ledger)
     head = ledger.position()
     assert positions[-1] == head
@@ -155,15 +155,14 @@ def test_a_follower_killed_inside_a_batch_restarts_without_counting_anything_twi
     # Step 7: nothing was counted twice: project_spend equals every budget line, and the
     # audit trail (where there is one) holds one row per event.
     _, spend = caught_up["project_spend"]
-    rows = {(r["budget_year"], r["project"], r["source"]): r for r in spend["project_spend"]}
+    rows = {(r["budget_year"], r["project"], r["channel"]): r for r in spend["project_spend"]}
     lines = ledger.get_budget_lines()
     assert lines, "the demo assigns budget lines"
     for budget_line in lines:
-        key = (budget_line["budget_year"], budget_line["project"], budget_line["source"])
-        assert rows[key]["assigned"] == budget_line["assigned"]
-        if budget_line["source"] == "city_budget":
-            figures = ("committed", "disbursed", "recovered")
-            assert {f: rows[key][f] for f in figures} == {f: budget_line[f] for f in figures}
+        key = (budget_line["budget_year"], budget_line["project"], budget_line["channel"])
+        figures = ("assigned", "carried_in", "committed", "disbursed", "recovered")
+        figures += ("carried_out", "cancelled")
+        assert {f: rows[key][f] for f in figures} == {f: budget_line[f] for f in figures}
     if "audit_trail" in BY_NAME:
         _, trail = caught_up["audit_trail"]
         assert [r["position"] for r in trail["audit_trail"]] == positions

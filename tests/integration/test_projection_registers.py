@@ -53,7 +53,7 @@ def contents(projector: Projector) -> tuple[int, dict[str, Any]]:
 
 
 def demo(ledger: Ledger) -> tuple[DemoSummary, Projector]:
-    summary = load_demo(ledger, scale=SCALE)
+    summary = load_demo(ledger, scale=SCALE, unfolded=True)
     projector = Projector(ledger)
     assert projector.catch_up(NAME) == ledger.position()
     return summary, projector
