@@ -160,8 +160,10 @@ def test_a_follower_killed_inside_a_batch_restarts_without_counting_anything_twi
     assert lines, "the demo assigns budget lines"
     for budget_line in lines:
         key = (budget_line["budget_year"], budget_line["project"], budget_line["channel"])
-        figures = ("assigned", "carried_in", "committed", "disbursed", "recovered")
-        figures += ("carried_out", "cancelled")
+        figures = (
+            *("assigned", "carried_in", "committed", "disbursed", "recovered"),
+            *("carried_out", "cancelled"),
+        )
         assert {f: rows[key][f] for f in figures} == {f: budget_line[f] for f in figures}
     if "audit_trail" in BY_NAME:
         _, trail = caught_up["audit_trail"]
