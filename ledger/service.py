@@ -307,8 +307,8 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         def work() -> Written:
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.reversed_on)
-            paid_from = application.disbursements[cmd.disbursement_id].year
             amount = application.reverse_disbursement(cmd.disbursement_id, cmd.reason, meta)
+            paid_from = application.disbursements[cmd.disbursement_id].year
             drawing = self._drawing_line(application)
             # the reversal goes back to the line that paid: a payment of before a year close
             # that carried the application over was paid by the closed year's line
@@ -325,6 +325,7 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
                 # follows it there, as a close would have carried it
                 line.carry_out(application.id, amount, meta, to_year=drawing.budget_year)
                 drawing.carry_in(application.id, amount, paid_from, meta)
+                application.carry(drawing.budget_year, amount, meta, from_year=paid_from)
             lines = (line,) if line is drawing else (line, drawing)
             return Written(cmd.disbursement_id, self._save(application, *lines))
 

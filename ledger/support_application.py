@@ -573,11 +573,13 @@ class SupportApplication(LedgerAggregate):
             **meta.fields(),
         )
 
-    def carry(self, to_year: int, amount: int, meta: Meta) -> None:
-        """Record that the close of the drawing year carried ``amount`` to ``to_year``."""
+    def carry(self, to_year: int, amount: int, meta: Meta, from_year: int | None = None) -> None:
+        """Record that ``amount`` of the commitment moved to the line of ``to_year``: at the
+        close of the drawing year, or (``from_year``) a payment of an earlier year's line
+        reversed, which the application still has to be paid from where it draws now."""
         self.trigger_event(
             self.CommitmentCarried,
-            from_year=self.drawing_year,
+            from_year=self.drawing_year if from_year is None else from_year,
             to_year=to_year,
             amount=amount,
             **meta.fields(),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from ledger.checks import check_invariants
 from ledger.service import Ledger
 from tests.support.people import People
 from tests.support.scenario import tax_code
@@ -331,7 +332,7 @@ def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str
 
 
 def test_a_payment_of_before_the_close_reversed_after_it_goes_back_to_its_line(
-    desks: dict[str, Desk],
+    desks: dict[str, Desk], ledger: Ledger
 ) -> None:
     finance, officer = desks["finance"], desks["officer"]
     _line(finance, 2016, 300 * M)
@@ -359,3 +360,5 @@ def test_a_payment_of_before_the_close_reversed_after_it_goes_back_to_its_line(
         201,
     )
     assert finance.get("/api/budget-lines?budget_year=2017")[0]["disbursed"] == 100 * M
+    assert officer.get(f"/api/applications/{app}")["drawing_year"] == 2017
+    assert check_invariants(ledger) == []  # the application against every line it drew on
