@@ -1,4 +1,4 @@
-"""The Starlette HTTP API (API.md) and the dashboard, built from the route table.
+"""The Starlette HTTP API (README, "HTTP API") and the dashboard, built from the route table.
 
 Every handler is thin: parse → authorize → call the service in the thread pool → answer.
 A command request is checked in this order, and refused at the first failure:

@@ -67,7 +67,7 @@ HTTP_CODES = [
 
 
 def error_classes(base: type[LedgerError] = LedgerError) -> set[type[LedgerError]]:
-    """Every refusal the server may answer with: API.md's codes and the server's own."""
+    """Every refusal the server may answer with: the contract's codes (README) and its own."""
     found = {*ALL_ERRORS, StorageFailed, KeyProblem}
     for sub in base.__subclasses__():
         found |= {sub} | error_classes(sub)

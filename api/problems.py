@@ -76,7 +76,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "estimate_inputs_unavailable": 503,
 }
 
-#: the refusals of API.md's table of errors (the others are the server's own)
+#: the refusals of README's table of errors (the others are the server's own)
 ALL_ERRORS: tuple[type[LedgerError], ...] = (
     ValidationFailed,
     FundingSplitMismatch,

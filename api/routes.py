@@ -134,7 +134,7 @@ class HistoryChangeOut(Out):
 
 
 class HistoryEntryOut(Out):
-    """One event of an application's history (API.md), with its leaf hash and changes."""
+    """One event of an application's history (README), with its leaf hash and changes."""
 
     position: int = Field(description="global position of the event (the events table's id)")
     recorded_at: dt.datetime = Field(description="when the store recorded the event (UTC)")

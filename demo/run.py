@@ -5,7 +5,7 @@ every role, enterprises across Hanoi's districts, the budget lines of every year
 source, about 2,000 support applications (× ``scale``) over all four projects and every
 support type, and the activities the departments run themselves. Every change is a command
 of the application service (``Ledger``), run by a demo user whose role may run it, so every
-invariant of DESIGN.md holds and nothing bypasses the rules. The amounts and support levels
+invariant of ARCHITECTURE.md holds and nothing bypasses the rules. The amounts and support levels
 are demo values, not the program's real figures (:mod:`demo.reference`).
 
 Determinism: one ``random.Random(seed)`` drives every choice and every date is fixed (no

@@ -1,4 +1,4 @@
-"""Who may do what (API.md "Authentication and roles").
+"""Who may do what (README, the access table).
 
 The policy lives in the domain so that every edge (HTTP, command line, demo loader) obeys
 the same table. ``SYSTEM`` is the actor of work done from the server's own command line.
@@ -32,7 +32,7 @@ FINANCE = frozenset({"finance"})
 ADMIN = frozenset({"admin"})
 LEADER = frozenset({"leader"})
 
-#: who may run each command (API.md "Authentication and roles")
+#: who may run each command (README, the access table)
 ROLES_OF: dict[type[c.Command], frozenset[str]] = {
     c.RegisterEnterprise: OFFICER,
     c.CorrectEnterprise: OFFICER,
@@ -73,7 +73,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {cmd.action: roles for cmd, roles in RO
 
 #: Who holds which access (users' names, roles and departments, and why access was revoked)
 #: is personnel data. The roles that may read it: admins, who manage users, and inspectors,
-#: who audit who did what with which access (API.md: they "read everything"; checking
+#: who audit who did what with which access (the access table: they "read everything"; checking
 #: separation of duties needs the roles). Leaders read the program's records and reports,
 #: not personnel files. ``GET /api/users`` and the audit trail (its report, past views and
 #: files) both apply :func:`may_read_personnel`.

@@ -55,6 +55,18 @@ BUDGET_LINES: dict[UUID, tuple[int, str, str, str]] = {
 }
 
 
+#: a line's figures, as ``BudgetLine.as_dict`` gives them (``available`` is computed from them)
+FIGURES = (
+    "assigned",
+    "carried_in",
+    "committed",
+    "disbursed",
+    "recovered",
+    "carried_out",
+    "cancelled",
+)
+
+
 def format_vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " ₫"
 

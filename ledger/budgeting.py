@@ -23,6 +23,7 @@ from ledger import catalogue, commands
 from ledger.access import Actor
 from ledger.base import Meta, Written
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id, unpaid_by_record
+from ledger.budget_line import FIGURES as LINE_FIGURES
 from ledger.budget_year import BudgetYear, budget_year_id
 from ledger.commands import Command, today
 from ledger.errors import InsufficientBudget, InvalidTransition
@@ -286,16 +287,7 @@ class BudgetDesk:
         """Every budget year that has a city-budget line or a close, oldest first: open or
         closed, and its lines' totals."""
         totals: dict[int, dict[str, int]] = {}
-        figures = (
-            "assigned",
-            "carried_in",
-            "committed",
-            "disbursed",
-            "recovered",
-            "carried_out",
-            "cancelled",
-            "available",
-        )
+        figures = (*LINE_FIGURES, "available")
         for line in self.get_budget_lines():
             row = totals.setdefault(line["budget_year"], dict.fromkeys(figures, 0))
             for name in figures:

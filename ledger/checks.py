@@ -1,6 +1,6 @@
 """The whole ledger's invariants, checked after the fact: every problem as data.
 
-Every command checks its rules before anything is written (DESIGN.md, Invariants); this
+Every command checks its rules before anything is written (ARCHITECTURE.md, Invariants); this
 reads the whole ledger back and says what, if anything, does not hold: for the demo's tests,
 and for ``ledger projections check`` beside the read models' reconciliation. Each problem
 (:class:`ledger.problems.Problem`) names the kind of record, ``budget_line``,

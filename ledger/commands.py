@@ -3,7 +3,7 @@
 A command is named VerbNoun; the application-service method that carries it out has the same
 name in snake_case (``ApproveApplication`` → ``Ledger.approve_application``). Validation here
 is about the shape of the input (types, codes, ranges); rules that need the ledger's state
-(invariants 1–5 and 8 of DESIGN.md) are checked by the aggregates before anything is written.
+(invariants 1–5 and 8 of ARCHITECTURE.md) are checked by the aggregates before anything is written.
 """
 
 from __future__ import annotations

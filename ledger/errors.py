@@ -1,9 +1,9 @@
 """Domain errors.
 
 Every refusal the ledger makes is a :class:`LedgerError` with a stable ``code`` (the codes of
-API.md and a few of the server's own). ``detail`` is one sentence a clerk understands. A
-refused command writes nothing. The domain knows codes, not HTTP: the status each code is
-answered with is the HTTP layer's (``api/problems.py``).
+README's HTTP contract and a few of the server's own). ``detail`` is one sentence a clerk
+understands. A refused command writes nothing. The domain knows codes, not HTTP: the status
+each code is answered with is the HTTP layer's (``api/problems.py``).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Duplicate(LedgerError):
 class EstimateInputsUnavailable(LedgerError):
     """The figures a draft estimate is computed from cannot be read now: no reader of the
     read models is installed in this process, or they are not caught up with the log. Not
-    one of API.md's codes: the server's state, not the caller's request."""
+    one of the HTTP contract's codes (README): the server's state, not the caller's request."""
 
     code = "estimate_inputs_unavailable"
     title = "The estimate's figures cannot be read now"
@@ -108,7 +108,7 @@ class EstimateInputsUnavailable(LedgerError):
 
 class AdminLockout(LedgerError):
     """A revocation that would lock the administrators out: an admin revoking its own access,
-    or the last active admin's access revoked. Not one of API.md's codes."""
+    or the last active admin's access revoked. Not one of the HTTP contract's codes (README)."""
 
     code = "admin_lockout"
     title = "Would lock the administrators out"
@@ -121,7 +121,7 @@ class ConcurrencyConflict(LedgerError):
 
 class StorageFailed(LedgerError):
     """The database did not store a change (its commit failed: a full disk, say). Not one of
-    API.md's codes: the server's state, not the caller's request."""
+    the HTTP contract's codes (README): the server's state, not the caller's request."""
 
     code = "storage_failed"
     title = "The database did not store the change"

@@ -29,7 +29,7 @@ from ledger.support_application import SupportApplication
 def application_history(
     engine: Engine, events_table: Table, mapper: Mapper[UUID], application_id: UUID
 ) -> list[dict[str, Any]]:
-    """Every event of an application, oldest first (API.md), each with the RFC 9162 leaf
+    """Every event of an application, oldest first (README, "HTTP API"), each with the RFC 9162 leaf
     hash of its stored row and what it changed in the application's state: read from the
     event store's ``events_table`` on ``engine``, decoded by its ``mapper``."""
     table = events_table

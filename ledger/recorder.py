@@ -17,7 +17,7 @@ a table lock it in EXCLUSIVE mode, and the application's role holds none of thos
 events table. A lock lasts until the end of the transaction that took it, here the inserting
 one. Reading an aggregate's events and inserting new ones use SQLAlchemy Core statements on
 the same table, in the same session and transaction as the library's ORM path, which costs
-several times more per call (DESIGN.md, "measured baselines").
+several times more per call (ARCHITECTURE.md, "Benchmarks" in README).
 """
 
 from __future__ import annotations

@@ -24,23 +24,14 @@ from sqlalchemy import JSON, Column, Connection, Integer, String, Table, select
 from ledger import catalogue
 from ledger.annual_estimate import AnnualEstimate, annual_estimate_id
 from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import FIGURES as LINE_FIGURES
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from projections.base import BIGINT, Projection, TableDef
 
 NAME = "budget_execution"
 
 ESTIMATE = ("proposed", "appraised", "approved")
-FIGURES = (
-    *ESTIMATE,
-    "adjusted",
-    "assigned",
-    "carried_in",
-    "committed",
-    "disbursed",
-    "recovered",
-    "carried_out",
-    "cancelled",
-)
+FIGURES = (*ESTIMATE, "adjusted", *LINE_FIGURES)
 
 EXECUTION = TableDef(
     "budget_execution",

@@ -1,7 +1,7 @@
 """project_spend: money per budget year × project, city budget by channel and counterpart
 funding by source, and applications by status.
 
-Two kinds of money, two kinds of rows (DESIGN.md, BudgetLine; GLOSSARY.md):
+Two kinds of money, two kinds of rows (ARCHITECTURE.md, BudgetLine; the program catalogue):
 
 * **city budget** (``project_spend``), per budget year × project × channel, from the budget
   lines' events, the same figures as the line itself: ``assigned`` (assignments and
@@ -30,21 +30,14 @@ from sqlalchemy import JSON, Column, Connection, Integer, String, Table, Uuid, s
 
 from ledger import catalogue
 from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.support_application import SupportApplication
 from projections.base import BIGINT, Projection, TableDef
 
 NAME = "project_spend"
 
 #: the figures of a city-budget row, as the budget line has them
-CITY_FIGURES = (
-    "assigned",
-    "carried_in",
-    "committed",
-    "disbursed",
-    "recovered",
-    "carried_out",
-    "cancelled",
-)
+CITY_FIGURES = BUDGET_LINE_FIGURES
 #: the figures of a counterpart row
 COUNTERPART_FIGURES = ("pledged", "spent")
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from ledger import catalogue
 from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.enterprise import Enterprise
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
@@ -119,15 +120,7 @@ ACTIVITIES = TableDef(
 )
 
 #: a budget line's figures, as ``BudgetLine.as_dict`` gives them (``available`` is computed)
-LINE_FIGURES = (
-    "assigned",
-    "carried_in",
-    "committed",
-    "disbursed",
-    "recovered",
-    "carried_out",
-    "cancelled",
-)
+LINE_FIGURES = BUDGET_LINE_FIGURES
 
 LINES = TableDef(
     "register_budget_lines",

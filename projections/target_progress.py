@@ -1,13 +1,13 @@
 """target_progress: what the program achieved toward each of its eight targets, per year.
 
-Units are counted as GLOSSARY.md says. For a target whose unit is ``enterprises``
-(``unit_kind == "enterprises"``), the distinct enterprises with a passed acceptance of a
-support type of that target: an enterprise counts once per target over the whole program,
-in the year of its earliest passed acceptance (by effective date; a passed acceptance
-recorded later with an earlier date moves it to that year). For the other targets
-(``unit_kind == "sum"``: registrations, marks, standards), the sum of the outputs recorded
-at passed acceptances, in the year of each acceptance. The year is the acceptance's
-effective date's. A passed acceptance is final (no later event undoes it).
+Units are counted as the program catalogue says (``ledger/catalogue.py``). For a target
+whose unit is ``enterprises`` (``unit_kind == "enterprises"``), the distinct enterprises
+with a passed acceptance of a support type of that target: an enterprise counts once per
+target over the whole program, in the year of its earliest passed acceptance (by effective
+date; a passed acceptance recorded later with an earlier date moves it to that year). For
+the other targets (``unit_kind == "sum"``: registrations, marks, standards), the sum of the
+outputs recorded at passed acceptances, in the year of each acceptance. The year is the
+acceptance's effective date's. A passed acceptance is final (no later event undoes it).
 
 Tables: ``target_progress``, achieved per target × year; ``target_progress_apps``, each
 application of a support type whose target counts enterprises, with its enterprise and

@@ -63,7 +63,7 @@ def _hint(field: str, value: Any) -> str:
         close = difflib.get_close_matches(value.upper(), list(catalogue.DEPARTMENTS), n=3)
         if close:
             return f" (did you mean {' or '.join(close)}?)"
-        return " (codes as in GLOSSARY.md, e.g. SKHCN, STC, SCT, QH-CAUGIAY)"
+        return " (a department code of the program catalogue, e.g. SKHCN, STC, SCT, QH-CAUGIAY)"
     return ""
 
 

@@ -26,7 +26,7 @@ GARBAGE = b"{this is not json"
 
 
 def expected_roles(endpoint: Endpoint) -> set[str]:
-    """API.md's table of roles, written out independently of the route table."""
+    """README's HTTP contract's table of roles, written out independently of the route table."""
     path, method = endpoint.template, endpoint.method
     if (method, path) == ("GET", "/api/users"):
         return {"admin", "inspector"}  # personnel data (issue 10): who manages and who audits

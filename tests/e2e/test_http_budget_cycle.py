@@ -10,37 +10,21 @@ from starlette.testclient import TestClient
 
 from ledger.checks import check_invariants
 from ledger.service import Ledger
+from tests.support.http import Clerk
 from tests.support.people import People
 from tests.support.scenario import tax_code
 
 M = 1_000_000
 
 
-class Desk:
-    """Requests as one person; each answer's status is checked."""
-
-    def __init__(self, client: TestClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-        response = self.client.post(path, json=body, headers=self.headers)
-        assert response.status_code == status, response.text
-        answer: dict[str, Any] = response.json()
-        return answer
-
-    def get(self, path: str) -> Any:
-        response = self.client.get(path, headers=self.headers)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
 @pytest.fixture
-def desks(client: TestClient, people: People) -> dict[str, Desk]:
-    return {role: Desk(client, token) for role, token in people.tokens.items()}
+def desks(client: TestClient, people: People) -> dict[str, Clerk]:
+    return {role: Clerk(client, token) for role, token in people.tokens.items()}
 
 
-def _line(desk: Desk, year: int, amount: int, channel: str | None = None, status: int = 201) -> Any:
+def _line(
+    desk: Clerk, year: int, amount: int, channel: str | None = None, status: int = 201
+) -> Any:
     body: dict[str, Any] = {
         "budget_year": year,
         "project": "DA2",
@@ -55,7 +39,7 @@ def _line(desk: Desk, year: int, amount: int, channel: str | None = None, status
 
 
 def _approved(
-    desks: dict[str, Desk],
+    desks: dict[str, Clerk],
     year: int,
     city: int,
     total: int,
@@ -112,7 +96,7 @@ def _approved(
     return app, answer
 
 
-def _rule(desk: Desk, share: int, amount: int, effective_from: str, status: int = 201) -> Any:
+def _rule(desk: Clerk, share: int, amount: int, effective_from: str, status: int = 201) -> Any:
     return desk.post(
         "/api/support-rules",
         {
@@ -127,7 +111,7 @@ def _rule(desk: Desk, share: int, amount: int, effective_from: str, status: int 
 
 
 def test_support_rules_cap_approvals_by_the_rule_in_force_on_the_decision_date(
-    desks: dict[str, Desk], ledger: Ledger
+    desks: dict[str, Clerk], ledger: Ledger
 ) -> None:
     finance = desks["finance"]
     _line(finance, 2015, 900 * M)
@@ -157,7 +141,7 @@ def test_support_rules_cap_approvals_by_the_rule_in_force_on_the_decision_date(
     _approved(desks, 2015, 45 * M, 150 * M, decided_on="2015-07-01")
 
 
-def test_channels_reductions_and_their_refusals(desks: dict[str, Desk]) -> None:
+def test_channels_reductions_and_their_refusals(desks: dict[str, Clerk]) -> None:
     finance = desks["finance"]
     for role in ("officer", "leader", "inspector"):
         assert _line(desks[role], 2016, 100 * M, status=403)["code"] == "forbidden"
@@ -219,7 +203,7 @@ def test_channels_reductions_and_their_refusals(desks: dict[str, Desk]) -> None:
     assert (fund["assigned"], fund["committed"], fund["available"]) == (250 * M, 250 * M, 0)
 
 
-def test_an_approval_is_decided_in_its_budget_year(desks: dict[str, Desk]) -> None:
+def test_an_approval_is_decided_in_its_budget_year(desks: dict[str, Clerk]) -> None:
     _line(desks["finance"], 2016, 500 * M)
     _, refused = _approved(desks, 2016, 50 * M, 100 * M, decided_on="2015-12-30", status=422)
     assert refused["code"] == "validation_error"
@@ -227,7 +211,7 @@ def test_an_approval_is_decided_in_its_budget_year(desks: dict[str, Desk]) -> No
 
 
 def test_a_year_close_carries_unpaid_commitments_over_and_closes_the_year(
-    desks: dict[str, Desk], ledger: Ledger
+    desks: dict[str, Clerk], ledger: Ledger
 ) -> None:
     finance, officer = desks["finance"], desks["officer"]
     _line(finance, 2016, 500 * M)
@@ -301,7 +285,7 @@ def test_a_year_close_carries_unpaid_commitments_over_and_closes_the_year(
     assert years[2017]["carried_in"] == 90 * M
 
 
-def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str, Desk]) -> None:
+def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str, Clerk]) -> None:
     finance, officer = desks["finance"], desks["officer"]
     _line(finance, 2016, 300 * M)
     app, _ = _approved(desks, 2016, 100 * M, 200 * M)
@@ -332,7 +316,7 @@ def test_money_recovered_after_the_close_goes_back_to_the_budget(desks: dict[str
 
 
 def test_a_payment_of_before_the_close_reversed_after_it_goes_back_to_its_line(
-    desks: dict[str, Desk], ledger: Ledger
+    desks: dict[str, Clerk], ledger: Ledger
 ) -> None:
     finance, officer = desks["finance"], desks["officer"]
     _line(finance, 2016, 300 * M)

@@ -1,5 +1,5 @@
 """A command's body is JSON, said so by ``Content-Type: application/json``; any other body is
-refused with 415 ``unsupported_media_type`` and writes nothing (API.md's error table)."""
+refused with 415 ``unsupported_media_type`` and writes nothing (README's table of errors)."""
 
 from __future__ import annotations
 

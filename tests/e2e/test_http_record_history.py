@@ -1,4 +1,4 @@
-"""``GET /api/applications/{id}/history`` over HTTP: API.md's keys, and each event's leaf hash
+"""``GET /api/applications/{id}/history`` over HTTP: the contract's keys, and each event's leaf hash
 and what it changed, as the OpenAPI document describes them."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_the_history_answers_each_events_leaf_hash_and_changes(
         "Disbursed",
     ]
     for entry in history:
-        # API.md's keys, unchanged, plus the two new ones.
+        # the contract's keys, unchanged, plus the two new ones.
         assert set(entry) == API_KEYS | {"leaf_hash", "changes"}
         assert isinstance(entry["position"], int)
         dt.datetime.fromisoformat(entry["recorded_at"])

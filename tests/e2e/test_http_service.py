@@ -26,7 +26,7 @@ from tests.support.scenario import Scenario
 PROJECTION_NAMES = set(BY_NAME)
 
 A = "/api/applications/{application_id}"
-#: API.md's core resources and the lifecycle steps the issue adds, written out by hand.
+#: the HTTP contract's resources (README) and the lifecycle steps, written out by hand.
 EXPECTED_ROUTES = {
     ("GET", "/"),
     ("GET", "/openapi.json"),

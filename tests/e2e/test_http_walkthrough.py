@@ -9,31 +9,12 @@ from starlette.testclient import TestClient
 
 from api.routes import ActivityOut, ApplicationOut, BudgetLineOut, EnterpriseOut, HistoryEntryOut
 from ledger.service import Ledger
+from tests.support.http import Clerk
 from tests.support.names import unique
 from tests.support.people import People
 from tests.support.scenario import tax_code
 
 M = 1_000_000
-
-
-class Clerk:
-    """Sends requests as one person and checks the status of each answer."""
-
-    def __init__(self, client: TestClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-        response = self.client.post(path, json=body, headers=self.headers)
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"] == "application/json"
-        answer: dict[str, Any] = response.json()
-        return answer
-
-    def get(self, path: str) -> Any:
-        response = self.client.get(path, headers=self.headers)
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 def clerks(client: TestClient, people: People) -> dict[str, Clerk]:

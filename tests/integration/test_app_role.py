@@ -1,4 +1,4 @@
-"""The application's own PostgreSQL role (migration 0004; DESIGN.md "Storage"): connected as
+"""The application's own PostgreSQL role (migration 0004; ARCHITECTURE.md "Storage"): connected as
 that role, the ledger runs every kind of work the server does (commands under the recorder's
 table lock, live follow, catch-up, rebuild, checkpoints, idempotency keys), but the role
 itself is refused any change to the events and the signed checkpoints: by its privileges,

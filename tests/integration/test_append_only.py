@@ -1,4 +1,4 @@
-"""The events table is append-only in the database itself (DESIGN.md "Storage"): triggers
+"""The events table is append-only in the database itself (ARCHITECTURE.md "Storage"): triggers
 installed by the migrations reject UPDATE and DELETE, and TRUNCATE on PostgreSQL, whoever
 sends them. Plain SQL on a separate engine, as someone with a database client would.
 """

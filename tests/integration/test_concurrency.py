@@ -1,4 +1,4 @@
-"""Invariants under concurrent writers (DESIGN.md invariant 3: "two approvals racing for the
+"""Invariants under concurrent writers (ARCHITECTURE.md invariant 3: "two approvals racing for the
 last money: one wins, the other gets a clear error"), with real threads released together
 by a barrier. Each thread has its own ``Ledger`` (its own engine and connections, as
 separate server processes would) or all share one (as the threads of one server do).

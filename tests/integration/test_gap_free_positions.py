@@ -1,4 +1,4 @@
-"""Positions have no holes under any fault (DESIGN.md "Storage"; migration 0005).
+"""Positions have no holes under any fault (ARCHITECTURE.md "Storage"; migration 0005).
 
 A transaction that took positions and then did not commit — rolled back by the ledger, its
 connection dropped, its server process killed — leaves nothing behind: the next event gets

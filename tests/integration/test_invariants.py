@@ -1,4 +1,4 @@
-"""DESIGN.md "Invariants" 1–5 and 8, each with its API error code and the proof that a
+"""ARCHITECTURE.md "Invariants" 1–5 and 8, each with its API error code and the proof that a
 refused command wrote nothing (``refused`` compares position, event count, histories,
 application states and every budget line before and after); and the arithmetic of a budget
 line through advances, payments, reversals, cancellation, settlement and recoveries.
@@ -519,7 +519,7 @@ def test_an_officer_outside_skhcn_may_not_approve(ledger: Ledger, people: People
     assert status(ledger, app_id) == "approved"
 
 
-#: Who may run which command, from API.md "Authentication and roles".
+#: Who may run which command, from README's HTTP contract "Authentication and roles".
 MAY: dict[str, set[str]] = {
     "officer": {
         "register_enterprise",

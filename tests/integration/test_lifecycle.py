@@ -1,5 +1,5 @@
 """The lifecycle of a support application, a program activity and an enterprise, as the
-application service enforces it (DESIGN.md "Domain", invariant 4).
+application service enforces it (ARCHITECTURE.md "Domain", invariant 4).
 
 Every action is tried from every status: from a status it is allowed in, it appends exactly
 one event and moves the application on; from any other status it is refused with

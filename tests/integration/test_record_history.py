@@ -146,7 +146,7 @@ def test_each_entry_carries_its_stored_events_leaf_hash_and_what_it_changed(
     history = ledger.get_application_history(app_id)
     rows = stored_rows(ledger, app_id)
 
-    # Step 2: one entry per stored event, oldest first, every key of API.md kept.
+    # Step 2: one entry per stored event, oldest first, every key of README's HTTP contract kept.
     assert [e["type"] for e in history] == [
         "Submitted",
         "Appraised",

@@ -1,4 +1,5 @@
-"""target_progress counts units as GLOSSARY.md says, the same by catch-up, rebuild and replay."""
+"""target_progress counts units as the program catalogue says (``ledger/catalogue.py``), the
+same by catch-up, rebuild and replay."""
 
 from __future__ import annotations
 

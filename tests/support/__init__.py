@@ -16,7 +16,8 @@ Through the application service and its databases:
 - ``names``: fresh reference numbers and names.
 - ``scenario``: ``Scenario``, an application walked to a status with valid commands.
 - ``story``: ``Story``, the scenario with every other lifecycle step as one call each.
-- ``refusals``: the error codes of API.md and ``refused``, which proves a refusal wrote nothing.
+- ``refusals``: the error codes of the HTTP contract (README) and ``refused``, which proves a
+  refusal wrote nothing.
 - ``strategies``: hypothesis strategies of what the ledger accepts.
 - ``projections``: the projection tests' fresh databases, snapshots and random valid program.
 - ``concurrency``: racing writers released together, and whether they met at the store.

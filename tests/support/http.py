@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -26,3 +26,23 @@ REPORTS = (
     "/api/reports/trial-balance",
     "/api/applications",
 )
+
+
+class Clerk:
+    """Sends requests as one person and checks the status of each answer."""
+
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        response = self.client.post(path, json=body, headers=self.headers)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/json"
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def get(self, path: str) -> Any:
+        response = self.client.get(path, headers=self.headers)
+        assert response.status_code == 200, response.text
+        return response.json()

@@ -1,10 +1,10 @@
-"""The lifecycle of a support application (DESIGN.md "Domain", invariant 4), written out
+"""The lifecycle of a support application (ARCHITECTURE.md "Domain", invariant 4), written out
 independently of ``ledger.support_application.ALLOWED``: the service's tests and the
 aggregate's unit tests check the ledger against it."""
 
 from __future__ import annotations
 
-# The lifecycle of DESIGN.md, written out independently of ``ALLOWED``: action -> the
+# The lifecycle of ARCHITECTURE.md, written out independently of ``ALLOWED``: action -> the
 # statuses it is allowed from. Payments run from the contract until settlement; after
 # settlement only recoveries; a reversal corrects a payment as long as the application is
 # not settled.

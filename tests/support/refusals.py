@@ -1,5 +1,5 @@
-"""Refusals: the error codes and statuses of API.md, and ``refused``, which runs a command that
-must be refused and proves it wrote nothing at all."""
+"""Refusals: the error codes and statuses of the HTTP contract (README), and ``refused``, which
+runs a command that must be refused and proves it wrote nothing at all."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from ledger.errors import (
 )
 from ledger.service import Ledger
 
-#: The error codes and statuses of API.md ("Errors"), written out so that a renamed code
+#: The error codes and statuses of README (its table of errors), written out so that a renamed code
 #: or a changed status fails the suite.
 API_CODES: dict[type[LedgerError], tuple[str, int]] = {
     ValidationFailed: ("validation_error", 422),
@@ -53,7 +53,7 @@ API_CODES: dict[type[LedgerError], tuple[str, int]] = {
     ConcurrencyConflict: ("concurrency_conflict", 409),
     StorageUnavailable: ("storage_unavailable", 503),
 }
-#: with the refusals the server adds to API.md's (README's error list)
+#: with the refusals the server adds to README's HTTP contract's (README's error list)
 CODES = {**API_CODES, AdminLockout: ("admin_lockout", 409)}
 
 

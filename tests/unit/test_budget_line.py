@@ -1,5 +1,5 @@
 """The budget line on its own: a commitment must fit what is assigned and not yet committed
-(DESIGN.md invariant 3); releases, adjustments and money movements add up as the line's
+(ARCHITECTURE.md invariant 3); releases, adjustments and money movements add up as the line's
 figures say."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The projections' folds in memory: events made by the aggregates (tests/support/domain.py)
 folded as a rebuild folds them, with every row in memory and no database, and the rows they
-leave compared with the figures DESIGN.md and each projection's docstring give.
+leave compared with the figures ARCHITECTURE.md and each projection's docstring give.
 
 The story most tests fold (:func:`settled_application`): the city line of 2015 × DA2 assigned
 1,000 million ₫ and its enterprise line 200 million; an application approved for 60 million

@@ -1,6 +1,6 @@
 """The guards of a support application, on the aggregate itself: no database, no service.
 
-Every action from every status (DESIGN.md invariant 4), the funding split and support type of
+Every action from every status (ARCHITECTURE.md invariant 4), the funding split and support type of
 a request (1), the ceilings of recommendations, approvals, payments and recoveries (2), the
 separation of duties (5) and the reversals' rules (8). A refused command raises exactly its
 domain error and leaves the aggregate as it was.
