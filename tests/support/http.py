@@ -38,7 +38,9 @@ class Clerk:
     def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
         response = self.client.post(path, json=body, headers=self.headers)
         assert response.status_code == status, response.text
-        assert response.headers["content-type"] == "application/json"
+        success = response.status_code < 400
+        media = "application/json" if success else "application/problem+json"
+        assert response.headers["content-type"] == media, response.headers["content-type"]
         answer: dict[str, Any] = response.json()
         return answer
 
