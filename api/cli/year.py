@@ -80,19 +80,24 @@ def year_status(ctx: click.Context, budget_year: int | None, as_json: bool) -> N
         return
     table = Table(title="Budget years")
     columns = ("assigned", "carried_in", "committed", "disbursed", "carried_out", "cancelled")
-    for column in ("year", "status", *columns, "available"):
-        table.add_column(
-            column.replace("_", " "), justify="left" if column in ("year", "status") else "right"
-        )
-    for row in years:
-        closed = (
+    cells = [
+        [
+            str(row["budget_year"]),
             f"closed {dt.date.fromisoformat(row['closed_on']):%d/%m/%Y}"
             if row["closed_on"]
-            else row["status"]
+            else row["status"],
+            *(format_vnd(row[k]) for k in (*columns, "available")),
+        ]
+        for row in years
+    ]
+    # years, dates and amounts stay whole: a wide table is wider than the terminal
+    for i, column in enumerate(("year", "status", *columns, "available")):
+        table.add_column(
+            column.replace("_", " "),
+            justify="left" if i < 2 else "right",
+            no_wrap=True,
+            min_width=max(len(column), *(len(row[i]) for row in cells)),
         )
-        table.add_row(
-            Text(str(row["budget_year"])),
-            Text(closed),
-            *(Text(format_vnd(row[k])) for k in (*columns, "available")),
-        )
-    console().print(table)
+    for row_cells in cells:
+        table.add_row(*(Text(cell) for cell in row_cells))
+    console().print(table, crop=False)
