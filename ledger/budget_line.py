@@ -119,7 +119,7 @@ class BudgetLine(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.assigned += self.amount
+            apply_changes(aggregate, self)
 
     class Reduced(LedgerAggregate.Event):
         """Reduced by a decision (điều chỉnh giảm)."""
@@ -128,21 +128,21 @@ class BudgetLine(LedgerAggregate):
         reason: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.assigned -= self.amount
+            apply_changes(aggregate, self)
 
     class Committed(LedgerAggregate.Event):
         record_id: UUID
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.committed += self.amount
+            apply_changes(aggregate, self)
 
     class Released(LedgerAggregate.Event):
         record_id: UUID
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.committed -= self.amount
+            apply_changes(aggregate, self)
 
     class Disbursed(LedgerAggregate.Event):
         record_id: UUID
@@ -150,7 +150,7 @@ class BudgetLine(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.disbursed += self.amount
+            apply_changes(aggregate, self)
 
     class DisbursementReversed(LedgerAggregate.Event):
         record_id: UUID
@@ -158,7 +158,7 @@ class BudgetLine(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.disbursed -= self.amount
+            apply_changes(aggregate, self)
 
     class Recovered(LedgerAggregate.Event):
         record_id: UUID
@@ -166,7 +166,7 @@ class BudgetLine(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.recovered += self.amount
+            apply_changes(aggregate, self)
 
     class CarriedOut(LedgerAggregate.Event):
         """At year close: a record's committed-but-unpaid money goes to the next year's line
@@ -177,7 +177,7 @@ class BudgetLine(LedgerAggregate):
         to_year: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.carried_out += self.amount
+            apply_changes(aggregate, self)
 
     class CarriedIn(LedgerAggregate.Event):
         """The other side of a carry-over: the money comes in and is committed at once to the
@@ -188,8 +188,7 @@ class BudgetLine(LedgerAggregate):
         from_year: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.carried_in += self.amount
-            aggregate.committed += self.amount
+            apply_changes(aggregate, self)
 
     class Cancelled(LedgerAggregate.Event):
         """At year close: the uncommitted rest of the line is cancelled (hủy dự toán)."""
@@ -197,7 +196,7 @@ class BudgetLine(LedgerAggregate):
         amount: int
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.cancelled += self.amount
+            apply_changes(aggregate, self)
 
     @property
     def available(self) -> int:
@@ -227,16 +226,7 @@ class BudgetLine(LedgerAggregate):
     def carry_into(cls, budget_year: int, project: str, channel: str, meta: Meta) -> BudgetLine:
         """A line of ``budget_year`` that nothing was assigned to yet, opened by a carry-over
         (assigned 0; the carried money comes in with :meth:`carry_in`)."""
-        return cls._create(
-            cls.Assigned,
-            id=budget_line_id(budget_year, project, catalogue.CITY_BUDGET, channel),
-            budget_year=budget_year,
-            project=project,
-            source=catalogue.CITY_BUDGET,
-            channel=channel,
-            amount=0,
-            **meta.fields(),
-        )
+        return cls.assign(budget_year, project, catalogue.CITY_BUDGET, channel, 0, meta)
 
     def adjust(self, amount: int, meta: Meta) -> None:
         self.trigger_event(self.Adjusted, amount=amount, **meta.fields())
@@ -362,3 +352,44 @@ def unpaid_by_record(events: Iterable[LedgerAggregate.Event]) -> dict[UUID, int]
         for record_id, amount in committed.items()
         if record_id not in moved and amount - paid.get(record_id, 0) > 0
     }
+
+
+#: the events that move a line's figures once it is assigned
+LineMoved = (
+    BudgetLine.Adjusted
+    | BudgetLine.Reduced
+    | BudgetLine.Committed
+    | BudgetLine.Released
+    | BudgetLine.Disbursed
+    | BudgetLine.DisbursementReversed
+    | BudgetLine.Recovered
+    | BudgetLine.CarriedOut
+    | BudgetLine.CarriedIn
+    | BudgetLine.Cancelled
+)
+
+#: what each of them changes of a line's ``FIGURES``: (figure, sign of the event's amount).
+#: The one place that says it: the aggregate applies it and every read model folds it.
+CHANGES: dict[type[Any], tuple[tuple[str, int], ...]] = {
+    BudgetLine.Adjusted: (("assigned", 1),),
+    BudgetLine.Reduced: (("assigned", -1),),
+    BudgetLine.Committed: (("committed", 1),),
+    BudgetLine.Released: (("committed", -1),),
+    BudgetLine.Disbursed: (("disbursed", 1),),
+    BudgetLine.DisbursementReversed: (("disbursed", -1),),
+    BudgetLine.Recovered: (("recovered", 1),),
+    BudgetLine.CarriedOut: (("carried_out", 1),),
+    # a carry-over comes in committed at once: ``available`` is unchanged
+    BudgetLine.CarriedIn: (("carried_in", 1), ("committed", 1)),
+    BudgetLine.Cancelled: (("cancelled", 1),),
+}
+
+
+def changes(event: Any) -> list[tuple[str, int]]:
+    """What a ``LineMoved`` event changes of its line's figures, as (figure, amount in đồng)."""
+    return [(figure, sign * event.amount) for figure, sign in CHANGES[type(event)]]
+
+
+def apply_changes(line: Any, event: Any) -> None:
+    for figure, amount in changes(event):
+        setattr(line, figure, getattr(line, figure) + amount)

@@ -24,7 +24,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from ledger import catalogue, commands, settings
+from ledger import commands, settings
 from ledger.access import Actor, require
 from ledger.base import Meta
 from ledger.base import Written as Written
@@ -59,8 +59,6 @@ from ledger.user import ADMIN, ADMINISTRATORS_ID, Administrators, User, new_toke
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-
-CITY_BUDGET = catalogue.CITY_BUDGET
 
 
 @dataclass(frozen=True, slots=True)

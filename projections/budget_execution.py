@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Column, Connection, Integer, String, Table, select
 
 from ledger import catalogue
 from ledger.annual_estimate import AnnualEstimate, annual_estimate_id
-from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import BUDGET_LINES, BudgetLine, LineMoved, changes
 from ledger.budget_line import FIGURES as LINE_FIGURES
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from projections.base import BIGINT, Projection, TableDef
@@ -143,45 +143,12 @@ class BudgetExecution(Projection):
         self._add(event.originator_id, "assigned", event.amount)
 
     @process_event.register
-    def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._change(event.originator_id, event.amount)
-
-    @process_event.register
-    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
-        self._change(event.originator_id, -event.amount)
-
-    @process_event.register
-    def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._add(event.originator_id, "committed", event.amount)
-
-    @process_event.register
-    def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._add(event.originator_id, "committed", -event.amount)
-
-    @process_event.register
-    def _disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._add(event.originator_id, "disbursed", event.amount)
-
-    @process_event.register
-    def _reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._add(event.originator_id, "disbursed", -event.amount)
-
-    @process_event.register
-    def _recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._add(event.originator_id, "recovered", event.amount)
-
-    @process_event.register
-    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
-        self._add(event.originator_id, "carried_out", event.amount)
-
-    @process_event.register
-    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
-        self._add(event.originator_id, "carried_in", event.amount)
-        self._add(event.originator_id, "committed", event.amount)
-
-    @process_event.register
-    def _cancelled(self, event: BudgetLine.Cancelled, position: int) -> None:
-        self._add(event.originator_id, "cancelled", event.amount)
+    def _line_moved(self, event: LineMoved, position: int) -> None:
+        if isinstance(event, BudgetLine.Adjusted | BudgetLine.Reduced):
+            self._change(event.originator_id, dict(changes(event))["assigned"])
+            return
+        for figure, amount in changes(event):
+            self._add(event.originator_id, figure, amount)
 
 
 #: estimate id -> its budget year (an estimate's id derives from its year)

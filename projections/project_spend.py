@@ -29,7 +29,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Column, Connection, Integer, String, Table, Uuid, select
 
 from ledger import catalogue
-from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import BUDGET_LINES, BudgetLine, LineMoved, changes
 from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.support_application import SupportApplication
 from projections.base import BIGINT, Projection, TableDef
@@ -181,45 +181,9 @@ class ProjectSpend(Projection):
         self._add(event.originator_id, "assigned", event.amount)
 
     @process_event.register
-    def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._add(event.originator_id, "assigned", event.amount)
-
-    @process_event.register
-    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
-        self._add(event.originator_id, "assigned", -event.amount)
-
-    @process_event.register
-    def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._add(event.originator_id, "committed", event.amount)
-
-    @process_event.register
-    def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._add(event.originator_id, "committed", -event.amount)
-
-    @process_event.register
-    def _disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._add(event.originator_id, "disbursed", event.amount)
-
-    @process_event.register
-    def _reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._add(event.originator_id, "disbursed", -event.amount)
-
-    @process_event.register
-    def _recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._add(event.originator_id, "recovered", event.amount)
-
-    @process_event.register
-    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
-        self._add(event.originator_id, "carried_out", event.amount)
-
-    @process_event.register
-    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
-        self._add(event.originator_id, "carried_in", event.amount)
-        self._add(event.originator_id, "committed", event.amount)
-
-    @process_event.register
-    def _cancelled_rest(self, event: BudgetLine.Cancelled, position: int) -> None:
-        self._add(event.originator_id, "cancelled", event.amount)
+    def _line_moved(self, event: LineMoved, position: int) -> None:
+        for figure, amount in changes(event):
+            self._add(event.originator_id, figure, amount)
 
     # -- applications: statuses and counterpart funding -------------------------------------------
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from ledger import catalogue
-from ledger.budget_line import BUDGET_LINES, BudgetLine
+from ledger.budget_line import BUDGET_LINES, BudgetLine, LineMoved, changes
 from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.enterprise import Enterprise
 from ledger.program_activity import ProgramActivity
@@ -330,45 +330,9 @@ class Registers(Projection):
         )
 
     @process_event.register
-    def _adjusted(self, event: BudgetLine.Adjusted, position: int) -> None:
-        self._add(event, position, "assigned", event.amount)
-
-    @process_event.register
-    def _reduced(self, event: BudgetLine.Reduced, position: int) -> None:
-        self._add(event, position, "assigned", -event.amount)
-
-    @process_event.register
-    def _committed(self, event: BudgetLine.Committed, position: int) -> None:
-        self._add(event, position, "committed", event.amount)
-
-    @process_event.register
-    def _released(self, event: BudgetLine.Released, position: int) -> None:
-        self._add(event, position, "committed", -event.amount)
-
-    @process_event.register
-    def _line_disbursed(self, event: BudgetLine.Disbursed, position: int) -> None:
-        self._add(event, position, "disbursed", event.amount)
-
-    @process_event.register
-    def _line_reversed(self, event: BudgetLine.DisbursementReversed, position: int) -> None:
-        self._add(event, position, "disbursed", -event.amount)
-
-    @process_event.register
-    def _line_recovered(self, event: BudgetLine.Recovered, position: int) -> None:
-        self._add(event, position, "recovered", event.amount)
-
-    @process_event.register
-    def _carried_out(self, event: BudgetLine.CarriedOut, position: int) -> None:
-        self._add(event, position, "carried_out", event.amount)
-
-    @process_event.register
-    def _carried_in(self, event: BudgetLine.CarriedIn, position: int) -> None:
-        self._add(event, position, "carried_in", event.amount)
-        self._add(event, position, "committed", event.amount)
-
-    @process_event.register
-    def _line_cancelled(self, event: BudgetLine.Cancelled, position: int) -> None:
-        self._add(event, position, "cancelled", event.amount)
+    def _line_moved(self, event: LineMoved, position: int) -> None:
+        for figure, amount in changes(event):
+            self._add(event, position, figure, amount)
 
     # -- applications ------------------------------------------------------------------------
 
