@@ -28,8 +28,10 @@ from ledger.budget_year import BudgetYear, budget_year_id
 from ledger.commands import Command, today
 from ledger.errors import InsufficientBudget, InvalidTransition
 from ledger.program_activity import ProgramActivity
+from ledger.repository import CommittedStateRepository
 from ledger.support_application import SupportApplication
 from ledger.support_rule import RuleVersion, SupportRules, support_rules_id
+from ledger.unit_of_work import attempt
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -55,12 +57,15 @@ class BudgetDesk:
         def _save(self, *aggregates: Aggregate | None) -> int: ...
         def _load(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
 
+    def _settled(self, aggregate_id: UUID) -> Any:
+        repository = cast(CommittedStateRepository, self.repository)
+        return repository.get_settled(aggregate_id, fresh=attempt() > 0)
+
     def _budget_year(self, budget_year: int) -> BudgetYear | None:
-        try:
-            year: Aggregate = self.repository.get(budget_year_id(budget_year))
-        except AggregateNotFoundError:
-            return None
-        return cast(BudgetYear, year)
+        """The budget year, served from memory inside a unit of work and checked under the
+        lock before anything is written (``ledger/repository.py``, settled aggregates)."""
+        year = self._settled(budget_year_id(budget_year))
+        return cast(BudgetYear | None, year)
 
     def _check_year_open(self, budget_year: int, cmd: Command) -> None:
         year = self._budget_year(budget_year)
@@ -224,11 +229,9 @@ class BudgetDesk:
         return self._run(cmd, actor, work)
 
     def _support_rules(self, support_type: str) -> SupportRules | None:
-        try:
-            rules: Aggregate = self.repository.get(support_rules_id(support_type))
-        except AggregateNotFoundError:
-            return None
-        return cast(SupportRules, rules)
+        """A support type's rule book, read like a budget year (see ``_budget_year``)."""
+        rules = self._settled(support_rules_id(support_type))
+        return cast(SupportRules | None, rules)
 
     def rule_in_force(self, support_type: str, on: dt.date) -> RuleVersion | None:
         rules = self._support_rules(support_type)

@@ -10,7 +10,14 @@ connection dropped or a process killed before COMMIT leave no hole. Positions ru
 … without gaps, which the Merkle log over the positions relies on (``ledger/log_gaps.py``
 says what becomes of holes left by the sequence the positions came from before 0005).
 
-The lock and the library's NOTIFY to live followers go to PostgreSQL in one round trip.
+Under that lock (SQLite: once the insert holds the database's write lock), a unit of work's
+settled reads are checked: the budget
+years and support rules it was served from memory (``ledger/repository.py``) must not have
+gained an event since; if one has, the insert is refused as a concurrency conflict and the
+unit of work runs again on fresh reads.
+
+The lock, the library's NOTIFY to live followers and that check go to PostgreSQL in one
+round trip.
 The lock is taken through ``ledger_events_lock()`` (migration 0004), a SECURITY DEFINER
 function that does only that: PostgreSQL lets only a holder of UPDATE, DELETE or TRUNCATE on
 a table lock it in EXCLUSIVE mode, and the application's role holds none of those on the
@@ -26,10 +33,16 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.orm import Session
+
+from ledger.repository import settled_reads
+
+
+class SettledReadChanged(IntegrityError):
+    """A budget year or rule book the unit of work read from memory changed since: rerun."""
 
 
 class LedgerRecorder(SQLAlchemyApplicationRecorder):
@@ -42,8 +55,9 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
     ) -> Sequence[int]:
         if not stored_events:
             return []
-        if self._is_postgres():
-            self._lock_and_notify(session)
+        settled = settled_reads()
+        if self._is_postgres() and self._lock_notify_and_check(session, settled):
+            raise SettledReadChanged("a budget year or support rule changed since it was read")
         rows = [
             {
                 "originator_id": e.originator_id,
@@ -54,7 +68,12 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             for e in stored_events
         ]
         statement = insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True)
-        return [row.id for row in session.execute(statement, rows)]
+        positions = [row.id for row in session.execute(statement, rows)]
+        # SQLite: only once this transaction writes does it hold the database's write lock
+        # (a SELECT before it would not stop another writer committing in between)
+        if settled and not self._is_postgres() and self._changed_since(session, settled, positions):
+            raise SettledReadChanged("a budget year or support rule changed since it was read")
+        return positions
 
     def select_events(
         self,
@@ -86,10 +105,33 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
         engine = self.datastore.engine
         return engine is not None and engine.dialect.name == "postgresql"
 
-    def _lock_and_notify(self, session: Session) -> None:
+    def _lock_notify_and_check(self, session: Session, settled: dict[UUID, int]) -> bool:
         """One round trip: take the library's table lock (EXCLUSIVE, through the lock
-        function, held until this transaction ends) and queue the library's NOTIFY for live
-        followers (sent at commit, dropped on rollback)."""
-        session.connection().exec_driver_sql(
-            f"SELECT {self.events_table_name}_lock(); NOTIFY {self.channel_name}"
+        function, held until this transaction ends), queue the library's NOTIFY for live
+        followers (sent at commit, dropped on rollback) and, under the lock, look whether a
+        settled read has changed since; whether one has."""
+        sql = f"SELECT {self.events_table_name}_lock(); NOTIFY {self.channel_name}"
+        if not settled:
+            session.connection().exec_driver_sql(sql)
+            return False
+        changed = " OR ".join(
+            "(originator_id = %s::uuid AND originator_version > %s)" for _ in settled
         )
+        parameters = tuple(v for item in settled.items() for v in (str(item[0]), item[1]))
+        check = f"SELECT 1 FROM {self.events_table_name} WHERE {changed} LIMIT 1"
+        result = session.connection().exec_driver_sql(f"{sql}; {check}", parameters)
+        return result.first() is not None
+
+    def _changed_since(
+        self, session: Session, settled: dict[UUID, int], inserted: Sequence[int]
+    ) -> bool:
+        """Whether a settled read has changed since, by another writer than this insert."""
+        t = self.table
+        changed = or_(
+            *(
+                and_(t.c.originator_id == i, t.c.originator_version > version)
+                for i, version in settled.items()
+            )
+        )
+        query = select(t.c.id).where(changed, t.c.id < min(inserted)).limit(1)
+        return session.execute(query).first() is not None

@@ -97,6 +97,8 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         )
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        repository = cast(CommittedStateRepository, self.repository)
+        repository.forget_settled(o.id for o in objs if isinstance(o, Aggregate))
         recordings = super().save(*objs, **kwargs)
         note_saved(objs)  # after the save has taken their pending events
         return recordings

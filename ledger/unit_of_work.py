@@ -18,6 +18,11 @@ database transaction, or nothing does. What can go wrong, and what happens then:
   looks whether its events were stored (then the work's answer is the answer) and reruns it
   if not; past that, ``storage_unavailable``.
 
+A refusal that a budget year or support rule served from memory may have decided
+(``period_closed``, ``rule_violation``; ``ledger/repository.py``, settled aggregates) is not
+given until the work has run once more on fresh reads: memory may hold a year since reopened
+or a rule since superseded.
+
 Nested units join the outer one (and its reruns): a command's work may call another
 command's service method.
 """
@@ -39,11 +44,20 @@ from sqlalchemy import Table, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ledger.errors import ConcurrencyConflict, StorageFailed, StorageUnavailable
+from ledger.errors import (
+    ConcurrencyConflict,
+    PeriodClosed,
+    RuleViolation,
+    StorageFailed,
+    StorageUnavailable,
+)
 from ledger.persistence import is_connection_lost
-from ledger.repository import unit_of_work_scope
+from ledger.repository import settled_reads, unit_of_work_scope
 
 T = TypeVar("T")
+
+#: the refusals a budget year or support rule served from memory can decide
+DECIDED_ON_MEMORY = (PeriodClosed, RuleViolation)
 
 #: how many times a unit of work runs before it is refused as ``concurrency_conflict``
 MAX_ATTEMPTS = 40
@@ -135,6 +149,8 @@ class UnitOfWork:
                             done = work()
                         return cast(T, done)
                     except Exception as error:
+                        if run == 0 and isinstance(error, DECIDED_ON_MEMORY) and settled_reads():
+                            continue  # decided on memory: decide again on fresh reads
                         if not is_connection_lost(error):
                             raise
                         if done is not _NOT_DONE and self._stored(saved, error):
