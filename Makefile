@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# the published schemas the open-data tests validate against, as these packages ship
+	# them: IATI 2.03 (pyIATI) and the Fiscal Data Package profile (datapackage); their code
+	# and their pinned old dependencies are not needed, so not installed
+	$(BIN)/pip install --quiet --no-deps pyIATI==0.4.1 datapackage==1.15.4
 	touch $(STAMP)
 
 ## make demo: install, migrate, load the demo program, print an admin token, serve on SQLite.

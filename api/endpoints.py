@@ -67,10 +67,20 @@ class Endpoint:
     answer: Answerer = _written
     media_type: str = JSON
     prepare: Preparer | None = None
+    #: other media types the answer may take (a report's XLSX with ``format=xlsx``)
+    alternatives: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)(?::\w+)?}", self.path))
+
+    @property
+    def path_convertors(self) -> dict[str, str]:
+        """Each path parameter's Starlette convertor (``uuid``, ``int``, ``str``)."""
+        return {
+            name: convertor or "str"
+            for name, convertor in re.findall(r"{(\w+)(?::(\w+))?}", self.path)
+        }
 
     @property
     def template(self) -> str:
@@ -125,6 +135,7 @@ def query(
     public: bool = False,
     params: type[BaseModel] | None = None,
     media_type: str = JSON,
+    alternatives: tuple[str, ...] = (),
 ) -> Endpoint:
     return Endpoint(
         "GET",
@@ -138,6 +149,7 @@ def query(
         query=params,
         response=response,
         media_type=media_type,
+        alternatives=alternatives,
     )
 
 

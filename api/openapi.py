@@ -397,6 +397,22 @@ def _query_parameters(model: type[BaseModel], today: dt.date) -> list[dict[str, 
 # -- operations ----------------------------------------------------------------------------
 
 
+#: the schema of a path parameter by its Starlette convertor
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
+    "str": {"type": "string"},
+}
+
+
+def _path_schema(name: str, convertor: str) -> dict[str, Any]:
+    """A path parameter's schema: a budget year's range (as ``ledger.commands.BudgetYear``),
+    else its convertor's."""
+    if name == "budget_year":
+        return {"type": "integer", "minimum": c.FIRST_BUDGET_YEAR, "maximum": c.LAST_BUDGET_YEAR}
+    return PATH_SCHEMAS[convertor]
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
@@ -415,13 +431,8 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
         "security": [] if endpoint.public else [{"bearer": []}],
     }
     parameters: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string", "format": "uuid"},
-        }
-        for name in endpoint.path_params
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(name, convertor)}
+        for name, convertor in endpoint.path_convertors.items()
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query, today)
@@ -437,7 +448,11 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
         str(endpoint.status): {
             "description": "Created" if endpoint.status == 201 else "OK",
             "content": {
-                endpoint.media_type: {"schema": _answer_schema(endpoint.response, schemas)}
+                endpoint.media_type: {"schema": _answer_schema(endpoint.response, schemas)},
+                **{
+                    other: {"schema": {"type": "string", "format": "binary"}}
+                    for other in endpoint.alternatives
+                },
             },
         }
     }

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
+from api import workbooks
 from api.read_side import ReadSide
 from ledger.access import Actor, may_read_personnel
 from ledger.commands import BudgetYear, ChannelCode, DepartmentCode, ProjectCode, SourceCode
@@ -40,8 +42,11 @@ from ledger.service import Ledger
 from ledger.support_application import STATUSES
 from projections import (
     audit_trail,
+    budget_execution,
+    checkpoints,
     department_activity,
     journal,
+    program,
     project_spend,
     registers,
     target_progress,
@@ -170,6 +175,32 @@ class DepartmentQuery(ViewQuery):
 
 class YearQuery(ViewQuery):
     budget_year: BudgetYear | None = None
+
+
+#: how a report is answered: JSON, or an XLSX workbook (api/workbooks.py)
+ReportFormat = Literal["json", "xlsx"]
+
+
+class ProgramQuery(ViewQuery):
+    """The program report's period: budget years ``from``–``to`` (one year: the annual
+    report; 2011–2015: the mid-term review; 2011–2020: the final review)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: BudgetYear = Field(alias="from", description="the period's first budget year")
+    to: BudgetYear = Field(description="the period's last budget year (from ≤ to)")
+    format: ReportFormat = Field(default="json", description="json, or xlsx for a workbook")
+
+
+class EstimateReportQuery(ViewQuery):
+    #: from the path (``/api/reports/estimate/{budget_year}``), never the query string
+    budget_year: SkipJsonSchema[BudgetYear | None] = None
+    format: ReportFormat = Field(default="json", description="json, or xlsx for a workbook")
+
+
+class ExecutionQuery(ViewQuery):
+    budget_year: BudgetYear | None = Field(default=None, description="one year; all without")
+    format: ReportFormat = Field(default="json", description="json, or xlsx for a workbook")
 
 
 class AuditQuery(ViewQuery, AuditFilters):
@@ -369,6 +400,25 @@ def _applications(q: ApplicationsQuery, _personnel: bool) -> Body:
     return read
 
 
+def _program(q: ProgramQuery, _personnel: bool) -> Body:
+    if q.from_ > q.to:
+        raise refuse("to", f"the period ends ({q.to}) before it begins ({q.from_})")
+    return lambda c, t: {
+        "period": program.period(q.from_, q.to),
+        **program.report(c, t, q.from_, q.to),
+    }
+
+
+def _estimate(q: EstimateReportQuery, _personnel: bool) -> Body:
+    assert q.budget_year is not None, "the year comes from the path"
+    year = q.budget_year
+    return lambda c, t: budget_execution.estimate_report(c, t, year)
+
+
+def _execution(q: ExecutionQuery, _personnel: bool) -> Body:
+    return lambda c, t: budget_execution.execution_report(c, t, q.budget_year)
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """A report by the name ``ledger replay`` takes: its projection, parameters and body."""
@@ -377,6 +427,8 @@ class Report:
     query: type[ViewQuery]
     #: (the parameters, whether personnel data may be read) → what reads the report
     body: Callable[[Any, bool], Body]
+    #: whether the answer names the Merkle root and signed checkpoint its figures come from
+    evidence: bool = False
 
 
 REPORTS: dict[str, Report] = {
@@ -386,6 +438,9 @@ REPORTS: dict[str, Report] = {
     "audit-trail": Report("audit_trail", AuditQuery, _audit),
     "trial-balance": Report("journal", YearQuery, _trial_balance),
     "applications": Report("registers", ApplicationsQuery, _applications),
+    "program": Report("program", ProgramQuery, _program, evidence=True),
+    "estimate": Report("budget_execution", EstimateReportQuery, _estimate, evidence=True),
+    "execution": Report("budget_execution", ExecutionQuery, _execution, evidence=True),
 }
 
 
@@ -394,10 +449,49 @@ def reader(report: str) -> Callable[[ReadSide, Any, Any, Actor | None], dict[str
     ``actor`` may read it (``ledger.access.may_read_personnel``)."""
     chosen = REPORTS[report]
 
-    def read(read_side: ReadSide, _: Any, q: Any, actor: Actor | None) -> dict[str, Any]:
-        return _read(read_side, chosen.projection, q, chosen.body(q, may_read_personnel(actor)))
+    def read(read_side: ReadSide, path: Any, q: Any, actor: Actor | None) -> Any:
+        q = with_path(q, path)
+        body = chosen.body(q, may_read_personnel(actor))
+        answer = _read(read_side, chosen.projection, q, body)
+        if chosen.evidence:
+            answer["evidence"] = evidence_of(read_side.projector, answer)
+        if getattr(q, "format", "json") == "xlsx":
+            return workbooks.download(report, answer)
+        return answer
 
     return read
+
+
+def with_path(q: Any, path: Any) -> Any:
+    """The query with the path's parameters (the estimate report's year) set in it,
+    validated as the query's fields are; a problem is the path's."""
+    if not path:
+        return q
+    twice = sorted(set(path) & q.model_fields_set)
+    if twice:
+        raise refuse(twice[0], "it is given in the path, not the query")
+    given = {**q.model_dump(exclude_unset=True, by_alias=True), **dict(path)}
+    try:
+        return type(q).model_validate(given)
+    except ValidationError as error:
+        problems = tuple(FieldProblem(("path", str(p["loc"][0])), p["msg"]) for p in error.errors())
+        raise ValidationFailed(
+            "; ".join(f"Path parameter {p.loc[1]}: {p.msg}" for p in problems) + ".",
+            errors=problems,
+        ) from None
+
+
+def evidence_of(projector: Projector, answer: dict[str, Any]) -> dict[str, Any]:
+    """Where a report's figures come from: the log's first ``position`` events, their Merkle
+    root, and the newest signed checkpoint of at most that many events (null before the
+    first), as the evidence exports name them."""
+    position = answer["position"]
+    view = answer.get("view")
+    root = view["root_hash"] if view is not None else log_root(projector, position)
+    with projector.engine.connect() as connection:
+        found = checkpoints.latest(connection, position)
+    checkpoint = found.to_json() if found is not None else None
+    return {"position": position, "root_hash": root, "checkpoint": checkpoint}
 
 
 project_spend_report = reader("project-spend")
@@ -406,6 +500,9 @@ targets_report = reader("targets")
 audit_trail_report = reader("audit-trail")
 trial_balance_report = reader("trial-balance")
 applications_report = reader("applications")
+program_report = reader("program")
+estimate_report = reader("estimate")
+execution_report = reader("execution")
 
 
 def replay_report(

@@ -19,7 +19,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import admin, audit, dashboard, health, openapi, report_answers, reports
+from api import (
+    admin,
+    audit,
+    dashboard,
+    exports,
+    health,
+    openapi,
+    program_answers,
+    report_answers,
+    reports,
+    workbooks,
+)
 from api.answers import FundingOut, Out
 from api.endpoints import HTML, Download, Endpoint, Reader, WrittenOut, command, query
 from api.read_side import ReadSide
@@ -34,7 +45,7 @@ from ledger.commands import (
     SupportTypeCode,
 )
 from ledger.service import GrantedAccess, Written
-from projections import evidence
+from projections import evidence, fiscal_data, iati
 
 # -- answers (documented in the OpenAPI document; ``extra="forbid"`` keeps them exact) ------
 
@@ -577,6 +588,33 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     query("/api/reports/trial-balance", "report_trial_balance", reports.trial_balance_report,
           "Trial balance of the journal per budget year" + PAST, "reports",
           report_answers.TrialBalanceOut, params=reports.YearQuery),
+    query("/api/reports/program", "report_program", reports.program_report,
+          "The program report for budget years from–to: the annual report (from = to), the "
+          "mid-term review (2011–2015), the final review (2011–2020): targets, support, money, "
+          "department activities and the Merkle root they come from; format=xlsx for a "
+          "workbook" + PAST, "reports", program_answers.ProgramReportOut,
+          params=reports.ProgramQuery, alternatives=(workbooks.MEDIA_TYPE,)),
+    query("/api/reports/estimate/{budget_year:int}", "report_estimate", reports.estimate_report,
+          "A year's estimate as Sở Tài chính appraises it (proposed, appraised with reasons, "
+          "approved) beside the year before's execution; format=xlsx for a workbook" + PAST,
+          "reports", program_answers.EstimateReportOut, params=reports.EstimateReportQuery,
+          alternatives=(workbooks.MEDIA_TYPE,)),
+    query("/api/reports/budget-execution", "report_budget_execution", reports.execution_report,
+          "Budget execution per budget year × project × source × channel, from the estimate "
+          "to what was carried over and cancelled; format=xlsx for a workbook" + PAST,
+          "reports", program_answers.ExecutionReportOut, params=reports.ExecutionQuery,
+          alternatives=(workbooks.MEDIA_TYPE,)),
+    # -- open data (api/exports.py) ---------------------------------------------------------
+    query("/api/exports/iati.xml", "export_iati", exports.iati_xml,
+          "The program as IATI 2.03 activity XML: one activity per project, budgets from the "
+          "approved estimates, commitments, disbursements, expenditure (projections/iati.py)",
+          "open data", str, params=exports.ExportQuery, media_type=iati.MEDIA_TYPE),
+    query("/api/exports/fiscal-data-package.zip", "export_fiscal_data_package",
+          exports.fiscal_data_package,
+          "The budget as a Fiscal Data Package (datapackage.json and budget.csv in a ZIP): "
+          "proposed, approved, adjusted and executed by year, project, source, channel and "
+          "department (projections/fiscal_data.py)", "open data", bytes,
+          params=exports.ExportQuery, media_type=fiscal_data.MEDIA_TYPE),
     query("/api/applications", "list_applications", reports.applications_report,
           "Applications from the register, filtered and paged" + PAST, "applications",
           report_answers.ApplicationsPageOut, params=reports.ApplicationsQuery),

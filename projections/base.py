@@ -96,6 +96,11 @@ class TableDef:
     def make(self, metadata: MetaData, set_name: str) -> Table:
         return self._make(f"{self.name}_{set_name}", metadata)
 
+    def renamed(self, name: str) -> TableDef:
+        """The same table under another name: a copy kept by a projection that reuses another
+        projection's fold (:class:`Composite`)."""
+        return TableDef(name, self.key, self._make, self.appended)
+
 
 class Rows:
     """The rows of one table touched by the batch being folded, keyed by primary key.
@@ -279,3 +284,37 @@ class Projection:
         """For a rebuild: the rows to write now, per table (see :meth:`Rows.drain`)."""
         drained = [(b.table, b.drain(keyed)) for b in self.buffers.values()]
         return [(table, rows) for table, rows in drained if rows]
+
+
+class Composite(Projection):
+    """A projection that folds, besides its own events, other projections' folds into copies
+    of their tables (named ``PREFIX`` + the table's name), so that a report needing all of
+    them reads them at one position of the log. Its ``TABLES`` are its own and the copies
+    (:meth:`copies`); each part folds every batch with its own handlers, then this one's."""
+
+    PREFIX: ClassVar[str]
+    PARTS: ClassVar[tuple[type[Projection], ...]] = ()
+
+    @classmethod
+    def copies(cls, prefix: str, parts: tuple[type[Projection], ...]) -> tuple[TableDef, ...]:
+        return tuple(d.renamed(prefix + d.name) for part in parts for d in part.TABLES)
+
+    def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
+        super().__init__(tables, rebuilding=rebuilding)
+        self.parts: list[Projection] = []
+        for cls in self.PARTS:
+            part = cls.__new__(cls)
+            part.tables = {d.name: tables[self.PREFIX + d.name] for d in cls.TABLES}
+            part.rebuilding = rebuilding
+            part.buffers = {d.name: self.buffers[self.PREFIX + d.name] for d in cls.TABLES}
+            self.parts.append(part)
+
+    def fold(self, envelopes: Iterable[Envelope]) -> None:
+        batch = envelopes if isinstance(envelopes, list) else list(envelopes)
+        for part in self.parts:
+            part.fold(batch)
+        super().fold(batch)
+
+    def restored(self) -> None:
+        for part in self.parts:
+            part.restored()

@@ -48,7 +48,8 @@ EXECUTION = TableDef(
 )
 
 #: per budget year, the estimate lines each stage holds now: {stage: [[project, source,
-#: channel, amount], …]}, so that a redraft takes back the previous version's
+#: channel, amount, reason], …]} (the reason of an appraised line that changes the draft,
+#: else None), so that a redraft takes back the previous version's
 ESTIMATES = TableDef(
     "budget_execution_estimates",
     ("budget_year",),
@@ -107,10 +108,13 @@ class BudgetExecution(Projection):
         held = self.rows("budget_execution_estimates").get_or_create(
             (year,), lambda: {"budget_year": year, "lines": {}}
         )
-        for project, source, channel, amount in held["lines"].get(stage, []):
+        for project, source, channel, amount, *_ in held["lines"].get(stage, []):
             self._row(year, project, source, channel)[stage] -= amount
-        now = [[ln["project"], ln["source"], ln["channel"], ln["amount"]] for ln in lines]
-        for project, source, channel, amount in now:
+        now = [
+            [ln["project"], ln["source"], ln["channel"], ln["amount"], ln.get("reason")]
+            for ln in lines
+        ]
+        for project, source, channel, amount, _ in now:
             self._row(year, project, source, channel)[stage] += amount
         held["lines"] = {**held["lines"], stage: now}
 
@@ -182,3 +186,69 @@ def report(
     if channel is not None:
         query = query.where(table.c.channel == channel)
     return [dict(row) for row in connection.execute(query).mappings()]
+
+
+#: the execution figures of last year shown beside an estimate
+PREVIOUS = LINE_FIGURES
+
+
+def estimate_report(
+    connection: Connection, tables: dict[str, Table], budget_year: int
+) -> dict[str, Any]:
+    """The estimate of ``budget_year`` as Sở Tài chính appraises it: per project × source ×
+    channel, ``proposed`` (the latest draft), ``appraised`` with the appraisal's ``reason``
+    for a change, ``approved``; a stage not reached yet is null. Beside each line, the same
+    line's execution the year before (``previous``). ``stages``: the stages reached;
+    ``totals``: the sums of the figures."""
+    held = connection.execute(
+        select(tables["budget_execution_estimates"].c.lines).where(
+            tables["budget_execution_estimates"].c.budget_year == budget_year
+        )
+    ).scalar_one_or_none()
+    stages = [stage for stage in ESTIMATE if (held or {}).get(stage)]
+    reasons = {
+        (project, source, channel): rest[0] if rest else None
+        for project, source, channel, _, *rest in (held or {}).get("appraised", [])
+    }
+    this_year = {_key(r): r for r in report(connection, tables, budget_year)}
+    last_year = {_key(r): r for r in report(connection, tables, budget_year - 1)}
+    rows: list[dict[str, Any]] = []
+    for key in sorted(set(this_year) | set(last_year)):
+        now, before = this_year.get(key), last_year.get(key)
+        if now is not None and not any(now[s] for s in ESTIMATE) and before is None:
+            continue  # a line of the year outside its estimate, nothing to compare
+        project, source, channel = key
+        rows.append(
+            {
+                "project": project,
+                "source": source,
+                "channel": channel,
+                **{s: ((now or {}).get(s, 0) if s in stages else None) for s in ESTIMATE},
+                "reason": reasons.get(key),
+                "previous": {f: (before or {}).get(f, 0) for f in PREVIOUS},
+            }
+        )
+    totals = {s: (sum(r[s] for r in rows) if s in stages else None) for s in ESTIMATE}
+    previous = {f: sum(r["previous"][f] for r in rows) for f in PREVIOUS}
+    return {
+        "budget_year": budget_year,
+        "stages": stages,
+        "rows": rows,
+        "totals": {**totals, "previous": previous},
+    }
+
+
+def execution_report(
+    connection: Connection, tables: dict[str, Table], budget_year: int | None = None
+) -> dict[str, Any]:
+    """Budget execution (``report``'s rows) with the sum of each figure (``totals``)."""
+    rows = report(connection, tables, budget_year)
+    return {
+        "budget_year": budget_year,
+        "rows": rows,
+        "totals": {figure: sum(row[figure] for row in rows) for figure in FIGURES},
+    }
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, str]:
+    return (row["project"], row["source"], row["channel"])

@@ -10,6 +10,7 @@ from projections.budget_execution import BudgetExecution
 from projections.department_activity import DepartmentActivity
 from projections.journal import Journal
 from projections.merkle import MerkleTree
+from projections.program import Program
 from projections.project_spend import ProjectSpend
 from projections.registers import Registers
 from projections.target_progress import TargetProgress
@@ -22,6 +23,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Registers,
     AuditTrail,
     DepartmentActivity,
+    Program,
     MerkleTree,
 )
 

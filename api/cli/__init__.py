@@ -8,7 +8,8 @@ the SQLite file ``var/ledger.db``.
 This package holds the top-level group :func:`cli` and the entry point :func:`main`; each
 command group is a module of its own (``db``, ``users``, ``serve``, ``demo``,
 ``projections``, ``replay``, ``audit``: keys, checkpoint, verify, export, import; ``rules``,
-``year``, ``estimate``: the budget cycle), sharing
+``year``, ``estimate``: the budget cycle; ``report``: the program, estimate and execution
+reports), sharing
 ``errors`` (every mistake as one line), ``database`` (opening a migrated ledger),
 ``terminal`` (tables and progress bars) and ``files`` (writing a file whole or not at all).
 """
@@ -17,7 +18,19 @@ from __future__ import annotations
 
 import click
 
-from api.cli import audit, db, demo, estimate, projections, replay, rules, serve, users, year
+from api.cli import (
+    audit,
+    db,
+    demo,
+    estimate,
+    projections,
+    replay,
+    report,
+    rules,
+    serve,
+    users,
+    year,
+)
 from api.cli.database import head_revision, require_migrated
 from api.cli.errors import LedgerGroup
 from ledger import settings
@@ -50,6 +63,7 @@ for command in (
     estimate.estimate,
     projections.projections,
     replay.replay_command,
+    report.report,
     audit.keys,
     audit.checkpoint,
     audit.verify,

@@ -26,7 +26,7 @@ from api.endpoints import JSON, Endpoint
 from api.routes import ENDPOINTS
 from ledger import commands as c
 from ledger.service import Ledger
-from tests.support.http import REPORTS, read_side_of
+from tests.support.http import REPORTS, SHAPED_REPORTS, read_side_of
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 
@@ -200,6 +200,13 @@ def test_every_report_answers_as_the_document_says_live_stale_and_past(
                 body = json.loads(answer.content)
                 assert body["rows"] and holds(body), (path, what, body)
                 answers.check(path, "get", body)
+    for template, path, needs in SHAPED_REPORTS:
+        for what, (params, holds) in asked.items():
+            answer = client.get(path, params={**needs, **params}, headers=auth(people, "viewer"))
+            assert answer.status_code == 200, (path, what, answer.text)
+            body = json.loads(answer.content)
+            assert holds(body) and body["evidence"]["position"] == body["position"], (path, what)
+            answers.check(template, "get", body)
 
 
 def test_the_admin_answers_are_as_the_document_says(

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ledger.service import Ledger
-from tests.support.http import REPORTS
+from tests.support.http import REPORTS, SHAPED_REPORTS
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 
@@ -101,6 +101,29 @@ def test_every_report_takes_as_known_at_and_as_of(
     assert body == live
 
 
+@pytest.mark.parametrize(("template", "path", "needs"), SHAPED_REPORTS)
+def test_the_period_and_year_reports_take_as_known_at_and_as_of(
+    client: TestClient,
+    ledger: Ledger,
+    people: People,
+    template: str,
+    path: str,
+    needs: dict[str, Any],
+) -> None:
+    scenario = Scenario(ledger, people)
+    scenario.budget()
+    scenario.settled()
+    head = ledger.position()
+    live = get(client, people, path, min_position=head, **needs).json()
+    answer = get(client, people, path, as_known_at=head, as_of="2030-12-31", **needs)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    view = body.pop("view")
+    assert without_root(view) == {"as_known_at": head, "as_of": "2030-12-31", "position": head}
+    assert view["root_hash"] == body["evidence"]["root_hash"] == live["evidence"]["root_hash"]
+    assert body == live
+
+
 def test_bad_view_parameters_are_422_problems_that_name_the_parameter(
     client: TestClient, ledger: Ledger, people: People
 ) -> None:
@@ -124,9 +147,10 @@ def test_bad_view_parameters_are_422_problems_that_name_the_parameter(
         ({"as_known_at": str(head), "min_position": str(head)}, "min_position"),
         ({"as_of": "2015-12-31", "min_position": "1"}, "min_position"),
     ]
-    for path in REPORTS:
+    shaped = [(path, needs) for _, path, needs in SHAPED_REPORTS]
+    for path, needs in [*((p, {}) for p in REPORTS), *shaped]:
         for params, name in cases:
-            answer = client.get(path, params=params, headers=auth(people))
+            answer = client.get(path, params={**needs, **params}, headers=auth(people))
             assert answer.status_code == 422, (path, params, answer.text)
             assert answer.headers["content-type"] == "application/problem+json"
             problem = answer.json()

@@ -1,6 +1,7 @@
-"""Migration 0006 on a database migrated to 0005 with events in it, read models in their old
-shape folded: the changed read models are made again and fold the whole log anew, on both
-databases; on PostgreSQL the application's role may use every table made."""
+"""Migrations 0006 and 0007 on a database migrated to 0005 with events in it, read models in
+their old shape folded: the changed read models are made again, the program report's made,
+and they fold the whole log anew, on both databases; on PostgreSQL the application's role may
+use every table made."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 
 import migrations
+from api.cli import head_revision
 from ledger.service import Ledger
 from migrations import alembic_config
 from projections.check import check
@@ -59,7 +61,7 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
 
     # Step 2: the upgrade makes the tables again in their new shape and resets their tracking.
     migrations.upgrade(database_url)
-    assert migrations.current(database_url) == "0006"
+    assert migrations.current(database_url) == head_revision(database_url) == "0007"
     inspector = sa.inspect(engine)
     for table in ("project_spend_a", "project_spend_b", "budget_execution_a"):
         assert "channel" in {c["name"] for c in inspector.get_columns(table)}, table
@@ -68,6 +70,8 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
         "project_spend_counterpart",
         "project_spend_counts",
         "budget_execution_estimates",
+        "program_applications",  # 0007: the program report's read model
+        "program_budget_execution",
     ):
         assert {f"{added}_a", f"{added}_b"} <= names
     with engine.connect() as connection:

@@ -28,6 +28,15 @@ REPORTS = (
 )
 
 
+#: the reports that take a period or a year, which answer sections rather than rows: (the
+#: path as the OpenAPI document writes it, the path asked, the parameters it needs)
+SHAPED_REPORTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("/api/reports/program", "/api/reports/program", {"from": 2015, "to": 2015}),
+    ("/api/reports/estimate/{budget_year}", "/api/reports/estimate/2015", {}),
+    ("/api/reports/budget-execution", "/api/reports/budget-execution", {"budget_year": 2015}),
+)
+
+
 class Clerk:
     """Sends requests as one person and checks the status of each answer."""
 
