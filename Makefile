@@ -12,13 +12,17 @@ export LEDGER_DATABASE_URL ?= sqlite:///var/ledger.db
 
 install: $(STAMP)
 
+# the browser tests drive Debian's Chromium (apt), not a browser Playwright downloads
 $(STAMP): pyproject.toml
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium \
+	  || { apt-get update -q && apt-get install -y -q chromium; } \
+	  || echo "could not install chromium (run as root: apt-get install -y chromium)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	# the published schemas the open-data tests validate against, as these packages ship
-	# them: IATI 2.03 (pyIATI) and the Fiscal Data Package profile (datapackage); their code
-	# and their pinned old dependencies are not needed, so not installed
+	@# the published schemas the open-data tests validate against, as these packages ship
+	@# them: IATI 2.03 (pyIATI) and the Fiscal Data Package profile (datapackage); their
+	@# code and their pinned old dependencies are not needed, so not installed
 	$(BIN)/pip install --quiet --no-deps pyIATI==0.4.1 datapackage==1.15.4
 	touch $(STAMP)
 

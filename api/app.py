@@ -23,6 +23,7 @@ import contextlib
 import decimal
 import json
 import math
+import secrets
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -34,6 +35,8 @@ from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -53,6 +56,9 @@ from api.problems import (
 )
 from api.read_side import ReadSide
 from api.routes import ENDPOINTS
+from api.web import pages, session
+from api.web.security import SecurityHeaders
+from ledger import settings
 from ledger.access import Actor, require
 from ledger.errors import (
     FieldProblem,
@@ -85,8 +91,20 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
         Route(path, _dispatcher(read_side, methods), methods=list(methods), name=path)
         for path, methods in by_path.items()
     ]
+    secret = settings.SESSION_SECRET.get() or secrets.token_urlsafe(48)
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *pages.ROUTES],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie="nscl_session",
+                max_age=session.MAX_AGE,
+                same_site="strict",
+                https_only=settings.HTTPS.get(),
+            ),
+        ],
         lifespan=_lifespan(read_side, follow),
         exception_handlers={
             LedgerError: ledger_error,

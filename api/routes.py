@@ -22,17 +22,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import (
     admin,
     audit,
-    dashboard,
     exports,
     health,
     openapi,
     program_answers,
+    records,
     report_answers,
     reports,
     workbooks,
 )
 from api.answers import FundingOut, Out
-from api.endpoints import HTML, Download, Endpoint, Reader, WrittenOut, command, query
+from api.endpoints import Download, Endpoint, Reader, WrittenOut, command, query
 from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.access import PERSONNEL_READERS, Actor, may_read_personnel
@@ -433,9 +433,6 @@ AUDITORS = frozenset({"inspector", "finance"})
 # fmt: off
 ENDPOINTS: tuple[Endpoint, ...] = (
     # -- service ---------------------------------------------------------------------------
-    query("/", "dashboard", dashboard.page,
-          "Bảng điều khiển (dashboard, Vietnamese, no sign-in)", "service", str,
-          public=True, media_type=HTML),
     query("/openapi.json", "openapi", lambda side, p, q, _: openapi.document(ENDPOINTS),
           "This OpenAPI 3.1 document", "service", dict[str, Any], public=True),
     query("/api/health", "health", health.health,
@@ -457,9 +454,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     command("POST", "/api/budget-lines", c.AssignBudget,
             "Assign a city-budget line (a second call for the same line adds to it)",
             "budget lines", 201),
-    query("/api/budget-lines", "get_budget_lines",
-          lambda side, p, q, _: side.ledger.get_budget_lines(
-              q.budget_year, q.project, q.source, q.channel),
+    query("/api/budget-lines", "get_budget_lines", records.budget_lines,
           "City-budget lines, filtered by year, project, source and channel", "budget lines",
           list[BudgetLineOut], params=BudgetLineQuery),
     command("POST", "/api/budget-lines/reduction", c.ReduceBudget,
@@ -509,8 +504,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- applications ------------------------------------------------------------------------
     command("POST", "/api/applications", c.SubmitApplication,
             "Submit a support application", "applications", 201),
-    query(APP, "get_application",
-          lambda side, p, q, _: side.ledger.get_application(p["application_id"]),
+    query(APP, "get_application", records.application,
           "An application's current state", "applications", ApplicationOut),
     query(APP + "/history", "get_application_history",
           lambda side, p, q, _: side.ledger.get_application_history(p["application_id"]),

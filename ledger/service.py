@@ -487,6 +487,19 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
             raise Unauthorized("This token has been revoked.")
         return Actor(str(user.id), user.name, user.role, user.department)
 
+    def actor_of(self, user_id: UUID) -> Actor:
+        """The actor a signed-in session stands for (the user its token named at sign-in);
+        ``Unauthorized`` if there is no such user or its access has been revoked since."""
+        try:
+            user: Aggregate = self.repository.get(user_id)
+        except AggregateNotFoundError:
+            raise Unauthorized("The session's user is not known.") from None
+        if not isinstance(user, User):
+            raise Unauthorized("The session's user is not known.")
+        if not user.active:
+            raise Unauthorized("This user's access has been revoked.")
+        return Actor(str(user.id), user.name, user.role, user.department)
+
     def list_users(self) -> list[dict[str, Any]]:
         return [u.as_dict() for u in self._users()]
 

@@ -157,6 +157,21 @@ TOKEN = Setting(
     _text,
     strip=True,
 )
+SESSION_SECRET = Setting(
+    "LEDGER_SESSION_SECRET",
+    "",
+    "the secret that signs the pages' session cookies (at least 32 characters); unset: a "
+    "random one per server process, so a restart signs everyone out",
+    _text,
+    strip=True,
+)
+HTTPS = Setting(
+    "LEDGER_HTTPS",
+    "",
+    "set (to anything) when the pages are reached over HTTPS (a proxy in front): session "
+    "cookies are then marked `Secure`",
+    _is_set,
+)
 DEBUG = Setting(
     "LEDGER_DEBUG",
     "",
@@ -192,6 +207,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     REPLAY_SNAPSHOT_EVERY,
     READY_MAX_LAG,
     TOKEN,
+    SESSION_SECRET,
+    HTTPS,
     DEBUG,
     TEST_PG_URL,
     BENCH_PG_URL,

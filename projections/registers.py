@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    or_,
     select,
     update,
 )
@@ -526,14 +527,21 @@ def applications(
     q: str | None = None,
     page: int = 1,
     page_size: int = 50,
+    district: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of applications ordered by submission date and dossier number, and the
     number of the next page (None on the last). ``budget_year`` is the budget year, or the
     year of submission of one not yet approved; ``q`` is found, whatever its case, in the
-    dossier number, the title or the enterprise's name."""
+    dossier number, the title or the enterprise's name, or is the enterprise's tax code;
+    ``district`` is the enterprise's district now."""
     _page(page, page_size)
     apps = tables["register_applications"]
+    firms = tables["register_enterprises"]
     query = select(*(apps.c[k] for k in LIST_KEYS))
+    if district is not None or q:
+        query = query.select_from(apps.join(firms, firms.c.id == apps.c.enterprise_id))
+    if district is not None:
+        query = query.where(firms.c.district == district)
     if status is not None:
         query = query.where(apps.c.status == status)
     if project is not None:
@@ -543,7 +551,12 @@ def applications(
     if enterprise_id is not None:
         query = query.where(apps.c.enterprise_id == as_uuid(enterprise_id))
     if q:
-        query = query.where(apps.c.search.contains(folded(q.strip()), autoescape=True))
+        query = query.where(
+            or_(
+                apps.c.search.contains(folded(q.strip()), autoescape=True),
+                firms.c.tax_code == q.strip(),
+            )
+        )
     query = query.order_by(apps.c.submitted_on, apps.c.dossier_no)
     query = query.offset((page - 1) * page_size).limit(page_size + 1)
     rows = []
@@ -565,6 +578,25 @@ def application(
     apps = tables["register_applications"]
     row = connection.execute(select(apps).where(apps.c.id == as_uuid(id))).mappings().first()
     return _application_out(row) if row is not None else None
+
+
+def support_types(
+    connection: Connection, tables: dict[str, Table], project: str
+) -> list[dict[str, Any]]:
+    """The support types of a project's applications: ``{support_type, applications,
+    approved}`` (applications of every status; ``approved``: the city-budget share of the
+    approved ones), by support type."""
+    apps = tables["register_applications"]
+    query = select(apps.c.support_type, apps.c.approved).where(apps.c.project == project)
+    found: dict[str, dict[str, Any]] = {}
+    for support_type, approved in connection.execute(query):
+        row = found.setdefault(
+            support_type, {"support_type": support_type, "applications": 0, "approved": 0}
+        )
+        row["applications"] += 1
+        if approved:
+            row["approved"] += int(approved.get(catalogue.CITY_BUDGET, 0))
+    return [found[k] for k in sorted(found)]
 
 
 def enterprise(

@@ -1,4 +1,5 @@
-"""The service addresses: OpenAPI document, health, dashboard, and the answers to mistakes."""
+"""The service addresses: OpenAPI document, health, and the answers to mistakes (the pages:
+``test_pages.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.testclient import TestClient
 
 from api.app import create_app, worker_threads
@@ -17,18 +17,14 @@ from api.openapi import error_classes
 from api.problems import STATUS_OF_CODE
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
-from projections import checkpoints
 from projections.registry import BY_NAME
-from tests.support.http import read_side_of
 from tests.support.people import People
-from tests.support.scenario import Scenario
 
 PROJECTION_NAMES = set(BY_NAME)
 
 A = "/api/applications/{application_id}"
 #: the HTTP contract's resources (README) and the lifecycle steps, written out by hand.
 EXPECTED_ROUTES = {
-    ("GET", "/"),
     ("GET", "/openapi.json"),
     ("GET", "/api/health"),
     ("GET", "/api/health/ready"),
@@ -193,66 +189,6 @@ def test_health_answers_the_database_and_the_position_without_a_token(
         name: (9, None) for name in PROJECTION_NAMES
     }
     assert client.head("/api/health").status_code == 200
-
-
-def test_the_dashboard_shows_the_budget_lines_in_vietnamese_dong(
-    client: TestClient, ledger: Ledger, people: People
-) -> None:
-    empty = client.get("/")
-    assert empty.status_code == 200
-    assert empty.headers["content-type"].startswith("text/html")
-    assert "Chưa có dòng dự toán nào" in empty.text
-    scenario = Scenario(ledger, people)
-    scenario.budget(1_234_567_000)
-    scenario.approved(city=60_000_000)
-    page = client.get("/").text
-    assert '<html lang="vi">' in page and '<meta charset="utf-8">' in page
-    assert "Chương trình nâng cao năng suất và chất lượng sản phẩm" in page
-    assert "1.234.567.000 ₫" in page and "60.000.000 ₫" in page and "1.174.567.000 ₫" in page
-    assert "<td>2015</td>" in page and "DA2 – " in page
-    assert "<td>Kinh phí sự nghiệp khoa học và công nghệ</td>" in page  # the line's channel
-    assert f"Vị trí sự kiện cuối: {ledger.position()}" in page
-    # The log's integrity: how much the Merkle tree holds, the newest checkpoint.
-    assert "Toàn vẹn dữ liệu: Cây Merkle: " in page and "chưa có điểm kiểm tra" in page
-    key = Ed25519PrivateKey.generate()
-    made = checkpoints.make(read_side_of(client).projector, key)
-    page = client.get("/").text
-    assert f"Cây Merkle: {made.tree_size}/{made.tree_size} sự kiện" in page
-    assert f"khóa {made.key_id}, gốc <code>{made.root_hash[:16]}…</code>" in page
-    # Works offline: no scripts, no resources from elsewhere.
-    assert "<script" not in page and "http://" not in page and "https://" not in page
-
-
-def test_the_dashboard_escapes_what_it_shows() -> None:
-    from api import dashboard
-
-    class Stub:
-        database = "<db>"
-
-        def position(self) -> int:
-            return 1234567
-
-        def get_budget_lines(self) -> list[dict[str, Any]]:
-            return [
-                {
-                    "budget_year": 2015,
-                    "project": "<script>x</script>",
-                    "source": "city_budget",
-                    "channel": "a&b",
-                    "assigned": 1,
-                    "carried_in": 0,
-                    "committed": 0,
-                    "disbursed": 0,
-                    "recovered": 0,
-                    "carried_out": 0,
-                    "cancelled": 0,
-                    "available": 1,
-                }
-            ]
-
-    page = dashboard.render(Stub())  # type: ignore[arg-type]
-    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
-    assert "a&amp;b" in page and "&lt;db&gt;" in page and "1.234.567" in page
 
 
 def test_unknown_addresses_and_wrong_methods_answer_problem_json(

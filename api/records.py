@@ -1,0 +1,52 @@
+"""The budget lines and an application's state, read from the registers read model
+(``projections/registers.py``), never folded per request, and never older than the log.
+
+A reader takes the log's head first. If the registers have folded it, the answer comes from
+them; if they have not (a command committed a moment ago and the live follower has not
+folded it yet), from the records themselves, as before: a client that has just written reads
+what it wrote, and under a steady load most reads still cost one indexed query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from api.read_side import ReadSide
+from ledger.errors import NotFound
+from projections import registers
+
+T = TypeVar("T")
+
+
+def _registered(side: ReadSide, read: Callable[[Any, Any], T], fallback: Callable[[], T]) -> T:
+    """``read`` of the registers if they hold the head of the log, else ``fallback``."""
+    head = side.ledger.position()
+    with side.projector.reading(registers.NAME) as (connection, tables, position):
+        if position >= head:
+            return read(connection, tables)
+    return fallback()
+
+
+def budget_lines(side: ReadSide, _: Any, q: Any, __: Any) -> list[dict[str, Any]]:
+    """``GET /api/budget-lines``: the city-budget lines, as ``Ledger.get_budget_lines``."""
+    filters = (q.budget_year, q.project, q.source, q.channel)
+    return _registered(
+        side,
+        lambda c, t: registers.budget_lines(c, t, *filters),
+        lambda: side.ledger.get_budget_lines(*filters),
+    )
+
+
+def application(side: ReadSide, path: Any, _: Any, __: Any) -> dict[str, Any]:
+    """``GET /api/applications/{id}``: its state, as ``Ledger.get_application``."""
+    application_id: UUID = path["application_id"]
+
+    def read(connection: Any, tables: Any) -> dict[str, Any]:
+        found = registers.application(connection, tables, application_id)
+        if found is None:
+            raise NotFound(f"No application with id {application_id}.")
+        return found
+
+    return _registered(side, read, lambda: side.ledger.get_application(application_id))
