@@ -195,44 +195,28 @@ def descriptor(position: int, root_hash: str | None) -> dict[str, Any]:
                     "primaryKey": "year",
                     "dimensionType": "datetime",
                 },
-                "project": {
-                    "attributes": {
-                        "project": {"source": "project"},
-                        "project_name": {"source": "project_name", "labelfor": "project"},
-                    },
-                    "primaryKey": "project",
-                    "dimensionType": "activity",
-                },
-                "source": {
-                    "attributes": {
-                        "source": {"source": "source"},
-                        "source_name": {"source": "source_name", "labelfor": "source"},
-                    },
-                    "primaryKey": "source",
-                    "dimensionType": "classification",
-                    "classificationType": "economic",
-                },
-                "channel": {
-                    "attributes": {
-                        "channel": {"source": "channel"},
-                        "channel_name": {"source": "channel_name", "labelfor": "channel"},
-                    },
-                    "primaryKey": "channel",
-                    "dimensionType": "classification",
-                    "classificationType": "functional",
-                },
-                "department": {
-                    "attributes": {
-                        "department": {"source": "department"},
-                        "department_name": {"source": "department_name", "labelfor": "department"},
-                    },
-                    "primaryKey": "department",
-                    "dimensionType": "classification",
-                    "classificationType": "administrative",
-                },
+                "project": _labelled("project", "activity"),
+                "source": _labelled("source", "classification", "economic"),
+                "channel": _labelled("channel", "classification", "functional"),
+                "department": _labelled("department", "classification", "administrative"),
             },
         },
     }
+
+
+def _labelled(name: str, kind: str, classification: str | None = None) -> dict[str, Any]:
+    """A dimension of a code and its name (``{name}_name``, the label for the code)."""
+    dimension: dict[str, Any] = {
+        "attributes": {
+            name: {"source": name},
+            f"{name}_name": {"source": f"{name}_name", "labelfor": name},
+        },
+        "primaryKey": name,
+        "dimensionType": kind,
+    }
+    if classification is not None:
+        dimension["classificationType"] = classification
+    return dimension
 
 
 def write(

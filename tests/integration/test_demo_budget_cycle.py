@@ -6,13 +6,12 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from api.read_side import ReadSide
 from demo.reference import END, START
 from ledger import catalogue
 from ledger.annual_estimate import AnnualEstimate, annual_estimate_id
@@ -24,36 +23,15 @@ from ledger.support_application import SupportApplication
 from projections import check
 from projections.projector import Projector
 from projections.source import read_batches
-from tests.support.databases import PostgresDatabases
-from tests.support.demo import load_demo
 
-SCALE = 0.03
 YEARS = range(2011, 2021)
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def demo_ledger(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Ledger]:
-    """One small demo per backend, shared by the tests that only read it."""
-    drop = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("demo-cycle") / "ledger.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
-        drop, url = databases.create()
-    ledger = Ledger(url)
-    try:
-        load_demo(ledger, scale=SCALE)
-        yield ledger
-    finally:
-        ledger.engine.dispose()
-        if drop is not None:
-            databases.drop(drop)
+@pytest.fixture
+def demo_ledger(demo_side: ReadSide) -> Ledger:
+    """The package's demo (``tests/integration/conftest.py``), shared by the tests that only
+    read it."""
+    return demo_side.ledger
 
 
 def events_of(ledger: Ledger) -> list[Any]:

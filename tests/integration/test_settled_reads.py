@@ -29,8 +29,9 @@ def elsewhere(database_url: str) -> Iterator[Ledger]:
         other.engine.dispose()
 
 
-def _register(ledger: Ledger, people: People, on: dt.date) -> None:
-    ledger.register_enterprise(
+def _register(ledger: Ledger, people: People, on: dt.date) -> int:
+    """Register an enterprise dated ``on``; the position written."""
+    return ledger.register_enterprise(
         c.RegisterEnterprise(
             tax_code=tax_code(),
             name="Công ty TNHH Hòa Bình",
@@ -40,7 +41,7 @@ def _register(ledger: Ledger, people: People, on: dt.date) -> None:
             registered_on=on,
         ),
         people.officer,
-    )
+    ).position
 
 
 def test_a_year_closed_by_another_process_refuses_the_next_command_dated_in_it(
@@ -111,19 +112,7 @@ def test_nothing_dated_in_a_year_is_written_after_its_close_however_they_race(
     def register_until_refused() -> None:
         while not done.is_set():
             try:
-                written.append(
-                    ledger.register_enterprise(
-                        c.RegisterEnterprise(
-                            tax_code=tax_code(),
-                            name="Công ty TNHH Hòa Bình",
-                            district="QH-CAUGIAY",
-                            sector="industry",
-                            size="small",
-                            registered_on=D(2015, 12, 30),
-                        ),
-                        people.officer,
-                    ).position
-                )
+                written.append(_register(ledger, people, D(2015, 12, 30)))
             except PeriodClosed:
                 refused.append(ledger.position())
                 return
