@@ -9,11 +9,39 @@ models (and the Merkle tree), the cache's past views.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 from ledger.service import Ledger
 from projections import estimate_inputs
 from projections.projector import Projector
 from projections.replay_cache import ReplayCache
+
+
+class Answers:
+    """Finished live report answers by (report, its parameters, the position its read model
+    reflected): a read model changes only when its position does, so a report asked again
+    at the same position is the same answer. The ``size`` most recently used are kept."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, answer: dict[str, Any]) -> None:
+        with self._lock:
+            self._kept[key] = answer
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
 
 
 class ReadSide:
@@ -23,6 +51,10 @@ class ReadSide:
         self.ledger = ledger
         #: finished replays of past views, kept to be read again
         self.replays = ReplayCache()
+        #: finished live report answers, by report, parameters and position
+        self.answers = Answers()
+        #: Merkle roots by tree size (a root never changes once the log holds that many)
+        self.roots: dict[int, str | None] = {}
         self._projector: Projector | None = None
         self._lock = threading.Lock()
         # the draft estimate reads its figures from this side's read models

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from api import reports
 from api.app import create_app
 from ledger.service import Ledger
-from tests.support.http import REPORTS
+from tests.support.http import REPORTS, read_side_of
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 
@@ -170,3 +170,25 @@ def test_a_ledger_and_its_projector_are_freed_together(database_url: str) -> Non
     del ledger, app, projector
     gc.collect()
     assert gone() is None
+
+
+def test_a_report_asked_again_at_the_same_position_is_the_kept_answer(
+    client: TestClient, ledger: Ledger, people: People
+) -> None:
+    scenario = Scenario(ledger, people)
+    scenario.budget(100_000_000)
+    side = read_side_of(client)
+    side.projector.catch_up()
+    viewer = auth(people, "viewer")
+    first = client.get("/api/reports/project-spend", headers=viewer).json()
+    kept = len(side.answers._kept)
+    again = client.get("/api/reports/project-spend", headers=viewer).json()
+    assert again == first and len(side.answers._kept) == kept  # given again, not read again
+    # an inspector may read personnel data: another answer, kept apart
+    client.get("/api/reports/project-spend", headers=auth(people, "inspector"))
+    assert len(side.answers._kept) == kept + 1
+    scenario.budget(50_000_000)  # a new position: the kept answer no longer applies
+    side.projector.catch_up()
+    moved = client.get("/api/reports/project-spend", headers=viewer).json()
+    assert moved["position"] > first["position"]
+    assert sum(r["assigned"] for r in moved["rows"]) == 150_000_000

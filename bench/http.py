@@ -1,0 +1,203 @@
+"""Requests per second of the pages and the report endpoints, beside ``/api/health``.
+
+Source data: the cached demo log of :mod:`bench.logs` (~1M events by default), copied into a
+fresh, migrated database per backend, every read model rebuilt (not measured). Then
+``ledger serve`` runs on 127.0.0.1 (a process of its own, its live follower on) and this
+process sends the load: ``--clients`` threads (8), each with its own HTTP connection, asking
+one address again and again for ``--seconds`` (5). Each address is measured right after
+``/api/health`` of the same server, so each ratio compares two runs a few seconds apart.
+
+Addresses: the overview page (``/``, public), an application's page (``/ho-so/{id}``,
+signed in through the sign-in form), every report endpoint (the live JSON answers, with a
+viewer's token), ``GET /api/budget-lines`` and ``GET /api/applications/{id}``.
+
+Goals (issue 14): every page and report ≥ 0.5× health's requests/s; report JSON p99 ≤ 20 ms
+and pages p99 ≤ 100 ms on a quiet machine. Printed, not asserted. The machine has 2 shared
+cores, and the load generator shares them with the server: how quiet it was is printed (the
+load average before the first measurement).
+
+Run: ``.venv/bin/python -m bench.http [--events 1000000] [--backend sqlite|postgresql|both]
+[--clients 8] [--seconds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.logs import SEED, each_database, note
+from ledger import commands as c
+from ledger.access import SYSTEM
+from ledger.service import Ledger
+from projections import registers
+from projections.projector import Projector
+from tests.faults.harness import LedgerServer, Processes, ledger_env
+
+REPORTS = (
+    "/api/reports/project-spend",
+    "/api/reports/department-activity",
+    "/api/reports/targets",
+    "/api/reports/audit-trail",
+    "/api/reports/trial-balance",
+    "/api/applications",
+    "/api/reports/program?from=2011&to=2020",
+    "/api/reports/estimate/2020",
+    "/api/reports/budget-execution?budget_year=2020",
+    "/api/budget-lines",
+)
+GOAL_RATIO = 0.5
+GOAL_JSON_P99_MS = 20.0
+GOAL_PAGE_P99_MS = 100.0
+
+
+def load(
+    base: str, path: str, clients: int, seconds: float, setup: Callable[[httpx.Client], None]
+) -> dict[str, float]:
+    """``clients`` threads asking ``path`` for ``seconds``: requests/s, p50 and p99 (ms)."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as session:
+            setup(session)
+            start.wait()
+            while time.perf_counter() < stop_at[0]:
+                began = time.perf_counter()
+                answer = session.get(path)
+                latencies[i].append(time.perf_counter() - began)
+                if answer.status_code != 200:
+                    failures[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + seconds + 60  # set properly once all are ready
+    start.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    every = sorted(x for each in latencies for x in each)
+    return {
+        "requests": len(every),
+        "per_second": len(every) / elapsed,
+        "p50_ms": 1000 * statistics.median(every) if every else 0.0,
+        "p99_ms": 1000 * every[min(len(every) - 1, int(0.99 * len(every)))] if every else 0.0,
+        "failed": float(sum(failures)),
+    }
+
+
+def bearer(token: str) -> Callable[[httpx.Client], None]:
+    def setup(session: httpx.Client) -> None:
+        session.headers["Authorization"] = f"Bearer {token}"
+
+    return setup
+
+
+def signed_in(token: str) -> Callable[[httpx.Client], None]:
+    def setup(session: httpx.Client) -> None:
+        form = session.get("/dang-nhap").text
+        found = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert found is not None, "no sign-in form"
+        answer = session.post("/dang-nhap", data={"csrf": found.group(1), "token": token})
+        assert answer.status_code in (200, 303), answer.status_code
+
+    return setup
+
+
+def nothing(_: httpx.Client) -> None:
+    pass
+
+
+def prepare(url: str) -> tuple[str, str]:
+    """Rebuild every read model; a viewer's token and an application's id."""
+    ledger = Ledger(url)
+    try:
+        started = time.perf_counter()
+        projector = Projector(ledger)
+        projector.rebuild()
+        note(f"every read model rebuilt in {time.perf_counter() - started:.0f} s")
+        token = ledger.grant_access(
+            c.GrantAccess(name="Người xem thử tải", role="viewer", department="STC"), SYSTEM
+        ).token
+        projector.catch_up()
+        with projector.reading(registers.NAME) as (connection, tables, _):
+            rows, _next = registers.applications(connection, tables, page_size=1)
+        return token, rows[0]["id"]
+    finally:
+        ledger.engine.dispose()
+
+
+def measure(url: str, clients: int, seconds: float) -> list[dict[str, Any]]:
+    token, application = prepare(url)
+    directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    processes = Processes(directory, ledger_env(directory))
+    server = LedgerServer(processes, url).start(timeout=120)
+    results = []
+    try:
+        note(f"load average before: {os.getloadavg()[0]:.2f}")
+        targets: list[tuple[str, str, Callable[[httpx.Client], None]]] = [
+            ("page", "/", nothing),
+            ("page", f"/ho-so/{application}", signed_in(token)),
+            ("json", f"/api/applications/{application}", bearer(token)),
+            *(("json", path, bearer(token)) for path in REPORTS),
+        ]
+        for kind, path, setup in targets:
+            health = load(server.base_url, "/api/health", clients, seconds, nothing)
+            found = load(server.base_url, path, clients, seconds, setup)
+            results.append({"kind": kind, "path": path, "health": health, **found})
+            note(
+                f"{path}: {found['per_second']:.0f}/s (health {health['per_second']:.0f}/s), "
+                f"p50 {found['p50_ms']:.1f} ms, p99 {found['p99_ms']:.1f} ms"
+            )
+    finally:
+        processes.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", default="1000000")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    for source, backend, url in each_database(
+        args.events, args.backend, "nscl_bench_http", args.seed
+    ):
+        note(f"{backend}: {source.events:,} events")
+        rows = measure(url, args.clients, args.seconds)
+        what = f"{source.events:,} events, {args.clients} clients, {args.seconds:g} s each"
+        print(f"\n{backend}, {what}")
+        print(
+            f"{'address':<48} {'req/s':>7} {'health/s':>8} {'ratio':>6} {'p50 ms':>7} "
+            f"{'p99 ms':>7} {'failed':>6}  goals"
+        )
+        for r in rows:
+            ratio = r["per_second"] / r["health"]["per_second"]
+            limit = GOAL_PAGE_P99_MS if r["kind"] == "page" else GOAL_JSON_P99_MS
+            met = ratio >= GOAL_RATIO and r["p99_ms"] <= limit
+            print(
+                f"{r['path'][:48]:<48} {r['per_second']:>7.0f} {r['health']['per_second']:>8.0f} "
+                f"{ratio:>6.2f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['failed']:>6.0f}  "
+                f"{'met' if met else 'NOT met'} (≥ {GOAL_RATIO}×, p99 ≤ {limit:g} ms)"
+            )
+
+
+if __name__ == "__main__":
+    main()
