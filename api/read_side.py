@@ -28,6 +28,16 @@ class Answers:
         self.size = size
         self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[Hashable, threading.Lock] = {}
+
+    def making(self, key: Hashable) -> threading.Lock:
+        """The lock of one answer being made: readers asking for the same answer at once wait
+        for the first to make it, instead of each making it (a report that takes a second
+        would otherwise be made by every client that asked during that second)."""
+        with self._lock:
+            if len(self._making) > 4 * self.size:
+                self._making.clear()
+            return self._making.setdefault(key, threading.Lock())
 
     def get(self, key: Hashable) -> dict[str, Any] | None:
         with self._lock:

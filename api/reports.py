@@ -313,14 +313,19 @@ def _read(
     wanted = params.min_position if params is not None else None
     if wanted is not None:
         projector.wait_for(name, wanted, timeout=READ_YOUR_WRITES_WAIT)
-    answer = None
-    if key is not None:
-        answer = read_side.answers.get((key, projector.position(name)))
-    if answer is None:
+    answer: dict[str, Any] | None = None
+    if key is None:
         with projector.reading(name) as (connection, tables, position):
             answer = {"position": position, **read(connection, tables)}
-        if key is not None:
-            read_side.answers.put((key, position), answer)
+    else:
+        at = (key, projector.position(name))
+        with read_side.answers.making(at):
+            answer = read_side.answers.get(at)
+            if answer is None:
+                with projector.reading(name) as (connection, tables, position):
+                    answer = {"position": position, **read(connection, tables)}
+                read_side.answers.put((key, position), answer)
+    assert answer is not None
     answer = dict(answer)  # the kept one is never changed
     if wanted is not None and answer["position"] < wanted:
         answer["stale"] = True
