@@ -42,14 +42,12 @@ from ledger.service import Ledger
 from projections import registers
 from projections.projector import Projector
 from tests.faults.harness import LedgerServer, Processes, ledger_env
+from tests.support.http import REPORTS as REPORT_PATHS
 
+#: the report endpoints (as the tests list them), the program report, the estimate report,
+#: budget execution and the budget lines
 REPORTS = (
-    "/api/reports/project-spend",
-    "/api/reports/department-activity",
-    "/api/reports/targets",
-    "/api/reports/audit-trail",
-    "/api/reports/trial-balance",
-    "/api/applications",
+    *REPORT_PATHS,
     "/api/reports/program?from=2011&to=2020",
     "/api/reports/estimate/2020",
     "/api/reports/budget-execution?budget_year=2020",

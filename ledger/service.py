@@ -477,27 +477,26 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         """The actor a bearer token stands for; ``Unauthorized`` if unknown or revoked."""
         if not token or len(token) > 512:
             raise Unauthorized("A valid bearer token is required.")
-        try:
-            user: Aggregate = self.repository.get(user_id_for_token(token))
-        except AggregateNotFoundError:
-            raise Unauthorized("The token is not valid.") from None
-        if not isinstance(user, User):
-            raise Unauthorized("The token is not valid.")
-        if not user.active:
-            raise Unauthorized("This token has been revoked.")
-        return Actor(str(user.id), user.name, user.role, user.department)
+        return self._active(
+            user_id_for_token(token), "The token is not valid.", "This token has been revoked."
+        )
 
     def actor_of(self, user_id: UUID) -> Actor:
         """The actor a signed-in session stands for (the user its token named at sign-in);
         ``Unauthorized`` if there is no such user or its access has been revoked since."""
+        return self._active(
+            user_id, "The session's user is not known.", "This user's access has been revoked."
+        )
+
+    def _active(self, user_id: UUID, unknown: str, revoked: str) -> Actor:
         try:
             user: Aggregate = self.repository.get(user_id)
         except AggregateNotFoundError:
-            raise Unauthorized("The session's user is not known.") from None
+            raise Unauthorized(unknown) from None
         if not isinstance(user, User):
-            raise Unauthorized("The session's user is not known.")
+            raise Unauthorized(unknown)
         if not user.active:
-            raise Unauthorized("This user's access has been revoked.")
+            raise Unauthorized(revoked)
         return Actor(str(user.id), user.name, user.role, user.department)
 
     def list_users(self) -> list[dict[str, Any]]:
