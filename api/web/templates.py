@@ -58,6 +58,11 @@ def project_name(code: str) -> str:
     return f"{code} – {found.name_vi}" if found else code
 
 
+def target_name(code: str) -> str:
+    found = catalogue.TARGETS.get(code)
+    return (found.name_vi[:1].upper() + found.name_vi[1:]) if found else code
+
+
 def source_name(code: str) -> str:
     found = catalogue.SOURCES.get(code)
     return found.name_vi if found else code
@@ -131,6 +136,7 @@ environment.filters.update(
     moment=moment,
     project=project_name,
     source=source_name,
+    target=target_name,
     channel=channel_name,
     department=department_name,
     district=district_name,
