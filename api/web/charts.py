@@ -22,7 +22,7 @@ def stacked_bars(
     bar = step * 0.6
     plot = height - bottom - top
     parts = [
-        f'<svg viewBox="0 0 {width} {height + 40}" '
+        f'<svg viewBox="0 0 {width} {height + 10 + 16 * len(series)}" '
         f'role="img" aria-label="{escape(title)}" class="chart">',
         f'<text x="{left}" y="18" class="chart-title">{escape(title)}</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" '
@@ -47,12 +47,12 @@ def stacked_bars(
             f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
             f'class="tick">{escape(category)}</text>'
         )
-    for s, name in enumerate(series):
-        lx = left + s * 150
+    for s, name in enumerate(series):  # one legend line a series: names may be long
+        ly = height + 4 + 16 * s
         parts.append(
-            f'<rect x="{lx}" y="{height + 14}" width="12" height="12" '
+            f'<rect x="{left}" y="{ly}" width="12" height="12" '
             f'fill="{PALETTE[s % len(PALETTE)]}"/>'
-            f'<text x="{lx + 16}" y="{height + 25}" class="tick">{escape(name)}</text>'
+            f'<text x="{left + 16}" y="{ly + 11}" class="tick">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
