@@ -123,8 +123,9 @@ KnownAt = Annotated[
             "type": "string",
             "pattern": f"^({_POSITION}|{_TIME}({_ZONE}))$",
             "description": "the report as the log stood then: a time with its zone (ISO 8601, "
-            "e.g. 2026-11-25T10:00:00Z; events recorded by then, whole commands) or a position "
-            "from 1 (up to the end of that event's command); replayed, the answer's view says so",
+            "e.g. 2026-11-25T10:00:00Z, on a day the calendar has: 31 November is refused; "
+            "events recorded by then, whole commands) or a position from 1 (up to the end of "
+            "that event's command); replayed, the answer's view says so",
         }
     ),
 ]

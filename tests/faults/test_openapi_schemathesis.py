@@ -70,7 +70,7 @@ def documented(ledger: Ledger, query: dict[str, Any] | None) -> bool:
         try:
             moment = dt.datetime.fromisoformat(known.upper())
         except ValueError:
-            return True
+            return False  # a day the calendar does not have (31 November): refused, as documented
         return moment.tzinfo is None or moment <= dt.datetime.now(dt.UTC)
     return True
 
