@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from api.answers import Out
+from api.answers import LineFiguresOut, Out
 from api.audit import CheckpointOut
 from api.report_answers import (
     HEX_HASH,
@@ -84,20 +84,13 @@ class SupportSectionOut(Out):
     by: SupportBreakdownOut
 
 
-class MoneyFiguresOut(Out):
+class MoneyFiguresOut(LineFiguresOut):
     """The city budget's figures, in đồng, summed over the period's budget years."""
 
     proposed: int
     appraised: int
     approved: int = Field(description="the approved estimate")
     adjusted: int
-    assigned: int
-    carried_in: int
-    committed: int
-    disbursed: int
-    recovered: int
-    carried_out: int
-    cancelled: int
 
 
 class MoneyRowOut(MoneyFiguresOut):
@@ -152,16 +145,8 @@ class ProgramReportOut(ReportOut):
     evidence: EvidenceOut
 
 
-class PreviousOut(Out):
+class PreviousOut(LineFiguresOut):
     """The line's execution in the year before, in đồng."""
-
-    assigned: int
-    carried_in: int
-    committed: int
-    disbursed: int
-    recovered: int
-    carried_out: int
-    cancelled: int
 
 
 class EstimateLineOut(Out):

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from api.answers import FundingOut, Out, without_default
+from api.answers import AvailableOut, FundingOut, Out, without_default
 from ledger.catalogue import CHANNELS, PROJECTS, SOURCES, TARGETS
 from ledger.support_application import STATUSES
 from projections import journal
@@ -64,7 +64,7 @@ class ReportOut(Out):
     )
 
 
-class SpendRowOut(Out):
+class SpendRowOut(AvailableOut):
     """City budget of one budget year × project × channel, in đồng: the budget line's own
     figures (GET /api/budget-lines says the same)."""
 
@@ -72,14 +72,6 @@ class SpendRowOut(Out):
     project: ProjectCodeOut
     source: Literal["city_budget"]
     channel: ChannelCodeOut
-    assigned: int = Field(description="assignments and increases, net of reductions")
-    carried_in: int = Field(description="carried over from the previous year (chuyển nguồn)")
-    committed: int = Field(description="net of releases; what is carried in is committed")
-    disbursed: int = Field(description="net of reversals")
-    recovered: int
-    carried_out: int = Field(description="committed but unpaid, carried to the next year")
-    cancelled: int = Field(description="left uncommitted at the year's close (hủy dự toán)")
-    available: int = Field(description="assigned + carried_in − committed − cancelled")
 
 
 class CounterpartRowOut(Out):

@@ -31,7 +31,7 @@ from api import (
     reports,
     workbooks,
 )
-from api.answers import FundingOut, Out
+from api.answers import AvailableOut, FundingOut, Out
 from api.endpoints import Download, Endpoint, Reader, WrittenOut, command, query
 from api.read_side import ReadSide
 from ledger import commands as c
@@ -68,7 +68,7 @@ class EnterpriseOut(Out):
     version: int
 
 
-class BudgetLineOut(Out):
+class BudgetLineOut(AvailableOut):
     """A city-budget line of one budget year × project × channel, in đồng."""
 
     id: UUID
@@ -76,14 +76,6 @@ class BudgetLineOut(Out):
     project: str
     source: Literal["city_budget"]
     channel: str
-    assigned: int = Field(description="assigned by decision, with increases and reductions")
-    carried_in: int = Field(description="carried over from the year before, committed at once")
-    committed: int = Field(description="net of releases; on a closed line, paid + carried out")
-    disbursed: int = Field(description="net of reversals")
-    recovered: int
-    carried_out: int = Field(description="committed but unpaid at the year's close, moved on")
-    cancelled: int = Field(description="unused at the year's close (hủy dự toán)")
-    available: int = Field(description="assigned + carried_in − committed − cancelled")
 
 
 class DisbursementOut(Out):
@@ -238,20 +230,12 @@ class YearClosedOut(WrittenOut):
     cancelled: int = Field(description="uncommitted, cancelled (hủy dự toán)")
 
 
-class BudgetYearOut(Out):
+class BudgetYearOut(AvailableOut):
     """A budget year: open or closed, and the totals of its city-budget lines."""
 
     budget_year: int
     status: Literal["open", "closed"]
     closed_on: dt.date | None
-    assigned: int
-    carried_in: int
-    committed: int
-    disbursed: int
-    recovered: int
-    carried_out: int
-    cancelled: int
-    available: int
 
 
 class JustificationOut(Out):
