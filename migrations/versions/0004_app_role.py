@@ -78,6 +78,25 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def grant_read_model(bind: sa.Connection, names: list[str]) -> None:
+    """Give the application's role, if it exists, the read-model privileges (and only those)
+    on the tables ``names`` made by a later revision. SQLite has no roles: nothing to do."""
+    if bind.dialect.name != "postgresql":
+        return
+    role = app_role()
+    exists = bind.execute(
+        sa.text("SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = :role"), {"role": role}
+    ).scalar_one()
+    if not exists:
+        return
+    schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
+    q_role, q_schema = _ident(role), _ident(schema)
+    for name in names:
+        q_table = f"{q_schema}.{_ident(name)}"
+        op.execute(f"REVOKE ALL ON TABLE {q_table} FROM {q_role}")
+        op.execute(f"GRANT {READ_MODEL} ON TABLE {q_table} TO {q_role}")
+
+
 def _tables(bind: sa.Connection, schema: str) -> list[str]:
     return sorted(sa.inspect(bind).get_table_names(schema=schema))
 

@@ -59,20 +59,7 @@ def upgrade() -> None:
             active_set="a", position=0, rebuild_set=None, rebuild_position=None, last_error=None
         )
     )
-    if bind.dialect.name != "postgresql":
-        return  # SQLite has no roles
-    role = _APP_ROLE.app_role()
-    exists = bind.execute(
-        sa.text("SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = :role"), {"role": role}
-    ).scalar_one()
-    if not exists:
-        return
-    schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
-    q_role, q_schema = _APP_ROLE._ident(role), _APP_ROLE._ident(schema)
-    for name in names:
-        q_table = f"{q_schema}.{_APP_ROLE._ident(name)}"
-        op.execute(f"REVOKE ALL ON TABLE {q_table} FROM {q_role}")
-        op.execute(f"GRANT {_APP_ROLE.READ_MODEL} ON TABLE {q_table} TO {q_role}")
+    _APP_ROLE.grant_read_model(bind, names)
 
 
 def downgrade() -> None:
