@@ -13,6 +13,8 @@ Checked:
 * registers ↔ project_spend: every budget line's figures;
 * budget_execution ↔ project_spend: every city-budget figure of every year × project ×
   channel (the estimate's columns have nothing to compare with);
+* estimates ↔ the estimates' records: every year's stages as the record holds them (when the
+  read model has folded the head of the log);
 * the journal's trial balance nets to zero for every budget year;
 * every projection ↔ a fresh in-memory fold of the log up to the same position (replay):
   every row of every table equal;
@@ -29,7 +31,7 @@ from typing import Any
 from ledger.checks import check_invariants
 from ledger.problems import Problem
 from ledger.service import Ledger
-from projections import budget_execution, journal, project_spend, registers
+from projections import budget_execution, estimates, journal, project_spend, registers
 from projections.projector import CATCH_UP_BATCH, Projector, Status
 from projections.replay import replay
 
@@ -96,6 +98,14 @@ def check(ledger: Ledger, projector: Projector | None = None) -> list[Problem]:
                 figures["available"] = available - figures["committed"] - figures["cancelled"]
                 execution[r["budget_year"], r["project"], CITY, r["channel"]] = figures
 
+    with projector.reading(estimates.NAME) as (connection, tables, estimates_position):
+        held = {
+            year: estimates.estimate(connection, tables, year)
+            for year in estimates.years(connection, tables)
+        }
+    if estimates_position == ledger.position():
+        problems += _compare_estimates(held, ledger.get_estimates())
+
     if spend_position == journal_position:
         city_accounts = {k: v for k, v in accounts.items() if k[2] == CITY}
         counterpart_accounts = {k: v for k, v in accounts.items() if k[2] != CITY}
@@ -156,6 +166,25 @@ def _compare(
             if mine[figure] != theirs[figure]:
                 detail = f"{figure} {mine[figure]} ≠ {theirs[figure]} in {other}"
                 problems.append(Problem(name, "mismatch", label, detail))
+    return problems
+
+
+def _compare_estimates(
+    held: dict[int, dict[str, Any] | None], records: list[dict[str, Any]]
+) -> list[Problem]:
+    problems = []
+    for record in records:
+        year = record["budget_year"]
+        kept = held.pop(year, None)
+        expected = {k: v for k, v in record.items() if k not in ("id", "budget_lines")}
+        if kept is None:
+            problems.append(Problem(estimates.NAME, "missing", str(year), "no row for the year"))
+        elif kept != expected:
+            parts = [k for k in expected if kept.get(k) != expected[k]]
+            detail = f"{', '.join(parts)} differ from the estimate's record"
+            problems.append(Problem(estimates.NAME, "mismatch", str(year), detail))
+    for year in held:
+        problems.append(Problem(estimates.NAME, "missing", str(year), "no estimate's record"))
     return problems
 
 

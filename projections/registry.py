@@ -8,6 +8,7 @@ from projections.audit_trail import AuditTrail
 from projections.base import SETS, Projection
 from projections.budget_execution import BudgetExecution
 from projections.department_activity import DepartmentActivity
+from projections.estimates import Estimates
 from projections.journal import Journal
 from projections.merkle import MerkleTree
 from projections.program import Program
@@ -20,6 +21,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     TargetProgress,
     Journal,
     BudgetExecution,
+    Estimates,
     Registers,
     AuditTrail,
     DepartmentActivity,

@@ -35,6 +35,7 @@ from projections import (
     budget_execution,
     checkpoints,
     department_activity,
+    estimates,
     evidence,
     project_spend,
     registers,
@@ -413,9 +414,12 @@ def estimate(request: Request, who: Actor) -> Response:
     year = int(request.path_params["year"])
     if year not in range(2010, 2031):
         return page("missing.html", 404, **_context(request, who, title="Không tìm thấy"))
-    with _side(request).projector.reading(budget_execution.NAME) as (connection, tables, _):
+    projector = _side(request).projector
+    with projector.reading(budget_execution.NAME) as (connection, tables, _):
         report = budget_execution.estimate_report(connection, tables, year)
         execution = budget_execution.execution_report(connection, tables, year)
+    with projector.reading(estimates.NAME) as (connection, tables, _):
+        record = estimates.estimate(connection, tables, year)
     return page(
         "estimate.html",
         **_context(
@@ -425,6 +429,7 @@ def estimate(request: Request, who: Actor) -> Response:
             year=year,
             report=report,
             execution=execution,
+            record=record,
             years=[*YEARS, 2021],
         ),
     )

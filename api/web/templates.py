@@ -113,6 +113,27 @@ AMOUNT_VI = {
     "cancelled": "hủy dự toán",
 }
 
+ESTIMATE_STATUS_VI = {
+    "collecting": "Đang tổng hợp nhu cầu",
+    "drafted": "Đã lập dự thảo, chờ thẩm định",
+    "returned": "Sở Tài chính trả lại để lập lại",
+    "appraised": "Đã thẩm định, chờ phê duyệt",
+    "approved": "Đã phê duyệt và giao dự toán",
+}
+
+
+def estimate_input(code: str) -> str:
+    """What a draft line's justification reads (``ledger/estimate_method.py``)."""
+    if code.startswith("target:"):
+        return f"Mục tiêu: {target_name(code.removeprefix('target:'))}"
+    return {
+        "pipeline": "Hồ sơ đang xử lý (theo tỷ lệ được duyệt)",
+        "needs": "Nhu cầu các sở/ngành báo cáo",
+        "activities": "Hoạt động của các sở/ngành (bình quân năm)",
+        "unpaid_commitments": "Cam kết chưa chi (tham khảo, không cộng vào)",
+    }.get(code, code)
+
+
 ROLE_VI = {
     "admin": "Quản trị",
     "officer": "Cán bộ",
@@ -145,6 +166,8 @@ environment.filters.update(
     amount_label=lambda code: AMOUNT_VI.get(code, code),
     view=view_vi,
     role=lambda code: ROLE_VI.get(code, code),
+    estimate_status=lambda code: ESTIMATE_STATUS_VI.get(code, code),
+    estimate_input=estimate_input,
 )
 environment.globals.update(program=catalogue.PROGRAM, projects=catalogue.PROJECTS)
 

@@ -16,6 +16,7 @@ from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.service import Ledger
+from tests.support.estimate_story import YEAR, cast, estimate_cycle, history
 from tests.support.http import read_side_of
 from tests.support.people import People
 from tests.support.scenario import Scenario
@@ -210,3 +211,36 @@ def test_the_pages_say_what_the_json_reports_say(
     assert program["period"]["title"] in report
     total = program["support"]["total"]
     assert f"{total['applications']} hồ sơ được phê duyệt" in report
+
+
+def test_the_estimate_page_shows_every_stage_of_the_year(
+    ledger: Ledger, client: TestClient
+) -> None:
+    people = cast(ledger)
+    history(ledger, people)
+    estimate_cycle(ledger, people)
+    read_side_of(client).projector.catch_up()
+    token = {"Authorization": f"Bearer {people.tokens['finance']}"}
+    record = client.get(f"/api/estimates/{YEAR}", headers=token).json()
+    signed_in(client, people.tokens["finance"])
+    text = client.get(f"/du-toan/{YEAR}").text
+    assert "Đã phê duyệt và giao dự toán" in text
+    # the needs, with their departments, and a note written with markup shown as text
+    assert "Sở Công thương" in text and "200.000.000 ₫" in text
+    assert "Nhu cầu &lt;b&gt;đăng ký&lt;/b&gt;" in text and "<b>đăng ký</b>" not in text
+    # both draft versions, newest first, each line with what justifies it
+    assert text.index("Bản dự thảo số 2 (mới nhất)") < text.index("Bản dự thảo số 1")
+    assert "Hồ sơ đang xử lý (theo tỷ lệ được duyệt)" in text
+    for line in record["drafts"][-1]["lines"]:
+        assert money_vi(line["amount"]) in text
+    # the return, the appraisal's change with its reason, the approval
+    assert "Thiếu DA3" in text
+    assert "Giảm theo khả năng ngân sách" in text and "-5.000.000 ₫" in text
+    assert record["approval"]["decision_no"] in text
+    assert money_vi(sum(line["amount"] for line in record["approval"]["lines"])) in text
+    # a year without an estimate says so
+    assert "Chưa có dự toán năm 2012" in client.get("/du-toan/2012").text
+
+
+def money_vi(amount: int) -> str:
+    return f"{amount:,} ₫".replace(",", ".")

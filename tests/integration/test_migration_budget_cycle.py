@@ -1,7 +1,7 @@
-"""Migrations 0006 and 0007 on a database migrated to 0005 with events in it, read models in
-their old shape folded: the changed read models are made again, the program report's made,
-and they fold the whole log anew, on both databases; on PostgreSQL the application's role may
-use every table made."""
+"""Migrations 0006, 0007 and 0008 on a database migrated to 0005 with events in it, read
+models in their old shape folded: the changed read models are made again, the program report's
+and the estimates' made, and they fold the whole log anew, on both databases; on PostgreSQL the
+application's role may use every table made."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
 
     # Step 2: the upgrade makes the tables again in their new shape and resets their tracking.
     migrations.upgrade(database_url)
-    assert migrations.current(database_url) == head_revision(database_url) == "0007"
+    assert migrations.current(database_url) == head_revision(database_url) == "0008"
     inspector = sa.inspect(engine)
     for table in ("project_spend_a", "project_spend_b", "budget_execution_a"):
         assert "channel" in {c["name"] for c in inspector.get_columns(table)}, table
@@ -72,6 +72,7 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
         "budget_execution_estimates",
         "program_applications",  # 0007: the program report's read model
         "program_budget_execution",
+        "estimates",  # 0008: each year's estimate, stage by stage
     ):
         assert {f"{added}_a", f"{added}_b"} <= names
     with engine.connect() as connection:
@@ -95,6 +96,12 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
                 {"role": role},
             ).scalar_one()
             assert held, "the application's role may use the tables 0006 made"
+            for table in ("program_applications_b", "estimates_a"):
+                held = connection.execute(
+                    sa.text("SELECT has_table_privilege(:role, :table, 'INSERT')"),
+                    {"role": role, "table": table},
+                ).scalar_one()
+                assert held, f"the application's role may use {table}"
     engine.dispose()
 
     # Step 3: the next catch-up folds the whole log into them; everything reconciles.

@@ -187,3 +187,55 @@ def history(ledger: Ledger, people: Cast) -> None:
         ),
         officer,
     )
+
+
+def estimate_cycle(ledger: Ledger, people: Cast) -> int:
+    """The estimate of ``YEAR``: needs from two departments, a draft returned, a second
+    draft appraised (DA1 cut, with its reason) and approved; the position of the log at the
+    second draft."""
+    for project, support_type, amount, who in (
+        ("DA2", "iso_9001", 200_000_000, people.sct),
+        ("DA4", "patent", 100_000_000, people.district),
+    ):
+        ledger.report_needs(
+            c.ReportNeeds(
+                budget_year=YEAR,
+                project=project,
+                support_type=support_type,
+                enterprises=2,
+                amount=amount,
+                note="Nhu cầu <b>đăng ký</b>",
+            ),
+            who,
+        )
+    draft = c.DraftEstimate(budget_year=YEAR, prepared_on=dt.date(2015, 7, 1))
+    ledger.draft_estimate(draft, people.officer)
+    ledger.return_estimate(
+        c.ReturnEstimate(budget_year=YEAR, returned_on=dt.date(2015, 8, 1), reason="Thiếu DA3"),
+        people.finance,
+    )
+    redrafted = ledger.draft_estimate(
+        c.DraftEstimate(budget_year=YEAR, prepared_on=dt.date(2015, 8, 15)), people.officer
+    ).position
+    ledger.appraise_estimate(
+        c.AppraiseEstimate(
+            budget_year=YEAR,
+            appraised_on=dt.date(2015, 10, 1),
+            lines=[
+                c.EstimateLine(
+                    project="DA1",
+                    source="city_budget",
+                    amount=25_000_000,
+                    reason="Giảm theo khả năng ngân sách",
+                )
+            ],
+        ),
+        people.finance,
+    )
+    ledger.approve_estimate(
+        c.ApproveEstimate(
+            budget_year=YEAR, decision_no="QĐ-UBND-2016", decided_on=dt.date(2015, 12, 20)
+        ),
+        people.leader,
+    )
+    return redrafted
