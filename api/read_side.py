@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from ledger.service import Ledger
 from projections import estimate_inputs
 from projections.projector import Projector
 from projections.replay_cache import ReplayCache
 
+T = TypeVar("T")
+
 
 class Answers:
-    """Finished live report answers by (report, its parameters, the position its read model
-    reflected): a read model changes only when its position does, so a report asked again
-    at the same position is the same answer. The ``size`` most recently used are kept."""
+    """Finished live answers by (what was asked, the positions of the read models it was read
+    from): a read model changes only when its position does, so a report (or a page's
+    figures) asked again at the same positions is the same answer. The ``size`` most
+    recently used are kept."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._making: dict[Hashable, threading.Lock] = {}
 
@@ -39,14 +42,14 @@ class Answers:
                 self._making.clear()
             return self._making.setdefault(key, threading.Lock())
 
-    def get(self, key: Hashable) -> dict[str, Any] | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, answer: dict[str, Any]) -> None:
+    def put(self, key: Hashable, answer: Any) -> None:
         with self._lock:
             self._kept[key] = answer
             self._kept.move_to_end(key)
@@ -63,6 +66,8 @@ class ReadSide:
         self.replays = ReplayCache()
         #: finished live report answers, by report, parameters and position
         self.answers = Answers()
+        #: the figures of pages, by page, its parameters and the positions they were read at
+        self.figures = Answers(size=512)
         #: Merkle roots by tree size (a root never changes once the log holds that many)
         self.roots: dict[int, str | None] = {}
         self._projector: Projector | None = None
@@ -71,6 +76,26 @@ class ReadSide:
         ledger.estimate_inputs = lambda budget_year: estimate_inputs.read_inputs(
             self.projector, budget_year
         )
+
+    def kept(
+        self,
+        key: Hashable,
+        names: tuple[str, ...],
+        make: Callable[[], T],
+        positions: tuple[int, ...] | None = None,
+    ) -> T:
+        """``make()``, made once while the read models ``names`` stay at the positions they
+        reflect now (one query, unless the caller has just read them: ``positions``) and given
+        again until one of them moves: the figures of a page, say. ``make`` reads those read
+        models itself, at their positions then or later, never earlier; what it answers is
+        shared and must not be changed."""
+        at = (key, positions if positions is not None else self.projector.positions(names))
+        with self.figures.making(at):
+            found = self.figures.get(at)
+            if found is None:
+                found = make()
+                self.figures.put(at, found)
+        return found  # type: ignore[no-any-return]
 
     @property
     def projector(self) -> Projector:

@@ -35,7 +35,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from ledger.repository import settled_reads
@@ -100,6 +100,13 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             StoredEvent(originator_id, row.originator_version, row.topic, bytes(row.state))
             for row in rows
         ]
+
+    def max_notification_id(self) -> int | None:
+        """The head of the log: the largest position, read as one column (the library's ORM
+        query loads the whole last row, its state included, and costs twice as much)."""
+        with self.transaction(commit=False) as session:
+            head = session.connection().execute(select(func.max(self.table.c.id))).scalar()
+        return int(head) if head is not None else None
 
     def _is_postgres(self) -> bool:
         engine = self.datastore.engine

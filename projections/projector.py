@@ -405,6 +405,13 @@ class Projector:
         with self.engine.connect() as connection:
             return int(self._state(connection, name)["position"])
 
+    def positions(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        """The positions the projections ``names`` reflect, in that order, in one query."""
+        with self.engine.connect() as connection:
+            query = select(PS.c.name, PS.c.position).where(PS.c.name.in_(names))
+            found = {str(name): int(position) for name, position in connection.execute(query)}
+        return tuple(found[name] for name in names)
+
     @contextlib.contextmanager
     def reading(self, name: str) -> Iterator[tuple[Connection, dict[str, Table], int]]:
         """A consistent read of the active set: (connection, tables, position it reflects)."""

@@ -93,6 +93,10 @@ def signed_in(
 # -- the overview (public) ------------------------------------------------------------------------
 
 
+#: the read models the overview's figures come from
+OVERVIEW_MODELS = (project_spend.NAME, target_progress.NAME)
+
+
 def overview_figures(side: ReadSide, view: reports.View | None = None) -> dict[str, Any]:
     """The overview's figures, live or as a past view (replayed)."""
 
@@ -191,7 +195,7 @@ async def overview(request: Request) -> Response:
                 request,
                 who,
                 title="Tổng quan",
-                figures=overview_figures(side),
+                figures=side.kept("overview", OVERVIEW_MODELS, lambda: overview_figures(side)),
                 integrity=_integrity(side),
                 view=None,
             ),
@@ -344,33 +348,50 @@ def _uuid(value: str) -> UUID | None:
         return None
 
 
-@signed_in()
-def application(request: Request, who: Actor) -> Response:
-    side = _side(request)
-    found_id = _uuid(request.path_params["id"])
+def _application_record(side: ReadSide, found_id: UUID) -> dict[str, Any] | None:
+    """An application's page figures: its register row, its enterprise's name, its events
+    with their leaf hashes, the size of the Merkle tree (None if there is no such
+    application)."""
     with side.projector.reading(registers.NAME) as (connection, tables, _):
-        found = registers.application(connection, tables, found_id) if found_id else None
+        found = registers.application(connection, tables, found_id)
         firm = registers.enterprise(connection, tables, found["enterprise_id"]) if found else None
     if found is None:
-        return page("missing.html", 404, **_context(request, who, title="Không tìm thấy hồ sơ"))
+        return None
     with side.projector.reading(audit_trail.NAME) as (connection, tables, _):
         events, _next = audit_trail.report(
             connection, tables, record_id=found_id, page_size=500, personnel=False
         )
-    leaves = evidence.leaves_of(side.projector, [e["position"] for e in events])
-    tree_size = side.projector.position(TREE)
+    return {
+        "app": found,
+        "enterprise_name": firm["name"] if firm else found["enterprise_id"],
+        "events": events,
+        "leaves": evidence.leaves_of(side.projector, [e["position"] for e in events]),
+        "tree_size": side.projector.position(TREE),
+    }
+
+
+#: the read models an application's page comes from
+APPLICATION_MODELS = (registers.NAME, audit_trail.NAME, TREE)
+
+
+@signed_in()
+def application(request: Request, who: Actor) -> Response:
+    side = _side(request)
+    found_id = _uuid(request.path_params["id"])
+    record = (
+        side.kept(
+            ("application", found_id),
+            APPLICATION_MODELS,
+            lambda: _application_record(side, found_id),
+        )
+        if found_id
+        else None
+    )
+    if record is None:
+        return page("missing.html", 404, **_context(request, who, title="Không tìm thấy hồ sơ"))
     return page(
         "application.html",
-        **_context(
-            request,
-            who,
-            title=f"Hồ sơ {found['dossier_no']}",
-            app=found,
-            enterprise_name=firm["name"] if firm else found["enterprise_id"],
-            events=events,
-            leaves=leaves,
-            tree_size=tree_size,
-        ),
+        **_context(request, who, title=f"Hồ sơ {record['app']['dossier_no']}", **record),
     )
 
 

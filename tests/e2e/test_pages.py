@@ -19,7 +19,7 @@ from ledger.service import Ledger
 from tests.support.estimate_story import YEAR, cast, estimate_cycle, history
 from tests.support.http import read_side_of
 from tests.support.people import People
-from tests.support.scenario import Scenario
+from tests.support.scenario import D, Scenario
 
 PAGES = ("/", "/du-an/DA2", "/so-nganh", "/ho-so", "/doanh-nghiep", "/du-toan/2015", "/bao-cao")
 AUDIT_PAGES = ("/kiem-tra",)
@@ -75,6 +75,33 @@ def test_the_public_overview_shows_the_budget_in_dong_with_its_headers(
     assert client.get("/static/style.css").status_code == 200
     # the public page links to nothing that needs a sign-in but the sign-in
     assert "/ho-so" not in text and "/kiem-tra" not in text
+
+
+def test_a_page_shows_what_the_read_models_folded_since_it_was_last_shown(
+    client: TestClient, ledger: Ledger, people: People, story: dict[str, Any]
+) -> None:
+    """The pages' figures are kept while their read models stay at one position: a write
+    folded since shows on the next request."""
+    app_id = story["application"]
+    signed_in(client, people.tokens["officer"])
+    assert "1.234.567.000 ₫" in client.get("/").text
+    assert "Đã giải ngân" in client.get(f"/ho-so/{app_id}").text
+    assert "17.000.000 ₫" not in client.get(f"/ho-so/{app_id}").text
+    scenario = Scenario(ledger, people)
+    scenario.budget(1_000_000)
+    ledger.sign_contract(
+        c.SignContract(application_id=app_id, contract_no="HĐ-17", signed_on=D(2015, 3, 10)),
+        people.officer,
+    )
+    scenario.pay(app_id, 17_000_000)
+    assert "1.234.567.000 ₫" in client.get("/").text  # not folded yet
+    read_side_of(client).projector.catch_up()
+    assert "1.235.567.000 ₫" in client.get("/").text
+    assert "17.000.000 ₫" in client.get(f"/ho-so/{app_id}").text
+    lines = client.get(
+        "/api/budget-lines", headers={"Authorization": f"Bearer {people.tokens['viewer']}"}
+    ).json()
+    assert sum(line["assigned"] for line in lines) == 1_235_567_000
 
 
 def test_signing_in_and_out_with_a_session_cookie(
