@@ -254,18 +254,22 @@ def _leaves(projector: Projector, connection: Connection) -> Table | None:
     return projector.tables(cls, active)[merkle.LEAVES.name]
 
 
+def leaves_in(leaves: Table, connection: Connection, positions: list[int]) -> dict[int, str]:
+    """The leaf hash (hex) of each of ``positions`` in the Merkle tree's leaf table
+    ``leaves``, read on ``connection``."""
+    found = connection.execute(
+        select(leaves.c.position, leaves.c.leaf_hash).where(leaves.c.position.in_(positions))
+    )
+    return {int(p): str(h) for p, h in found}
+
+
 def leaves_of(projector: Projector, positions: list[int]) -> dict[int, str]:
     """The leaf hash (hex) of each of ``positions`` the Merkle tree holds."""
     if not positions:
         return {}
     with projector.engine.connect() as connection:
         leaves = _leaves(projector, connection)
-        if leaves is None:
-            return {}
-        found = connection.execute(
-            select(leaves.c.position, leaves.c.leaf_hash).where(leaves.c.position.in_(positions))
-        )
-        return {int(p): str(h) for p, h in found}
+        return leaves_in(leaves, connection, positions) if leaves is not None else {}
 
 
 def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters) -> Select[Any]:

@@ -415,7 +415,16 @@ class Projector:
     @contextlib.contextmanager
     def reading(self, name: str) -> Iterator[tuple[Connection, dict[str, Table], int]]:
         """A consistent read of the active set: (connection, tables, position it reflects)."""
-        [cls] = self.select(name)
+        with self.reading_many((name,)) as (connection, tables, positions):
+            yield connection, tables[name], positions[name]
+
+    @contextlib.contextmanager
+    def reading_many(
+        self, names: tuple[str, ...]
+    ) -> Iterator[tuple[Connection, dict[str, dict[str, Table]], dict[str, int]]]:
+        """One consistent read of the active sets of several projections, in one transaction:
+        (connection, their tables by projection, the position each reflects)."""
+        classes = {name: self.select(name)[0] for name in names}
         with self.engine.connect() as connection:
             if self.engine.dialect.name == "postgresql":
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
@@ -423,14 +432,29 @@ class Projector:
                 if self.engine.dialect.name == "postgresql":
                     # before the snapshot is taken, so that no rebuild empties either set
                     # under this read (TRUNCATE waits for it; see ``_empty``)
-                    both = [t for s in SETS for t in self.tables(cls, s).values()]
-                    connection.exec_driver_sql(f"LOCK TABLE {_quoted(both)} IN ACCESS SHARE MODE")
+                    every = [
+                        t
+                        for cls in classes.values()
+                        for s in SETS
+                        for t in self.tables(cls, s).values()
+                    ]
+                    connection.exec_driver_sql(f"LOCK TABLE {_quoted(every)} IN ACCESS SHARE MODE")
                 if self.engine.dialect.name == "sqlite":
                     # pysqlite sends no BEGIN before a SELECT: without one each statement
                     # would read its own moment, not one snapshot (WAL keeps writers going)
                     connection.exec_driver_sql("BEGIN")
-                state = self._state(connection, name)
-                yield connection, self.tables(cls, state["active_set"]), int(state["position"])
+                if len(names) == 1:
+                    states = {names[0]: self._state(connection, names[0])}
+                else:
+                    query = select(PS).where(PS.c.name.in_(names))
+                    states = {
+                        row["name"]: dict(row) for row in connection.execute(query).mappings()
+                    }
+                yield (
+                    connection,
+                    {n: self.tables(cls, states[n]["active_set"]) for n, cls in classes.items()},
+                    {n: int(states[n]["position"]) for n in names},
+                )
 
     def snapshot(self, name: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
         """Every row of every table of ``name``'s active set, in key order, with the position

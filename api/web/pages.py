@@ -41,6 +41,7 @@ from projections import (
     registers,
     target_progress,
 )
+from projections.merkle import LEAVES
 from projections.merkle import NAME as TREE
 
 AUDITORS = frozenset({"inspector", "finance"})
@@ -351,22 +352,25 @@ def _uuid(value: str) -> UUID | None:
 def _application_record(side: ReadSide, found_id: UUID) -> dict[str, Any] | None:
     """An application's page figures: its register row, its enterprise's name, its events
     with their leaf hashes, the size of the Merkle tree (None if there is no such
-    application)."""
-    with side.projector.reading(registers.NAME) as (connection, tables, _):
-        found = registers.application(connection, tables, found_id)
-        firm = registers.enterprise(connection, tables, found["enterprise_id"]) if found else None
-    if found is None:
-        return None
-    with side.projector.reading(audit_trail.NAME) as (connection, tables, _):
+    application); read in one transaction."""
+    with side.projector.reading_many(APPLICATION_MODELS) as (connection, tables, positions):
+        kept = tables[registers.NAME]
+        found = registers.application(connection, kept, found_id)
+        if found is None:
+            return None
+        firm = registers.enterprise(connection, kept, found["enterprise_id"])
         events, _next = audit_trail.report(
-            connection, tables, record_id=found_id, page_size=500, personnel=False
+            connection, tables[audit_trail.NAME], record_id=found_id, page_size=500, personnel=False
+        )
+        leaves = evidence.leaves_in(
+            tables[TREE][LEAVES.name], connection, [e["position"] for e in events]
         )
     return {
         "app": found,
         "enterprise_name": firm["name"] if firm else found["enterprise_id"],
         "events": events,
-        "leaves": evidence.leaves_of(side.projector, [e["position"] for e in events]),
-        "tree_size": side.projector.position(TREE),
+        "leaves": leaves,
+        "tree_size": positions[TREE],
     }
 
 
