@@ -12,11 +12,15 @@ export LEDGER_DATABASE_URL ?= sqlite:///var/ledger.db
 
 install: $(STAMP)
 
-# the browser tests drive Debian's Chromium (apt), not a browser Playwright downloads
+# the browser tests drive Debian's Chromium (apt), not a browser Playwright downloads; README's
+# walk-through (run by the tests) uses curl and jq
+APT_PACKAGES = chromium curl jq
+
 $(STAMP): pyproject.toml
-	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium \
-	  || { apt-get update -q && apt-get install -y -q chromium; } \
-	  || echo "could not install chromium (run as root: apt-get install -y chromium)"
+	@missing=""; for p in $(APT_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get install -y -q $$missing \
+	  || { apt-get update -q && apt-get install -y -q $$missing; } \
+	  || echo "could not install$$missing (run as root: apt-get install -y$$missing)"; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
