@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= 1
-export LEDGER_DATABASE_URL ?= sqlite:///var/ledger.db
+# The database and the other files: LEDGER_DATABASE_URL and LEDGER_HOME if set, else the
+# ledger's defaults, var/ledger.db and the rest of var/ in this checkout (ledger/home.py).
 
-.PHONY: install demo serve test lint typecheck unit bench clean
+.PHONY: install demo demo-load serve test lint typecheck unit bench clean
 
 install: $(STAMP)
 
@@ -30,18 +31,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps pyIATI==0.4.1 datapackage==1.15.4
 	touch $(STAMP)
 
-## make demo: install, migrate, load the demo program, print an admin token, serve on SQLite.
+# migrate (making the SQLite database's folder if need be), load the demo program and one
+# admin, printing its token once; on a ledger already loaded: one line, nothing added
+define load_demo
+$(BIN)/ledger db upgrade --create
+$(BIN)/ledger demo --scale $(SCALE) --if-empty --admin "Quản trị demo"
+endef
+
+## make demo: check the port is free (before anything is written), migrate, load the demo
+## program once with one admin (its token printed once), serve on SQLite.
 demo: install
-	$(BIN)/ledger db upgrade
-	$(BIN)/ledger demo --scale $(SCALE) --if-empty
-	@echo
-	@echo "Admin token (keep it; it is shown once):"
-	@$(BIN)/ledger users add --name "Quản trị demo" --role admin --department SKHCN | tail -n 1
+	@$(BIN)/ledger serve --check-port --host $(HOST) --port $(PORT)
+	$(load_demo)
 	@echo "API and dashboard: http://$(HOST):$(PORT)/   (OpenAPI: http://$(HOST):$(PORT)/openapi.json)"
 	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
 
+## make demo-load: the same without the server (migrate, load once, one admin).
+demo-load: install
+	$(load_demo)
+
 serve: install
-	$(BIN)/ledger db upgrade
+	@$(BIN)/ledger serve --check-port --host $(HOST) --port $(PORT)
+	$(BIN)/ledger db upgrade --create
 	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -101,12 +101,13 @@ class VerificationOut(Out):
 # -- readers ---------------------------------------------------------------------------------
 
 
-def public_key(_: ReadSide, __: Any, ___: Any, ____: Any) -> dict[str, str]:
-    return cp.public_key_info(cp.load_key())
+def public_key(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, str]:
+    return cp.public_key_info(cp.load_key(url=read_side.ledger.url))
 
 
 def make_checkpoint(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    return checkpoints.make(read_side.projector, cp.load_key()).to_json()
+    key = cp.load_key(url=read_side.ledger.url)
+    return checkpoints.make(read_side.projector, key).to_json()
 
 
 def list_checkpoints(read_side: ReadSide, _: Any, __: Any, ___: Any) -> list[dict[str, Any]]:
@@ -155,4 +156,5 @@ def consistency_proof(read_side: ReadSide, _: Any, q: ConsistencyQuery, __: Any)
 
 
 def verification(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
-    return verify(read_side.projector, public_key=cp.own_public_key()).to_json()
+    own = cp.own_public_key(url=read_side.ledger.url)
+    return verify(read_side.projector, public_key=own).to_json()

@@ -10,8 +10,9 @@ as 8 lowercase hex digits. Anyone holding a checkpoint and the public key can ch
 log they are shown still has that root at that size, and, with a consistency proof, that a
 later log only appended to it.
 
-The private key lives in a file (``LEDGER_SIGNING_KEY``, default ``var/signing-key.pem``)
-made by ``ledger keys init`` with mode 0600: never in the database, never committed.
+The private key lives in a file (``LEDGER_SIGNING_KEY``, default ``signing-key.pem`` in the
+home, ``ledger/home.py``) made by ``ledger keys init`` with mode 0600: never in the
+database, never committed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger import settings
+from ledger import home, settings
 from ledger.errors import LedgerError
 
 ALGORITHM = "Ed25519"
@@ -56,15 +57,29 @@ def origin() -> str:
     return settings.ORIGIN.get()
 
 
-def key_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """``path``, else ``LEDGER_SIGNING_KEY``, else ``var/signing-key.pem``."""
-    return Path(path) if path else settings.SIGNING_KEY.get()
+def key_path(path: str | os.PathLike[str] | None = None, url: str | None = None) -> Path:
+    """``path`` (relative: to the current folder), else ``LEDGER_SIGNING_KEY``, else
+    ``signing-key.pem`` in the home of the ledger whose database is ``url``."""
+    return Path(path) if path else home.signing_key(url)
 
 
-def init_key(path: str | os.PathLike[str] | None = None) -> Path:
+def _former(path: str | os.PathLike[str] | None, url: str | None) -> Path | None:
+    """A key at the former default place, when the default is looked for (``ledger.home``)."""
+    return None if path else home.former_signing_key(url)
+
+
+def init_key(path: str | os.PathLike[str] | None = None, url: str | None = None) -> Path:
     """Make a new Ed25519 private key in a new file readable by its owner only. An existing
-    file is never overwritten: losing a key means no one can check its checkpoints."""
-    target = key_path(path)
+    file is never overwritten: losing a key means no one can check its checkpoints. Nor is
+    a second key made while the first is at the former default place."""
+    target = key_path(path, url)
+    former = _former(path, url)
+    if former is not None and not target.exists():
+        raise KeyProblem(
+            f"there is a signing key at {former}, where earlier versions kept it: move it to "
+            f"{target} (or set {settings.SIGNING_KEY.name}={former}) instead of making a "
+            "second key"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -81,13 +96,23 @@ def init_key(path: str | os.PathLike[str] | None = None) -> Path:
     return target
 
 
-def load_key(path: str | os.PathLike[str] | None = None) -> Ed25519PrivateKey:
-    source = key_path(path)
+def load_key(
+    path: str | os.PathLike[str] | None = None, url: str | None = None
+) -> Ed25519PrivateKey:
+    """The signing key at ``path``, else the default one of the ledger at ``url``."""
+    source = key_path(path, url)
     try:
         data = source.read_bytes()
     except FileNotFoundError:
+        former = _former(path, url)
+        if former is not None:
+            raise KeyProblem(
+                f"no signing key at {source}; there is one at {former}, where earlier versions "
+                f"kept it: move it to {source} (or set {settings.SIGNING_KEY.name}={former})"
+            ) from None
         raise KeyProblem(
-            f"no signing key at {source}: run `ledger keys init` (or set LEDGER_SIGNING_KEY)"
+            f"no signing key at {source}: run `ledger keys init` (or set "
+            f"{settings.SIGNING_KEY.name})"
         ) from None
     except OSError as error:
         raise KeyProblem(f"cannot read the signing key {source}: {error.strerror}") from None
@@ -105,10 +130,12 @@ def raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def own_public_key(path: str | os.PathLike[str] | None = None) -> bytes | None:
+def own_public_key(
+    path: str | os.PathLike[str] | None = None, url: str | None = None
+) -> bytes | None:
     """The public half of the signing key, if there is one here (None otherwise)."""
     try:
-        return raw_public(load_key(path))
+        return raw_public(load_key(path, url))
     except KeyProblem:
         return None
 

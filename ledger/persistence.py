@@ -1,15 +1,15 @@
 """Persistence wiring: the database URL, the event store's tables and transcodings.
 
 One SQLAlchemy engine per process, made by the eventsourcing-sqlalchemy datastore from
-``LEDGER_DATABASE_URL`` (default: the SQLite file ``var/ledger.db``). Tables are never
-created at run time: ``ledger db upgrade`` (Alembic) creates them.
+``LEDGER_DATABASE_URL`` (default: the SQLite file ``ledger.db`` in the home,
+``ledger/home.py``); only SQLite and PostgreSQL are used. Tables are never created at run
+time: ``ledger db upgrade`` (Alembic) creates them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy.exc
@@ -17,7 +17,7 @@ from eventsourcing.persistence import Transcoding
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from ledger import settings
+from ledger import home, settings
 
 APPLICATION_NAME = "Ledger"
 EVENTS_TABLE = "ledger_events"
@@ -37,18 +37,46 @@ class DateAsISO(Transcoding):
         return dt.date.fromisoformat(data)
 
 
-def database_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else ``LEDGER_DATABASE_URL``, else the SQLite default.
+#: the schemes of the URLs the ledger uses; ``postgresql://`` and ``postgres://`` are read as
+#: ``postgresql+psycopg2://``
+SQLITE_SCHEMES = ("sqlite",)
+POSTGRESQL_SCHEMES = ("postgresql+psycopg2", "postgresql", "postgres")
+ACCEPTED = "sqlite:///PATH or postgresql://USER@HOST/DBNAME (or postgresql+psycopg2://…)"
 
-    ``postgresql://`` is read as ``postgresql+psycopg2://``; the directory of a SQLite file is
-    created if missing.
+
+class UnusableDatabaseURL(ValueError):
+    """A database URL the ledger does not use (the message names its scheme, never its
+    password, and what is accepted)."""
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``LEDGER_DATABASE_URL``, else the SQLite file
+    ``ledger.db`` in the home (``ledger/home.py``).
+
+    Only SQLite and PostgreSQL are accepted (else :class:`UnusableDatabaseURL`);
+    ``postgresql://`` is read as ``postgresql+psycopg2://``, and a relative SQLite path as
+    the file of the current folder, made absolute. Nothing is created: ``ledger db upgrade
+    --create`` makes a missing folder.
     """
-    url = url or settings.DATABASE_URL.get()
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    url = url or settings.DATABASE_URL.get() or f"sqlite:///{home.default_database()}"
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise UnusableDatabaseURL(f"the database URL has no scheme: the ledger uses {ACCEPTED}")
+    if scheme in POSTGRESQL_SCHEMES:
+        url = "postgresql+psycopg2://" + rest
+    elif scheme not in SQLITE_SCHEMES:
+        raise UnusableDatabaseURL(
+            f"the database URL is {scheme}://…, which the ledger does not use: it uses {ACCEPTED}"
+        )
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise UnusableDatabaseURL(
+            f"the database URL {scheme}://… cannot be read: the ledger uses {ACCEPTED}"
+        ) from None
+    file = home.sqlite_file(url)
+    if file is not None and str(file) != parsed.database:
+        url = parsed.set(database=str(file)).render_as_string(hide_password=False)
     return url
 
 

@@ -4,9 +4,11 @@ One definition a variable, in one place. A setting is read when asked (``SETTING
 never once at import, so a change of the environment (``monkeypatch.setenv`` in a test, the
 environment of a child process) is seen by the next read. An unset or empty variable means
 the default; a value that cannot be used is refused with a ``ValueError`` naming the
-variable. This module is the lowest layer: every other (``ledger``, ``projections``, ``api``,
-``migrations``, the tests, the benchmarks) reads its settings here and imports nothing else
-for them.
+variable. A path that is given means what it means in a shell (relative: to the current
+folder); a path setting left unset is a file of the home (``LEDGER_HOME``, see
+``ledger/home.py``, the one place that turns the unset ones into paths). This module is
+the lowest layer: every other (``ledger``, ``projections``, ``api``, ``migrations``, the
+tests, the benchmarks) reads its settings here and imports nothing else for them.
 
 The first settings are the ledger's own; the last three are read only by the test suite and
 the benchmarks (named here so that one list holds every variable). The README's
@@ -80,6 +82,12 @@ def _role_name(value: str) -> str:
     return value
 
 
+def _path(value: str) -> Path | None:
+    """A path as given (relative: to the current folder, made absolute), or None when unset:
+    then ``ledger.home`` gives the default, in the home."""
+    return Path(value).absolute() if value else None
+
+
 def _is_set(value: str) -> bool:
     return bool(value)
 
@@ -90,11 +98,21 @@ def _yes(value: str) -> bool:
 
 # -- the ledger's own ---------------------------------------------------------------------------
 
+HOME = Setting(
+    "LEDGER_HOME",
+    "",
+    "the folder of the ledger's own files: every default path is in it (the SQLite database "
+    "`ledger.db`, the signing key `signing-key.pem`, the replay snapshots `replay/`); unset: "
+    "the folder of the SQLite database named by `LEDGER_DATABASE_URL` or `--database-url`, "
+    "else (PostgreSQL, or no database named) `var/` in the checkout (`ledger/home.py`)",
+    _path,
+)
 DATABASE_URL = Setting(
     "LEDGER_DATABASE_URL",
-    "sqlite:///var/ledger.db",
-    "the one database: events, and later read models. PostgreSQL: "
-    "`postgresql+psycopg2://user@host/dbname` (`postgresql://` is accepted too)",
+    "",
+    "the one database: events, and later read models; unset: the SQLite file `ledger.db` in "
+    "`LEDGER_HOME`. SQLite: `sqlite:///path/to/file.db`; PostgreSQL: "
+    "`postgresql+psycopg2://user@host/dbname` (`postgresql://` is accepted too); no other",
     _text,
 )
 AGGREGATE_CACHE_SIZE = Setting(
@@ -106,10 +124,10 @@ AGGREGATE_CACHE_SIZE = Setting(
 )
 SIGNING_KEY = Setting(
     "LEDGER_SIGNING_KEY",
-    "var/signing-key.pem",
+    "",
     "the Ed25519 private key that signs checkpoints (made by `ledger keys init`, mode 0600; "
-    "never in the database, never committed)",
-    Path,
+    "never in the database, never committed); unset: `signing-key.pem` in `LEDGER_HOME`",
+    _path,
 )
 ORIGIN = Setting(
     "LEDGER_ORIGIN",
@@ -125,9 +143,10 @@ APP_ROLE = Setting(
 )
 REPLAY_DIR = Setting(
     "LEDGER_REPLAY_DIR",
-    "var/replay",
-    "where replay snapshots are kept (a cache: one directory per database, safe to delete)",
-    Path,
+    "",
+    "where replay snapshots are kept (a cache: one directory per database, safe to delete); "
+    "unset: `replay/` in `LEDGER_HOME`",
+    _path,
 )
 REPLAY_SNAPSHOT_EVERY = Setting(
     "LEDGER_REPLAY_SNAPSHOT_EVERY",
@@ -198,6 +217,7 @@ CI = Setting("CI", "", "`true` makes the PostgreSQL tests required", _yes)
 
 #: every setting, in the order of the README's Configuration table
 SETTINGS: tuple[Setting[Any], ...] = (
+    HOME,
     DATABASE_URL,
     AGGREGATE_CACHE_SIZE,
     SIGNING_KEY,

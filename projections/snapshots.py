@@ -8,8 +8,8 @@ What it answers is the same as a fold from the first event: the snapshot at *S* 
 fold, stopped at *S*.
 
 The snapshots of one ledger database live in a SQLite file in a directory of their own under
-``LEDGER_REPLAY_DIR`` (default ``var/replay``), named by the database's address. They are a
-cache: deleting them loses nothing; they are made again when needed.
+``LEDGER_REPLAY_DIR`` (default ``replay/`` in the home, ``ledger/home.py``), named by the
+database's address. They are a cache: deleting them loses nothing; they are made again when needed.
 
 * Appended tables (``TableDef.appended``: audit trail, journal postings) are kept once:
   their rows never change, so the rows of every event up to *S* are the snapshot at *S*. A
@@ -68,7 +68,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.pool import NullPool
 
 import projections.base
-from ledger import settings
+from ledger import home, settings
 from ledger.service import Ledger
 from projections.base import Progress, Projection, TableDef
 from projections.bulk import insert_rows
@@ -119,7 +119,7 @@ def snapshots_for(ledger: Ledger, classes: Iterable[type[Projection]]) -> Snapsh
     chosen = list(classes)
     if every == 0 or not chosen or not all(cls.SNAPSHOTS for cls in chosen):
         return None
-    directory = settings.REPLAY_DIR.get()
+    directory = home.replay_dir(ledger.url)
     address = ledger.engine.url.render_as_string(hide_password=True)
     name = hashlib.sha256(address.encode()).hexdigest()[:20]
     return Snapshots(directory / name, every)

@@ -3,7 +3,8 @@
 Every command has ``--help``. A mistake (a refused command, a wrong code, a database that
 has not been migrated, a bad option) is reported as ONE line on stderr with a non-zero exit
 status, never a traceback. ``--database-url`` defaults to ``LEDGER_DATABASE_URL``, else
-the SQLite file ``var/ledger.db``.
+the SQLite file ``ledger.db`` in the home (``LEDGER_HOME``, ``ledger/home.py``), where the
+other default files are too.
 
 This package holds the top-level group :func:`cli` and the entry point :func:`main`; each
 command group is a module of its own (``db``, ``users``, ``serve``, ``demo``,
@@ -43,8 +44,8 @@ __all__ = ["cli", "head_revision", "main", "require_migrated"]
     "--database-url",
     metavar="URL",
     default=None,
-    help=f"Database to use (default: ${settings.DATABASE_URL.name}, "
-    f"else {settings.DATABASE_URL.default}).",
+    help=f"Database to use: sqlite:///PATH or postgresql://USER@HOST/DBNAME (default: "
+    f"${settings.DATABASE_URL.name}, else the SQLite file ledger.db in ${settings.HOME.name}).",
 )
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None) -> None:

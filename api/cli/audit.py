@@ -24,8 +24,8 @@ from projections.projector import Projector
 from projections.verify import verify as verify_log
 
 KEY_FILE_HELP = (
-    f"Private key file (default: ${settings.SIGNING_KEY.name}, "
-    f"else {settings.SIGNING_KEY.default})."
+    f"Private key file (default: ${settings.SIGNING_KEY.name}, else signing-key.pem in "
+    f"${settings.HOME.name}, the folder of the SQLite database by default)."
 )
 
 
@@ -39,9 +39,10 @@ def keys() -> None:
 
 @keys.command("init")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
-def keys_init(key_file: str | None) -> None:
+@click.pass_context
+def keys_init(ctx: click.Context, key_file: str | None) -> None:
     """Make a new signing key in a new file readable by its owner only (mode 0600)."""
-    path = cp.init_key(key_file)
+    path = cp.init_key(key_file, url_of(ctx))
     info = cp.public_key_info(cp.load_key(path))
     click.echo(f"Made the signing key {path} (mode 0600; keep it out of backups you share).")
     click.echo(f"Key id {info['key_id']}, public key (Ed25519) {info['public_key']}")
@@ -50,9 +51,10 @@ def keys_init(key_file: str | None) -> None:
 @keys.command("public")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None, help=KEY_FILE_HELP)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write it here.")
-def keys_public(key_file: str | None, out: str | None) -> None:
+@click.pass_context
+def keys_public(ctx: click.Context, key_file: str | None, out: str | None) -> None:
     """Print (or write) the public key as JSON, for inspectors and `verify --offline`."""
-    text = json.dumps(cp.public_key_info(cp.load_key(key_file)), indent=2)
+    text = json.dumps(cp.public_key_info(cp.load_key(key_file, url_of(ctx))), indent=2)
     if out is None:
         click.echo(text)
         return
@@ -81,9 +83,10 @@ def _consistent_with(named: Any) -> str:
 @click.pass_context
 def checkpoint(ctx: click.Context, key_file: str | None, out: str | None, force: bool) -> None:
     """Sign the Merkle tree at the head of the log; keep the checkpoint and print it."""
-    key = cp.load_key(key_file)
+    url = url_of(ctx)
+    key = cp.load_key(key_file, url)
     target = new_file(out, force) if out is not None else None
-    with open_ledger(url_of(ctx)) as ledger:
+    with open_ledger(url) as ledger:
         made = checkpoints.make(Projector(ledger), key)
     text = json.dumps(made.to_json(), indent=2, ensure_ascii=False)
     if target is not None:
@@ -93,14 +96,14 @@ def checkpoint(ctx: click.Context, key_file: str | None, out: str | None, force:
     click.echo(text)
 
 
-def _public_key(public_key: str | None, key_file: str | None) -> bytes | None:
+def _public_key(public_key: str | None, key_file: str | None, url: str | None) -> bytes | None:
     """The key that checks signatures: ``--public-key`` (a file or the base64 itself), else
-    the public half of the signing key if there is one here."""
+    the public half of the signing key if there is one here (the ledger at ``url``'s)."""
     if public_key is not None:
         given = Path(public_key)
         text = given.read_text(encoding="utf-8") if given.is_file() else public_key
         return cp.read_public_key(text)
-    return cp.own_public_key(key_file)
+    return cp.own_public_key(key_file, url)
 
 
 def _report(result: Any, what: str) -> None:
@@ -152,7 +155,8 @@ def verify(
     if offline_log is not None and not checkpoint_files:
         raise CliError("--offline needs at least one --checkpoint to check the log against")
     given = [cp.read_file(path) for path in checkpoint_files]
-    key = _public_key(public_key, key_file)
+    url = url_of(ctx) if offline_log is None or public_key is None else None
+    key = _public_key(public_key, key_file, url)
     if offline_log is not None:
         if key is None:
             raise CliError("--offline needs --public-key to check the checkpoints' signatures")
@@ -324,7 +328,7 @@ def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: s
     """Load an exported log into an empty database, checking every leaf and the root
     against the checkpoint first: all or nothing. Then bring the read models up to date."""
     held = cp.read_file(checkpoint_file)
-    key = _public_key(public_key, None) if public_key is not None else None
+    key = _public_key(public_key, None, None) if public_key is not None else None
     with open_ledger(url_of(ctx)) as ledger, progress_bars() as progress:
         result = event_log.import_file(
             ledger.engine,

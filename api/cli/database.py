@@ -1,9 +1,11 @@
 """Opening the ledger for a command: the database URL, a migrated database, usable settings.
 
-``--database-url`` defaults to ``LEDGER_DATABASE_URL``, else the SQLite file
-``var/ledger.db``. A command that reads or writes the ledger opens it with
-:func:`open_ledger`, which refuses a database that is not at the latest migration, and
-settings that cannot be used, before any work.
+``--database-url`` defaults to ``LEDGER_DATABASE_URL``, else the SQLite file ``ledger.db``
+in the home (``ledger/home.py``); only SQLite and PostgreSQL URLs are accepted
+(:func:`url_of`). A command that reads or writes the ledger opens it with
+:func:`open_ledger`, which refuses a database that is not there or not at the latest
+migration, and settings that cannot be used, before any work: nothing but ``ledger db
+upgrade`` makes a database.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 import migrations
-from api.cli.errors import CliError, NotMigrated, safe_url
-from ledger import settings
+from api.cli.errors import CliError, NotMigrated, UnusableInput, safe_url
+from ledger import home, settings
 from ledger.access import Actor
-from ledger.persistence import database_url
+from ledger.persistence import UnusableDatabaseURL, database_url
 from ledger.service import Ledger
 
 #: ``--token``: the person a command of the budget cycle acts for (its role is checked and
@@ -46,10 +48,31 @@ def acting_for(ledger: Ledger, token: str | None) -> Actor:
 
 
 def url_of(ctx: click.Context) -> str:
-    """The database URL of this command (kept for the error messages, see ``errors``)."""
-    url = database_url(ctx.obj["database_url"])
+    """The database URL of this command (kept for the error messages, see ``errors``): a URL
+    that is not SQLite or PostgreSQL is refused (exit status 2) before anything is done."""
+    try:
+        url = database_url(ctx.find_root().obj["database_url"])
+    except UnusableDatabaseURL as error:
+        raise UnusableInput(str(error)) from None
     ctx.find_root().ensure_object(dict)["resolved_url"] = url
     return url
+
+
+def sqlite_folder(url: str, *, create: bool) -> None:
+    """Refuse (exit status 2) a SQLite database whose folder does not exist, unless
+    ``create``: then make the folder. A database is never made in a folder by surprise."""
+    file = home.sqlite_file(url)
+    if file is None or file.parent.is_dir():
+        return
+    if not create:
+        raise UnusableInput(
+            f"the folder {file.parent} of the SQLite database {file.name} does not exist: "
+            "create it, or run `ledger db upgrade --create` to have it made"
+        )
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CliError(f"cannot make the folder {file.parent}: {error.strerror}") from None
 
 
 def head_revision(url: str) -> str | None:
@@ -62,7 +85,9 @@ def require_migrated(url: str) -> None:
     path = parsed.database
     on_disk = parsed.get_backend_name() == "sqlite" and path not in (None, "", ":memory:")
     if on_disk and not Path(str(path)).exists():
-        raise NotMigrated(f"there is no database at {safe_url(url)}: run `ledger db upgrade` first")
+        folder = Path(str(path)).parent
+        upgrade = "ledger db upgrade" if folder.is_dir() else "ledger db upgrade --create"
+        raise NotMigrated(f"there is no database at {safe_url(url)}: run `{upgrade}` first")
     current, head = migrations.current(url), head_revision(url)
     if current is None:
         raise NotMigrated(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import migrations
-from api.cli.database import open_ledger, url_of
+from api.cli.database import open_ledger, sqlite_folder, url_of
 from api.cli.errors import safe_url
 from projections.gaps import DEFAULT_REASON, record_gaps, unrecorded
 from projections.projector import Projector
@@ -17,10 +17,18 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Make the folder of a SQLite database if it does not exist (without it, a missing "
+    "folder is refused: a mistyped path makes no database).",
+)
 @click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Create or update every table of the ledger (Alembic migrations)."""
+def db_upgrade(ctx: click.Context, create: bool) -> None:
+    """Create or update every table of the ledger (Alembic migrations). A SQLite database
+    is made if its file is not there yet; its folder only with --create."""
     url = url_of(ctx)
+    sqlite_folder(url, create=create)
     before = migrations.current(url)
     migrations.upgrade(url)
     after = migrations.current(url)

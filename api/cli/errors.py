@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from ledger import catalogue, settings
 from ledger.errors import LedgerError
+from ledger.persistence import UnusableDatabaseURL
 
 #: Command fields -> how the user typed them.
 FIELD_NAMES = {
@@ -35,7 +36,16 @@ FIELD_NAMES = {
 
 
 class CliError(Exception):
-    """A mistake the user can fix, already phrased as one line."""
+    """A mistake the user can fix, already phrased as one line; exit status 1."""
+
+    exit_code = 1
+
+
+class UnusableInput(CliError):
+    """What was typed cannot be used at all (a database URL the ledger does not use, a
+    database folder that is not there): exit status 2, as click's usage errors."""
+
+    exit_code = 2
 
 
 class NotMigrated(CliError):
@@ -134,7 +144,7 @@ class LedgerGroup(click.Group):
             result = 1
         except CliError as error:
             click.echo(f"Error: {one_line(str(error))}", err=True)
-            result = 1
+            result = error.exit_code
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
@@ -144,6 +154,8 @@ class LedgerGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, CliError):
             raise
+        except UnusableDatabaseURL as error:
+            raise UnusableInput(str(error)) from error
         except Exception as error:
             url = (ctx.obj or {}).get("resolved_url")
             message = explain(error, url)

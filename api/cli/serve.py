@@ -1,12 +1,42 @@
-"""``ledger serve``: the HTTP API and the dashboard, with the projections kept live."""
+"""``ledger serve``: the HTTP API and the dashboard, with the projections kept live.
+
+The address is checked first (:func:`check_port`): a port something already listens on is
+one line naming it and how to choose another, before the database is touched. ``make
+demo`` asks for that check alone (``--check-port``) before it loads anything.
+"""
 
 from __future__ import annotations
+
+import errno
+import socket
 
 import click
 
 from api.cli.database import check_settings, require_migrated, url_of
 from api.cli.errors import CliError
 from ledger.service import Ledger
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in one line, an address this machine cannot listen on now: a port taken by
+    another server, or a host that is not one of its addresses. Bound as uvicorn binds
+    (``SO_REUSEADDR``: a port left in TIME_WAIT by a server just stopped is free)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise CliError(f"cannot listen on {host}: {error.strerror} (see --host)") from None
+    family, kind, protocol, _, address = found[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"port {port} of {host} is taken (another server listens there): choose "
+                    f"another with --port (make demo PORT=…, make serve PORT=…)"
+                ) from None
+            raise CliError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 @click.command()
@@ -21,9 +51,19 @@ from ledger.service import Ledger
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="How much the server logs.",
 )
+@click.option(
+    "--check-port",
+    "port_only",
+    is_flag=True,
+    help="Only check that HOST:PORT is free to listen on (one line and exit 1 if not); "
+    "touch no database, serve nothing.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, log_level: str, port_only: bool) -> None:
     """Serve the HTTP API and the dashboard (uvicorn)."""
+    check_port(host, port)
+    if port_only:
+        return
     url = url_of(ctx)
     check_settings()
     require_migrated(url)

@@ -63,7 +63,8 @@ def test_a_setting_is_read_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.READY_MAX_LAG.get() == 7
     monkeypatch.setenv("LEDGER_ORIGIN", "")
     assert settings.ORIGIN.get() == "nscl-ledger"
-    assert settings.SIGNING_KEY.get({"LEDGER_SIGNING_KEY": "k.pem"}) == Path("k.pem")
+    assert settings.SIGNING_KEY.get({"LEDGER_SIGNING_KEY": "k.pem"}) == Path("k.pem").absolute()
+    assert settings.SIGNING_KEY.get({}) is None  # unset: in the home (ledger/home.py)
     assert settings.DEBUG.get({}) is False and settings.DEBUG.get({"LEDGER_DEBUG": "0"}) is True
     assert settings.CI.get({"CI": "True"}) is True and settings.CI.get({"CI": "no"}) is False
 
