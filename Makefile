@@ -8,7 +8,7 @@ PORT ?= 8000
 SCALE ?= 1
 export LEDGER_DATABASE_URL ?= sqlite:///var/ledger.db
 
-.PHONY: install demo serve test lint typecheck unit bench clean
+.PHONY: install demo serve test lint typecheck unit bench docs clean
 
 install: $(STAMP)
 
@@ -51,6 +51,11 @@ typecheck: install
 ## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL.
 test: lint typecheck
 	$(BIN)/pytest -q
+
+## make docs: rewrite the endpoints of docs/api.md from the OpenAPI document (the test
+## tests/e2e/test_api_docs.py fails until the committed file is what this writes).
+docs: install
+	$(BIN)/ledger docs api
 
 bench: install
 	$(BIN)/python -m bench.commands
