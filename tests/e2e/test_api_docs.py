@@ -1,21 +1,27 @@
 """The HTTP contract written down, on both databases: ``docs/api.md`` is what the served
 ``/openapi.json`` makes (``make docs`` rewrites it), the same every day, its table of problem
-codes names every code the document has; ``ledger docs api`` writes and checks it."""
+codes names every code the document has; ``ledger docs api`` writes and checks it; and the
+server's own reference page ``/docs`` shows every endpoint of the document, public, without
+script, linking only to what this server serves."""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from starlette.testclient import TestClient
 
 from api import docs, openapi
 from api.problems import STATUS_OF_CODE
+from api.reference import slug
 from api.routes import ENDPOINTS
+from api.web.security import CONTENT_SECURITY_POLICY
 from ledger import commands
 from tests.faults.harness import ROOT
 from tests.support.cli import one_line_error, run
@@ -109,3 +115,94 @@ def test_ledger_docs_api_writes_the_contract_and_checks_it(tmp_path: Path) -> No
     assert unmarked.read_text(encoding="utf-8") == "# Notes\n"
     missing = run(None, "docs", "api", "--out", str(tmp_path / "none.md"))
     assert "none.md" in one_line_error(missing)
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+class Page(HTMLParser):
+    """What the reference page holds: its ids, links, endpoints and sections."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.links: list[str] = []
+        self.endpoints: dict[str, str] = {}
+        self.sections: list[str] = []
+        self.scripts = 0
+        self._endpoint: str | None = None
+        self._heading: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        for name in ("href", "src", "action", "srcset", "data", "poster"):
+            if found.get(name) is not None:
+                self.links.append(str(found[name]))
+        self.scripts += tag == "script"
+        classes = (found.get("class") or "").split()
+        if tag == "article" and "endpoint" in classes:
+            self._endpoint = found["id"]
+        if tag == "section" and "tag" in classes:
+            self.sections.append(str(found["id"]))
+        if tag == "h3" and self._endpoint is not None:
+            self._heading = []
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h3" and self._heading is not None and self._endpoint is not None:
+            self.endpoints[self._endpoint] = " ".join("".join(self._heading).split())
+            self._heading, self._endpoint = None, None
+
+
+def parsed(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
+def test_the_reference_page_lists_every_operation_of_the_document(client: TestClient) -> None:
+    document = served(client)
+    answer = client.get("/docs")  # no sign-in
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["referrer-policy"] == "same-origin"
+    page = parsed(answer.text)
+    assert page.scripts == 0 and "<script" not in answer.text
+    operations = {
+        operation["operationId"]: f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert page.endpoints == operations
+    # one section per tag, in the document's order, and a table of contents
+    assert page.sections == [f"tag-{slug(tag['name'])}" for tag in document["tags"]]
+    for anchor in [*operations, *page.sections]:
+        assert f'href="#{anchor}"' in answer.text, anchor
+    assert len(page.ids) == len(set(page.ids))
+
+
+def test_the_reference_page_links_only_to_what_this_server_serves(client: TestClient) -> None:
+    html = client.get("/docs").text
+    page = parsed(html)
+    assert page.links
+    for link in page.links:
+        where = urlparse(link)
+        assert not where.scheme and not where.netloc, link  # nothing from elsewhere
+        if link.startswith("#"):
+            assert link[1:] in page.ids, link  # every anchor lands
+        elif link != "/dang-xuat":  # the sign-out form (signed in only)
+            assert client.get(link).status_code == 200, link
+    assert "/static/style.css" in page.links
+
+
+def test_every_page_links_to_the_reference(client: TestClient) -> None:
+    for path in ("/", "/dang-nhap", "/docs"):
+        assert 'href="/docs"' in client.get(path).text, path
