@@ -9,7 +9,7 @@ SCALE ?= 1
 # The database and the other files: LEDGER_DATABASE_URL and LEDGER_HOME if set, else the
 # ledger's defaults, var/ledger.db and the rest of var/ in this checkout (ledger/home.py).
 
-.PHONY: install demo demo-load serve test lint typecheck unit bench clean
+.PHONY: install demo demo-load serve test lint typecheck unit bench docs clean
 
 install: $(STAMP)
 
@@ -66,6 +66,11 @@ typecheck: install
 ## make test: lint, type-check, then the whole suite on SQLite and PostgreSQL.
 test: lint typecheck
 	$(BIN)/pytest -q
+
+## make docs: rewrite the endpoints of docs/api.md from the OpenAPI document (the test
+## tests/e2e/test_api_docs.py fails until the committed file is what this writes).
+docs: install
+	$(BIN)/ledger docs api
 
 bench: install
 	$(BIN)/python -m bench.commands

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from api.endpoints import Endpoint
-from api.problems import ALL_ERRORS
+from api.problems import ALL_ERRORS, STATUS_OF_CODE
 from ledger import catalogue
 from ledger import commands as c
 from ledger.checkpoint import KeyProblem
@@ -99,7 +99,9 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
             "detail": {"type": "string", "description": "one sentence a clerk understands"},
             "code": {
                 "type": "string",
-                "enum": sorted({e.code for e in error_classes()} | set(HTTP_CODES)),
+                # the table's codes, not those of the errors a process has imported so far
+                # (which differ between ``ledger serve`` and a test's app)
+                "enum": sorted(set(STATUS_OF_CODE) | set(HTTP_CODES)),
             },
             "errors": {"type": "array", "items": {"$ref": REF.format(model="FieldProblem")}},
         },
@@ -153,7 +155,8 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "try again), `storage_failed` (the database did not store the change), "
         "`signing_key_unavailable` (no checkpoint signing key: `ledger keys init`), "
         "`log_has_hole` (the log skips a position not recorded as a hole: `ledger verify`, "
-        "`ledger db record-gaps`) or, from `/api/health/ready`, `not_ready`."
+        "`ledger db record-gaps`), `estimate_inputs_unavailable` (a draft estimate's figures "
+        "cannot be read from the read models now) or, from `/api/health/ready`, `not_ready`."
     ),
 }
 

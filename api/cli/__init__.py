@@ -10,7 +10,7 @@ This package holds the top-level group :func:`cli` and the entry point :func:`ma
 command group is a module of its own (``db``, ``users``, ``serve``, ``demo``,
 ``projections``, ``replay``, ``audit``: keys, checkpoint, verify, export, import; ``rules``,
 ``year``, ``estimate``: the budget cycle; ``report``: the program, estimate and execution
-reports), sharing
+reports; ``docs``: the HTTP contract written from the OpenAPI document), sharing
 ``errors`` (every mistake as one line), ``database`` (opening a migrated ledger),
 ``terminal`` (tables and progress bars) and ``files`` (writing a file whole or not at all).
 """
@@ -23,6 +23,7 @@ from api.cli import (
     audit,
     db,
     demo,
+    docs,
     estimate,
     projections,
     replay,
@@ -70,6 +71,7 @@ for command in (
     audit.verify,
     audit.export_group,
     audit.import_log,
+    docs.docs,
 ):
     cli.add_command(command)
 

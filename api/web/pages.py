@@ -1,6 +1,7 @@
 """The pages' routes: each reads read models (or a replay of them) and renders a template.
 
-Who may see what: the overview (``/``) is public, with the figures README lists as public;
+Who may see what: the overview (``/``) and the API reference (``/docs``, the served OpenAPI
+document as a page) are public, the overview with the figures README lists as public;
 every other page needs a signed-in user; the inspection page (``/kiem-tra``) needs an
 inspector or Sở Tài chính. A page a role may not see answers a 403 page in Vietnamese; one
 that needs a user sends the browser to the sign-in page. Pages never load an aggregate.
@@ -8,6 +9,7 @@ that needs a user sends the browser to the sign-in page. Pages never load an agg
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,8 +24,9 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api import reports, workbooks
+from api import openapi, reference, reports, workbooks
 from api.read_side import ReadSide
+from api.routes import ENDPOINTS
 from api.web import charts, session
 from api.web.templates import page
 from ledger import catalogue
@@ -200,6 +203,29 @@ async def overview(request: Request) -> Response:
                 integrity=_integrity(side),
                 view=None,
             ),
+        )
+
+    return await run_in_threadpool(run)
+
+
+# -- the API reference (public)
+
+
+@functools.cache
+def served_reference() -> reference.Reference:
+    """The reference of the OpenAPI document ``/openapi.json`` serves, read once: it reads
+    the same whatever the day (``api/reference.py``)."""
+    return reference.read(openapi.document(ENDPOINTS))
+
+
+async def api_reference(request: Request) -> Response:
+    """Every endpoint of the OpenAPI document ``/openapi.json`` serves, as a page."""
+
+    def run() -> Response:
+        who = session.actor(request, _side(request).ledger)
+        return page(
+            "api_reference.html",
+            **_context(request, who, title="Tài liệu API", ref=served_reference()),
         )
 
     return await run_in_threadpool(run)
@@ -626,6 +652,7 @@ def proof(request: Request, who: Actor) -> Response:
 
 ROUTES = [
     Route("/", overview, methods=["GET"]),
+    Route("/docs", api_reference, methods=["GET"]),
     Route("/dang-nhap", sign_in_form, methods=["GET"]),
     Route("/dang-nhap", sign_in, methods=["POST"]),
     Route("/dang-xuat", sign_out, methods=["POST"]),

@@ -1,13 +1,16 @@
 """The template engine of the pages: Jinja2, autoescaped, with the filters that write money
-(``1.234.567 ₫``), numbers (``1.234``), dates (``dd/mm/yyyy``) and catalogue names."""
+(``1.234.567 ₫``), numbers (``1.234``), dates (``dd/mm/yyyy``), catalogue names and the API
+reference's descriptions (``inline``: `backticked` parts as code)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from ledger import catalogue
@@ -51,6 +54,15 @@ def view_vi(view: Any) -> str:
     return (
         f"Xem lại: {when}, {dated} (vị trí {number(view.position)} của sổ cái; dựng lại từ sổ cái)"
     )
+
+
+CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+
+
+def inline(text: str) -> Markup:
+    """Text (escaped) whose parts in backticks (one or two) are code."""
+    escaped = str(escape(text))
+    return Markup(CODE.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escaped))
 
 
 def project_name(code: str) -> str:
@@ -168,6 +180,7 @@ environment.filters.update(
     role=lambda code: ROLE_VI.get(code, code),
     estimate_status=lambda code: ESTIMATE_STATUS_VI.get(code, code),
     estimate_input=estimate_input,
+    inline=inline,
 )
 environment.globals.update(program=catalogue.PROGRAM, projects=catalogue.PROJECTS)
 

@@ -166,3 +166,34 @@ def test_inspectors_replay_verify_and_download(
         page.click("text=Tải về XLSX")
     book = openpyxl.load_workbook(io.BytesIO(Path(found.value.path()).read_bytes()))
     assert "tổng kết" in str(book.worksheets[0]["A1"].value)
+
+
+def test_the_api_reference_page_shows_every_operation_and_prints(
+    site: Site, watched: tuple[Page, Watch], screenshots: Path
+) -> None:
+    """``/docs``: public, every operation of ``/openapi.json`` with its anchor, a table of
+    contents that leads to each, and a print layout without the site's navigation."""
+    page, _ = watched
+    document = httpx.get(site.base_url + "/openapi.json").json()
+    operations = [op for ops in document["paths"].values() for op in ops.values()]
+    answer = page.goto(site.base_url + "/docs")
+    assert answer is not None and answer.status == 200
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("article.endpoint")).to_have_count(len(operations))
+    expect(page.locator("section.tag")).to_have_count(len(document["tags"]))
+    page.screenshot(path=str(screenshots / "public-docs.png"))
+    page.click("nav.toc a[href='#submit_application']")
+    target = page.locator("#submit_application")
+    expect(target).to_be_in_viewport()
+    expect(target.locator("h3")).to_have_text("POST /api/applications")
+    expect(target.locator("table.fields")).not_to_have_count(0)
+    page.screenshot(path=str(screenshots / "public-docs-submit-application.png"))
+    page.emulate_media(media="print")
+    expect(page.locator("header.site nav")).to_be_hidden()
+    expect(page.locator("#submit_application")).to_be_visible()
+    page.screenshot(path=str(screenshots / "public-docs-print.png"))
+    assert page.pdf()[:5] == b"%PDF-"  # it prints
+    page.emulate_media(media="screen")
+    sign_in(page, site, "inspector", "/docs")
+    expect(page.locator("header .user")).to_contain_text("Người dùng inspector")
+    expect(page.locator("footer a[href='/docs']")).to_be_visible()

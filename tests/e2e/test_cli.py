@@ -37,6 +37,8 @@ COMMANDS: tuple[list[str], ...] = (
     ["users", "list"],
     ["serve"],
     ["demo"],
+    ["docs"],
+    ["docs", "api"],
 )
 
 

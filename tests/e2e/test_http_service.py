@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app, worker_threads
-from api.openapi import error_classes
+from api.openapi import HTTP_CODES, error_classes
 from api.problems import STATUS_OF_CODE
 from api.routes import ENDPOINTS
 from ledger.service import Ledger
@@ -266,6 +268,31 @@ def test_requests_use_no_more_threads_than_the_pool_has_connections(ledger: Ledg
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
         )
     assert tokens == threads
+
+
+#: the document as a process that first imports ``first`` serves it (``ledger serve`` imports
+#: the command line first; the tests, the app)
+DOCUMENT_AFTER = (
+    "import json, sys, {first}; from api import openapi; from api.routes import ENDPOINTS; "
+    "sys.stdout.write(json.dumps(openapi.document(ENDPOINTS), sort_keys=True))"
+)
+
+
+def test_the_document_is_the_same_whatever_the_server_imported_first() -> None:
+    """The problem codes are the table's, not those of the errors imported so far."""
+    served = {}
+    for first in ("api.cli", "api.app", "api.openapi"):
+        done = subprocess.run(
+            [sys.executable, "-c", DOCUMENT_AFTER.format(first=first)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        served[first] = json.loads(done.stdout)
+    assert served["api.cli"] == served["api.app"] == served["api.openapi"]
+    codes = served["api.cli"]["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+    assert set(codes) == set(STATUS_OF_CODE) | set(HTTP_CODES)
 
 
 def test_every_refusal_the_server_may_give_has_its_http_status() -> None:

@@ -21,7 +21,16 @@ from tests.support.http import read_side_of
 from tests.support.people import People
 from tests.support.scenario import D, Scenario
 
-PAGES = ("/", "/du-an/DA2", "/so-nganh", "/ho-so", "/doanh-nghiep", "/du-toan/2015", "/bao-cao")
+PAGES = (
+    "/",
+    "/du-an/DA2",
+    "/so-nganh",
+    "/ho-so",
+    "/doanh-nghiep",
+    "/du-toan/2015",
+    "/bao-cao",
+    "/docs",
+)
 AUDIT_PAGES = ("/kiem-tra",)
 
 
@@ -75,6 +84,17 @@ def test_the_public_overview_shows_the_budget_in_dong_with_its_headers(
     assert client.get("/static/style.css").status_code == 200
     # the public page links to nothing that needs a sign-in but the sign-in
     assert "/ho-so" not in text and "/kiem-tra" not in text
+
+
+def test_the_api_reference_is_public_with_the_pages_headers(client: TestClient) -> None:
+    page = client.get("/docs")  # nobody signed in
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<script" not in page.text and "Đăng nhập" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert 'id="submit_application"' in page.text
 
 
 def test_a_page_shows_what_the_read_models_folded_since_it_was_last_shown(

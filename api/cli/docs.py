@@ -1,0 +1,56 @@
+"""``ledger docs api``: write (or check) the endpoints part of ``docs/api.md`` from the OpenAPI
+document the server serves (``api/docs.py``). Needs no database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from api import docs as contract
+from api import openapi
+from api.cli.errors import CliError
+from api.routes import ENDPOINTS
+
+
+@click.group()
+def docs() -> None:
+    """Write the documentation made from the code."""
+
+
+@docs.command("api")
+@click.option(
+    "--out",
+    "path",
+    default=str(contract.PATH),
+    show_default=True,
+    help="The contract to rewrite between its markers (run from the repository's root).",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if the file is not what it would be."
+)
+def docs_api(path: str, check: bool) -> None:
+    """Rewrite the endpoints of docs/api.md from the OpenAPI document (GET /openapi.json)."""
+    target = Path(path)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        made = contract.update(text, openapi.document(ENDPOINTS))
+    except contract.Unmarked as error:
+        raise CliError(str(error).replace(str(contract.PATH), path, 1)) from None
+    if check:
+        if made != text:
+            raise CliError(
+                f"{path} is out of date with the OpenAPI document: run {contract.COMMAND}"
+            )
+        click.echo(f"{path} is up to date.")
+        return
+    if made == text:
+        click.echo(f"{path} is up to date.")
+        return
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(made, encoding="utf-8")
+    partial.replace(target)
+    click.echo(f"Wrote {path}.")
