@@ -19,6 +19,19 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: what ``actor_name`` means, beside an event's ``actor`` (its user id) wherever it is shown
+ACTOR_NAME = (
+    "the actor's name when the event was recorded (a later rename does not change it); null "
+    "for a reader who may not read personnel data (only admins and inspectors may), and for an "
+    "actor who was no user then"
+)
+#: what ``department_name`` means, beside an event's ``department`` (its code)
+DEPARTMENT_NAME = (
+    "the Vietnamese name of department (the actor's department when the event was recorded); "
+    "null if the program catalogue lacks the code"
+)
+
+
 class LineFiguresOut(Out):
     """The figures of a city-budget line (or a sum of lines), in đồng."""
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from api.answers import AvailableOut, FundingOut, Out, without_default
+from api.answers import ACTOR_NAME, DEPARTMENT_NAME, AvailableOut, FundingOut, Out, without_default
 from ledger.catalogue import CHANNELS, PROJECTS, SOURCES, TARGETS
 from ledger.support_application import STATUSES
 from projections import journal
@@ -163,7 +163,9 @@ class AuditRowOut(Out):
     record_id: UUID
     event_type: str = Field(description="e.g. SupportApplication.Approved")
     actor: str = Field(description="user id of who recorded it")
+    actor_name: str | None = Field(description=ACTOR_NAME)
     department: str = Field(description="the actor's department")
+    department_name: str | None = Field(description=DEPARTMENT_NAME)
     amounts: dict[str, int | dict[str, int]] = Field(
         description="the event's money in đồng: an amount, or an amount per funding source "
         "(requested, recommended, approved); empty when it has none"

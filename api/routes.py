@@ -31,7 +31,7 @@ from api import (
     reports,
     workbooks,
 )
-from api.answers import AvailableOut, FundingOut, Out
+from api.answers import ACTOR_NAME, DEPARTMENT_NAME, AvailableOut, FundingOut, Out
 from api.endpoints import Download, Endpoint, Reader, WrittenOut, command, query
 from api.read_side import ReadSide
 from ledger import commands as c
@@ -144,7 +144,9 @@ class HistoryEntryOut(Out):
     effective_date: dt.date = Field(description="the business date on the decision or voucher")
     type: str = Field(description="event type, e.g. Approved")
     actor: str = Field(description="user id of the actor")
+    actor_name: str | None = Field(description=ACTOR_NAME)
     department: str = Field(description="the actor's department")
+    department_name: str | None = Field(description=DEPARTMENT_NAME)
     data: dict[str, Any] = Field(description="the event's own fields (ids and dates as strings)")
     leaf_hash: str = Field(
         pattern=r"^[0-9a-f]{64}$",
@@ -491,7 +493,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     query(APP, "get_application", records.application,
           "An application's current state", "applications", ApplicationOut),
     query(APP + "/history", "get_application_history",
-          lambda side, p, q, _: side.ledger.get_application_history(p["application_id"]),
+          lambda side, p, q, who: side.ledger.get_application_history(
+              p["application_id"], personnel=may_read_personnel(who)),
           "An application's events, oldest first", "applications", list[HistoryEntryOut]),
     command("POST", APP + "/return", c.ReturnApplication,
             "Return an application to the enterprise for completion", "applications"),
@@ -541,6 +544,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
           roles=PERSONNEL_READERS),
     command("POST", "/api/users/{user_id:uuid}/revocation", c.RevokeAccess,
             "Revoke a user's access", "users"),
+    command("POST", "/api/users/{user_id:uuid}/change", c.ChangeUser,
+            "Rename a user or move them to another department (the events recorded before "
+            "keep the name and department in force then)", "users"),
     # -- reports (read models; see api/reports.py for min_position and "stale") -------------
     query("/api/reports/project-spend", "report_project_spend", reports.project_spend_report,
           "Spend per budget year × project × source, applications by status" + PAST, "reports",

@@ -66,6 +66,7 @@ ROLES_OF: dict[type[c.Command], frozenset[str]] = {
     c.CompleteActivity: OFFICER,
     c.GrantAccess: ADMIN,
     c.RevokeAccess: ADMIN,
+    c.ChangeUser: ADMIN,
 }
 
 #: command action (``Command.action``) -> roles that may run it

@@ -721,3 +721,9 @@ def target_for(support_type: str) -> Target | None:
     """
     target = SUPPORT_TYPES[support_type].target
     return None if target is None else TARGETS[target]
+
+
+def department_name(code: str) -> str | None:
+    """The Vietnamese name of the department ``code`` (``None``: not in the catalogue)."""
+    found = DEPARTMENTS.get(code)
+    return found.name_vi if found is not None else None

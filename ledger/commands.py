@@ -553,3 +553,13 @@ class GrantAccess(Command):
 class RevokeAccess(Command):
     user_id: UUID
     reason: Paragraph
+
+
+class ChangeUser(Command):
+    """A user's new name or department, or both (what is not given stays as it is). The
+    events recorded before keep the name and department in force then."""
+
+    user_id: UUID
+    reason: Paragraph
+    name: Line | None = None
+    department: DepartmentCode | None = None

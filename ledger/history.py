@@ -1,6 +1,8 @@
 """An application's history (``GET /api/applications/{id}/history``): every event, oldest
 first, as it was recorded, with the RFC 9162 leaf hash of its stored row and what it changed
-in the application's state.
+in the application's state, and who recorded it: the actor's id, department and, for a reader
+who may read personnel data, name, as they were when the event was recorded (the users
+register, ``ledger/people.py``: a later rename or move does not change them).
 
 One query reads the application's rows; each is decoded by the ledger's mapper and folded by
 the repository's own projector, so the state after the last event is the one
@@ -11,6 +13,7 @@ entry's ``changes`` is the difference between the states before and after it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any, TypeGuard
 from uuid import UUID
@@ -21,17 +24,25 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from sqlalchemy import Engine, Table, select
 
 from ledger.base import LedgerAggregate
+from ledger.catalogue import department_name
 from ledger.errors import NotFound
 from ledger.merkle import event_leaf_hash
+from ledger.people import UsersRegister
 from ledger.support_application import SupportApplication
 
 
 def application_history(
-    engine: Engine, events_table: Table, mapper: Mapper[UUID], application_id: UUID
+    engine: Engine,
+    events_table: Table,
+    mapper: Mapper[UUID],
+    application_id: UUID,
+    people: Callable[[int, set[str]], UsersRegister] | None = None,
 ) -> list[dict[str, Any]]:
     """Every event of an application, oldest first (README, "HTTP API"), each with the RFC 9162 leaf
     hash of its stored row and what it changed in the application's state: read from the
-    event store's ``events_table`` on ``engine``, decoded by its ``mapper``."""
+    event store's ``events_table`` on ``engine``, decoded by its ``mapper``. ``people(upto,
+    actors)`` gives the users register of ``actors`` up to a position, which names them
+    (without it, no names: ``actor_name`` is null)."""
     table = events_table
     query = (
         select(
@@ -62,6 +73,11 @@ def application_history(
         before = after
     if not history or not isinstance(application, SupportApplication):
         raise NotFound(f"No application with id {application_id}.")
+    if people is not None:
+        register = people(history[-1]["position"], {e["actor"] for e in history})
+        for entry in history:
+            person = register.at(entry["actor"], entry["position"])
+            entry["actor_name"] = person.name if person is not None else None
     return history
 
 
@@ -86,7 +102,9 @@ def _history_row(row: Any, domain_event: object) -> dict[str, Any]:
         "effective_date": domain_event.effective_date.isoformat(),
         "type": type(domain_event).__name__,
         "actor": domain_event.actor,
+        "actor_name": None,
         "department": domain_event.department,
+        "department_name": department_name(domain_event.department),
         "data": data,
         "leaf_hash": leaf.hex(),
     }

@@ -11,7 +11,7 @@ number of times, then answers ``concurrency_conflict``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Recording
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,8 @@ from ledger.errors import (
 from ledger.estimates import EstimateDesk
 from ledger.history import application_history
 from ledger.natural_key import NaturalKey, natural_key_id
+from ledger.people import TOPICS as USER_TOPICS
+from ledger.people import UsersRegister
 from ledger.persistence import (
     APPLICATION_NAME,
     DateAsISO,
@@ -458,6 +460,52 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
 
         return self._run(cmd, actor, work)
 
+    def change_user(self, cmd: commands.ChangeUser, actor: Actor) -> Written:
+        """Rename a user or move them to another department. Their token stays; what they
+        record from now on carries the new department, and the events recorded before keep
+        the name and department in force then (``ledger/people.py``)."""
+
+        def work() -> Written:
+            user = self._load(User, cmd.user_id, "user")
+            user.change(cmd.name, cmd.department, cmd.reason, self._meta(actor, cmd, today()))
+            return Written(user.id, self._save(user))
+
+        return self._run(cmd, actor, work)
+
+    def users_register(
+        self, upto: int | None = None, user_ids: Collection[str] | None = None
+    ) -> UsersRegister:
+        """Who each user was at every position up to ``upto`` (default: the head), folded
+        from the ``User`` events in position order (``ledger/people.py``). With ``user_ids``,
+        only those users' (read by their ids, not by a scan of the log; an id that is no
+        user's, like ``system``, is left out)."""
+        register = UsersRegister()
+        if user_ids is None:
+            notifications = self.recorder.select_notifications(
+                start=None, limit=1_000_000, stop=upto, topics=USER_TOPICS
+            )
+            for notification in notifications:
+                register.fold(self.mapper.to_domain_event(notification), notification.id)
+            return register
+        ids = [found for found in map(_uuid_or_none, user_ids) if found is not None]
+        if not ids:
+            return register
+        t = self.events_table
+        query = (
+            select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+            .where(t.c.originator_id.in_(ids), t.c.topic.in_(USER_TOPICS))
+            .order_by(t.c.id)
+        )
+        if upto is not None:
+            query = query.where(t.c.id <= upto)
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                stored = StoredEvent(
+                    row.originator_id, row.originator_version, row.topic, bytes(row.state)
+                )
+                register.fold(self.mapper.to_domain_event(stored), row.id)
+        return register
+
     def _administrators(self, meta: Meta) -> Administrators:
         try:
             guard: Aggregate = self.repository.get(ADMINISTRATORS_ID)
@@ -516,13 +564,31 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
     def get_activity(self, activity_id: UUID) -> dict[str, Any]:
         return self._load(ProgramActivity, activity_id, "activity").as_dict()
 
-    def get_application_history(self, application_id: UUID) -> list[dict[str, Any]]:
-        """Every event of an application, oldest first, with its leaf hash and what it
-        changed (``ledger/history.py``)."""
-        return application_history(self.engine, self.events_table, self.mapper, application_id)
+    def get_application_history(
+        self, application_id: UUID, *, personnel: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every event of an application, oldest first, with its leaf hash, what it changed
+        and who recorded it: id, department and, with ``personnel`` (whether the reader may
+        read personnel data, ``ledger.access.may_read_personnel``), name, as they were then
+        (``ledger/history.py``)."""
+        return application_history(
+            self.engine,
+            self.events_table,
+            self.mapper,
+            application_id,
+            self.users_register if personnel else None,
+        )
 
     def count_events(self) -> int:
         with self.engine.connect() as connection:
             return int(
                 connection.execute(select(func.count()).select_from(self.events_table)).scalar_one()
             )
+
+
+def _uuid_or_none(text: str) -> UUID | None:
+    """``text`` as a user id, or ``None`` if it is no UUID (the ``system`` actor)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        return None

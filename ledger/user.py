@@ -1,4 +1,6 @@
-"""User: a person's access to the ledger. Granting and revoking access are events.
+"""User: a person's access to the ledger. Granting and revoking access are events, and so
+is a change of a user's name or department (``Changed``): the events recorded before it keep
+the name and department in force then (``ledger/people.py``).
 
 The token is shown once and never stored: the user's id is derived from the token's SHA-256
 hash, so authenticating a request is one lookup by id, and nothing in the store can be used
@@ -20,11 +22,15 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
-from ledger.errors import AdminLockout, InvalidTransition
+from ledger.errors import AdminLockout, InvalidTransition, ValidationFailed
 
 ADMIN = "admin"
 #: the id of the one ``Administrators`` record
 ADMINISTRATORS_ID = uuid5(LEDGER_NAMESPACE, "administrators")
+
+
+#: what a change of a user may change (``User.Changed.changes`` keys, attributes of ``User``)
+CHANGEABLE = ("name", "department")
 
 
 def new_token() -> str:
@@ -68,6 +74,17 @@ class User(LedgerAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.active = False
 
+    class Changed(LedgerAggregate.Event):
+        """A new name or department (or both): ``changes`` holds only what changed, by the
+        keys of :data:`CHANGEABLE`."""
+
+        changes: dict[str, str]
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            for key, value in self.changes.items():
+                setattr(aggregate, key, value)
+
     @classmethod
     def grant(cls, name: str, role: str, department: str, token: str, meta: Meta) -> User:
         return cls._create(
@@ -84,6 +101,25 @@ class User(LedgerAggregate):
         if not self.active:
             raise InvalidTransition(f"Access of {self.name} is already revoked.")
         self.trigger_event(self.Revoked, reason=reason, **meta.fields())
+
+    def change(self, name: str | None, department: str | None, reason: str, meta: Meta) -> None:
+        """Rename the user or move them to another department (``None``: stays)."""
+        if not self.active:
+            raise InvalidTransition(
+                f"Access of {self.name} is revoked: the name and department of a former user "
+                "stay as they were."
+            )
+        wanted = dict(zip(CHANGEABLE, (name, department), strict=True))
+        changes = {
+            key: value
+            for key, value in wanted.items()
+            if value is not None and value != getattr(self, key)
+        }
+        if not changes:
+            raise ValidationFailed(
+                "The change changes nothing: give a new name or a new department."
+            )
+        self.trigger_event(self.Changed, changes=changes, reason=reason, **meta.fields())
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,14 @@ proved against a checkpoint). Rows are only ever appended.
 To name records in its sentences the audit trail keeps a label per record of its own
 (``audit_trail_labels``: "hồ sơ HS-2015-001", "doanh nghiệp Công ty …", "hoạt động «…»", a
 user's name); budget lines are named from their id.
+
+Each row names its actor by user id (``actor``), department code (``department``, as the event
+carries it: the actor's department when it was recorded) and name (``actor_name``): the name
+in force when the event was recorded, from the users register the trail folds as it goes
+(``audit_trail_people``, each user's name and department as the ``User`` events before the
+row left them; ``ledger/people.py``), so a user renamed or moved later does not rewrite the
+rows before. A name is personnel data: :func:`as_read` leaves it out for a reader who may not
+read it.
 """
 
 from __future__ import annotations
@@ -35,12 +43,14 @@ from sqlalchemy import (
 )
 
 from ledger import catalogue, merkle
-from ledger.access import PERSONNEL_RECORDS, ROLE_NAMES_VI
+from ledger.access import PERSONNEL_RECORDS, ROLE_NAMES_VI, SYSTEM
 from ledger.annual_estimate import AnnualEstimate
 from ledger.budget_line import BUDGET_LINES, BudgetLine, format_vnd
 from ledger.budget_year import BudgetYear
+from ledger.catalogue import department_name
 from ledger.enterprise import Enterprise
 from ledger.natural_key import NaturalKey
+from ledger.people import Person, person_after
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
 from ledger.support_rule import SupportRules
@@ -63,6 +73,7 @@ TRAIL = TableDef(
         Column("record_id", Uuid, nullable=False),
         Column("event_type", String(64), nullable=False),
         Column("actor", String(64), nullable=False),
+        Column("actor_name", Text, nullable=True),  # null: the actor was no user then
         Column("department", String(32), nullable=False),
         Column("amounts", JSON, nullable=False),
         Column("references", JSON, nullable=False),
@@ -78,6 +89,20 @@ LABELS = TableDef(
     ("record_id",),
     lambda name, md: Table(
         name, md, Column("record_id", Uuid, primary_key=True), Column("label", Text, nullable=False)
+    ),
+)
+
+#: the users register: each user's name and department as the User events folded so far left
+#: them (``ledger/people.py``), keyed by the user id as events name their actor
+PEOPLE = TableDef(
+    "audit_trail_people",
+    ("user_id",),
+    lambda name, md: Table(
+        name,
+        md,
+        Column("user_id", String(64), primary_key=True),
+        Column("name", Text, nullable=False),
+        Column("department", String(32), nullable=False),
     ),
 )
 
@@ -189,7 +214,7 @@ NO_AMOUNTS: dict[str, Any] = {}
 
 class AuditTrail(Projection):
     NAME = NAME
-    TABLES = (TRAIL, LABELS)
+    TABLES = (TRAIL, LABELS, PEOPLE)
 
     def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
         super().__init__(tables, rebuilding=rebuilding)
@@ -235,6 +260,7 @@ class AuditTrail(Projection):
                 "record_id": event.originator_id,
                 "event_type": event_type,
                 "actor": event.actor,
+                "actor_name": self._actor_name(event.actor),
                 "department": event.department,
                 "amounts": amounts,
                 "references": event.references,
@@ -242,6 +268,24 @@ class AuditTrail(Projection):
                 "leaf_hash": None,
             }
         )
+
+    def _actor_name(self, actor: str) -> str | None:
+        """The name of ``actor`` in force now, as the users register holds it."""
+        if actor == SYSTEM.user_id:
+            return SYSTEM.name
+        row = self.rows("audit_trail_people").get((actor,))
+        return row["name"] if row is not None else None
+
+    def _person(self, event: User.Granted | User.Changed) -> Person:
+        """Fold ``event`` into the users register: who its user is once it is recorded."""
+        user_id = str(event.originator_id)
+        row = self.rows("audit_trail_people").get_or_create(
+            (user_id,), lambda: {"user_id": user_id, "name": "", "department": ""}
+        )
+        before = Person(row["name"], row["department"]) if row["name"] else None
+        person = person_after(event, before)
+        row["name"], row["department"] = person.name, person.department
+        return person
 
     def _name(self, record_id: UUID, label: str) -> None:
         row = self.rows("audit_trail_labels").get_or_create(
@@ -841,6 +885,7 @@ class AuditTrail(Projection):
     @process_event.register
     def _granted(self, event: User.Granted, position: int) -> None:
         self._name(event.originator_id, f"người dùng {event.name}")
+        self._person(event)
         self._row(
             event,
             position,
@@ -863,6 +908,23 @@ class AuditTrail(Projection):
                 f"{day(event.effective_date)}{because(event.reason)}."
             ),
         )
+
+    @process_event.register
+    def _user_changed(self, event: User.Changed, position: int) -> None:
+        label = self._label(event.originator_id)
+        names = {"name": "tên", "department": "đơn vị"}
+        changes = ", ".join(f"{names.get(k, k)} thành {v}" for k, v in event.changes.items())
+        self._row(
+            event,
+            position,
+            NO_AMOUNTS,
+            (
+                f"Thay đổi thông tin {label} ngày {day(event.effective_date)}: {changes}"
+                f"{because(event.reason)}."
+            ),
+        )
+        person = self._person(event)  # after the row: the actor may be the user changed
+        self._name(event.originator_id, f"người dùng {person.name}")
 
     @process_event.register
     def _guard_opened(self, event: Administrators.Opened, position: int) -> None:
@@ -939,15 +1001,18 @@ WITHHELD = (
 
 def as_read(rows: Iterable[Any], personnel: bool) -> Iterator[Mapping[str, Any]]:
     """The trail's rows as a reader sees them: in full with ``personnel`` (see
-    ``ledger.access.may_read_personnel``), else each row of a personnel record (a user's
-    access) keeps its place, times, record, event type, actor, department and leaf hash but
-    says only :data:`WITHHELD`, with no references: left out, it would look like a deleted
-    event. Every answer of the trail (report, past view, files) reads through here."""
+    ``ledger.access.may_read_personnel``), else without the actors' names (``actor_name``
+    null), and each row of a personnel record (a user's access) keeps its place, times,
+    record, event type, actor id, department and leaf hash but says only :data:`WITHHELD`,
+    with no references: left out, it would look like a deleted event. Every answer of the
+    trail (report, past view, files) reads through here."""
     for row in rows:
-        if personnel or row["record_type"] not in PERSONNEL_RECORDS:
+        if personnel:
             yield row
+        elif row["record_type"] not in PERSONNEL_RECORDS:
+            yield {**row, "actor_name": None}
         else:
-            yield {**row, "summary": WITHHELD, "references": {}}
+            yield {**row, "actor_name": None, "summary": WITHHELD, "references": {}}
 
 
 def report(
@@ -969,9 +1034,10 @@ def report(
 
     ``from_`` and ``to`` bound the effective date (both included); ``order`` is ``asc`` or
     ``desc`` by position. Rows ``{position, recorded_at, effective_date, record_type,
-    record_id, event_type, actor, department, amounts, references, summary}``, times and
-    dates in ISO 8601 (recorded times in UTC). Personnel rows are withheld unless
-    ``personnel`` (:func:`as_read`; the HTTP API says whether, the command line reads all)."""
+    record_id, event_type, actor, actor_name, department, department_name, amounts,
+    references, summary}``, times and dates in ISO 8601 (recorded times in UTC). Personnel
+    data (the actors' names, the rows of personnel records) is withheld unless ``personnel``
+    (:func:`as_read`; the HTTP API says whether, the command line reads all)."""
     if order not in ("asc", "desc"):
         raise ValueError("order is asc or desc")
     if page < 1 or page_size < 1:
@@ -985,6 +1051,7 @@ def report(
         trail.c.record_id,
         trail.c.event_type,
         trail.c.actor,
+        trail.c.actor_name,
         trail.c.department,
         trail.c.amounts,
         trail.c.references,
@@ -999,6 +1066,7 @@ def report(
         row["recorded_at"] = row["recorded_at"].replace(tzinfo=dt.UTC).isoformat()
         row["effective_date"] = row["effective_date"].isoformat()
         row["record_id"] = str(row["record_id"])
+        row["department_name"] = department_name(row["department"])
         rows.append(row)
     if len(rows) > page_size:
         return rows[:page_size], page + 1

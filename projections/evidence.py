@@ -22,7 +22,12 @@ Loại bản ghi             the record's type (``SupportApplication``, ``Budget
 Mã bản ghi               the record's id (UUID)
 Loại sự kiện             the event type (``SupportApplication.Approved``, …), as the filter takes it
 Người thực hiện          the actor's user id
-Đơn vị                   the actor's department code
+Họ tên người thực hiện   the actor's name when the event was recorded (a later rename does not
+                         change it); empty for a reader who may not read personnel data, or
+                         an actor who was no user then
+Đơn vị                   the actor's department code, as the event carries it (the actor's
+                         department when it was recorded)
+Tên đơn vị               that department's Vietnamese name (empty if the catalogue lacks it)
 Số tiền                  the event's main sum in đồng: the first of ``amount``, ``budget``,
                          ``released``, ``total_cost``, ``approved``, ``recommended``,
                          ``requested`` it carries, a split by funding source summed up;
@@ -78,6 +83,7 @@ from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Select, Table, func, select
 
+from ledger.catalogue import department_name
 from ledger.checkpoint import Checkpoint
 from ledger.commands import DepartmentCode, IsoDate
 from projections import audit_trail, checkpoints, merkle
@@ -111,7 +117,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Mã bản ghi", 38),
     ("Loại sự kiện", 36),
     ("Người thực hiện", 38),
+    ("Họ tên người thực hiện", 28),
     ("Đơn vị", 12),
+    ("Tên đơn vị", 40),
     ("Số tiền", 20),
     ("Chi tiết số tiền", 60),
     ("Tham chiếu", 32),
@@ -287,6 +295,7 @@ def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters) -> Select[A
         trail.c.record_id,
         trail.c.event_type,
         trail.c.actor,
+        trail.c.actor_name,
         trail.c.department,
         trail.c.amounts,
         trail.c.references,
@@ -410,15 +419,22 @@ def _counted(
         progress(done, total)
 
 
-def _texts(row: Any) -> tuple[str, str, str, str, str, str, str, str, str]:
+#: how many text columns stand between the dates and the money (:func:`_texts`)
+BEFORE_MONEY = MONEY_COLUMN - 3
+
+
+def _texts(row: Any) -> tuple[str, ...]:
     """The text columns after the dates and before the money: record type, id, event type,
-    actor, department; and after the money: details, references, summary, leaf hash."""
+    actor, actor's name, department, department's name; and after the money: details,
+    references, summary, leaf hash."""
     return (
         row["record_type"],
         str(row["record_id"]),
         row["event_type"],
         row["actor"],
+        row["actor_name"] or "",
         row["department"],
+        department_name(row["department"]) or "",
         amount_details(row["amounts"]),
         references_text(row["references"]),
         row["summary"],
@@ -436,22 +452,15 @@ def _write_csv(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], rows
     written = 0
     for row in rows:
         main = main_amount(row["amounts"])
-        kind, record, event, actor, department, details, refs, summary, leaf = _texts(row)
+        texts = _texts(row)
         writer.writerow(
             (
                 row["position"],
                 moment(row["recorded_at"]),
                 day(row["effective_date"]),
-                kind,
-                record,
-                event,
-                actor,
-                department,
+                *texts[:BEFORE_MONEY],
                 "" if main is None else vnd(main),
-                details,
-                refs,
-                summary,
-                leaf,
+                *texts[BEFORE_MONEY:],
             )
         )
         written += 1
@@ -520,9 +529,9 @@ def _write_xlsx(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], row
                 row["position"],
                 _styled(sheet, recorded, TIME_FORMAT),
                 _styled(sheet, row["effective_date"], DATE_FORMAT),
-                *texts[:5],
+                *texts[:BEFORE_MONEY],
                 None if main is None else _styled(sheet, main, MONEY_FORMAT),
-                *texts[5:],
+                *texts[BEFORE_MONEY:],
             ]
         )
         written += 1

@@ -1,4 +1,4 @@
-"""``ledger users``: grant, revoke and list access."""
+"""``ledger users``: grant, revoke, change and list access."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ledger.access import ROLE_NAMES_VI, SYSTEM
 
 @click.group()
 def users() -> None:
-    """Grant, revoke and list access to the ledger."""
+    """Grant, revoke, change and list access to the ledger."""
 
 
 @users.command("add")
@@ -50,6 +50,28 @@ def users_revoke(ctx: click.Context, user_id: UUID, reason: str) -> None:
     with open_ledger(url_of(ctx)) as ledger:
         ledger.revoke_access(command, SYSTEM)
     click.echo(f"Revoked the access of user {user_id}; its token no longer works.")
+
+
+@users.command("change")
+@click.argument("user_id", type=click.UUID)
+@click.option("--name", default=None, help="The person's new full name.")
+@click.option("--department", default=None, help="The new department code, e.g. STC.")
+@click.option("--reason", required=True, help="Why (kept in the record).")
+@click.pass_context
+def users_change(
+    ctx: click.Context, user_id: UUID, name: str | None, department: str | None, reason: str
+) -> None:
+    """Rename a user or move them to another department. The events they recorded before keep
+    the name and department in force then; their token keeps working."""
+    command = c.ChangeUser(user_id=user_id, name=name, department=department, reason=reason)
+    with open_ledger(url_of(ctx)) as ledger:
+        ledger.change_user(command, SYSTEM)
+        [person] = [u for u in ledger.list_users() if u["id"] == str(user_id)]
+    body = catalogue.DEPARTMENTS[person["department"]].name_vi
+    click.echo(
+        f"User {user_id} is now {person['name']}, {person['department']} – {body}; "
+        "the events recorded before keep the name and department of their time."
+    )
 
 
 @users.command("list")

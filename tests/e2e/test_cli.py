@@ -34,6 +34,7 @@ COMMANDS: tuple[list[str], ...] = (
     ["users"],
     ["users", "add"],
     ["users", "revoke"],
+    ["users", "change"],
     ["users", "list"],
     ["serve"],
     ["demo"],
@@ -138,6 +139,41 @@ def test_users_revoke_makes_the_token_fail(database_url: str, read_ledger: Ledge
     assert "already revoked" in one_line_error(
         run(database_url, "users", "revoke", user_id, "--reason", "lần nữa")
     )
+
+
+def test_users_change_renames_and_moves_a_user_whose_token_keeps_working(
+    database_url: str, read_ledger: Ledger
+) -> None:
+    token = add_user(database_url).stdout.strip().splitlines()[-1]
+    user_id = read_ledger.authenticate(token).user_id
+    result = run(
+        database_url,
+        "users",
+        "change",
+        user_id,
+        "--name",
+        "Nguyễn Văn An Khang",
+        "--department",
+        "STC",
+        "--reason",
+        "Điều chuyển công tác",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Nguyễn Văn An Khang, STC – Sở Tài chính" in result.stdout
+    actor = read_ledger.authenticate(token)
+    assert (actor.name, actor.department) == ("Nguyễn Văn An Khang", "STC")
+    head = read_ledger.count_events()
+    for args, named in (
+        (["--name", "Nguyễn Văn An Khang"], "changes nothing"),
+        (["--department", "NOWHERE"], "--department"),
+        ([], "changes nothing"),
+    ):
+        message = one_line_error(
+            run(database_url, "users", "change", user_id, *args, "--reason", "x")
+        )
+        assert named in message, message
+    assert "--reason" in one_line_error(run(database_url, "users", "change", user_id))
+    assert read_ledger.count_events() == head, "a refused change writes nothing"
 
 
 @pytest.mark.parametrize(

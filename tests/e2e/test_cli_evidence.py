@@ -35,7 +35,9 @@ def test_export_audit_trail_writes_the_filtered_trail_naming_its_checkpoint(
     assert result.exit_code == 0, result.output
     facts, header, rows = read_csv(out.read_bytes())
     assert header == HEADERS
-    assert rows and {row[7] for row in rows} == {"STC"}
+    department, name = HEADERS.index("Đơn vị"), HEADERS.index("Họ tên người thực hiện")
+    assert rows and {row[department] for row in rows} == {"STC"}
+    assert {row[name] for row in rows} == {people.finance.name}, "the server's own line: names"
     assert facts["position"] == str(ledger.position())
     assert facts["checkpoint.root_hash"] == made.root_hash
     assert f"{len(rows)} rows" in result.stdout and made.root_hash in result.stdout

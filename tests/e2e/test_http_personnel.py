@@ -2,7 +2,7 @@
 ``GET /api/users`` and in the audit trail alike (its JSON report, live and past, and its XLSX
 and CSV files). For every other role the audit trail keeps each User row, with its position,
 times, record, event type, actor and leaf hash, but withholds what it says (a row left out
-would look like a deleted event)."""
+would look like a deleted event), and no row names its actor (the id and department stay)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from ledger import catalogue
 from ledger import commands as c
-from ledger.access import PERSONNEL_READERS
+from ledger.access import PERSONNEL_READERS, SYSTEM
 from ledger.service import Ledger
 from projections.audit_trail import WITHHELD
-from tests.support.evidence import read_csv, read_xlsx
+from tests.support.evidence import HEADERS, read_csv, read_xlsx
 from tests.support.people import People, auth
 from tests.support.scenario import Scenario
 
 REPORT = "/api/reports/audit-trail"
 PERSONNEL_RECORDS = {"User", "Administrators"}
+ACTOR, ACTOR_NAME = HEADERS.index("Người thực hiện"), HEADERS.index("Họ tên người thực hiện")
+SUMMARY, LEAF = HEADERS.index("Diễn giải"), HEADERS.index("Mã băm lá")
 
 
 @pytest.fixture
@@ -101,12 +103,14 @@ def test_the_audit_trail_shows_user_events_in_full_only_to_those_who_list_users(
     for word in personnel_words(ledger):
         assert word not in text, word
     for mine, whole in zip(rows, all_rows, strict=True):
+        assert whole["actor_name"] and mine["actor_name"] is None, "names are personnel data"
         if mine["record_type"] in PERSONNEL_RECORDS:
-            kept = {k: v for k, v in whole.items() if k not in ("summary", "references")}
-            assert {k: v for k, v in mine.items() if k not in ("summary", "references")} == kept
+            withheld = ("summary", "references", "actor_name")
+            kept = {k: v for k, v in whole.items() if k not in withheld}
+            assert {k: v for k, v in mine.items() if k not in withheld} == kept
             assert (mine["summary"], mine["references"]) == (WITHHELD, {})
         else:
-            assert mine == whole
+            assert mine == {**whole, "actor_name": None}
     # Filtering on a User event type keeps the rows, withheld.
     granted = every_row(client, role, people, event_type="User.Granted")["rows"]
     assert len(granted) == len(ledger.list_users())
@@ -152,13 +156,16 @@ def test_the_audit_trail_files_follow_the_same_rule(
             ]
         assert [int(row[0]) for row in cells] == list(range(1, history + 1))
         text = "\n".join("\t".join(row) for row in cells)
-        leaves = [row[12] for row in cells]
+        leaves = [row[LEAF] for row in cells]
         assert all(len(leaf) == 64 for leaf in leaves), "every row keeps its leaf hash"
         if role in PERSONNEL_READERS:
             assert "Lý Thị Rời" in text and "Kỷ luật" in text
+            named = {row[ACTOR_NAME] for row in cells}
+            assert named == {SYSTEM.name, people.admin.name, people.finance.name}
         else:
             for word in words:
                 assert word not in text, (suffix, word)
             users = [row for row in cells if row[3] in PERSONNEL_RECORDS]
-            assert users and all(row[11] == WITHHELD for row in users)
+            assert users and all(row[SUMMARY] == WITHHELD for row in users)
             assert UUID(users[0][4])  # the record's id stays
+            assert all(row[ACTOR] and row[ACTOR_NAME] == "" for row in cells), "ids, no names"

@@ -16,6 +16,8 @@ from tests.support.people import People
 from tests.support.story import ADVANCE, Story
 
 API_KEYS = {"position", "recorded_at", "effective_date", "type", "actor", "department", "data"}
+#: what the history answers besides the contract's keys
+ADDED = {"leaf_hash", "changes", "actor_name", "department_name"}
 
 
 def test_the_history_answers_each_events_leaf_hash_and_changes(
@@ -39,8 +41,8 @@ def test_the_history_answers_each_events_leaf_hash_and_changes(
         "Disbursed",
     ]
     for entry in history:
-        # the contract's keys, unchanged, plus the two new ones.
-        assert set(entry) == API_KEYS | {"leaf_hash", "changes"}
+        # the contract's keys, unchanged, plus the new ones.
+        assert set(entry) == API_KEYS | ADDED
         assert isinstance(entry["position"], int)
         dt.datetime.fromisoformat(entry["recorded_at"])
         dt.date.fromisoformat(entry["effective_date"])
@@ -55,7 +57,10 @@ def test_the_history_answers_each_events_leaf_hash_and_changes(
         validated = HistoryEntryOut.model_validate(entry)
         dumped = validated.model_dump(mode="json", by_alias=True, include={"leaf_hash", "changes"})
         assert dumped == {"leaf_hash": entry["leaf_hash"], "changes": entry["changes"]}
-    assert history == ledger.get_application_history(app_id)
+    # a viewer may not read personnel data: no names, the rest as the ledger answers it
+    assert history == ledger.get_application_history(app_id, personnel=False)
+    assert {e["actor_name"] for e in history} == {None}
+    assert {e["department_name"] for e in history} == {"Sở Khoa học và Công nghệ"}
 
     # Ids and money in the changes are JSON as the application itself shows them.
     approved = history[2]["changes"]
@@ -77,7 +82,7 @@ def test_the_openapi_document_describes_the_leaf_hash_and_the_changes(client: Te
     assert schema["type"] == "array"
     entry = document["components"]["schemas"][schema["items"]["$ref"].rsplit("/", 1)[1]]
     properties = entry["properties"]
-    assert set(properties) == API_KEYS | {"leaf_hash", "changes"}
+    assert set(properties) == API_KEYS | ADDED
     assert set(entry["required"]) == set(properties)
     assert entry["additionalProperties"] is False
     for name in ("leaf_hash", "changes"):

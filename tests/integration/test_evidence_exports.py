@@ -119,7 +119,7 @@ def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(ledg
     for row, want in zip(rows, expected, strict=True):
         recorded = dt.datetime.fromisoformat(want["recorded_at"])
         money = main_sum(want["amounts"])
-        assert row[:9] == [
+        assert row[:11] == [
             str(want["position"]),
             recorded.strftime("%d/%m/%Y %H:%M:%S"),
             dt.date.fromisoformat(want["effective_date"]).strftime("%d/%m/%Y"),
@@ -127,14 +127,16 @@ def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(ledg
             want["record_id"],
             want["event_type"],
             want["actor"],
+            want["actor_name"] or "",
             want["department"],
+            want["department_name"] or "",
             "" if money is None else format_vnd(money),
         ], want
-        assert row[11:] == [want["summary"], leaves[want["position"]]]
-        for value in re.findall(r"\d[\d.]* ₫", row[9]):  # every sum in đồng, dots grouping
-            assert re.fullmatch(r"-?\d{1,3}(\.\d{3})* ₫", value), row[9]
+        assert row[13:] == [want["summary"], leaves[want["position"]]]
+        for value in re.findall(r"\d[\d.]* ₫", row[11]):  # every sum in đồng, dots grouping
+            assert re.fullmatch(r"-?\d{1,3}(\.\d{3})* ₫", value), row[11]
         for number in want["references"].values():
-            assert number in row[10]
+            assert number in row[12]
 
     # Step 3: the XLSX: the same rows, money as numbers formatted in đồng, dates as dates.
     facts_x, cells, rows_x = read_xlsx(exported(projector, "xlsx"))
@@ -149,14 +151,14 @@ def test_both_files_hold_every_row_of_the_report_written_the_vietnamese_way(ledg
         assert values[1].strftime("%d/%m/%Y %H:%M:%S") == row[1]
         assert row_x[2].number_format == "dd/mm/yyyy"
         assert values[2].strftime("%d/%m/%Y") == row[2]
-        assert [v or "" for v in values[3:8]] == row[3:8]
-        if row[8]:
-            assert isinstance(values[8], int)
-            assert format_vnd(values[8]) == row[8]
-            assert row_x[8].number_format == '#,##0 "₫"'
+        assert [v or "" for v in values[3:10]] == row[3:10]
+        if row[10]:
+            assert isinstance(values[10], int)
+            assert format_vnd(values[10]) == row[10]
+            assert row_x[10].number_format == '#,##0 "₫"'
         else:
-            assert values[8] is None
-        assert [v or "" for v in values[9:]] == row[9:]
+            assert values[10] is None
+        assert [v or "" for v in values[11:]] == row[11:]
 
 
 def test_an_application_reads_in_dong_with_its_references_and_dates(
@@ -181,35 +183,40 @@ def test_an_application_reads_in_dong_with_its_references_and_dates(
     ]
     submitted = by_type["SupportApplication.Submitted"]
     assert submitted[2] == "01/02/2015"
-    assert submitted[7] == "SKHCN"
-    assert submitted[8] == "100.000.000 ₫"
-    assert submitted[9] == (
+    assert submitted[6:10] == [
+        people.officer.user_id,
+        "Nguyễn Văn An",
+        "SKHCN",
+        "Sở Khoa học và Công nghệ",
+    ]
+    assert submitted[10] == "100.000.000 ₫"
+    assert submitted[11] == (
         "tổng kinh phí: 100.000.000 ₫; đề nghị hỗ trợ: ngân sách thành phố 60.000.000 ₫, "
         "vốn doanh nghiệp 40.000.000 ₫"
     )
-    assert submitted[10] == "số hồ sơ: HS-2015-077"
+    assert submitted[12] == "số hồ sơ: HS-2015-077"
     appraised = by_type["SupportApplication.Appraised"]
-    assert (appraised[2], appraised[8], appraised[10]) == ("15/02/2015", "95.000.000 ₫", "")
-    assert appraised[9] == (
+    assert (appraised[2], appraised[10], appraised[12]) == ("15/02/2015", "95.000.000 ₫", "")
+    assert appraised[11] == (
         "đề xuất hỗ trợ: ngân sách thành phố 55.000.000 ₫, vốn doanh nghiệp 40.000.000 ₫"
     )
     approved = by_type["SupportApplication.Approved"]
     assert approved[2] == "01/03/2015"
-    assert approved[8] == "100.000.000 ₫"
-    assert approved[9] == (
+    assert approved[10] == "100.000.000 ₫"
+    assert approved[11] == (
         "phê duyệt: ngân sách thành phố 60.000.000 ₫, vốn doanh nghiệp 40.000.000 ₫"
     )
-    assert re.fullmatch(r"số quyết định: QĐ-[0-9a-f]{6}", approved[10])
+    assert re.fullmatch(r"số quyết định: QĐ-[0-9a-f]{6}", approved[12])
 
     # Step 3: the commitment on the budget line, and a user's grant without money.
     [committed] = read_csv(exported(projector, "csv", event_type="BudgetLine.Committed"))[2]
-    assert (committed[8], committed[9]) == ("60.000.000 ₫", "số tiền: 60.000.000 ₫")
+    assert (committed[10], committed[11]) == ("60.000.000 ₫", "số tiền: 60.000.000 ₫")
     granted = read_csv(exported(projector, "csv", event_type="User.Granted"))[2]
-    assert granted and all(row[8] == row[9] == "" for row in granted)
+    assert granted and all(row[10] == row[11] == "" for row in granted)
 
     # Step 4: in the XLSX the same sums are numbers the sheet can add up.
     _, _, cells = read_xlsx(exported(projector, "xlsx", record_id=app_id))
-    assert [row[8].value for row in cells] == [100_000_000, 95_000_000, 100_000_000]
+    assert [row[10].value for row in cells] == [100_000_000, 95_000_000, 100_000_000]
     assert cells[0][2].value == dt.datetime(2015, 2, 1)
 
 
@@ -293,9 +300,9 @@ def test_text_a_user_typed_cannot_become_a_formula_or_break_a_line_of_facts(
 
     # Step 2: the CSV keeps the text as typed; the XLSX, which cannot hold it, marks it.
     _, _, [row] = read_csv(exported(projector, "csv", event_type="BudgetLine.Assigned"))
-    assert row[10] == "số quyết định: QĐ\x0712"
+    assert row[12] == "số quyết định: QĐ\x0712"
     _, _, [cells] = read_xlsx(exported(projector, "xlsx", event_type="BudgetLine.Assigned"))
-    assert cells[10].value == "số quyết định: QĐ\ufffd12"
+    assert cells[12].value == "số quyết định: QĐ\ufffd12"
 
     # Step 3: a filter that looks like a formula is text in the XLSX; one with a line break
     # stays on its own '#' line of the CSV.
@@ -375,7 +382,7 @@ def test_each_file_names_the_newest_checkpoint_of_at_most_its_position(
         exact.root_hash,
     )
     assert "chưa có điểm kiểm tra" not in facts["note"]
-    leaves = [bytes.fromhex(row[12]) for row in rows]
+    leaves = [bytes.fromhex(row[14]) for row in rows]
     assert len(leaves) == position
     assert tree.root(leaves).hex() == exact.root_hash
     assert exact.signed_by(cp.raw_public(key))

@@ -61,7 +61,7 @@ def test_upgrading_a_database_of_0005_with_events_rebuilds_the_money_read_models
 
     # Step 2: the upgrade makes the tables again in their new shape and resets their tracking.
     migrations.upgrade(database_url)
-    assert migrations.current(database_url) == head_revision(database_url) == "0008"
+    assert migrations.current(database_url) == head_revision(database_url) == "0009"
     inspector = sa.inspect(engine)
     for table in ("project_spend_a", "project_spend_b", "budget_execution_a"):
         assert "channel" in {c["name"] for c in inspector.get_columns(table)}, table

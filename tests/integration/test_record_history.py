@@ -31,7 +31,9 @@ KEYS = {
     "effective_date",
     "type",
     "actor",
+    "actor_name",
     "department",
+    "department_name",
     "data",
     "leaf_hash",
     "changes",
@@ -279,7 +281,7 @@ def test_the_history_of_anything_but_an_application_is_not_found(
             ledger.get_application_history(missing)
 
 
-def test_the_history_is_read_in_one_query_of_the_events_table(
+def test_the_history_is_read_in_one_query_of_the_events_table_and_its_actors_in_one_more(
     ledger: Ledger, people: People
 ) -> None:
     story = Story(ledger, people)
@@ -293,11 +295,21 @@ def test_the_history_is_read_in_one_query_of_the_events_table(
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    sa.event.listen(ledger.engine, "before_cursor_execute", count)
-    try:
-        history = ledger.get_application_history(app_id)
-    finally:
-        sa.event.remove(ledger.engine, "before_cursor_execute", count)
+    def reads(personnel: bool) -> tuple[list[dict[str, Any]], list[str]]:
+        statements.clear()
+        sa.event.listen(ledger.engine, "before_cursor_execute", count)
+        try:
+            history = ledger.get_application_history(app_id, personnel=personnel)
+        finally:
+            sa.event.remove(ledger.engine, "before_cursor_execute", count)
+        return history, [s for s in statements if ledger.events_table.name in s]
+
+    # Without names: the application's events, in one query.
+    history, found = reads(personnel=False)
     assert len(history) == 6
-    reads = [s for s in statements if ledger.events_table.name in s]
-    assert len(reads) == 1, statements
+    assert len(found) == 1, statements
+    # With names: one more, of the actors' own records by their ids (not a scan of the log).
+    history, found = reads(personnel=True)
+    assert len(history) == 6 and all(e["actor_name"] for e in history)
+    assert len(found) == 2, statements
+    assert "originator_id IN" in found[1], found[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.access import Actor
-from ledger.errors import AdminLockout, InvalidTransition
+from ledger.errors import AdminLockout, InvalidTransition, ValidationFailed
 from ledger.user import ADMINISTRATORS_ID, Administrators, User, token_hash, user_id_for_token
 from tests.support.domain import ADMIN, meta, refused
 
@@ -61,3 +61,40 @@ def test_the_last_active_admin_keeps_their_access(others: int, kept: bool) -> No
     assert isinstance(opened, Administrators.Opened)
     assert isinstance(revoked, Administrators.AdminRevoked)
     assert (revoked.user_id, revoked.remaining) == (user.id, others)
+
+
+# -- a user renamed or moved to another department ---------------------------------------
+
+
+def test_a_user_is_renamed_and_moved_and_the_event_says_only_what_changed() -> None:
+    user = granted(role="officer")
+    user.change("Quản Trị Hai Mới", None, "Đổi tên theo giấy khai sinh", meta(ADMIN))
+    assert (user.name, user.department) == ("Quản Trị Hai Mới", "SKHCN")
+    user.change(None, "STC", "Điều chuyển công tác", meta(ADMIN))
+    assert (user.name, user.department) == ("Quản Trị Hai Mới", "STC")
+    *_, renamed, moved = user.collect_events()
+    assert isinstance(renamed, User.Changed) and isinstance(moved, User.Changed)
+    assert renamed.changes == {"name": "Quản Trị Hai Mới"}
+    assert moved.changes == {"department": "STC"}
+    assert (moved.reason, moved.actor, moved.department) == (
+        "Điều chuyển công tác",
+        "admin",
+        "SKHCN",
+    )
+    assert user.as_dict()["department"] == "STC"
+
+
+def test_a_change_that_changes_nothing_is_refused() -> None:
+    user = granted()
+    error = refused(
+        user, ValidationFailed, lambda: user.change("Quản trị Hai", "SKHCN", "x", meta(ADMIN))
+    )
+    assert error.detail == "The change changes nothing: give a new name or a new department."
+    refused(user, ValidationFailed, lambda: user.change(None, None, "x", meta(ADMIN)))
+
+
+def test_a_revoked_user_is_not_changed() -> None:
+    user = granted()
+    user.revoke("Nghỉ việc", meta(ADMIN))
+    error = refused(user, InvalidTransition, lambda: user.change("Ai Đó", None, "x", meta(ADMIN)))
+    assert error.detail.startswith("Access of Quản trị Hai is revoked")
