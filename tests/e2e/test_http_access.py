@@ -95,8 +95,9 @@ def test_every_protected_endpoint_refuses_a_missing_bad_or_revoked_token(
     # checkpoints listed, two proofs, a verification), 2 for admins; the budget cycle: 9
     # commands (a reduction, a close, a reopening, a rule, needs, a draft, an appraisal, a
     # return, an approval) and 4 reads (years, rules, an estimate, the estimates); program
-    # reports and open data: 3 reports (program, estimate, budget execution), 2 exports
-    assert len(PROTECTED) == 62
+    # reports and open data: 3 reports (program, estimate, budget execution), 2 exports; a
+    # user's change of name or department (issue 15)
+    assert len(PROTECTED) == 63
     for endpoint in PROTECTED:
         for why, headers in refusals.items():
             response = call(client, endpoint, headers)

@@ -72,6 +72,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/users"),
     ("GET", "/api/users"),
     ("POST", "/api/users/{user_id}/revocation"),
+    ("POST", "/api/users/{user_id}/change"),
     ("GET", "/api/reports/project-spend"),
     ("GET", "/api/reports/department-activity"),
     ("GET", "/api/reports/targets"),

@@ -554,7 +554,7 @@ MAY: dict[str, set[str]] = {
         "order_recovery",
         "receive_recovery",
     },
-    "admin": {"grant_access", "revoke_access"},
+    "admin": {"grant_access", "revoke_access", "change_user"},
     "leader": {"approve_estimate"},
     "inspector": set(),
     "viewer": set(),
