@@ -32,6 +32,7 @@ from ledger import commands as c
 from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
 from ledger.errors import LedgerError, StorageFailed
+from ledger.user import CHANGEABLE
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
@@ -296,6 +297,13 @@ def _lift(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+#: commands refused unless they give at least one of these fields (not null)
+AT_LEAST_ONE: dict[type[BaseModel], tuple[str, ...]] = {
+    c.CorrectEnterprise: CORRECTABLE,
+    c.ChangeUser: CHANGEABLE,
+}
+
+
 def _body_schema(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> dict[str, Any]:
     model = endpoint.command
     assert model is not None
@@ -310,10 +318,11 @@ def _body_schema(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) ->
             _add_code_enums(nested, schemas[nested.__name__]["properties"], today)
     if {"project", "support_type"} <= set(schema["properties"]):
         schema["allOf"] = _support_types_by_project()
-    if model is c.CorrectEnterprise:  # a correction that gives no new value is refused
+    changeable = AT_LEAST_ONE.get(model)
+    if changeable is not None:  # a correction or change that gives no new value is refused
         schema["anyOf"] = [
             {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-            for name in CORRECTABLE
+            for name in changeable
         ]
     schemas[model.__name__] = schema
     return {"$ref": REF.format(model=model.__name__)}

@@ -110,14 +110,19 @@ class User(LedgerAggregate):
                 "stay as they were."
             )
         wanted = dict(zip(CHANGEABLE, (name, department), strict=True))
+        if all(value is None for value in wanted.values()):
+            raise ValidationFailed(
+                "The change changes nothing: give a new name or a new department."
+            )
         changes = {
             key: value
             for key, value in wanted.items()
             if value is not None and value != getattr(self, key)
         }
         if not changes:
-            raise ValidationFailed(
-                "The change changes nothing: give a new name or a new department."
+            raise InvalidTransition(
+                f"{self.name} already has that name and department ({self.department}): the "
+                "change changes nothing."
             )
         self.trigger_event(self.Changed, changes=changes, reason=reason, **meta.fields())
 

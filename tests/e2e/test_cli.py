@@ -164,7 +164,7 @@ def test_users_change_renames_and_moves_a_user_whose_token_keeps_working(
     assert (actor.name, actor.department) == ("Nguyễn Văn An Khang", "STC")
     head = read_ledger.count_events()
     for args, named in (
-        (["--name", "Nguyễn Văn An Khang"], "changes nothing"),
+        (["--name", "Nguyễn Văn An Khang"], "already has that name"),
         (["--department", "NOWHERE"], "--department"),
         ([], "changes nothing"),
     ):

@@ -54,7 +54,8 @@ def test_an_admin_renames_and_moves_a_user_and_nobody_else_may(
             assert (answer.status_code, answer.json()["code"]) == (403, "forbidden"), role
     head = ledger.position()
     refusals = [
-        (path, {"name": people.officer.name, "reason": "x"}, 422, "validation_error"),
+        (path, {"name": people.officer.name, "reason": "x"}, 409, "invalid_transition"),
+        (path, {"name": None, "department": None, "reason": "x"}, 422, "validation_error"),
         (path, {"department": "SKHCNN", "reason": "x"}, 422, "validation_error"),
         (path, {"name": "Ai Đó"}, 422, "validation_error"),
         (path, {"name": "Ai Đó", "role": "admin", "reason": "x"}, 422, "validation_error"),

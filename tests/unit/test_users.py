@@ -86,11 +86,15 @@ def test_a_user_is_renamed_and_moved_and_the_event_says_only_what_changed() -> N
 
 def test_a_change_that_changes_nothing_is_refused() -> None:
     user = granted()
-    error = refused(
-        user, ValidationFailed, lambda: user.change("Quản trị Hai", "SKHCN", "x", meta(ADMIN))
-    )
+    error = refused(user, ValidationFailed, lambda: user.change(None, None, "x", meta(ADMIN)))
     assert error.detail == "The change changes nothing: give a new name or a new department."
-    refused(user, ValidationFailed, lambda: user.change(None, None, "x", meta(ADMIN)))
+    # values given, but the ones in force: a conflict with the user's state
+    error = refused(
+        user, InvalidTransition, lambda: user.change("Quản trị Hai", "SKHCN", "x", meta(ADMIN))
+    )
+    assert error.detail == (
+        "Quản trị Hai already has that name and department (SKHCN): the change changes nothing."
+    )
 
 
 def test_a_revoked_user_is_not_changed() -> None:
