@@ -561,5 +561,7 @@ class ChangeUser(Command):
 
     user_id: UUID
     reason: Paragraph
-    name: Line | None = None
-    department: DepartmentCode | None = None
+    name: Line | None = Field(default=None, description="the new full name; null: it stays")
+    department: DepartmentCode | None = Field(
+        default=None, description="the new department's code; null: it stays"
+    )
