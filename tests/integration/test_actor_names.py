@@ -15,6 +15,7 @@ from ledger import catalogue
 from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.errors import InvalidTransition, NotFound, ValidationFailed
+from ledger.people import Person
 from ledger.service import Ledger
 from projections import audit_trail, evidence
 from projections.check import check
@@ -144,6 +145,11 @@ def test_the_history_names_each_actor_as_they_were_then(
             renamed.expected.get(entry["position"], (entry["actor_name"],))[0]
             == (entry["actor_name"])
         )
+    # the whole register (every user, read by the topics of their events) says the same
+    register = ledger.users_register()
+    for position, (name, department) in renamed.expected.items():
+        person = register.at(renamed.officer_id, position)
+        assert person == Person(name, department), position
     without = ledger.get_application_history(renamed.application_id, personnel=False)
     assert [e["actor_name"] for e in without] == [None] * 4
     assert [{k: v for k, v in e.items() if k != "actor_name"} for e in without] == [
