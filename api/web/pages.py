@@ -375,7 +375,7 @@ def _uuid(value: str) -> UUID | None:
         return None
 
 
-def _application_record(side: ReadSide, found_id: UUID) -> dict[str, Any] | None:
+def _application_record(side: ReadSide, found_id: UUID, personnel: bool) -> dict[str, Any] | None:
     """An application's page figures: its register row, its enterprise's name, its events
     with their leaf hashes, the size of the Merkle tree (None if there is no such
     application); read in one transaction."""
@@ -386,7 +386,11 @@ def _application_record(side: ReadSide, found_id: UUID) -> dict[str, Any] | None
             return None
         firm = registers.enterprise(connection, kept, found["enterprise_id"])
         events, _next = audit_trail.report(
-            connection, tables[audit_trail.NAME], record_id=found_id, page_size=500, personnel=False
+            connection,
+            tables[audit_trail.NAME],
+            record_id=found_id,
+            page_size=500,
+            personnel=personnel,
         )
         leaves = evidence.leaves_in(
             tables[TREE][LEAVES.name], connection, [e["position"] for e in events]
@@ -408,11 +412,12 @@ APPLICATION_MODELS = (registers.NAME, audit_trail.NAME, TREE)
 def application(request: Request, who: Actor) -> Response:
     side = _side(request)
     found_id = _uuid(request.path_params["id"])
+    personnel = may_read_personnel(who)  # the actors' names are personnel data
     record = (
         side.kept(
-            ("application", found_id),
+            ("application", found_id, personnel),
             APPLICATION_MODELS,
-            lambda: _application_record(side, found_id),
+            lambda: _application_record(side, found_id, personnel),
         )
         if found_id
         else None

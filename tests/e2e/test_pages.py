@@ -221,6 +221,13 @@ def test_the_application_list_filters_and_the_timeline_proves_its_events(
     assert proof.status_code == 200 and "Đường kiểm chứng" in proof.text
     assert client.get("/kiem-tra/chung-minh?vi_tri=abc").status_code == 404
     assert client.get("/ho-so/not-a-uuid").status_code == 404
+    # who recorded each event: by name for an inspector (personnel data), by department only
+    # for a viewer
+    assert people.officer.name in detail
+    client.post("/dang-xuat", data={"csrf": csrf_of(client)})
+    signed_in(client, people.tokens["viewer"])
+    seen = client.get(f"/ho-so/{story['application']}").text
+    assert "Diễn biến hồ sơ" in seen and people.officer.name not in seen
 
 
 def test_inspectors_verify_replay_and_download(
