@@ -171,16 +171,20 @@ def generate(path: Path, seed: int, scale: float) -> SourceLog:
 COLUMNS = "id, originator_id, originator_version, topic, state"
 
 
-def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
+def import_postgresql(
+    source: Path, url: str, chunk: int = 50_000, upto: int | None = None
+) -> int:
     """COPY the cached events, ids (positions) included (each one the next position, as the
-    events table's trigger requires)."""
+    events table's trigger requires); only the first ``upto`` if given."""
     engine = sa.create_engine(url)
     raw = engine.raw_connection()
     src = sqlite3.connect(source)
     count = 0
     try:
         cursor = raw.cursor()
-        rows = src.execute(f"SELECT {COLUMNS} FROM ledger_events ORDER BY id")
+        rows = src.execute(
+            f"SELECT {COLUMNS} FROM ledger_events WHERE id <= ? ORDER BY id", (upto or 2**62,)
+        )
         while batch := rows.fetchmany(chunk):
             buffer = io.StringIO()
             writer = csv.writer(buffer)
@@ -206,7 +210,7 @@ def import_postgresql(source: Path, url: str, chunk: int = 50_000) -> int:
     return count
 
 
-def import_sqlite(source: Path, url: str) -> int:
+def import_sqlite(source: Path, url: str, upto: int | None = None) -> int:
     target = sa.engine.make_url(url).database
     assert target is not None
     connection = sqlite3.connect(target, isolation_level=None)
@@ -215,7 +219,8 @@ def import_sqlite(source: Path, url: str) -> int:
         connection.execute("BEGIN")
         connection.execute(
             f"INSERT INTO ledger_events ({COLUMNS}) SELECT {COLUMNS} FROM src.ledger_events "
-            "ORDER BY id"
+            "WHERE id <= ? ORDER BY id",
+            (upto or 2**62,),
         )
         connection.execute("COMMIT")
         connection.execute("DETACH DATABASE src")
@@ -227,13 +232,18 @@ def import_sqlite(source: Path, url: str) -> int:
 
 
 @contextlib.contextmanager
-def loaded_database(backend: str, source: SourceLog, name: str) -> Iterator[str]:
+def loaded_database(
+    backend: str, source: SourceLog, name: str, upto: int | None = None
+) -> Iterator[str]:
     """A fresh, migrated database ``name`` on ``backend`` holding the events of ``source``
-    with their positions (each benchmark its own name, so that they can run side by side)."""
+    with their positions (each benchmark its own name, so that they can run side by side);
+    only its first ``upto`` events if given (a log as it stood then)."""
     with fresh_database(backend, name=name) as url:
         started = time.perf_counter()
-        importer = import_postgresql if backend == "postgresql" else import_sqlite
-        count = importer(source.path, url)
+        if backend == "postgresql":
+            count = import_postgresql(source.path, url, upto=upto)
+        else:
+            count = import_sqlite(source.path, url, upto)
         note(f"{backend}: {count:,} events copied in {time.perf_counter() - started:.0f} s")
         yield url
 

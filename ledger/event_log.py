@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -91,39 +92,73 @@ def export(
         "origin": origin(),
     }
     out.write(_dumps(header) + b"\n")
-    hasher = merkle.LeafHasher()
-    frontier = merkle.Frontier()
+    span = merkle.Span(0)
     count = 0
     checks_at = checkpoint.tree_size if checkpoint is not None else -1
     checks_root = checkpoint.root if checkpoint is not None else b""
     with engine.connect() as connection, connection.begin():
         gaps = log_gaps.recorded(connection, 0, upto + 1)
-        for entry in log_gaps.merged(stored_events(connection, events_table, upto), gaps):
-            count += 1
-            if isinstance(entry, log_gaps.RecordedGap):
-                position, data = entry.position, entry.leaf_data()
-            else:
-                position, originator_id, version, topic, state = entry
-                data = hasher.data(originator_id, version, position, state, topic)
-            if position != count:
+        entries = log_gaps.merged(stored_events(connection, events_table, upto), gaps)
+        for lines, leaves in _lines(entries):
+            out.write(b"".join(lines))
+            first, count = count, count + len(leaves)
+            taken = span.extend(leaves, {checks_at})
+            if checks_at in taken and taken[checks_at].root() != checks_root:
                 raise BadLog(
-                    f"the log skips position {count}, which is not recorded as a hole: it "
-                    "cannot be exported whole (`ledger verify` names what is wrong; `ledger db "
-                    "record-gaps` records a hole that never held an event)"
+                    f"the log's root at {checks_at:,} events is "
+                    f"{taken[checks_at].root().hex()}, not the checkpoint's "
+                    f"{checks_root.hex()}: run `ledger verify`"
                 )
-            leaf = merkle.leaf_hash(data)
-            frontier.push(leaf)
-            out.write(b'{"leaf_hash":"%s",%s\n' % (leaf.hex().encode(), data[1:]))
-            if count == checks_at and frontier.root() != checks_root:
-                raise BadLog(
-                    f"the log's root at {count:,} events is {frontier.root().hex()}, not the "
-                    f"checkpoint's {checks_root.hex()}: run `ledger verify`"
-                )
-            if progress is not None and count % FETCH == 0:
+            if progress is not None and count // FETCH > first // FETCH:
                 progress(count, upto)
     if count != upto:
         raise BadLog(f"the log holds {count:,} events, not {upto:,}")
-    return Verification(count, frontier.root().hex())
+    return Verification(count, span.root().hex())
+
+
+def _lines(
+    entries: Iterator[tuple[Any, ...] | log_gaps.RecordedGap],
+) -> Iterator[tuple[list[bytes], list[bytes]]]:
+    """The file's lines of ``entries`` (stored events and recorded holes, in position order)
+    and their leaf hashes, :data:`FETCH` at a time; refuses (:class:`BadLog`) a position
+    that is neither an event nor a recorded hole. Each event's leaf data is
+    :class:`ledger.merkle.LeafHasher`'s, made inline (this loop is what an export of a long
+    log spends its time on), each distinct id and topic turned into its JSON once."""
+    ids: dict[Any, bytes] = {}
+    topics: dict[str, bytes] = {}
+    b64, sha256, hexlify = base64.b64encode, hashlib.sha256, binascii.hexlify
+    data_format, line_format = merkle.LEAF_DATA, b'{"leaf_hash":"%s",%s\n'
+    lines: list[bytes] = []
+    leaves: list[bytes] = []
+    for count, entry in enumerate(entries, start=1):
+        if type(entry) is tuple:
+            position, originator_id, version, topic, state = entry
+            oid = ids.get(originator_id)
+            if oid is None:
+                if len(ids) > 100_000:
+                    ids.clear()
+                oid = ids[originator_id] = merkle.canonical_id(originator_id)
+            topic_json = topics.get(topic)
+            if topic_json is None:
+                topic_json = topics[topic] = merkle.topic_json_of(topic)
+            data = data_format % (oid, version, position, b64(state), topic_json)
+        else:
+            assert isinstance(entry, log_gaps.RecordedGap)
+            position, data = entry.position, entry.leaf_data()
+        if position != count:
+            raise BadLog(
+                f"the log skips position {count}, which is not recorded as a hole: it "
+                "cannot be exported whole (`ledger verify` names what is wrong; `ledger db "
+                "record-gaps` records a hole that never held an event)"
+            )
+        leaf = sha256(b"\x00" + data).digest()
+        leaves.append(leaf)
+        lines.append(line_format % (hexlify(leaf), data[1:]))
+        if len(leaves) == FETCH:
+            yield lines, leaves
+            lines, leaves = [], []
+    if leaves:
+        yield lines, leaves
 
 
 def stored_events(
