@@ -171,9 +171,7 @@ def generate(path: Path, seed: int, scale: float) -> SourceLog:
 COLUMNS = "id, originator_id, originator_version, topic, state"
 
 
-def import_postgresql(
-    source: Path, url: str, chunk: int = 50_000, upto: int | None = None
-) -> int:
+def import_postgresql(source: Path, url: str, chunk: int = 50_000, upto: int | None = None) -> int:
     """COPY the cached events, ids (positions) included (each one the next position, as the
     events table's trigger requires); only the first ``upto`` if given."""
     engine = sa.create_engine(url)

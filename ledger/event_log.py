@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -117,13 +118,20 @@ def export(
 
 
 def _lines(
-    entries: Iterator[tuple[Any, ...] | log_gaps.RecordedGap],
+    entries: Generator[tuple[Any, ...] | log_gaps.RecordedGap, None, None],
 ) -> Iterator[tuple[list[bytes], list[bytes]]]:
     """The file's lines of ``entries`` (stored events and recorded holes, in position order)
     and their leaf hashes, :data:`FETCH` at a time; refuses (:class:`BadLog`) a position
     that is neither an event nor a recorded hole. Each event's leaf data is
     :class:`ledger.merkle.LeafHasher`'s, made inline (this loop is what an export of a long
-    log spends its time on), each distinct id and topic turned into its JSON once."""
+    log spends its time on), each distinct id and topic turned into its JSON once. Closes
+    ``entries`` when it stops, so that a refusal ends the stored rows' server-side cursor
+    while its transaction is still open."""
+    with contextlib.closing(entries):
+        yield from _lines_of(entries)
+
+
+def _lines_of(entries: Iterator[Any]) -> Iterator[tuple[list[bytes], list[bytes]]]:
     ids: dict[Any, bytes] = {}
     topics: dict[str, bytes] = {}
     b64, sha256, hexlify = base64.b64encode, hashlib.sha256, binascii.hexlify

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,7 +162,7 @@ def lock_events(connection: Connection, events_table: Table) -> None:
 
 def merged(
     events: Iterable[tuple[Any, ...]], gaps: Iterable[RecordedGap]
-) -> Iterator[tuple[Any, ...] | RecordedGap]:
+) -> Generator[tuple[Any, ...] | RecordedGap, None, None]:
     """Stored event rows (position first) and recorded holes, in position order."""
     pending = iter(gaps)
     gap = next(pending, None)
