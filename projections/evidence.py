@@ -3,8 +3,17 @@
 An export holds every row of the audit trail that ``GET /api/reports/audit-trail`` would
 answer for the same filters (:class:`AuditFilters`: record, actor, department, event type,
 effective dates from/to, order), all pages of it, read in one consistent snapshot and
-streamed out (the rows are never all in memory; XLSX is written with openpyxl's write-only
-workbook, which keeps its text inline, not in a shared-strings table).
+streamed out (the rows are never all in memory; XLSX is written with XlsxWriter in its
+constant-memory mode, which keeps its text inline, not in a shared-strings table, and each
+row in a temporary file as it is written).
+
+The rows are read with every column as text (:func:`_rows_query`) and each writer formats
+them in one loop, the JSON of each distinct ``amounts`` and ``references`` decoded and
+formatted once (:class:`Sums`): for the same rows the CSV is byte for byte what the ``csv``
+module wrote before, and the XLSX holds the cells, formats and layout openpyxl wrote before
+(``tests/integration/test_export_writers.py``); ``bench/exports.py`` measures them. An XLSX
+of more rows than one sheet holds (:data:`XLSX_MAX_ROWS`) is refused before anything is
+written (:class:`TooManyRows`): export CSV, or narrow the filters.
 
 What an export says about itself (:func:`about`) is read in the same snapshot: the position
 P the audit trail reflects (its first P events), how many rows the filters kept, the filters,
@@ -37,12 +46,14 @@ Mã băm lá                lowercase hex of the event's RFC 9162 leaf hash (the
                          leaf; empty where the tree has not folded the event yet)
 =======================  ==================================================================
 
-XLSX: sheet "Nhật ký kiểm toán" holds a header row and the rows (header frozen, filter
-buttons on); "Số tiền" is a number with the format ``#,##0 "₫"`` (grouped by the reader's
-locale: ``1.234.567 ₫`` in Vietnamese), dates and times are date cells formatted
-``dd/mm/yyyy`` and ``dd/mm/yyyy hh:mm:ss``. Sheet "Thông tin xuất" says what the export is:
-one row per fact, columns "Mục" (the Vietnamese label), "Khóa" (a stable English key such as
-``position`` or ``checkpoint.root_hash``) and "Giá trị".
+XLSX: sheet "Nhật ký kiểm toán" holds a header row and the rows (header frozen, printed on
+every page, filter buttons on); "Số tiền" is a number with the format ``#,##0 "₫"`` (grouped
+by the reader's locale: ``1.234.567 ₫`` in Vietnamese), dates and times are date cells
+formatted ``dd/mm/yyyy`` and ``dd/mm/yyyy hh:mm:ss``; a carriage return in a text is written
+as OOXML's escape ``_x000D_`` (Excel and LibreOffice show the character; openpyxl reads the
+escape as it stands), a control character XLSX cannot hold as U+FFFD. Sheet "Thông tin xuất"
+says what the export is: one row per fact, columns "Mục" (the Vietnamese label), "Khóa" (a
+stable English key such as ``position`` or ``checkpoint.root_hash``) and "Giá trị".
 
 CSV: UTF-8 with a byte-order mark (so that Excel shows Vietnamese), RFC 4180 quoting, CRLF.
 It opens with a block of lines beginning with ``#``, one per fact, ``# <Mục> (<Khóa>): <Giá

@@ -254,9 +254,8 @@ def export_audit_trail(
     filtered like GET /api/reports/audit-trail, every page, naming the newest checkpoint it
     is consistent with. DATE is YYYY-MM-DD or dd/mm/yyyy. First folds the events the audit
     trail and the Merkle tree have not folded yet (unless --no-catch-up)."""
-    # Imported here, not at the top: the exports (with the spreadsheet library, openpyxl)
-    # take ~58 ms to import, measured after the rest of the command line (~7% of
-    # `ledger --help`), which every other command would pay for nothing.
+    # Imported here, not at the top: only this command needs the exports' module (it took
+    # ~58 ms to import with openpyxl, its spreadsheet library until issue 16; XlsxWriter now).
     from projections import evidence
 
     target = Path(out)
