@@ -46,6 +46,7 @@ from sqlalchemy import func, select
 from bench.common import measure_in_child
 from bench.logs import SEED, loaded_database, note, peak_rss_mib, source_log
 from ledger import event_log
+from ledger.catalogue import department_name
 from ledger.service import Ledger
 from projections import evidence, merkle
 from projections.evidence import Facts, TextRow
@@ -110,8 +111,8 @@ def openpyxl_writer(out: IO[bytes], facts: Facts, rows: Iterable[TextRow]) -> in
     sums = evidence.Sums()
     written = 0
     for row in rows:
-        position, recorded, effective, kind, record, event, actor, unit = row[:8]
-        amounts, references, summary, leaf = row[8:]
+        position, recorded, effective, kind, record, event, actor, name, unit = row[:9]
+        amounts, references, summary, leaf = row[9:]
         main, _, details = sums(amounts)
         sheet.append(
             [
@@ -122,7 +123,9 @@ def openpyxl_writer(out: IO[bytes], facts: Facts, rows: Iterable[TextRow]) -> in
                 evidence.canonical_uuid(record),
                 text(event),
                 text(actor),
+                text(name or ""),
                 text(unit),
+                text(department_name(unit) or ""),
                 None if main is None else styled(main, evidence.MONEY_FORMAT),
                 text(details),
                 text(evidence.references_text(json.loads(references))),

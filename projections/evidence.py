@@ -31,7 +31,12 @@ Loại bản ghi             the record's type (``SupportApplication``, ``Budget
 Mã bản ghi               the record's id (UUID)
 Loại sự kiện             the event type (``SupportApplication.Approved``, …), as the filter takes it
 Người thực hiện          the actor's user id
-Đơn vị                   the actor's department code
+Họ tên người thực hiện   the actor's name when the event was recorded (a later rename does not
+                         change it); empty for a reader who may not read personnel data, or
+                         an actor who was no user then
+Đơn vị                   the actor's department code, as the event carries it (the actor's
+                         department when it was recorded)
+Tên đơn vị               that department's Vietnamese name (empty if the catalogue lacks it)
 Số tiền                  the event's main sum in đồng: the first of ``amount``, ``budget``,
                          ``released``, ``total_cost``, ``approved``, ``recommended``,
                          ``requested`` it carries, a split by funding source summed up;
@@ -85,6 +90,8 @@ import xlsxwriter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Select, String, Table, cast, func, select
 
+from ledger.access import PERSONNEL_RECORDS
+from ledger.catalogue import department_name
 from ledger.checkpoint import Checkpoint
 from ledger.commands import DepartmentCode, IsoDate
 from ledger.errors import LedgerError
@@ -119,7 +126,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Mã bản ghi", 38),
     ("Loại sự kiện", 36),
     ("Người thực hiện", 38),
+    ("Họ tên người thực hiện", 28),
     ("Đơn vị", 12),
+    ("Tên đơn vị", 40),
     ("Số tiền", 20),
     ("Chi tiết số tiền", 60),
     ("Tham chiếu", 32),
@@ -282,9 +291,9 @@ def leaves_of(projector: Projector, positions: list[int]) -> dict[int, str]:
 
 #: a row as the writers take it, every column as text but the position:
 #: (position, recorded at ``YYYY-MM-DD HH:MM:SS…`` UTC, effective date ``YYYY-MM-DD``, record
-#: type, record id, event type, actor, department, amounts as JSON, references as JSON,
-#: summary, leaf hash or None)
-TextRow = tuple[int, str, str, str, str, str, str, str, str, str, str, str | None]
+#: type, record id, event type, actor, actor's name or None, department, amounts as JSON,
+#: references as JSON, summary, leaf hash or None)
+TextRow = tuple[int, str, str, str, str, str, str, str | None, str, str, str, str, str | None]
 
 
 def _iso(column: Any, postgres: bool, pattern: str) -> Any:
@@ -311,6 +320,7 @@ def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters, postgres: b
         cast(trail.c.record_id, String),
         trail.c.event_type,
         trail.c.actor,
+        trail.c.actor_name,
         trail.c.department,
         cast(trail.c.amounts, String),
         cast(trail.c.references, String),
@@ -321,18 +331,18 @@ def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters, postgres: b
 
 
 def _as_read(rows: Iterable[Any], personnel: bool) -> Iterator[Any]:
-    """:func:`projections.audit_trail.as_read` on :data:`TextRow`: a personnel record's row,
-    unless ``personnel``, says only :data:`~projections.audit_trail.WITHHELD` and has no
-    references."""
-    hidden = audit_trail.hidden_records(personnel)
-    if not hidden:
+    """:func:`projections.audit_trail.as_read` on :data:`TextRow`: unless ``personnel``, no
+    actor's name, and a personnel record's row says only
+    :data:`~projections.audit_trail.WITHHELD` and has no references."""
+    if personnel:
         yield from rows
         return
+    withheld = audit_trail.WITHHELD
     for row in rows:
-        if row[3] in hidden:
-            yield (*row[:9], "{}", audit_trail.WITHHELD, row[11])
+        if row[3] in PERSONNEL_RECORDS:
+            yield (*row[:7], None, row[8], row[9], "{}", withheld, row[12])
         else:
-            yield row
+            yield (*row[:7], None, *row[8:])
 
 
 def canonical_uuid(text: str) -> str:
@@ -529,6 +539,7 @@ def write_csv(out: IO[bytes], facts: Facts, rows: Iterable[TextRow]) -> int:
     money: dict[str, tuple[str, str]] = {}  # amounts JSON -> (main sum, details) as fields
     refs: dict[str, str] = {"{}": ""}
     texts: dict[str, str] = {}
+    units: dict[str, str] = {}  # department -> its code and name as two fields
     lines: list[str] = []
     written = 0
     for (
@@ -539,6 +550,7 @@ def write_csv(out: IO[bytes], facts: Facts, rows: Iterable[TextRow]) -> int:
         record,
         event,
         actor,
+        actor_name,
         department,
         amounts,
         references,
@@ -559,13 +571,23 @@ def write_csv(out: IO[bytes], facts: Facts, rows: Iterable[TextRow]) -> int:
         kind_field = texts.get(kind) or texts.setdefault(kind, csv_field(kind))
         event_field = texts.get(event) or texts.setdefault(event, csv_field(event))
         actor_field = texts.get(actor) or texts.setdefault(actor, csv_field(actor))
-        unit_field = texts.get(department) or texts.setdefault(department, csv_field(department))
+        name_field = (
+            (texts.get(actor_name) or texts.setdefault(actor_name, csv_field(actor_name)))
+            if actor_name
+            else ""
+        )
+        unit_field = units.get(department)
+        if unit_field is None:
+            unit_field = units[department] = (
+                f"{csv_field(department)},{csv_field(department_name(department) or '')}"
+            )
         if len(record) == 32:
             record = f"{record[:8]}-{record[8:12]}-{record[12:16]}-{record[16:20]}-{record[20:]}"
         lines.append(
             f"{position},{recorded[8:10]}/{recorded[5:7]}/{recorded[:4]} {recorded[11:19]},"
             f"{effective[8:10]}/{effective[5:7]}/{effective[:4]},{kind_field},{record},"
-            f"{event_field},{actor_field},{unit_field},{sum_fields[0]},{sum_fields[1]},{ref_field},"
+            f"{event_field},{actor_field},{name_field},{unit_field},{sum_fields[0]},"
+            f"{sum_fields[1]},{ref_field},"
             f"{csv_field(summary)},{leaf or ''}\r\n"
         )
         written += 1
@@ -647,6 +669,7 @@ def _fill(book: xlsxwriter.Workbook, facts: Facts, rows: Iterable[TextRow]) -> i
     number, text = sheet.write_number, sheet.write_string
     sums = Sums()
     texts: dict[str, str] = {}
+    units: dict[str, str] = {}
     refs: dict[str, str] = {"{}": ""}
     written = 0
     for (
@@ -657,6 +680,7 @@ def _fill(book: xlsxwriter.Workbook, facts: Facts, rows: Iterable[TextRow]) -> i
         record,
         event,
         actor,
+        actor_name,
         department,
         amounts,
         references,
@@ -668,25 +692,37 @@ def _fill(book: xlsxwriter.Workbook, facts: Facts, rows: Iterable[TextRow]) -> i
         number(r, 0, position)
         number(r, 1, xlsx_serial(recorded), time_style)
         number(r, 2, xlsx_serial(effective), date_style)
-        for col, value in ((3, kind), (5, event), (6, actor), (7, department)):
-            cell = texts.get(value)
-            if cell is None:
-                cell = texts[value] = xlsx_text(value)
-            text(r, col, cell)
+        named: tuple[tuple[int, str | None], ...] = (
+            (3, kind),
+            (5, event),
+            (6, actor),
+            (7, actor_name),
+            (8, department),
+        )
+        for col, given in named:
+            if given:
+                cell = texts.get(given)
+                if cell is None:
+                    cell = texts[given] = xlsx_text(given)
+                text(r, col, cell)
         text(r, 4, canonical_uuid(record))
+        unit = units.get(department)
+        if unit is None:
+            unit = units[department] = xlsx_text(department_name(department) or "")
+        text(r, 9, unit)
         main, _, details = sums(amounts)
         if main is not None:
-            number(r, 8, main, money_style)
-        text(r, 9, xlsx_text(details))
+            number(r, MONEY_COLUMN, main, money_style)
+        text(r, 11, xlsx_text(details))
         ref_cell = refs.get(references)
         if ref_cell is None:
             if len(refs) >= Sums.REMEMBERED:
                 refs.clear()
             ref_cell = refs[references] = xlsx_text(references_text(json.loads(references)))
-        text(r, 10, ref_cell)
-        text(r, 11, xlsx_text(summary))
+        text(r, 12, ref_cell)
+        text(r, 13, xlsx_text(summary))
         if leaf:
-            text(r, 12, leaf)
+            text(r, 14, leaf)
         if len(texts) >= Sums.REMEMBERED:
             texts.clear()
     sheet.autofilter(0, 0, written, len(COLUMNS) - 1)

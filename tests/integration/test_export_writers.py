@@ -188,17 +188,17 @@ def test_the_xlsx_holds_the_cells_formats_and_layout_openpyxl_wrote(projector: P
     assert [value for value, _, _ in header] == list(evidence.HEADERS)
     assert trail["bold header"] == [True] * len(evidence.HEADERS)
     assert (trail["frozen"], trail["print titles"]) == ("A2", "$1:$1")
-    assert trail["filter"] == f"A1:M{len(rows) + 1}"
-    assert trail["widths"]["L"] == 100
+    assert trail["filter"] == f"A1:O{len(rows) + 1}"
+    assert trail["widths"]["N"] == 100  # Diễn giải
+    money_at, refs_at = evidence.HEADERS.index("Số tiền"), evidence.HEADERS.index("Tham chiếu")
     dated = rows[0]
     assert isinstance(dated[1][0], dt.datetime) and dated[1][1] == evidence.TIME_FORMAT
     assert isinstance(dated[2][0], dt.datetime) and dated[2][1] == evidence.DATE_FORMAT
-    money = [row[8] for row in rows if len(row) > 8 and row[8][0] is not None]
+    money = [row[money_at] for row in rows if len(row) > money_at and row[money_at][0] is not None]
     assert money and all(isinstance(v, int) and f == evidence.MONEY_FORMAT for v, f, _ in money)
-    formula_like = [row for row in rows if len(row) > 10 and row[10][0] == "số quyết định: =1+2"]
-    assert len(formula_like) == 1 and formula_like[0][10][2] == "s"
-    bell = [row for row in rows if len(row) > 10 and row[10][0] == "số quyết định: chuông\ufffd"]
-    assert len(bell) == 1
+    references = [row[refs_at] for row in rows if len(row) > refs_at]
+    assert [kind for value, _, kind in references if value == "số quyết định: =1+2"] == ["s"]
+    assert [value for value, _, _ in references].count("số quyết định: chuông\ufffd") == 1
 
 
 def test_the_event_log_file_has_the_lines_it_had(ledger: Ledger, projector: Projector) -> None:

@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import Connection, Engine, Select, Table, func, select
 
 from ledger import log_gaps, merkle
+from ledger.catalogue import department_name
 from ledger.event_log import stored_events
 from projections import audit_trail, checkpoints, evidence
 from projections.audit_trail import day, vnd
@@ -55,6 +56,7 @@ def _rows_query(trail: Table, leaves: Table | None, f: AuditFilters) -> Select[A
         trail.c.record_id,
         trail.c.event_type,
         trail.c.actor,
+        trail.c.actor_name,
         trail.c.department,
         trail.c.amounts,
         trail.c.references,
@@ -97,13 +99,19 @@ def _leaves(projector: Projector, connection: Connection) -> Table | None:
     return evidence._leaves(projector, connection)
 
 
-def _texts(row: Any) -> tuple[str, str, str, str, str, str, str, str, str]:
+#: how many text columns stand between the dates and the money (:func:`_texts`)
+BEFORE_MONEY = evidence.MONEY_COLUMN - 3
+
+
+def _texts(row: Any) -> tuple[str, ...]:
     return (
         row["record_type"],
         str(row["record_id"]),
         row["event_type"],
         row["actor"],
+        row["actor_name"] or "",
         row["department"],
+        department_name(row["department"]) or "",
         amount_details(row["amounts"]),
         references_text(row["references"]),
         row["summary"],
@@ -121,22 +129,15 @@ def _write_csv(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], rows
     written = 0
     for row in rows:
         main = main_amount(row["amounts"])
-        kind, record, event, actor, department, details, refs, summary, leaf = _texts(row)
+        texts = _texts(row)
         writer.writerow(
             (
                 row["position"],
                 moment(row["recorded_at"]),
                 day(row["effective_date"]),
-                kind,
-                record,
-                event,
-                actor,
-                department,
+                *texts[:BEFORE_MONEY],
                 "" if main is None else vnd(main),
-                details,
-                refs,
-                summary,
-                leaf,
+                *texts[BEFORE_MONEY:],
             )
         )
         written += 1
@@ -203,9 +204,9 @@ def _write_xlsx(out: IO[bytes], facts: Sequence[tuple[str, str, str | int]], row
                 row["position"],
                 _styled(sheet, recorded, TIME_FORMAT),
                 _styled(sheet, row["effective_date"], DATE_FORMAT),
-                *texts[:5],
+                *texts[:BEFORE_MONEY],
                 None if main is None else _styled(sheet, main, MONEY_FORMAT),
-                *texts[5:],
+                *texts[BEFORE_MONEY:],
             ]
         )
         written += 1
