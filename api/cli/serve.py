@@ -14,6 +14,7 @@ import click
 
 from api.cli.database import check_settings, require_migrated, url_of
 from api.cli.errors import CliError
+from ledger.messages import Message
 from ledger.service import Ledger
 
 
@@ -75,7 +76,9 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, port_only: b
     except ModuleNotFoundError as error:
         if error.name not in ("api.app", "api"):
             raise
-        raise CliError("the HTTP API (api/app.py) is not part of this installation") from None
+        raise CliError(
+            Message("the HTTP API (api/app.py) is not part of this installation")
+        ) from None
     import uvicorn
 
     ledger = Ledger(url)
