@@ -32,6 +32,7 @@ from ledger import commands as c
 from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
 from ledger.errors import LedgerError, StorageFailed
+from ledger.messages import LANGUAGES
 from ledger.user import CHANGEABLE
 
 REF = "#/components/schemas/{model}"
@@ -111,14 +112,29 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
 }
 
 
+#: the language of a problem's texts (``api/languages.py``): asked for, and said
+ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "The language of a problem's `title`, `detail` and `errors[].msg`: "
+    "Vietnamese (`vi`, `vi-VN`) or English (`en`, the default). With weights (`vi;q=0.9, "
+    "en;q=0.8`) the best of the two wins; anything else is English. `code` and `type` never "
+    "change; `Content-Language` says which language was used.",
+    "schema": {"type": "string"},
+}
+CONTENT_LANGUAGE = {
+    "description": "The language of the problem's texts: `en` or `vi` (see `Accept-Language`).",
+    "schema": {"type": "string", "enum": list(LANGUAGES)},
+}
+
+
 def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {
+    return {
         "description": description,
+        "headers": {"Content-Language": CONTENT_LANGUAGE, **(headers or {})},
         "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
-    if headers:
-        answer["headers"] = headers
-    return answer
 
 
 PROBLEM_RESPONSES: dict[str, Any] = {
@@ -138,7 +154,8 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "A domain refusal: `invalid_transition`, `exceeds_requested`, `exceeds_approved`, "
         "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
         "`idempotency_key_reused`, `concurrency_conflict` (safe to retry), `admin_lockout` (an "
-        "admin revoking its own access, or the last active admin's). Nothing was written."
+        "admin revoking its own access, or the last active admin's), `rebuild_in_progress` (a "
+        "projection's rebuild asked while another is running). Nothing was written."
     ),
     "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
     "UnsupportedMediaType": _problem(
@@ -448,14 +465,14 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query, today)
+    parameters.append(ACCEPT_LANGUAGE)
     if endpoint.command is not None:
         parameters.append(IDEMPOTENCY_KEY)
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _body_schema(endpoint, schemas, today)}},
         }
-    if parameters:
-        operation["parameters"] = parameters
+    operation["parameters"] = parameters
     responses: dict[str, Any] = {
         str(endpoint.status): {
             "description": "Created" if endpoint.status == 201 else "OK",
@@ -473,8 +490,9 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     if endpoint.command is not None or endpoint.roles is not None:
         responses["403"] = _ref("Forbidden")
     responses["404"] = _ref("NotFound")  # an unknown id, a position beyond the log, …
-    if endpoint.command is not None:
+    if endpoint.command is not None or endpoint.name == "rebuild_projection":
         responses["409"] = _ref("Conflict")
+    if endpoint.command is not None:
         responses["413"] = _ref("PayloadTooLarge")
         responses["415"] = _ref("UnsupportedMediaType")
     if endpoint.command is not None or endpoint.query is not None:
