@@ -184,7 +184,7 @@ def problem_response(
         encode_json(problem_body(status, code, title, detail, errors, language)),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers={**(headers or {}), "Content-Language": language},
+        headers={**(headers or {}), "Content-Language": language, "Vary": "Accept-Language"},
     )
 
 

@@ -79,5 +79,7 @@ def error_page(
         title=title,
         message=render(message, "vi"),
     )
-    answer.headers.update({**HEADERS, **(headers or {})})
+    answer.headers.update(
+        {**HEADERS, "Content-Language": "vi", "Vary": "Accept", **(headers or {})}
+    )
     return answer
