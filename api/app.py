@@ -22,11 +22,12 @@ from __future__ import annotations
 import contextlib
 import decimal
 import json
+import logging
 import math
 import secrets
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -53,9 +54,11 @@ from api.problems import (
     invalid,
     ledger_error,
     server_error,
+    what_went_wrong,
 )
 from api.read_side import ReadSide
 from api.routes import ENDPOINTS
+from api.web import errors as error_pages
 from api.web import pages, session
 from api.web.security import SecurityHeaders
 from ledger import settings
@@ -112,15 +115,36 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
         ],
         lifespan=_lifespan(read_side, follow),
         exception_handlers={
-            LedgerError: ledger_error,
-            HTTPException: http_error,
-            Exception: server_error,
+            LedgerError: _for_browsers(ledger_error),
+            HTTPException: _for_browsers(http_error),
+            Exception: _for_browsers(server_error),
         },
     )
     app.router.redirect_slashes = False
     app.state.ledger = ledger
     app.state.read_side = read_side
     return app
+
+
+log = logging.getLogger("api")
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _for_browsers(handler: Handler) -> Handler:
+    """``handler`` (a problem+json answer), except for a browser's request outside the JSON
+    API, which gets the same refusal or failure as a Vietnamese page (``api/web/errors.py``)."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if not error_pages.wants_page(request):
+            return await handler(request, exc)
+        status, detail, headers = what_went_wrong(exc)
+        if status == 500:
+            log.error(
+                "Unexpected error answering %s %s", request.method, request.url.path, exc_info=exc
+            )
+        return error_pages.error_page(request, status, detail, headers)
+
+    return answer
 
 
 def worker_threads(ledger: Ledger) -> int | None:

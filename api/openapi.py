@@ -117,15 +117,16 @@ ACCEPT_LANGUAGE = {
     "name": "Accept-Language",
     "in": "header",
     "required": False,
-    "description": "The language of a problem's `title`, `detail` and `errors[].msg`: "
-    "Vietnamese (`vi`, `vi-VN`) or English (`en`, the default). With weights (`vi;q=0.9, "
-    "en;q=0.8`) the best of the two wins; anything else is English. `code` and `type` never "
-    "change; `Content-Language` says which language was used.",
+    "description": "`vi` (or `vi-VN`, `vi;q=0.9, en;q=0.8`): a problem's `title`, `detail` "
+    "and `errors[].msg` in Vietnamese; English otherwise (`Content-Language` says which).",
     "schema": {"type": "string"},
 }
 CONTENT_LANGUAGE = {
-    "description": "The language of the problem's texts: `en` or `vi` (see `Accept-Language`).",
-    "schema": {"type": "string", "enum": list(LANGUAGES)},
+    "schema": {
+        "type": "string",
+        "enum": list(LANGUAGES),
+        "description": "the language of the problem's texts (see `Accept-Language`)",
+    }
 }
 
 
@@ -154,8 +155,11 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "A domain refusal: `invalid_transition`, `exceeds_requested`, `exceeds_approved`, "
         "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
         "`idempotency_key_reused`, `concurrency_conflict` (safe to retry), `admin_lockout` (an "
-        "admin revoking its own access, or the last active admin's), `rebuild_in_progress` (a "
-        "projection's rebuild asked while another is running). Nothing was written."
+        "admin revoking its own access, or the last active admin's). Nothing was written."
+    ),
+    "RebuildInProgress": _problem(
+        "`rebuild_in_progress`: a rebuild of this projection is running already (in this "
+        "process or another); nothing was started."
     ),
     "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
     "UnsupportedMediaType": _problem(
@@ -490,13 +494,14 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     if endpoint.command is not None or endpoint.roles is not None:
         responses["403"] = _ref("Forbidden")
     responses["404"] = _ref("NotFound")  # an unknown id, a position beyond the log, …
-    if endpoint.command is not None or endpoint.name == "rebuild_projection":
-        responses["409"] = _ref("Conflict")
     if endpoint.command is not None:
+        responses["409"] = _ref("Conflict")
         responses["413"] = _ref("PayloadTooLarge")
         responses["415"] = _ref("UnsupportedMediaType")
     if endpoint.command is not None or endpoint.query is not None:
         responses["422"] = _ref("ValidationError")
+    if endpoint.name == "rebuild_projection":
+        responses["409"] = _ref("RebuildInProgress")
     responses["500"] = _ref("ServerError")
     responses["503"] = _ref("Unavailable")
     operation["responses"] = responses

@@ -9,7 +9,8 @@ logged, never shown.
 ``title``, ``detail`` and each ``msg`` are written in the language the request asks for
 (``Accept-Language``, ``api/languages.py``: English unless Vietnamese is preferred), said by
 ``Content-Language``; ``code`` and ``type`` never change. Outside the JSON API, a browser
-(``Accept: text/html``) gets the same refusal as a Vietnamese page (``api/web/errors.py``).
+(``Accept: text/html``) gets the same refusal as a Vietnamese page instead (``api/app.py``
+chooses, ``api/web/errors.py`` renders; :func:`what_went_wrong` says what to show).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from starlette.responses import Response
 
 from api import languages
 from api.idempotency import IdempotencyKeyReused
-from api.web import errors as pages
 from ledger.errors import (
     ConcurrencyConflict,
     Duplicate,
@@ -258,8 +258,6 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
     """The one handler that maps every domain refusal to problem+json."""
     assert isinstance(exc, LedgerError)
     status = status_of(exc)
-    if pages.wants_page(request):
-        return pages.error_page(request, status, exc.detail)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
@@ -267,6 +265,26 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
     errors = exc.errors or (FieldProblem(("body",), exc.detail),)  # a 422 always says where
     language = languages.of_request(request)
     return problem_response(status, exc.code, exc.title, exc.detail, errors, headers, language)
+
+
+def _http_detail(exc: HTTPException, phrase: str) -> str:
+    return HTTP_DETAILS.get(exc.status_code) or (
+        exc.detail if exc.detail != phrase else phrase + "."
+    )
+
+
+def what_went_wrong(exc: Exception) -> tuple[int, str, Mapping[str, str] | None]:
+    """The status, the detail and the headers an exception is answered with (by a page
+    outside the JSON API, ``api/web/errors.py``, as by a problem)."""
+    if isinstance(exc, LedgerError):
+        return status_of(exc), exc.detail, None
+    if isinstance(exc, HTTPException):
+        try:
+            phrase = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            phrase = "Error"
+        return exc.status_code, _http_detail(exc, phrase), exc.headers
+    return 500, HTTP_DETAILS[500], None
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -278,17 +296,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
         phrase = "Error"
     code = HTTP_CODES.get(status, phrase.lower().replace(" ", "_").replace("-", "_"))
     title = HTTP_TITLES.get(status) or phrase
-    detail = HTTP_DETAILS.get(status) or (exc.detail if exc.detail != phrase else phrase + ".")
-    if pages.wants_page(request):
-        return pages.error_page(request, status, detail, exc.headers)
+    detail = _http_detail(exc, phrase)
     language = languages.of_request(request)
     return problem_response(status, code, title, detail, headers=exc.headers, language=language)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("Unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
-    if pages.wants_page(request):
-        return pages.error_page(request, 500, HTTP_DETAILS[500])
     language = languages.of_request(request)
     return problem_response(
         500, "internal_error", SERVER_ERROR, HTTP_DETAILS[500], language=language

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from api import languages
 from ledger import catalogue, settings
 from ledger.errors import LedgerError
-from ledger.messages import OR, SEMICOLON, Joined, Message, Terms, ValidationMessage, Verbatim
+from ledger.messages import OR, SEMICOLON, Joined, Message, Terms, ValidationMessage, Verbatim, said
 from ledger.persistence import UnusableDatabaseURL
 
 #: Command fields -> how the user typed them.
@@ -307,7 +307,7 @@ class LedgerGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, CliError):
             raise
         except UnusableDatabaseURL as error:
-            raise UnusableInput(str(error)) from error
+            raise UnusableInput(said(error)) from error
         except Exception as error:
             url = (ctx.obj or {}).get("resolved_url")
             message = explain(error, url)
