@@ -14,6 +14,7 @@ from pydantic import Field
 from api.answers import Out
 from api.read_side import ReadSide
 from ledger.errors import NotFound
+from ledger.messages import Message
 from projections.claims import Claim
 from projections.projector import Projector
 
@@ -68,7 +69,7 @@ def start_rebuild(read_side: ReadSide, path: Mapping[str, Any], _: Any, __: Any)
     projector = read_side.projector
     name = str(path["name"])
     if name not in projector.classes:
-        raise NotFound(f"No projection named {name!r}.")
+        raise NotFound(Message("No projection named {name!r}.", name=name))
     claim = projector.claim_rebuild(name)
     try:
         threading.Thread(

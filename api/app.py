@@ -22,11 +22,12 @@ from __future__ import annotations
 import contextlib
 import decimal
 import json
+import logging
 import math
 import secrets
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -45,17 +46,19 @@ from api.endpoints import HTML, Download, Endpoint
 from api.idempotency import MAX_KEY_LENGTH, Answer, request_hash, run_once
 from api.problems import (
     PayloadTooLarge,
+    UnsupportedMediaType,
     describe,
     encode_json,
     field_problems,
     http_error,
     invalid,
     ledger_error,
-    payload_too_large,
     server_error,
+    what_went_wrong,
 )
 from api.read_side import ReadSide
 from api.routes import ENDPOINTS
+from api.web import errors as error_pages
 from api.web import pages, session
 from api.web.security import SecurityHeaders
 from ledger import settings
@@ -68,11 +71,16 @@ from ledger.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from ledger.messages import Message, Terms, ValidationMessage
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
 from projections.replay import keep_snapshots
 
 MAX_BODY_BYTES = 1024 * 1024
+#: a field the body may not hold (the path's ids, ``command_id``): pydantic's own words
+EXTRA_INPUT = ValidationMessage(
+    {"type": "extra_forbidden", "msg": "Extra inputs are not permitted"}
+)
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -107,16 +115,36 @@ def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
         ],
         lifespan=_lifespan(read_side, follow),
         exception_handlers={
-            LedgerError: ledger_error,
-            HTTPException: http_error,
-            PayloadTooLarge: payload_too_large,
-            Exception: server_error,
+            LedgerError: _for_browsers(ledger_error),
+            HTTPException: _for_browsers(http_error),
+            Exception: _for_browsers(server_error),
         },
     )
     app.router.redirect_slashes = False
     app.state.ledger = ledger
     app.state.read_side = read_side
     return app
+
+
+log = logging.getLogger("api")
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _for_browsers(handler: Handler) -> Handler:
+    """``handler`` (a problem+json answer), except for a browser's request outside the JSON
+    API, which gets the same refusal or failure as a Vietnamese page (``api/web/errors.py``)."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if not error_pages.wants_page(request):
+            return await handler(request, exc)
+        status, detail, headers = what_went_wrong(exc)
+        if status == 500:
+            log.error(
+                "Unexpected error answering %s %s", request.method, request.url.path, exc_info=exc
+            )
+        return error_pages.error_page(request, status, detail, headers)
+
+    return answer
 
 
 def worker_threads(ledger: Ledger) -> int | None:
@@ -173,7 +201,7 @@ def _dispatcher(read_side: ReadSide, methods: Mapping[str, Endpoint]) -> Any:
             if endpoint.command is not None:
                 return await _run_command(read_side.ledger, endpoint, request)
             return await _run_query(read_side, endpoint, request)
-        except (LedgerError, HTTPException, PayloadTooLarge):
+        except (LedgerError, HTTPException):
             raise  # answered by their exception handlers
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read an answer
@@ -195,7 +223,13 @@ async def _run_query(read_side: ReadSide, endpoint: Endpoint, request: Request) 
         actor = await _authenticate(ledger, request)
         if endpoint.roles is not None and actor.role not in endpoint.roles:
             needs = ", ".join(sorted(endpoint.roles))
-            raise Forbidden(f"The role '{actor.role}' may not read this; it needs {needs}.")
+            raise Forbidden(
+                Message(
+                    "The role '{role}' may not read this; it needs {needs}.",
+                    role=actor.role,
+                    needs=needs,
+                )
+            )
     params = _parse_query(endpoint.query, request) if endpoint.query else None
     assert endpoint.read is not None
     read, path = endpoint.read, dict(request.path_params)
@@ -267,7 +301,9 @@ async def _authenticate(ledger: Ledger, request: Request) -> Actor:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Sign in: send the header 'Authorization: Bearer <your token>'.")
+        raise Unauthorized(
+            Message("Sign in: send the header 'Authorization: Bearer <your token>'.")
+        )
     return await run_in_threadpool(ledger.read, lambda: ledger.authenticate(token))
 
 
@@ -277,20 +313,29 @@ def _require_json(request: Request) -> None:
     given = request.headers.get("content-type", "")
     media_type, *parameters = given.split(";")
     if media_type.strip().lower() != JSON_MEDIA_TYPE:
-        said = f"'{given.strip()}'" if given.strip() else "no Content-Type"
-        raise HTTPException(
-            415,
-            f"The body must be JSON sent with 'Content-Type: {JSON_MEDIA_TYPE}'; this request "
-            f"has {said}.",
+        said = (
+            Message("'{given}'", given=given.strip())
+            if given.strip()
+            else Message("no Content-Type")
+        )
+        raise UnsupportedMediaType(
+            Message(
+                "The body must be JSON sent with 'Content-Type: {json}'; this request has {said}.",
+                json=JSON_MEDIA_TYPE,
+                said=said,
+            )
         )
     for parameter in parameters:
         name, _, value = parameter.partition("=")
         charset = value.strip().strip('"').lower()
         if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
-            raise HTTPException(
-                415,
-                f"JSON is read as UTF-8: send '{JSON_MEDIA_TYPE}' or "
-                f"'{JSON_MEDIA_TYPE}; charset=utf-8', not charset {value.strip()}.",
+            raise UnsupportedMediaType(
+                Message(
+                    "JSON is read as UTF-8: send '{json}' or '{json}; charset=utf-8', not "
+                    "charset {charset}.",
+                    json=JSON_MEDIA_TYPE,
+                    charset=value.strip(),
+                )
             )
 
 
@@ -300,14 +345,23 @@ def _idempotency_key(request: Request) -> str | None:
         return None
     if not key.strip():
         raise invalid(
-            "The Idempotency-Key header is empty: send a key of 1 to "
-            f"{MAX_KEY_LENGTH} characters, or no header at all.",
-            (("header", "Idempotency-Key"), "empty: give a key, or leave the header out"),
+            Message(
+                "The Idempotency-Key header is empty: send a key of 1 to {most} characters, or "
+                "no header at all.",
+                most=MAX_KEY_LENGTH,
+            ),
+            (("header", "Idempotency-Key"), Message("empty: give a key, or leave the header out")),
         )
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise invalid(
-            f"The Idempotency-Key header must be at most {MAX_KEY_LENGTH} printable characters.",
-            (("header", "Idempotency-Key"), f"at most {MAX_KEY_LENGTH} printable characters"),
+            Message(
+                "The Idempotency-Key header must be at most {most} printable characters.",
+                most=MAX_KEY_LENGTH,
+            ),
+            (
+                ("header", "Idempotency-Key"),
+                Message("at most {most} printable characters", most=MAX_KEY_LENGTH),
+            ),
         )
     return key
 
@@ -327,7 +381,7 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise ValueError(Message("{name} is not a number JSON allows", name=name))
 
 
 def _json_number(text: str) -> float | int:
@@ -336,7 +390,7 @@ def _json_number(text: str) -> float | int:
     anything else a float, refused where an integer is due."""
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text} is too large a number")
+        raise ValueError(Message("{text} is too large a number", text=text))
     exact = decimal.Decimal(text)
     if exact == exact.to_integral_value():
         return int(exact)
@@ -347,7 +401,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in pairs:
         if name in result:
-            raise ValueError(f"the key {name!r} is given twice")
+            raise ValueError(Message("the key {name!r} is given twice", name=name))
         result[name] = value
     return result
 
@@ -362,33 +416,69 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
             object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        msg = f"not valid JSON: {error.msg} at {where}"
-        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+        msg = Message(
+            "not valid JSON: {reason} at line {line} column {column}",
+            reason=JSON_ERRORS(error.msg),
+            line=error.lineno,
+            column=error.colno,
+        )
+        raise _not_json(msg) from None
     except (ValueError, RecursionError) as error:  # NaN, Infinity, duplicates, bad UTF-8, …
-        msg = f"not valid JSON: {error}" if isinstance(error, ValueError) else "nested too deeply"
-        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+        msg = (
+            Message("not valid JSON: {reason}", reason=_reason(error))
+            if isinstance(error, ValueError)
+            else Message("nested too deeply")
+        )
+        raise _not_json(msg) from None
     try:
         encode_json(body)
     except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800" is no text
-        msg = "not valid JSON: a string holds an unpaired UTF-16 surrogate"
-        raise invalid(f"The request body is {msg}.", (("body",), msg)) from None
+        raise _not_json(
+            Message("not valid JSON: a string holds an unpaired UTF-16 surrogate")
+        ) from None
     if not isinstance(body, dict):
         raise invalid(
-            "The request body must be a JSON object.", (("body",), "must be a JSON object")
+            Message("The request body must be a JSON object."),
+            (("body",), Message("must be a JSON object")),
         )
     return body
+
+
+#: what Python's JSON decoder says is wrong (``json.JSONDecodeError.msg``), as a refusal
+#: names it
+JSON_ERRORS = Terms(
+    "JSON error",
+    (
+        "Expecting value",
+        "Expecting property name enclosed in double quotes",
+        "Expecting ':' delimiter",
+        "Expecting ',' delimiter",
+        "Extra data",
+        "Unterminated string starting at",
+        "Invalid control character at",
+        "Invalid \\escape",
+        "Invalid \\uXXXX escape",
+        "Unexpected UTF-8 BOM (decode using utf-8-sig)",
+    ),
+)
+
+
+def _reason(error: ValueError) -> object:
+    """What a ``ValueError`` of the JSON decoding says: ours (a :class:`Message`) or
+    Python's (bad UTF-8: English only)."""
+    said = error.args[0] if error.args else ""
+    return said if isinstance(said, Message) else str(error)
+
+
+def _not_json(msg: Message) -> ValidationFailed:
+    return invalid(Message("The request body is {msg}.", msg=msg), (("body",), msg))
 
 
 def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mapping[str, Any]) -> Any:
     """The command: the body's fields plus the ids of the path, validated in JSON mode."""
     assert endpoint.command is not None
     reserved = {*endpoint.path_params, "command_id"}
-    problems = [
-        FieldProblem(("body", name), "Extra inputs are not permitted")
-        for name in body
-        if name in reserved
-    ]
+    problems = [FieldProblem(("body", name), EXTRA_INPUT) for name in body if name in reserved]
     merged = {name: value for name, value in body.items() if name not in reserved}
     # ids as their text; a number (a year, ``{budget_year:int}``) as a number
     merged.update({name: v if isinstance(v, int) else str(v) for name, v in path_params.items()})
@@ -408,18 +498,21 @@ def _build_command(endpoint: Endpoint, body: dict[str, Any], path_params: Mappin
 
 def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
     problems = [
-        FieldProblem(("query", name), "given more than once")
+        FieldProblem(("query", name), Message("given more than once"))
         for name in set(request.query_params)
         if len(request.query_params.getlist(name)) > 1
     ]
     problems += [
-        FieldProblem(("query", name), "the NUL character (U+0000) is not allowed")
+        FieldProblem(("query", name), Message("the NUL character (U+0000) is not allowed"))
         for name, value in request.query_params.items()
         if "\x00" in value  # no database text can hold it
     ]
     # a field with an alias (``from``) is named by its alias only, never by its Python name
     problems += [
-        FieldProblem(("query", name), f"unknown parameter; did you mean {field.alias!r}?")
+        FieldProblem(
+            ("query", name),
+            Message("unknown parameter; did you mean {alias!r}?", alias=field.alias),
+        )
         for name, field in model.model_fields.items()
         if field.alias is not None and field.alias != name and name in request.query_params
     ]

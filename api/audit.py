@@ -16,6 +16,7 @@ from api.answers import Out
 from api.read_side import ReadSide
 from ledger import checkpoint as cp
 from ledger.errors import NotFound, ValidationFailed
+from ledger.messages import Message
 from projections import checkpoints
 from projections import merkle as tree
 from projections.merkle import NAME as TREE
@@ -120,7 +121,11 @@ def _tree_of_at_least(projector: Projector, size: int) -> None:
     that a hole not recorded keeps the tree from (503 ``log_has_hole``)."""
     head = projector.head()
     if size > head:
-        raise NotFound(f"The log holds {head:,} events; there is no tree of {size:,}.")
+        raise NotFound(
+            Message(
+                "The log holds {head:,} events; there is no tree of {size:,}.", head=head, size=size
+            )
+        )
     checkpoints.reach(projector, size)
 
 
@@ -128,10 +133,20 @@ def inclusion_proof(read_side: ReadSide, _: Any, q: InclusionQuery, __: Any) -> 
     projector = read_side.projector
     size = q.tree_size if q.tree_size is not None else max(projector.head(), 1)
     if q.tree_size is None and q.position > size:
-        raise NotFound(f"The log holds {size:,} events; there is no event at {q.position:,}.")
+        raise NotFound(
+            Message(
+                "The log holds {size:,} events; there is no event at {position:,}.",
+                size=size,
+                position=q.position,
+            )
+        )
     if q.position > size:
         raise ValidationFailed(
-            f"position {q.position:,} is not in a tree of {size:,} events (tree_size)"
+            Message(
+                "position {position:,} is not in a tree of {size:,} events (tree_size)",
+                position=q.position,
+                size=size,
+            )
         )
     _tree_of_at_least(projector, size)
     with projector.reading(TREE) as (connection, tables, _held):
@@ -147,7 +162,13 @@ def inclusion_proof(read_side: ReadSide, _: Any, q: InclusionQuery, __: Any) -> 
 
 def consistency_proof(read_side: ReadSide, _: Any, q: ConsistencyQuery, __: Any) -> dict[str, Any]:
     if q.first > q.second:
-        raise ValidationFailed(f"first ({q.first:,}) must not be larger than second ({q.second:,})")
+        raise ValidationFailed(
+            Message(
+                "first ({first:,}) must not be larger than second ({second:,})",
+                first=q.first,
+                second=q.second,
+            )
+        )
     projector = read_side.projector
     _tree_of_at_least(projector, q.second)
     with projector.reading(TREE) as (connection, tables, _held):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from api.reference import Answer, Field, Model, Operation, Piece, Reference, read
+from ledger.messages import Message
 
 #: where the contract is kept, from the repository's root
 PATH = Path("docs") / "api.md"
@@ -211,5 +212,12 @@ def update(text: str, document: Mapping[str, Any]) -> str:
     head, begin, rest = text.partition(BEGIN)
     _, end, tail = rest.partition(END)
     if not begin or not end:
-        raise Unmarked(f"{PATH} lacks the lines {BEGIN!r} and {END!r} around its generated part")
+        raise Unmarked(
+            Message(
+                "{path} lacks the lines {begin!r} and {end!r} around its generated part",
+                path=PATH,
+                begin=BEGIN,
+                end=END,
+            )
+        )
     return f"{head}{BEGIN}\n\n{markdown(document)}\n{END}{tail}"

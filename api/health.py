@@ -20,6 +20,7 @@ from pydantic import Field
 from api.answers import Out
 from api.read_side import ReadSide
 from ledger.errors import LedgerError
+from ledger.messages import SEMICOLON, Joined, Message
 from projections.health import ready_max_lag
 
 #: worker states that mean it is not doing its work
@@ -28,9 +29,9 @@ FAILING = ("retrying", "dead")
 
 class NotReady(LedgerError):
     code = "not_ready"
-    title = "Not ready to serve current answers"
+    title = Message("Not ready to serve current answers")
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: Message) -> None:
         super().__init__(detail)
         self.retry_after = 5
 
@@ -104,19 +105,28 @@ def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
 
 def ready(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     ledger, projector = read_side.ledger, read_side.projector
-    reasons = []
+    reasons: list[Message] = []
     follower = projector.follower.as_json()
     if follower["state"] == "dead":
-        reasons.append(f"the live projections have stopped ({follower['last_error']})")
+        reasons.append(
+            Message("the live projections have stopped ({error})", error=follower["last_error"])
+        )
     elif follower["state"] == "retrying":
-        reasons.append(f"the live projections cannot go on ({follower['last_error']})")
+        reasons.append(
+            Message("the live projections cannot go on ({error})", error=follower["last_error"])
+        )
     bound = ready_max_lag()
     statuses = projector.status()
     reasons += [
-        f"{s.name} is {s.lag:,} events behind the log (more than {bound:,})"
+        Message(
+            "{name} is {lag:,} events behind the log (more than {bound:,})",
+            name=s.name,
+            lag=s.lag,
+            bound=bound,
+        )
         for s in statuses
         if s.lag > bound
     ]
     if reasons:
-        raise NotReady("Not ready: " + "; ".join(reasons) + ".")
+        raise NotReady(Message("Not ready: {reasons}.", reasons=Joined(reasons, SEMICOLON)))
     return {"ready": True, "position": ledger.position()}

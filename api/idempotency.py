@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 
 from ledger.errors import LedgerError
+from ledger.messages import Message
 from ledger.service import Ledger
 
 MAX_KEY_LENGTH = 200
@@ -41,7 +42,7 @@ class IdempotencyKeyReused(LedgerError):
     """The same Idempotency-Key was sent with a different request."""
 
     code = "idempotency_key_reused"
-    title = "Idempotency key reused"
+    title = Message("Idempotency key reused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,10 @@ def run_once(
             if row is not None:
                 if row.request_hash != fingerprint:
                     raise IdempotencyKeyReused(
-                        "This Idempotency-Key was already used for a different request; "
-                        "use a new key for a new request."
+                        Message(
+                            "This Idempotency-Key was already used for a different request; "
+                            "use a new key for a new request."
+                        )
                     )
                 stored = row.response.encode()
                 return Answer(row.status_code, stored, stored, replayed=True)

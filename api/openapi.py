@@ -32,6 +32,7 @@ from ledger import commands as c
 from ledger.checkpoint import KeyProblem
 from ledger.enterprise import CORRECTABLE
 from ledger.errors import LedgerError, StorageFailed
+from ledger.messages import LANGUAGES
 from ledger.user import CHANGEABLE
 
 REF = "#/components/schemas/{model}"
@@ -111,14 +112,30 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
 }
 
 
+#: the language of a problem's texts (``api/languages.py``): asked for, and said
+ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "`vi` (or `vi-VN`, `vi;q=0.9, en;q=0.8`): a problem's `title`, `detail` "
+    "and `errors[].msg` in Vietnamese; English otherwise (`Content-Language` says which).",
+    "schema": {"type": "string"},
+}
+CONTENT_LANGUAGE = {
+    "schema": {
+        "type": "string",
+        "enum": list(LANGUAGES),
+        "description": "the language of the problem's texts (see `Accept-Language`)",
+    }
+}
+
+
 def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {
+    return {
         "description": description,
+        "headers": {"Content-Language": CONTENT_LANGUAGE, **(headers or {})},
         "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
-    if headers:
-        answer["headers"] = headers
-    return answer
 
 
 PROBLEM_RESPONSES: dict[str, Any] = {
@@ -139,6 +156,10 @@ PROBLEM_RESPONSES: dict[str, Any] = {
         "`insufficient_budget`, `rule_violation`, `period_closed`, `duplicate`, "
         "`idempotency_key_reused`, `concurrency_conflict` (safe to retry), `admin_lockout` (an "
         "admin revoking its own access, or the last active admin's). Nothing was written."
+    ),
+    "RebuildInProgress": _problem(
+        "`rebuild_in_progress`: a rebuild of this projection is running already (in this "
+        "process or another); nothing was started."
     ),
     "PayloadTooLarge": _problem("`payload_too_large`: the body is over 1 MiB."),
     "UnsupportedMediaType": _problem(
@@ -448,14 +469,14 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query, today)
+    parameters.append(ACCEPT_LANGUAGE)
     if endpoint.command is not None:
         parameters.append(IDEMPOTENCY_KEY)
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _body_schema(endpoint, schemas, today)}},
         }
-    if parameters:
-        operation["parameters"] = parameters
+    operation["parameters"] = parameters
     responses: dict[str, Any] = {
         str(endpoint.status): {
             "description": "Created" if endpoint.status == 201 else "OK",
@@ -479,6 +500,8 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any], today: dt.date) -> d
         responses["415"] = _ref("UnsupportedMediaType")
     if endpoint.command is not None or endpoint.query is not None:
         responses["422"] = _ref("ValidationError")
+    if endpoint.name == "rebuild_projection":
+        responses["409"] = _ref("RebuildInProgress")
     responses["500"] = _ref("ServerError")
     responses["503"] = _ref("Unavailable")
     operation["responses"] = responses

@@ -5,6 +5,12 @@
 HTTP layer's own refusals (bad JSON, a body too large, an unknown route, a wrong method)
 use the same shape, and anything unexpected becomes a generic 500 whose traceback is
 logged, never shown.
+
+``title``, ``detail`` and each ``msg`` are written in the language the request asks for
+(``Accept-Language``, ``api/languages.py``: English unless Vietnamese is preferred), said by
+``Content-Language``; ``code`` and ``type`` never change. Outside the JSON API, a browser
+(``Accept: text/html``) gets the same refusal as a Vietnamese page instead (``api/app.py``
+chooses, ``api/web/errors.py`` renders; :func:`what_went_wrong` says what to show).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api import languages
 from api.idempotency import IdempotencyKeyReused
 from ledger.errors import (
     ConcurrencyConflict,
@@ -40,8 +47,12 @@ from ledger.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from ledger.messages import Language, Message, Terms, ValidationMessage, render
 
 log = logging.getLogger("api")
+
+#: the part of a request a problem is in, when no field is named (``loc[0]``)
+REQUEST_PART = Terms("request part", ("body", "query", "path", "header"))
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:nscl-ledger:problem:"
@@ -56,6 +67,8 @@ STATUS_OF_CODE: dict[str, int] = {
     "forbidden": 403,
     "separation_of_duties": 403,
     "not_found": 404,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
     "invalid_transition": 409,
     "exceeds_requested": 409,
     "exceeds_approved": 409,
@@ -112,11 +125,24 @@ HTTP_CODES = {
     500: "internal_error",
 }
 
-HTTP_DETAILS = {
-    404: "There is nothing at this address.",
-    405: "This address does not accept that method.",
-    500: "Something went wrong on the server; nothing you sent caused it. Please try again.",
+#: the titles of those answers: HTTP's reason phrases (``http.HTTPStatus``)
+HTTP_TITLES = {
+    400: Message("Bad Request"),
+    404: Message("Not Found"),
+    405: Message("Method Not Allowed"),
+    413: Message("Request Entity Too Large"),
+    415: Message("Unsupported Media Type"),
+    500: Message("Internal Server Error"),
 }
+
+HTTP_DETAILS = {
+    404: Message("There is nothing at this address."),
+    405: Message("This address does not accept that method."),
+    500: Message(
+        "Something went wrong on the server; nothing you sent caused it. Please try again."
+    ),
+}
+SERVER_ERROR = Message("Internal server error")
 
 
 def encode_json(content: Any) -> bytes:
@@ -125,17 +151,23 @@ def encode_json(content: Any) -> bytes:
 
 
 def problem_body(
-    status: int, code: str, title: str, detail: str, errors: Iterable[FieldProblem] = ()
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Iterable[FieldProblem] = (),
+    language: Language = "en",
 ) -> dict[str, Any]:
+    """The problem's JSON, its texts written in ``language``."""
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,
-        "title": title,
+        "title": render(title, language),
         "status": status,
-        "detail": detail,
+        "detail": render(detail, language),
         "code": code,
     }
     if status == 422:
-        body["errors"] = [{"loc": list(e.loc), "msg": e.msg} for e in errors]
+        body["errors"] = [{"loc": list(e.loc), "msg": render(e.msg, language)} for e in errors]
     return body
 
 
@@ -146,25 +178,39 @@ def problem_response(
     detail: str,
     errors: Iterable[FieldProblem] = (),
     headers: Mapping[str, str] | None = None,
+    language: Language = "en",
 ) -> Response:
     return Response(
-        encode_json(problem_body(status, code, title, detail, errors)),
+        encode_json(problem_body(status, code, title, detail, errors, language)),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=dict(headers or {}),
+        headers={**(headers or {}), "Content-Language": language, "Vary": "Accept-Language"},
     )
 
 
-class PayloadTooLarge(Exception):
+class PayloadTooLarge(LedgerError):
     """The request body passed the size limit (answered 413)."""
 
+    code = "payload_too_large"
+    title = Message("Request body too large")
+
     def __init__(self, limit: int) -> None:
-        size = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit} bytes"
-        super().__init__(f"The request body is larger than {size}.")
-        self.detail = str(self)
+        size = (
+            Message("{size} MiB", size=limit // 2**20)
+            if limit % 2**20 == 0
+            else Message("{size} bytes", size=limit)
+        )
+        super().__init__(Message("The request body is larger than {size}.", size=size))
 
 
-def invalid(detail: str, *problems: tuple[Sequence[str | int], str]) -> ValidationFailed:
+class UnsupportedMediaType(LedgerError):
+    """A command's body that is not said to be JSON (answered 415, nothing read)."""
+
+    code = "unsupported_media_type"
+    title = HTTP_TITLES[415]
+
+
+def invalid(detail: Message, *problems: tuple[Sequence[str | int], Message]) -> ValidationFailed:
     """A ``validation_error`` naming the fields at fault (``loc`` as pydantic writes it)."""
     return ValidationFailed(
         detail, errors=tuple(FieldProblem(tuple(loc), msg) for loc, msg in problems)
@@ -172,24 +218,37 @@ def invalid(detail: str, *problems: tuple[Sequence[str | int], str]) -> Validati
 
 
 def field_problems(error: ValidationError, prefix: str) -> list[FieldProblem]:
-    """Pydantic's errors as plain ``loc``/``msg`` pairs (never its ``ctx`` or ``input``)."""
+    """Pydantic's errors as ``loc``/``msg`` pairs (never its ``input``): each ``msg`` is
+    pydantic's in English, and translated by its ``type`` and ``ctx``
+    (:class:`~ledger.messages.ValidationMessage`)."""
     return [
         FieldProblem(
-            (prefix, *(p if isinstance(p, int) else str(p) for p in e["loc"])), str(e["msg"])
+            (prefix, *(p if isinstance(p, int) else str(p) for p in e["loc"])), ValidationMessage(e)
         )
-        for e in error.errors(include_url=False, include_context=False, include_input=False)
+        for e in error.errors(include_url=False, include_context=True, include_input=False)
     ]
 
 
-def describe(problems: Sequence[FieldProblem]) -> str:
+def describe(problems: Sequence[FieldProblem]) -> Message:
     """One sentence a clerk understands, naming the first field at fault."""
     if not problems:
-        return "The request is not valid."
+        return Message("The request is not valid.")
     first = problems[0]
     field = ".".join(str(p) for p in first.loc[1:])
-    where = f"Field {field}" if field else f"The request {first.loc[0]}"
-    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return f"{where}: {first.msg}{more if len(problems) > 1 else ''}."
+    where = (
+        Message("Field {field}", field=field)
+        if field
+        else Message("The request {part}", part=REQUEST_PART(str(first.loc[0])))
+    )
+    others = len(problems) - 1
+    more = (
+        ""
+        if others == 0
+        else Message(" (and {others} more problem)", others=others)
+        if others == 1
+        else Message(" (and {others} more problems)", others=others)
+    )
+    return Message("{where}: {msg}{more}.", where=where, msg=first.msg, more=more)
 
 
 # -- exception handlers --------------------------------------------------------------------
@@ -204,7 +263,28 @@ async def ledger_error(request: Request, exc: Exception) -> Response:
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     errors = exc.errors or (FieldProblem(("body",), exc.detail),)  # a 422 always says where
-    return problem_response(status, exc.code, exc.title, exc.detail, errors, headers)
+    language = languages.of_request(request)
+    return problem_response(status, exc.code, exc.title, exc.detail, errors, headers, language)
+
+
+def _http_detail(exc: HTTPException, phrase: str) -> str:
+    return HTTP_DETAILS.get(exc.status_code) or (
+        exc.detail if exc.detail != phrase else phrase + "."
+    )
+
+
+def what_went_wrong(exc: Exception) -> tuple[int, str, Mapping[str, str] | None]:
+    """The status, the detail and the headers an exception is answered with (by a page
+    outside the JSON API, ``api/web/errors.py``, as by a problem)."""
+    if isinstance(exc, LedgerError):
+        return status_of(exc), exc.detail, None
+    if isinstance(exc, HTTPException):
+        try:
+            phrase = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            phrase = "Error"
+        return exc.status_code, _http_detail(exc, phrase), exc.headers
+    return 500, HTTP_DETAILS[500], None
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -215,15 +295,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
     except ValueError:
         phrase = "Error"
     code = HTTP_CODES.get(status, phrase.lower().replace(" ", "_").replace("-", "_"))
-    detail = HTTP_DETAILS.get(status) or (exc.detail if exc.detail != phrase else phrase + ".")
-    return problem_response(status, code, phrase, detail, headers=exc.headers)
-
-
-async def payload_too_large(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PayloadTooLarge)
-    return problem_response(413, "payload_too_large", "Request body too large", exc.detail)
+    title = HTTP_TITLES.get(status) or phrase
+    detail = _http_detail(exc, phrase)
+    language = languages.of_request(request)
+    return problem_response(status, code, title, detail, headers=exc.headers, language=language)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("Unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal_error", "Internal server error", HTTP_DETAILS[500])
+    language = languages.of_request(request)
+    return problem_response(
+        500, "internal_error", SERVER_ERROR, HTTP_DETAILS[500], language=language
+    )

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from api.read_side import ReadSide
 from ledger.errors import NotFound
+from ledger.vocabulary import not_found
 from projections import registers
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ def application(side: ReadSide, path: Any, _: Any, __: Any) -> dict[str, Any]:
     def read(connection: Any, tables: Any) -> dict[str, Any]:
         found = registers.application(connection, tables, application_id)
         if found is None:
-            raise NotFound(f"No application with id {application_id}.")
+            raise NotFound(not_found("application", application_id))
         return found
 
     return _registered(

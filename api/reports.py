@@ -36,8 +36,16 @@ from pydantic.json_schema import SkipJsonSchema
 from api import workbooks
 from api.read_side import ReadSide
 from ledger.access import Actor, may_read_personnel
-from ledger.commands import BudgetYear, ChannelCode, DepartmentCode, ProjectCode, SourceCode
+from ledger.commands import (
+    GIVE_A_DATE,
+    BudgetYear,
+    ChannelCode,
+    DepartmentCode,
+    ProjectCode,
+    SourceCode,
+)
 from ledger.errors import FieldProblem, ValidationFailed
+from ledger.messages import SEMICOLON, Joined, Message, Terms, ValidationMessage
 from ledger.service import Ledger
 from ledger.support_application import STATUSES
 from projections import (
@@ -63,6 +71,18 @@ READ_YOUR_WRITES_WAIT = 2.0
 
 # -- query parameters ------------------------------------------------------------------------
 
+#: what Python says of a date or time that does not exist, as a refusal names it
+PYTHON_DATES = Terms(
+    "date error",
+    (
+        "day is out of range for month",
+        "month must be in 1..12",
+        "hour must be in 0..23",
+        "minute must be in 0..59",
+        "second must be in 0..59",
+    ),
+)
+
 _POSITION = r"0*[1-9][0-9]*"
 _ZONE = r"[Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]"
 _TIME = (
@@ -79,27 +99,31 @@ def known_at_value(value: Any) -> int | dt.datetime:
         position = value
     elif isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("a time needs its time zone (Z for UTC)")
+            raise ValueError(Message("a time needs its time zone (Z for UTC)"))
         return value.astimezone(dt.UTC)
     elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
         position = int(value)
     elif isinstance(value, str) and (found := re.fullmatch(f"{_TIME}(?P<zone>{_ZONE})?", value)):
         if found["zone"] is None:
             raise ValueError(
-                "a time needs its time zone: add Z for UTC, as in 2026-11-25T10:00:00Z"
+                Message("a time needs its time zone: add Z for UTC, as in 2026-11-25T10:00:00Z")
             )
         try:
             moment = dt.datetime.fromisoformat(value.upper())
         except ValueError as error:
-            raise ValueError(f"not a valid time ({error})") from None
+            raise ValueError(
+                Message("not a valid time ({reason})", reason=PYTHON_DATES(str(error)))
+            ) from None
         return moment.astimezone(dt.UTC)
     else:
         raise ValueError(
-            "give a time with its zone (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a position "
-            "(a whole number from 1)"
+            Message(
+                "give a time with its zone (ISO 8601, e.g. 2026-11-25T10:00:00Z) or a position "
+                "(a whole number from 1)"
+            )
         )
     if position < 1:
-        raise ValueError("a position is a whole number from 1")
+        raise ValueError(Message("a position is a whole number from 1"))
     return position
 
 
@@ -108,11 +132,13 @@ def as_of_value(value: Any) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if not isinstance(value, str) or not re.fullmatch(_DATE, value):
-        raise ValueError("give a date as YYYY-MM-DD")
+        raise ValueError(GIVE_A_DATE)
     try:
         return dt.date.fromisoformat(value)
     except ValueError as error:
-        raise ValueError(f"not a valid date ({error})") from None
+        raise ValueError(
+            Message("not a valid date ({reason})", reason=PYTHON_DATES(str(error)))
+        ) from None
 
 
 KnownAt = Annotated[
@@ -260,10 +286,11 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def refuse(name: str, message: str) -> ValidationFailed:
+def refuse(name: str, message: Message) -> ValidationFailed:
     """A ``validation_error`` (422) naming the query parameter ``name``."""
     return ValidationFailed(
-        f"Field {name}: {message}.", errors=(FieldProblem(("query", name), message),)
+        Message("Field {name}: {message}.", name=name, message=message),
+        errors=(FieldProblem(("query", name), message),),
     )
 
 
@@ -279,14 +306,23 @@ def resolve_view(
     head = ledger.position()
     if isinstance(as_known_at, dt.datetime):
         if as_known_at > dt.datetime.now(dt.UTC):
-            raise refuse("as_known_at", f"{utc_text(as_known_at)} is in the future")
+            raise refuse(
+                "as_known_at", Message("{moment} is in the future", moment=utc_text(as_known_at))
+            )
         if replays is not None:
             position = replays.position_known_at(ledger, as_known_at)
         else:
             position = position_known_at(ledger, as_known_at)
     elif as_known_at is not None:
         if as_known_at > head:
-            raise refuse("as_known_at", f"position {as_known_at} is beyond the log's last ({head})")
+            raise refuse(
+                "as_known_at",
+                Message(
+                    "position {position} is beyond the log's last ({head})",
+                    position=as_known_at,
+                    head=head,
+                ),
+            )
         position = whole_command_end(ledger, as_known_at)
     else:
         position = head
@@ -339,8 +375,10 @@ def _read_past(read_side: ReadSide, name: str, q: ViewQuery, read: Body) -> dict
     if q.min_position is not None:
         raise refuse(
             "min_position",
-            "not with as_known_at or as_of: it waits for the live report, a past view is "
-            "replayed from the log",
+            Message(
+                "not with as_known_at or as_of: it waits for the live report, a past view is "
+                "replayed from the log"
+            ),
         )
     ledger, replays = read_side.ledger, read_side.replays
     view = resolve_view(ledger, q.as_known_at, q.as_of, replays)
@@ -424,7 +462,10 @@ def _applications(q: ApplicationsQuery, _personnel: bool) -> Body:
 
 def _program(q: ProgramQuery, _personnel: bool) -> Body:
     if q.from_ > q.to:
-        raise refuse("to", f"the period ends ({q.to}) before it begins ({q.from_})")
+        raise refuse(
+            "to",
+            Message("the period ends ({to}) before it begins ({begins})", to=q.to, begins=q.from_),
+        )
     return lambda c, t: {
         "period": program.period(q.from_, q.to),
         **program.report(c, t, q.from_, q.to),
@@ -493,15 +534,18 @@ def with_path(q: Any, path: Any) -> Any:
         return q
     twice = sorted(set(path) & q.model_fields_set)
     if twice:
-        raise refuse(twice[0], "it is given in the path, not the query")
+        raise refuse(twice[0], Message("it is given in the path, not the query"))
     given = {**q.model_dump(exclude_unset=True, by_alias=True), **dict(path)}
     try:
         return type(q).model_validate(given)
     except ValidationError as error:
-        problems = tuple(FieldProblem(("path", str(p["loc"][0])), p["msg"]) for p in error.errors())
+        problems = tuple(
+            FieldProblem(("path", str(p["loc"][0])), ValidationMessage(p))
+            for p in error.errors(include_url=False)
+        )
+        said = [Message("Path parameter {name}: {msg}", name=p.loc[1], msg=p.msg) for p in problems]
         raise ValidationFailed(
-            "; ".join(f"Path parameter {p.loc[1]}: {p.msg}" for p in problems) + ".",
-            errors=problems,
+            Message("{problems}.", problems=Joined(said, SEMICOLON)), errors=problems
         ) from None
 
 

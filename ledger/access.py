@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ledger import commands as c
 from ledger.errors import Forbidden
+from ledger.messages import Message, Terms
 
 #: The department that alone may approve support applications (the program's standing body).
 APPROVING_DEPARTMENT = "SKHCN"
@@ -72,6 +73,9 @@ ROLES_OF: dict[type[c.Command], frozenset[str]] = {
 #: command action (``Command.action``) -> roles that may run it
 PERMISSIONS: dict[str, frozenset[str]] = {cmd.action: roles for cmd, roles in ROLES_OF.items()}
 
+#: what each command does, as a refusal names it ("approve application")
+COMMAND = Terms("command", PERMISSIONS, english=lambda action: action.replace("_", " "))
+
 #: Who holds which access (users' names, roles and departments, and why access was revoked)
 #: is personnel data. The roles that may read it: admins, who manage users, and inspectors,
 #: who audit who did what with which access (the access table: they "read everything"; checking
@@ -103,5 +107,11 @@ def require(actor: Actor, action: str) -> None:
     allowed = PERMISSIONS[action]
     if actor.role in allowed:
         return
-    roles = ", ".join(sorted(allowed))
-    raise Forbidden(f"The role '{actor.role}' may not {action.replace('_', ' ')}; needs {roles}.")
+    raise Forbidden(
+        Message(
+            "The role '{role}' may not {action}; needs {roles}.",
+            role=actor.role,
+            action=COMMAND(action),
+            roles=", ".join(sorted(allowed)),
+        )
+    )

@@ -22,6 +22,7 @@ from uuid import UUID, uuid4, uuid5
 
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
 from ledger.errors import InvalidTransition
+from ledger.messages import OR, Message, Terms
 
 COLLECTING = "collecting"
 DRAFTED = "drafted"
@@ -29,6 +30,9 @@ RETURNED = "returned"
 APPRAISED = "appraised"
 APPROVED = "approved"
 STATUSES = (COLLECTING, DRAFTED, RETURNED, APPRAISED, APPROVED)
+#: the stages and the actions as a refusal names them
+STATUS = Terms("estimate status", STATUSES)
+ACTION = Terms("estimate action", ("report needs for", "draft", "appraise", "return", "approve"))
 
 #: a line's key: (project, source, channel)
 LineKey = tuple[str, str, str]
@@ -171,8 +175,14 @@ class AnnualEstimate(LedgerAggregate):
     def _require(self, action: str, allowed: tuple[str, ...]) -> None:
         if self.status not in allowed:
             raise InvalidTransition(
-                f"Cannot {action} the estimate of {self.budget_year}: it is {self.status}; "
-                f"that needs it to be {' or '.join(allowed)}."
+                Message(
+                    "Cannot {action} the estimate of {budget_year}: it is {status}; that needs "
+                    "it to be {allowed}.",
+                    action=ACTION(action),
+                    budget_year=self.budget_year,
+                    status=STATUS(self.status),
+                    allowed=STATUS.of(allowed, OR),
+                )
             )
 
     def report_needs(

@@ -25,6 +25,8 @@ from ledger import catalogue
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
 from ledger.errors import InsufficientBudget
+from ledger.messages import Message
+from ledger.vocabulary import CHANNEL, SOURCE
 
 
 def budget_line_id(
@@ -203,9 +205,19 @@ class BudgetLine(LedgerAggregate):
         return self.assigned + self.carried_in - self.committed - self.cancelled
 
     @property
-    def label(self) -> str:
-        channel = "" if self.channel == catalogue.DEFAULT_CHANNEL else f" ({self.channel})"
-        return f"The {self.source} line{channel} of {self.project} for {self.budget_year}"
+    def label(self) -> Message:
+        channel = (
+            ""
+            if self.channel == catalogue.DEFAULT_CHANNEL
+            else Message(" ({channel})", channel=CHANNEL(self.channel))
+        )
+        return Message(
+            "The {source} line{channel} of {project} for {budget_year}",
+            source=SOURCE(self.source),
+            channel=channel,
+            project=self.project,
+            budget_year=self.budget_year,
+        )
 
     @classmethod
     def assign(
@@ -235,16 +247,25 @@ class BudgetLine(LedgerAggregate):
         """Reduce what is assigned; refused below what is committed (invariant 3)."""
         if amount > self.available:
             raise InsufficientBudget(
-                f"{self.label} has {format_vnd(self.available)} uncommitted; a reduction of "
-                f"{format_vnd(amount)} would leave it below what it has committed."
+                Message(
+                    "{line} has {available} uncommitted; a reduction of {amount} would leave it "
+                    "below what it has committed.",
+                    line=self.label,
+                    available=format_vnd(self.available),
+                    amount=format_vnd(amount),
+                )
             )
         self.trigger_event(self.Reduced, amount=amount, reason=reason, **meta.fields())
 
     def check_room(self, amount: int) -> None:
         if amount > self.available:
             raise InsufficientBudget(
-                f"{self.label} has {format_vnd(self.available)} uncommitted; "
-                f"{format_vnd(amount)} was asked."
+                Message(
+                    "{line} has {available} uncommitted; {amount} was asked.",
+                    line=self.label,
+                    available=format_vnd(self.available),
+                    amount=format_vnd(amount),
+                )
             )
 
     def commit(self, record_id: UUID, amount: int, meta: Meta) -> None:

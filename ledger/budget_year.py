@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
 from ledger.errors import InvalidTransition, PeriodClosed
+from ledger.messages import Message
 
 
 def budget_year_id(budget_year: int) -> UUID:
@@ -81,7 +82,7 @@ class BudgetYear(LedgerAggregate):
 
     def close_again(self, carried_out: int, cancelled: int, meta: Meta) -> None:
         if self.closed:
-            raise InvalidTransition(f"The budget year {self.budget_year} is already closed.")
+            raise InvalidTransition(already_closed(self.budget_year))
         check_closing_date(self.budget_year, meta.effective_date)
         self.trigger_event(
             self.Reclosed, carried_out=carried_out, cancelled=cancelled, **meta.fields()
@@ -89,15 +90,19 @@ class BudgetYear(LedgerAggregate):
 
     def reopen(self, reason: str, meta: Meta) -> None:
         if not self.closed:
-            raise InvalidTransition(f"The budget year {self.budget_year} is not closed.")
+            raise InvalidTransition(not_closed(self.budget_year))
         self.trigger_event(self.Reopened, reason=reason, **meta.fields())
 
-    def check_open(self, what: str) -> None:
+    def check_open(self, what: Message) -> None:
         if self.closed:
             raise PeriodClosed(
-                f"The budget year {self.budget_year} was closed on "
-                f"{_vn_date(self.closed_on)}; {what} cannot be dated in it unless Sở Tài chính "
-                "reopens the year."
+                Message(
+                    "The budget year {budget_year} was closed on {closed_on}; {what} cannot be "
+                    "dated in it unless Sở Tài chính reopens the year.",
+                    budget_year=self.budget_year,
+                    closed_on=_vn_date(self.closed_on),
+                    what=what,
+                )
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -113,9 +118,22 @@ def check_closing_date(budget_year: int, closed_on: dt.date) -> None:
     """A year is closed after it ends: its close is dated in the next year or later."""
     if closed_on.year <= budget_year:
         raise InvalidTransition(
-            f"The budget year {budget_year} can be closed from 01/01/{budget_year + 1}; "
-            f"the close was dated {_vn_date(closed_on)}."
+            Message(
+                "The budget year {budget_year} can be closed from 01/01/{next_year}; the close "
+                "was dated {closed_on}.",
+                budget_year=budget_year,
+                next_year=budget_year + 1,
+                closed_on=_vn_date(closed_on),
+            )
         )
+
+
+def already_closed(budget_year: int) -> Message:
+    return Message("The budget year {budget_year} is already closed.", budget_year=budget_year)
+
+
+def not_closed(budget_year: int) -> Message:
+    return Message("The budget year {budget_year} is not closed.", budget_year=budget_year)
 
 
 def _vn_date(day: dt.date | None) -> str:

@@ -20,18 +20,20 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import Table, select
 
 from ledger import catalogue, commands
-from ledger.access import Actor
+from ledger.access import COMMAND, Actor
 from ledger.base import Meta, Written
 from ledger.budget_line import BUDGET_LINES, BudgetLine, budget_line_id, unpaid_by_record
 from ledger.budget_line import FIGURES as LINE_FIGURES
-from ledger.budget_year import BudgetYear, budget_year_id
+from ledger.budget_year import BudgetYear, already_closed, budget_year_id, not_closed
 from ledger.commands import Command, today
 from ledger.errors import InsufficientBudget, InvalidTransition
+from ledger.messages import Message
 from ledger.program_activity import ProgramActivity
 from ledger.repository import CommittedStateRepository
 from ledger.support_application import SupportApplication
 from ledger.support_rule import RuleVersion, SupportRules, support_rules_id
 from ledger.unit_of_work import attempt
+from ledger.vocabulary import CHANNEL
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -70,7 +72,11 @@ class BudgetDesk:
     def _check_year_open(self, budget_year: int, cmd: Command) -> None:
         year = self._budget_year(budget_year)
         if year is not None:
-            year.check_open(f"{cmd.action.replace('_', ' ')} ({type(cmd).__name__})")
+            year.check_open(
+                Message(
+                    "{action} ({command})", action=COMMAND(cmd.action), command=type(cmd).__name__
+                )
+            )
 
     def _line(
         self, budget_year: int, project: str, channel: str = catalogue.DEFAULT_CHANNEL
@@ -87,9 +93,19 @@ class BudgetDesk:
     ) -> BudgetLine:
         line = self._line(budget_year, project, channel)
         if line is None:
-            of_channel = "" if channel == catalogue.DEFAULT_CHANNEL else f" ({channel})"
+            of_channel = (
+                ""
+                if channel == catalogue.DEFAULT_CHANNEL
+                else Message(" ({channel})", channel=CHANNEL(channel))
+            )
             raise InsufficientBudget(
-                f"No city-budget line{of_channel} has been assigned to {project} for {budget_year}."
+                Message(
+                    "No city-budget line{of_channel} has been assigned to {project} for "
+                    "{budget_year}.",
+                    of_channel=of_channel,
+                    project=project,
+                    budget_year=budget_year,
+                )
             )
         return line
 
@@ -153,7 +169,7 @@ class BudgetDesk:
             meta = self._meta(actor, cmd, cmd.closed_on)
             budget_year = self._budget_year(year)
             if budget_year is not None and budget_year.closed:
-                raise InvalidTransition(f"The budget year {year} is already closed.")
+                raise InvalidTransition(already_closed(year))
             self._check_year_open(year + 1, cmd)  # what is carried over goes there
             changed: dict[UUID, Aggregate] = {}
             following: dict[tuple[str, str], BudgetLine] = {}
@@ -189,7 +205,7 @@ class BudgetDesk:
         def work() -> Written:
             budget_year = self._budget_year(cmd.budget_year)
             if budget_year is None:
-                raise InvalidTransition(f"The budget year {cmd.budget_year} is not closed.")
+                raise InvalidTransition(not_closed(cmd.budget_year))
             budget_year.reopen(cmd.reason, self._meta(actor, cmd, today()))
             return Written(budget_year.id, self._save(budget_year))
 

@@ -33,8 +33,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger import home, settings
 from ledger.errors import LedgerError
+from ledger.messages import Message
 
 ALGORITHM = "Ed25519"
+#: how a checkpoint that is not read from a file is named
+THE_CHECKPOINT = Message("the checkpoint")
 
 
 class KeyProblem(LedgerError):
@@ -42,14 +45,14 @@ class KeyProblem(LedgerError):
     not the caller's input)."""
 
     code = "signing_key_unavailable"
-    title = "Signing key not available"
+    title = Message("Signing key not available")
 
 
 class BadCheckpoint(LedgerError):
     """A checkpoint file or body that is not a well-formed checkpoint."""
 
     code = "validation_error"
-    title = "Invalid checkpoint"
+    title = Message("Invalid checkpoint")
 
 
 def origin() -> str:
@@ -76,9 +79,13 @@ def init_key(path: str | os.PathLike[str] | None = None, url: str | None = None)
     former = _former(path, url)
     if former is not None and not target.exists():
         raise KeyProblem(
-            f"there is a signing key at {former}, where earlier versions kept it: move it to "
-            f"{target} (or set {settings.SIGNING_KEY.name}={former}) instead of making a "
-            "second key"
+            Message(
+                "there is a signing key at {former}, where earlier versions kept it: move it to "
+                "{target} (or set {setting}={former}) instead of making a second key",
+                former=former,
+                target=target,
+                setting=settings.SIGNING_KEY.name,
+            )
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
@@ -88,8 +95,11 @@ def init_key(path: str | os.PathLike[str] | None = None, url: str | None = None)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise KeyProblem(
-            f"{target} already exists; a signing key is never overwritten (move it away "
-            "first if you really mean to replace it)"
+            Message(
+                "{target} already exists; a signing key is never overwritten (move it away "
+                "first if you really mean to replace it)",
+                target=target,
+            )
         ) from None
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
@@ -107,21 +117,37 @@ def load_key(
         former = _former(path, url)
         if former is not None:
             raise KeyProblem(
-                f"no signing key at {source}; there is one at {former}, where earlier versions "
-                f"kept it: move it to {source} (or set {settings.SIGNING_KEY.name}={former})"
+                Message(
+                    "no signing key at {source}; there is one at {former}, where earlier "
+                    "versions kept it: move it to {source} (or set {setting}={former})",
+                    source=source,
+                    former=former,
+                    setting=settings.SIGNING_KEY.name,
+                )
             ) from None
         raise KeyProblem(
-            f"no signing key at {source}: run `ledger keys init` (or set "
-            f"{settings.SIGNING_KEY.name})"
+            Message(
+                "no signing key at {source}: run `ledger keys init` (or set {setting})",
+                source=source,
+                setting=settings.SIGNING_KEY.name,
+            )
         ) from None
     except OSError as error:
-        raise KeyProblem(f"cannot read the signing key {source}: {error.strerror}") from None
+        raise KeyProblem(
+            Message(
+                "cannot read the signing key {source}: {reason}",
+                source=source,
+                reason=error.strerror,
+            )
+        ) from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise KeyProblem(f"{source} is not an unencrypted PEM private key") from None
+        raise KeyProblem(
+            Message("{source} is not an unencrypted PEM private key", source=source)
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyProblem(f"{source} is not an Ed25519 key")
+        raise KeyProblem(Message("{source} is not an Ed25519 key", source=source))
     return key
 
 
@@ -164,21 +190,23 @@ def read_public_key(text: str) -> bytes:
         try:
             text = str(json.loads(text)["public_key"])
         except (ValueError, KeyError, TypeError):
-            raise BadCheckpoint('the public key JSON has no "public_key" field') from None
+            raise BadCheckpoint(Message('the public key JSON has no "public_key" field')) from None
     elif text.startswith("-----BEGIN"):
         try:
             loaded = serialization.load_pem_public_key(text.encode())
         except ValueError:
-            raise BadCheckpoint("the public key PEM cannot be read") from None
+            raise BadCheckpoint(Message("the public key PEM cannot be read")) from None
         if not isinstance(loaded, Ed25519PublicKey):
-            raise BadCheckpoint("the public key is not an Ed25519 key")
+            raise BadCheckpoint(Message("the public key is not an Ed25519 key"))
         return raw_public(loaded)
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise BadCheckpoint("the public key is not base64") from None
+        raise BadCheckpoint(Message("the public key is not base64")) from None
     if len(raw) != 32:
-        raise BadCheckpoint(f"an Ed25519 public key has 32 bytes, not {len(raw)}")
+        raise BadCheckpoint(
+            Message("an Ed25519 public key has 32 bytes, not {size}", size=len(raw))
+        )
     return raw
 
 
@@ -203,28 +231,39 @@ class Checkpoint:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Any, source: str = "the checkpoint") -> Checkpoint:
+    def from_json(cls, data: Any, source: str = THE_CHECKPOINT) -> Checkpoint:
         """A checkpoint read back from JSON, its fields checked and its body matching them."""
         if not isinstance(data, dict):
-            raise BadCheckpoint(f"{source} is not a JSON object")
+            raise BadCheckpoint(Message("{source} is not a JSON object", source=source))
         missing = [name for name in cls.__dataclass_fields__ if name not in data]
         if missing:
-            raise BadCheckpoint(f"{source} lacks {', '.join(missing)}")
+            raise BadCheckpoint(
+                Message("{source} lacks {missing}", source=source, missing=", ".join(missing))
+            )
         size = data["tree_size"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise BadCheckpoint(f"{source}: tree_size must be a whole number ≥ 0")
+            raise BadCheckpoint(
+                Message("{source}: tree_size must be a whole number ≥ 0", source=source)
+            )
         for name in ("root_hash", "origin", "body", "signature", "key_id", "created_at"):
             if not isinstance(data[name], str):
-                raise BadCheckpoint(f"{source}: {name} must be text")
+                raise BadCheckpoint(
+                    Message("{source}: {name} must be text", source=source, name=name)
+                )
         try:
             root = bytes.fromhex(data["root_hash"])
         except ValueError:
-            raise BadCheckpoint(f"{source}: root_hash is not hex") from None
+            raise BadCheckpoint(Message("{source}: root_hash is not hex", source=source)) from None
         if len(root) != 32:
-            raise BadCheckpoint(f"{source}: root_hash must be 32 bytes (64 hex digits)")
+            raise BadCheckpoint(
+                Message("{source}: root_hash must be 32 bytes (64 hex digits)", source=source)
+            )
         if data["body"] != body(data["origin"], size, root):
             raise BadCheckpoint(
-                f"{source}: its body does not say its origin, tree_size and root_hash"
+                Message(
+                    "{source}: its body does not say its origin, tree_size and root_hash",
+                    source=source,
+                )
             )
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
@@ -269,9 +308,11 @@ def read_file(path: str | os.PathLike[str]) -> Checkpoint:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise BadCheckpoint(f"cannot read {path}: {error.strerror}") from None
+        raise BadCheckpoint(
+            Message("cannot read {path}: {reason}", path=path, reason=error.strerror)
+        ) from None
     try:
         data = json.loads(text)
     except ValueError:
-        raise BadCheckpoint(f"{path} is not JSON") from None
+        raise BadCheckpoint(Message("{path} is not JSON", path=path)) from None
     return Checkpoint.from_json(data, str(path))

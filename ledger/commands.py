@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from ledger import catalogue
+from ledger.messages import Message, Terms
 
 #: Money is an integer number of đồng. Anything above this is a typing mistake, not a grant.
 MAX_MONEY = 10**14
@@ -42,16 +43,39 @@ def today() -> dt.date:
 
 def _effective_date(value: dt.date) -> dt.date:
     if value < FIRST_DATE:
-        raise ValueError(f"date {value.isoformat()} is before the program began (2010)")
+        raise ValueError(
+            Message("date {date} is before the program began (2010)", date=value.isoformat())
+        )
     if value > today():
-        raise ValueError(f"date {value.isoformat()} is in the future")
+        raise ValueError(Message("date {date} is in the future", date=value.isoformat()))
     return value
+
+
+#: the kinds of code a command takes, as a refusal names them
+CODE_KIND = Terms(
+    "code kind",
+    (
+        "project",
+        "funding source",
+        "support type",
+        "city-budget channel",
+        "department",
+        "district",
+        "sector",
+        "enterprise size",
+        "target",
+        "activity kind",
+        "role",
+    ),
+)
 
 
 def _member(kind: str, codes: object) -> AfterValidator:
     def check(value: str) -> str:
         if value not in codes:  # type: ignore[operator]
-            raise ValueError(f"unknown {kind} code {value!r}")
+            raise ValueError(
+                Message("unknown {kind} code {value!r}", kind=CODE_KIND(kind), value=value)
+            )
         return value
 
     return AfterValidator(check)
@@ -59,7 +83,9 @@ def _member(kind: str, codes: object) -> AfterValidator:
 
 def _tax_code(value: str) -> str:
     if not TAX_CODE.fullmatch(value):
-        raise ValueError("a tax code is 10 digits, or 10 digits, '-' and 3 digits for a branch")
+        raise ValueError(
+            Message("a tax code is 10 digits, or 10 digits, '-' and 3 digits for a branch")
+        )
     return value
 
 
@@ -71,11 +97,13 @@ EffectiveDate = Annotated[dt.date, AfterValidator(_effective_date)]
 def _iso_date(value: object) -> object:
     """A date as YYYY-MM-DD only (not a number of seconds, as pydantic would also take)."""
     if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("give a date as YYYY-MM-DD")
+        raise ValueError(GIVE_A_DATE)
     if isinstance(value, int | float):
-        raise ValueError("give a date as YYYY-MM-DD")
+        raise ValueError(GIVE_A_DATE)
     return value
 
+
+GIVE_A_DATE = Message("give a date as YYYY-MM-DD")
 
 #: a date filter of a query: YYYY-MM-DD
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
@@ -170,14 +198,23 @@ class TextRule:
         value = value.strip(BLANKS)
         for char in value:
             if not self.allows(char):
-                what = "letters, marks, numbers, punctuation, symbols and spaces"
-                if self.multiline:
-                    what += ", line feeds and tabs"
+                what = (
+                    Message(
+                        "letters, marks, numbers, punctuation, symbols and spaces, line feeds "
+                        "and tabs"
+                    )
+                    if self.multiline
+                    else Message("letters, marks, numbers, punctuation, symbols and spaces")
+                )
                 raise ValueError(
-                    f"the character {_character(char)} is not allowed: text holds {what}"
+                    Message(
+                        "the character {character} is not allowed: text holds {what}",
+                        character=_character(char),
+                        what=what,
+                    )
                 )
         if not any(unicodedata.category(char) in VISIBLE_CATEGORIES for char in value):
-            raise ValueError("must hold at least one letter or number")
+            raise ValueError(Message("must hold at least one letter or number"))
         return value
 
     def __get_pydantic_core_schema__(
@@ -213,8 +250,12 @@ TaxCode = Annotated[str, AfterValidator(_tax_code)]
 def _city_budget(value: str) -> str:
     if value != catalogue.CITY_BUDGET:
         raise ValueError(
-            f"only the city budget ({catalogue.CITY_BUDGET!r}) is assigned as budget lines; "
-            "enterprise and other money is counterpart funding, pledged in an approval's split"
+            Message(
+                "only the city budget ({city_budget!r}) is assigned as budget lines; "
+                "enterprise and other money is counterpart funding, pledged in an approval's "
+                "split",
+                city_budget=catalogue.CITY_BUDGET,
+            )
         )
     return value
 

@@ -8,6 +8,7 @@ from uuid import uuid4
 from ledger.base import LedgerAggregate, Meta
 from ledger.commands import CorrectEnterprise, RegisterEnterprise
 from ledger.errors import ValidationFailed
+from ledger.messages import Message
 
 CORRECTABLE = ("name", "district", "sector", "size")
 
@@ -64,7 +65,9 @@ class Enterprise(LedgerAggregate):
             if (value := getattr(cmd, name)) is not None and value != getattr(self, name)
         }
         if not changes:
-            raise ValidationFailed("The correction changes nothing: give at least one new value.")
+            raise ValidationFailed(
+                Message("The correction changes nothing: give at least one new value.")
+            )
         self.trigger_event(self.Corrected, changes=changes, reason=cmd.reason, **meta.fields())
 
     def as_dict(self) -> dict[str, Any]:

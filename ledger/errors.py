@@ -1,9 +1,11 @@
-"""Domain errors.
+r"""Domain errors.
 
 Every refusal the ledger makes is a :class:`LedgerError` with a stable ``code`` (the codes of
 README's HTTP contract and a few of the server's own). ``detail`` is one sentence a clerk
-understands. A refused command writes nothing. The domain knows codes, not HTTP: the status
-each code is answered with is the HTTP layer's (``api/problems.py``).
+understands, and ``title`` a few words; both are :class:`~ledger.messages.Message`\ s, English
+text that the edges render in the language asked for (``ledger/messages.py``). A refused
+command writes nothing. The domain knows codes, not HTTP: the status each code is answered
+with is the HTTP layer's (``api/problems.py``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ledger.messages import Message
+
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One problem with one input field (``loc`` as pydantic reports it)."""
 
     loc: tuple[str | int, ...]
+    #: English text; a :class:`Message` (or pydantic's, a ``ValidationMessage``) to translate
     msg: str
 
 
@@ -24,9 +29,9 @@ class LedgerError(Exception):
     """Base of every refusal. ``code`` is part of the API contract."""
 
     code: ClassVar[str] = "ledger_error"
-    title: ClassVar[str] = "Refused"
+    title: ClassVar[Message] = Message("Refused")
 
-    def __init__(self, detail: str, *, errors: tuple[FieldProblem, ...] = ()) -> None:
+    def __init__(self, detail: Message, *, errors: tuple[FieldProblem, ...] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -34,67 +39,67 @@ class LedgerError(Exception):
 
 class ValidationFailed(LedgerError):
     code = "validation_error"
-    title = "Invalid input"
+    title = Message("Invalid input")
 
 
 class FundingSplitMismatch(LedgerError):
     code = "funding_split_mismatch"
-    title = "Funding split does not add up"
+    title = Message("Funding split does not add up")
 
 
 class Unauthorized(LedgerError):
     code = "unauthorized"
-    title = "Authentication required"
+    title = Message("Authentication required")
 
 
 class Forbidden(LedgerError):
     code = "forbidden"
-    title = "Not allowed for this role"
+    title = Message("Not allowed for this role")
 
 
 class NotFound(LedgerError):
     code = "not_found"
-    title = "Not found"
+    title = Message("Not found")
 
 
 class InvalidTransition(LedgerError):
     code = "invalid_transition"
-    title = "Not allowed at this stage"
+    title = Message("Not allowed at this stage")
 
 
 class ExceedsRequested(LedgerError):
     code = "exceeds_requested"
-    title = "Approval above the request"
+    title = Message("Approval above the request")
 
 
 class ExceedsApproved(LedgerError):
     code = "exceeds_approved"
-    title = "Above the approved city-budget share"
+    title = Message("Above the approved city-budget share")
 
 
 class InsufficientBudget(LedgerError):
     code = "insufficient_budget"
-    title = "Not enough uncommitted budget"
+    title = Message("Not enough uncommitted budget")
 
 
 class SeparationOfDuties(LedgerError):
     code = "separation_of_duties"
-    title = "Separation of duties"
+    title = Message("Separation of duties")
 
 
 class RuleViolation(LedgerError):
     code = "rule_violation"
-    title = "Above the support rule in force"
+    title = Message("Above the support rule in force")
 
 
 class PeriodClosed(LedgerError):
     code = "period_closed"
-    title = "Budget year closed"
+    title = Message("Budget year closed")
 
 
 class Duplicate(LedgerError):
     code = "duplicate"
-    title = "Already recorded"
+    title = Message("Already recorded")
 
 
 class EstimateInputsUnavailable(LedgerError):
@@ -103,7 +108,7 @@ class EstimateInputsUnavailable(LedgerError):
     one of the HTTP contract's codes (README): the server's state, not the caller's request."""
 
     code = "estimate_inputs_unavailable"
-    title = "The estimate's figures cannot be read now"
+    title = Message("The estimate's figures cannot be read now")
 
 
 class AdminLockout(LedgerError):
@@ -111,12 +116,12 @@ class AdminLockout(LedgerError):
     or the last active admin's access revoked. Not one of the HTTP contract's codes (README)."""
 
     code = "admin_lockout"
-    title = "Would lock the administrators out"
+    title = Message("Would lock the administrators out")
 
 
 class ConcurrencyConflict(LedgerError):
     code = "concurrency_conflict"
-    title = "Lost a race with another writer"
+    title = Message("Lost a race with another writer")
 
 
 class StorageFailed(LedgerError):
@@ -124,7 +129,7 @@ class StorageFailed(LedgerError):
     the HTTP contract's codes (README): the server's state, not the caller's request."""
 
     code = "storage_failed"
-    title = "The database did not store the change"
+    title = Message("The database did not store the change")
 
 
 class StorageUnavailable(LedgerError):
@@ -132,13 +137,13 @@ class StorageUnavailable(LedgerError):
     Nothing was written; ``retry_after`` says in how many seconds to try again."""
 
     code = "storage_unavailable"
-    title = "The database cannot be reached"
+    title = Message("The database cannot be reached")
 
-    UNREACHABLE = (
+    UNREACHABLE = Message(
         "The database cannot be reached now (the connection was lost, or the server is down "
         "or restarting); nothing was written. Please try again in a moment."
     )
 
-    def __init__(self, detail: str = UNREACHABLE, *, retry_after: int = 2) -> None:
+    def __init__(self, detail: Message = UNREACHABLE, *, retry_after: int = 2) -> None:
         super().__init__(detail)
         self.retry_after = retry_after

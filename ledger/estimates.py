@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate
 from ledger import catalogue, commands
 from ledger.access import APPROVING_DEPARTMENT, Actor, require
 from ledger.annual_estimate import (
+    ACTION,
     APPRAISED,
     COLLECTING,
     DRAFTED,
@@ -48,7 +49,9 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.estimate_method import EstimateInputs, Need, draft_lines
+from ledger.messages import SEMICOLON, Joined, Message
 from ledger.unit_of_work import in_unit_of_work
+from ledger.vocabulary import CHANNEL, SOURCE
 
 T = TypeVar("T")
 
@@ -104,8 +107,12 @@ def _existing(service: _Service, budget_year: int, action: str) -> AnnualEstimat
     estimate = _estimate(service, budget_year)
     if estimate is None:
         raise InvalidTransition(
-            f"Cannot {action} the estimate of {budget_year}: nothing has been reported or "
-            "drafted for it yet."
+            Message(
+                "Cannot {action} the estimate of {budget_year}: nothing has been reported or "
+                "drafted for it yet.",
+                action=ACTION(action),
+                budget_year=budget_year,
+            )
         )
     return estimate
 
@@ -114,15 +121,22 @@ def _read_inputs(service: _Service, budget_year: int) -> EstimateInputs:
     provider = service.estimate_inputs
     if provider is None:
         raise EstimateInputsUnavailable(
-            "The estimate's figures are read from the read models, and no reader of them is "
-            "installed here: draft through the HTTP API or `ledger estimate draft`."
+            Message(
+                "The estimate's figures are read from the read models, and no reader of them "
+                "is installed here: draft through the HTTP API or `ledger estimate draft`."
+            )
         )
     return provider(budget_year)
 
 
-def _label(key: LineKey) -> str:
+def _label(key: LineKey) -> Message:
     project, source, channel = key
-    return f"{project} {source} {channel}"
+    return Message(
+        "{project} {source} {channel}",
+        project=project,
+        source=SOURCE(source),
+        channel=CHANNEL(channel),
+    )
 
 
 def _order(key: LineKey) -> tuple[int, int]:
@@ -143,8 +157,17 @@ class EstimateDesk:
         the estimate is appraised."""
         if not catalogue.support_type_allowed(cmd.support_type, cmd.project):
             raise ValidationFailed(
-                f"The support type {cmd.support_type} is not one of {cmd.project}'s.",
-                errors=(FieldProblem(("body", "support_type"), f"not a type of {cmd.project}"),),
+                Message(
+                    "The support type {support_type} is not one of {project}'s.",
+                    support_type=cmd.support_type,
+                    project=cmd.project,
+                ),
+                errors=(
+                    FieldProblem(
+                        ("body", "support_type"),
+                        Message("not a type of {project}", project=cmd.project),
+                    ),
+                ),
             )
 
         def work() -> Written:
@@ -165,8 +188,12 @@ class EstimateDesk:
         require(actor, cmd.action)
         if actor.department != APPROVING_DEPARTMENT:
             raise Forbidden(
-                f"Only officers of {APPROVING_DEPARTMENT} draft the program's estimate; "
-                f"{actor.department} reports its needs instead."
+                Message(
+                    "Only officers of {approving} draft the program's estimate; {department} "
+                    "reports its needs instead.",
+                    approving=APPROVING_DEPARTMENT,
+                    department=actor.department,
+                )
             )
         year = cmd.budget_year
         found = _estimate(self, year)
@@ -176,8 +203,10 @@ class EstimateDesk:
         if inputs is None or inputs.budget_year != year:
             if in_unit_of_work():  # the read models cannot catch up under its transaction
                 raise EstimateInputsUnavailable(
-                    "A draft inside another unit of work needs its figures read beforehand "
-                    "(Ledger.prepared_draft)."
+                    Message(
+                        "A draft inside another unit of work needs its figures read beforehand "
+                        "(Ledger.prepared_draft)."
+                    )
                 )
             inputs = _read_inputs(self, year)
 
@@ -212,24 +241,37 @@ class EstimateDesk:
                 key = (line.project, line.source, line.channel)
                 if key in given:
                     problems.append(
-                        FieldProblem(("body", "lines", i), f"{_label(key)} is listed twice")
+                        FieldProblem(
+                            ("body", "lines", i),
+                            Message("{line} is listed twice", line=_label(key)),
+                        )
                     )
                     continue
                 given[key] = line
                 before = drafted.get(key)
                 if line.amount != before and line.reason is None:
-                    was = "not in the draft" if before is None else f"drafted {format_vnd(before)}"
+                    was = (
+                        Message("not in the draft")
+                        if before is None
+                        else Message("drafted {amount}", amount=format_vnd(before))
+                    )
                     problems.append(
                         FieldProblem(
                             ("body", "lines", i, "reason"),
-                            f"{_label(key)}: {format_vnd(line.amount)} ({was}) needs a reason",
+                            Message(
+                                "{line}: {amount} ({was}) needs a reason",
+                                line=_label(key),
+                                amount=format_vnd(line.amount),
+                                was=was,
+                            ),
                         )
                     )
             if problems:
                 raise ValidationFailed(
-                    "Every change from the draft needs its reason: "
-                    + "; ".join(p.msg for p in problems)
-                    + ".",
+                    Message(
+                        "Every change from the draft needs its reason: {problems}.",
+                        problems=Joined([p.msg for p in problems], SEMICOLON),
+                    ),
                     errors=tuple(problems),
                 )
             lines = []
@@ -276,9 +318,15 @@ class EstimateDesk:
             estimate.check_stage("approve", (APPRAISED,))
             if cmd.decided_on.year > year:
                 raise ValidationFailed(
-                    f"The estimate of {year} is approved before or during {year}, not on "
-                    f"{cmd.decided_on:%d/%m/%Y}.",
-                    errors=(FieldProblem(("body", "decided_on"), f"after {year}"),),
+                    Message(
+                        "The estimate of {year} is approved before or during {year}, not on "
+                        "{decided_on:%d/%m/%Y}.",
+                        year=year,
+                        decided_on=cmd.decided_on,
+                    ),
+                    errors=(
+                        FieldProblem(("body", "decided_on"), Message("after {year}", year=year)),
+                    ),
                 )
             meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
             self._check_year_open(year, cmd)
@@ -315,8 +363,11 @@ class EstimateDesk:
         estimate = _estimate(self, budget_year)
         if estimate is None:
             raise NotFound(
-                f"No estimate for {budget_year} yet: it opens with the first needs reported "
-                "or the first draft."
+                Message(
+                    "No estimate for {budget_year} yet: it opens with the first needs reported "
+                    "or the first draft.",
+                    budget_year=budget_year,
+                )
             )
         return _answer(self, estimate)
 

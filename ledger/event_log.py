@@ -44,6 +44,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from ledger import log_gaps, merkle
 from ledger.checkpoint import BadCheckpoint, Checkpoint, origin
 from ledger.errors import LedgerError
+from ledger.messages import Message
 from ledger.verification import Problems, Verification, check_checkpoints
 
 FORMAT = "nscl-ledger-events/1"
@@ -60,14 +61,18 @@ class BadLog(LedgerError):
     """An event-log file that cannot be read as one (named with its line)."""
 
     code = "validation_error"
-    title = "Invalid event log"
+    title = Message("Invalid event log")
 
 
 class ImportRefused(LedgerError):
     """An import that would not give a verified copy of the log: nothing was written."""
 
     code = "validation_error"
-    title = "Import refused"
+    title = Message("Import refused")
+
+
+NOT_EMPTY = Message("the database already holds events: import into an empty one")
+CHANGED = Message("the file changed while it was imported; nothing was imported")
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -106,14 +111,20 @@ def export(
             taken = span.extend(leaves, {checks_at})
             if checks_at in taken and taken[checks_at].root() != checks_root:
                 raise BadLog(
-                    f"the log's root at {checks_at:,} events is "
-                    f"{taken[checks_at].root().hex()}, not the checkpoint's "
-                    f"{checks_root.hex()}: run `ledger verify`"
+                    Message(
+                        "the log's root at {count:,} events is {root}, not the checkpoint's "
+                        "{expected}: run `ledger verify`",
+                        count=checks_at,
+                        root=taken[checks_at].root().hex(),
+                        expected=checks_root.hex(),
+                    )
                 )
             if progress is not None and count // FETCH > first // FETCH:
                 progress(count, upto)
     if count != upto:
-        raise BadLog(f"the log holds {count:,} events, not {upto:,}")
+        raise BadLog(
+            Message("the log holds {count:,} events, not {upto:,}", count=count, upto=upto)
+        )
     return Verification(count, span.root().hex())
 
 
@@ -155,9 +166,12 @@ def _lines_of(entries: Iterator[Any]) -> Iterator[tuple[list[bytes], list[bytes]
             position, data = entry.position, entry.leaf_data()
         if position != count:
             raise BadLog(
-                f"the log skips position {count}, which is not recorded as a hole: it "
-                "cannot be exported whole (`ledger verify` names what is wrong; `ledger db "
-                "record-gaps` records a hole that never held an event)"
+                Message(
+                    "the log skips position {position}, which is not recorded as a hole: it "
+                    "cannot be exported whole (`ledger verify` names what is wrong; `ledger "
+                    "db record-gaps` records a hole that never held an event)",
+                    position=count,
+                )
             )
         leaf = sha256(b"\x00" + data).digest()
         leaves.append(leaf)
@@ -234,12 +248,18 @@ def read(path: str | Path) -> tuple[dict[str, Any], Iterator[Logged]]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
     except OSError as error:
-        raise BadLog(f"cannot read {path}: {error.strerror}") from None
+        raise BadLog(
+            Message("cannot read {path}: {reason}", path=path, reason=error.strerror)
+        ) from None
     first = handle.readline()
     header = _parse(first, 1, path)
     if header.get("format") != FORMAT:
         handle.close()
-        raise BadLog(f"{path}: line 1 is not the header of an {FORMAT} file")
+        raise BadLog(
+            Message(
+                "{path}: line 1 is not the header of an {format} file", path=path, format=FORMAT
+            )
+        )
 
     def events() -> Iterator[Logged]:
         with handle:
@@ -258,35 +278,49 @@ def _parse(line: bytes, number: int, path: str | Path) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except ValueError:
-        raise BadLog(f"{path}: line {number} is not JSON") from None
+        raise BadLog(Message("{where} is not JSON", where=_line(path, number))) from None
     if not isinstance(value, dict):
-        raise BadLog(f"{path}: line {number} is not a JSON object")
+        raise BadLog(Message("{where} is not a JSON object", where=_line(path, number)))
     return value
 
 
-def _keys(value: dict[str, Any], keys: frozenset[str], where: str) -> None:
+def _line(path: str | Path, number: int) -> Message:
+    return Message("{path}: line {number}", path=path, number=number)
+
+
+def _keys(value: dict[str, Any], keys: frozenset[str], where: Message) -> None:
     if set(value) != keys:
-        missing = sorted(keys - set(value))
-        extra = sorted(set(value) - keys)
-        said = (f"lacks {', '.join(missing)}" if missing else "") + (
-            f"{'; ' if missing else ''}has unknown {', '.join(extra)}" if extra else ""
-        )
-        raise BadLog(f"{where} {said}")
+        missing = ", ".join(sorted(keys - set(value)))
+        extra = ", ".join(sorted(set(value) - keys))
+        if missing and extra:
+            said = Message("lacks {missing}; has unknown {extra}", missing=missing, extra=extra)
+        elif missing:
+            said = Message("lacks {missing}", missing=missing)
+        else:
+            said = Message("has unknown {extra}", extra=extra)
+        raise BadLog(Message("{where} {said}", where=where, said=said))
 
 
-def _whole_numbers(where: str, **numbers: Any) -> None:
+def _whole_numbers(where: Message, **numbers: Any) -> None:
     for name, number in numbers.items():
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise BadLog(f"{where}: {name} must be a whole number ≥ 1")
+            raise BadLog(
+                Message("{where}: {name} must be a whole number ≥ 1", where=where, name=name)
+            )
 
 
 def _gap(value: dict[str, Any], number: int, path: str | Path) -> LoggedGap:
-    where = f"{path}: line {number}"
+    where = _line(path, number)
     _keys(value, GAP_KEYS, where)
     _whole_numbers(where, position=value["position"])
     texts = ("found_at", "found_by", "reason", "leaf_hash")
     if value["gap"] is not True or not all(isinstance(value[k], str) for k in texts):
-        raise BadLog(f"{where}: a recorded hole has gap true and text found_at, found_by, reason")
+        raise BadLog(
+            Message(
+                "{where}: a recorded hole has gap true and text found_at, found_by, reason",
+                where=where,
+            )
+        )
     gap = log_gaps.RecordedGap(
         value["position"], value["found_at"], value["found_by"], value["reason"]
     )
@@ -294,20 +328,20 @@ def _gap(value: dict[str, Any], number: int, path: str | Path) -> LoggedGap:
 
 
 def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
-    where = f"{path}: line {number}"
+    where = _line(path, number)
     _keys(value, EVENT_KEYS, where)
     position, version = value["position"], value["originator_version"]
     _whole_numbers(where, position=position, originator_version=version)
     if not isinstance(value["topic"], str) or not isinstance(value["leaf_hash"], str):
-        raise BadLog(f"{where}: topic and leaf_hash must be text")
+        raise BadLog(Message("{where}: topic and leaf_hash must be text", where=where))
     try:
         originator = UUID(str(value["originator_id"]))
     except ValueError:
-        raise BadLog(f"{where}: originator_id is not a UUID") from None
+        raise BadLog(Message("{where}: originator_id is not a UUID", where=where)) from None
     try:
         state = base64.b64decode(str(value["state"]), validate=True)
     except (binascii.Error, ValueError):
-        raise BadLog(f"{where}: state is not standard base64") from None
+        raise BadLog(Message("{where}: state is not standard base64", where=where)) from None
     return LoggedEvent(position, originator, version, value["topic"], state, value["leaf_hash"])
 
 
@@ -389,19 +423,31 @@ def import_file(
     not checked); all or nothing."""
     with engine.connect() as connection:
         if connection.execute(select(func.count()).select_from(events_table)).scalar():
-            raise ImportRefused("the database already holds events: import into an empty one")
+            raise ImportRefused(NOT_EMPTY)
     result = verify_file(path, [checkpoint], public_key, signatures=public_key is not None)
     if not result.ok:
         first = result.problems[0]
-        more = f" ({len(result.problems)} problems)" if len(result.problems) > 1 else ""
+        more = (
+            Message(" ({count} problems)", count=len(result.problems))
+            if len(result.problems) > 1
+            else ""
+        )
         raise ImportRefused(
-            "the file does not verify against the checkpoint, nothing was imported: "
-            f"{first.line()}{more}"
+            Message(
+                "the file does not verify against the checkpoint, nothing was imported: "
+                "{first}{more}",
+                first=first.line(),
+                more=more,
+            )
         )
     if result.checked != checkpoint.tree_size:
         raise ImportRefused(
-            f"the file holds {result.checked:,} events but the checkpoint covers "
-            f"{checkpoint.tree_size:,}: every imported event must be covered by it"
+            Message(
+                "the file holds {checked:,} events but the checkpoint covers {covered:,}: every "
+                "imported event must be covered by it",
+                checked=result.checked,
+                covered=checkpoint.tree_size,
+            )
         )
     with engine.begin() as connection:
         postgres = connection.dialect.name == "postgresql"
@@ -410,7 +456,7 @@ def import_file(
         if connection.execute(select(func.count()).select_from(events_table)).scalar() or (
             log_gaps.recorded(connection)
         ):
-            raise ImportRefused("the database already holds events: import into an empty one")
+            raise ImportRefused(NOT_EMPTY)
         # read again (the file is not trusted to stay as it was): the same root or nothing
         frontier, hasher, count = merkle.Frontier(), merkle.LeafHasher(), 0
         rows: list[dict[str, Any]] = []
@@ -421,9 +467,7 @@ def import_file(
                     connection.execute(insert(events_table), rows)
                     rows = []
                 if event.position != count:
-                    raise ImportRefused(
-                        "the file changed while it was imported; nothing was imported"
-                    )
+                    raise ImportRefused(CHANGED)
                 frontier.push(event.gap.leaf_hash())
                 connection.execute(
                     insert(log_gaps.log_gaps).values(
@@ -456,7 +500,7 @@ def import_file(
         if rows:
             connection.execute(insert(events_table), rows)
         if count != checkpoint.tree_size or frontier.root() != checkpoint.root:
-            raise ImportRefused("the file changed while it was imported; nothing was imported")
+            raise ImportRefused(CHANGED)
         if progress is not None:
             progress(count, result.checked)
     return result

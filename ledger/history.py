@@ -29,6 +29,7 @@ from ledger.errors import NotFound
 from ledger.merkle import event_leaf_hash
 from ledger.people import UsersRegister
 from ledger.support_application import SupportApplication
+from ledger.vocabulary import not_found
 
 
 def application_history(
@@ -72,7 +73,7 @@ def application_history(
         history.append(entry)
         before = after
     if not history or not isinstance(application, SupportApplication):
-        raise NotFound(f"No application with id {application_id}.")
+        raise NotFound(not_found("application", application_id))
     if people is not None:
         register = people(history[-1]["position"], {e["actor"] for e in history})
         for entry in history:

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from ledger import home, settings
+from ledger.messages import Message
 
 APPLICATION_NAME = "Ledger"
 EVENTS_TABLE = "ledger_events"
@@ -61,18 +62,29 @@ def database_url(url: str | None = None) -> str:
     url = url or settings.DATABASE_URL.get() or f"sqlite:///{home.default_database()}"
     scheme, separator, rest = url.partition("://")
     if not separator:
-        raise UnusableDatabaseURL(f"the database URL has no scheme: the ledger uses {ACCEPTED}")
+        raise UnusableDatabaseURL(
+            Message("the database URL has no scheme: the ledger uses {accepted}", accepted=ACCEPTED)
+        )
     if scheme in POSTGRESQL_SCHEMES:
         url = "postgresql+psycopg2://" + rest
     elif scheme not in SQLITE_SCHEMES:
         raise UnusableDatabaseURL(
-            f"the database URL is {scheme}://…, which the ledger does not use: it uses {ACCEPTED}"
+            Message(
+                "the database URL is {scheme}://…, which the ledger does not use: it uses "
+                "{accepted}",
+                scheme=scheme,
+                accepted=ACCEPTED,
+            )
         )
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
         raise UnusableDatabaseURL(
-            f"the database URL {scheme}://… cannot be read: the ledger uses {ACCEPTED}"
+            Message(
+                "the database URL {scheme}://… cannot be read: the ledger uses {accepted}",
+                scheme=scheme,
+                accepted=ACCEPTED,
+            )
         ) from None
     file = home.sqlite_file(url)
     if file is not None and str(file) != parsed.database:

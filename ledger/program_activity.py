@@ -15,9 +15,11 @@ from ledger.base import LedgerAggregate, Meta
 from ledger.budget_line import format_vnd
 from ledger.commands import ApproveActivity
 from ledger.errors import ExceedsApproved, InvalidTransition
+from ledger.messages import Message, Terms
 
 APPROVED = "approved"
 COMPLETED = "completed"
+STATUS = Terms("activity status", (APPROVED, COMPLETED))
 
 
 class ProgramActivity(LedgerAggregate):
@@ -104,14 +106,25 @@ class ProgramActivity(LedgerAggregate):
 
     def check_open(self) -> None:
         if self.status != APPROVED:
-            raise InvalidTransition(f"Activity {self.title!r} is already {self.status}.")
+            raise InvalidTransition(
+                Message(
+                    "Activity {title!r} is already {status}.",
+                    title=self.title,
+                    status=STATUS(self.status),
+                )
+            )
 
     def spend(self, amount: int, voucher_no: str, meta: Meta) -> UUID:
         self.check_open()
         if self.spent + amount > self.budget:
             raise ExceedsApproved(
-                f"Spending {format_vnd(amount)} would pass the activity's budget of "
-                f"{format_vnd(self.budget)}: {format_vnd(self.budget - self.spent)} remains."
+                Message(
+                    "Spending {amount} would pass the activity's budget of {budget}: {room} "
+                    "remains.",
+                    amount=format_vnd(amount),
+                    budget=format_vnd(self.budget),
+                    room=format_vnd(self.budget - self.spent),
+                )
             )
         spending_id = uuid4()
         self.trigger_event(

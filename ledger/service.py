@@ -41,6 +41,7 @@ from ledger.errors import (
 )
 from ledger.estimates import EstimateDesk
 from ledger.history import application_history
+from ledger.messages import Message
 from ledger.natural_key import NaturalKey, natural_key_id
 from ledger.people import TOPICS as USER_TOPICS
 from ledger.people import UsersRegister
@@ -58,6 +59,7 @@ from ledger.repository import CommittedStateRepository, note_saved
 from ledger.support_application import SupportApplication
 from ledger.unit_of_work import UnitOfWork, attempt, drop_refused_commits
 from ledger.user import ADMIN, ADMINISTRATORS_ID, Administrators, User, new_token, user_id_for_token
+from ledger.vocabulary import CHANNEL, NUMBER, not_found
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -153,9 +155,9 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(f"No {what} with id {aggregate_id}.") from None
+            raise NotFound(not_found(what, aggregate_id)) from None
         if not isinstance(aggregate, cls):
-            raise NotFound(f"No {what} with id {aggregate_id}.")
+            raise NotFound(not_found(what, aggregate_id))
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
@@ -172,7 +174,11 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         already taken makes the save conflict, and the rerun looks the claim up and refuses.
         """
         if attempt() > 0 and self._exists(natural_key_id(kind, value)):
-            raise Duplicate(f"The {label} {value} is already recorded.")
+            raise Duplicate(
+                Message(
+                    "The {label} {value} is already recorded.", label=NUMBER(label), value=value
+                )
+            )
         return NaturalKey.claim(kind, value, owner_id, meta)
 
     def _meta(
@@ -261,9 +267,18 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
             application = self._application(cmd.application_id)
             if cmd.decided_on.year != cmd.budget_year:
                 raise ValidationFailed(
-                    f"An approval is decided in its budget year: {cmd.budget_year}, not "
-                    f"{cmd.decided_on:%d/%m/%Y}.",
-                    errors=(FieldProblem(("body", "decided_on"), f"not in {cmd.budget_year}"),),
+                    Message(
+                        "An approval is decided in its budget year: {budget_year}, not "
+                        "{decided_on:%d/%m/%Y}.",
+                        budget_year=cmd.budget_year,
+                        decided_on=cmd.decided_on,
+                    ),
+                    errors=(
+                        FieldProblem(
+                            ("body", "decided_on"),
+                            Message("not in {budget_year}", budget_year=cmd.budget_year),
+                        ),
+                    ),
                 )
             meta = self._meta(actor, cmd, cmd.decided_on, decision_no=cmd.decision_no)
             rule = self.rule_in_force(application.support_type, cmd.decided_on)
@@ -290,11 +305,16 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
         def work() -> Written:
             application = self._application(cmd.application_id)
             meta = self._meta(actor, cmd, cmd.paid_on, voucher_no=cmd.voucher_no)
-            if cmd.channel is not None and cmd.channel != application.channel:
+            asked = cmd.channel
+            if asked is not None and asked != application.channel:
                 raise InvalidTransition(
-                    f"Application {application.dossier_no} was approved on the "
-                    f"{application.channel} channel; its payments are made from it, not from "
-                    f"{cmd.channel}."
+                    Message(
+                        "Application {dossier_no} was approved on the {approved} channel; its "
+                        "payments are made from it, not from {asked}.",
+                        dossier_no=application.dossier_no,
+                        approved=CHANNEL(str(application.channel)),
+                        asked=CHANNEL(asked),
+                    )
                 )
             disbursement_id = application.disburse(cmd, meta)
             key = self._claim("voucher", cmd.voucher_no, disbursement_id, meta, "voucher number")
@@ -524,19 +544,23 @@ class Ledger(Application[UUID], EstimateDesk, BudgetDesk):
     def authenticate(self, token: str) -> Actor:
         """The actor a bearer token stands for; ``Unauthorized`` if unknown or revoked."""
         if not token or len(token) > 512:
-            raise Unauthorized("A valid bearer token is required.")
+            raise Unauthorized(Message("A valid bearer token is required."))
         return self._active(
-            user_id_for_token(token), "The token is not valid.", "This token has been revoked."
+            user_id_for_token(token),
+            Message("The token is not valid."),
+            Message("This token has been revoked."),
         )
 
     def actor_of(self, user_id: UUID) -> Actor:
         """The actor a signed-in session stands for (the user its token named at sign-in);
         ``Unauthorized`` if there is no such user or its access has been revoked since."""
         return self._active(
-            user_id, "The session's user is not known.", "This user's access has been revoked."
+            user_id,
+            Message("The session's user is not known."),
+            Message("This user's access has been revoked."),
         )
 
-    def _active(self, user_id: UUID, unknown: str, revoked: str) -> Actor:
+    def _active(self, user_id: UUID, unknown: Message, revoked: Message) -> Actor:
         try:
             user: Aggregate = self.repository.get(user_id)
         except AggregateNotFoundError:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from ledger.messages import Message
+
 T = TypeVar("T")
 
 
@@ -62,12 +64,13 @@ def _text(value: str) -> str:
     return value
 
 
-def _whole_number(name: str, refusal: str) -> Callable[[str], int]:
-    """ASCII digits only (no sign, no ``_``, no other script's digits)."""
+def _whole_number(name: str, refusal: Callable[[str, str], Message]) -> Callable[[str], int]:
+    """ASCII digits only (no sign, no ``_``, no other script's digits); else ``refusal(name,
+    value)``."""
 
     def parse(value: str) -> int:
         if not re.fullmatch("[0-9]+", value):
-            raise ValueError(refusal.format(name=name, value=value))
+            raise ValueError(refusal(name, value))
         return int(value)
 
     return parse
@@ -76,8 +79,12 @@ def _whole_number(name: str, refusal: str) -> Callable[[str], int]:
 def _role_name(value: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
         raise ValueError(
-            f"{APP_ROLE.name}={value!r} is not a plain role name (lower-case letters, digits "
-            "and _, at most 63, not starting with a digit)."
+            Message(
+                "{name}={value!r} is not a plain role name (lower-case letters, digits and _, "
+                "at most 63, not starting with a digit).",
+                name=APP_ROLE.name,
+                value=value,
+            )
         )
     return value
 
@@ -154,7 +161,8 @@ REPLAY_SNAPSHOT_EVERY = Setting(
     "events between two replay snapshots; `0` turns them off (past views then fold from the "
     "first event)",
     _whole_number(
-        "LEDGER_REPLAY_SNAPSHOT_EVERY", "{name} must be a whole number of events (0: off)"
+        "LEDGER_REPLAY_SNAPSHOT_EVERY",
+        lambda name, _: Message("{name} must be a whole number of events (0: off)", name=name),
     ),
     strip=True,
 )
@@ -164,7 +172,12 @@ READY_MAX_LAG = Setting(
     "`/api/health/ready` answers 503 while a projection is more events than this behind the "
     "head of the log",
     _whole_number(
-        "LEDGER_READY_MAX_LAG", "{name} must be a whole number of events (0 or more), not {value!r}"
+        "LEDGER_READY_MAX_LAG",
+        lambda name, value: Message(
+            "{name} must be a whole number of events (0 or more), not {value!r}",
+            name=name,
+            value=value,
+        ),
     ),
     strip=True,
 )

@@ -46,7 +46,9 @@ from ledger.errors import (
     SeparationOfDuties,
     ValidationFailed,
 )
+from ledger.messages import COMMA, Message, Terms
 from ledger.support_rule import RuleVersion
+from ledger.vocabulary import SOURCE
 
 SUBMITTED = "submitted"
 RETURNED = "returned"
@@ -95,6 +97,12 @@ ALLOWED: dict[str, frozenset[str]] = {
         {CONTRACTED, ACCEPTED, ACCEPTANCE_FAILED, SETTLED, CANCELLED}
     ),
 }
+
+#: the statuses and the actions as a refusal names them
+STATUS = Terms("application status", STATUSES)
+ACTION = Terms("application action", ALLOWED)
+#: the amounts that may not be above what was requested
+AMOUNT = Terms("approved amount", ("recommended", "approved"))
 
 #: statuses after which the commitment has been closed (released down to the money paid out)
 CLOSED = frozenset({SETTLED, CANCELLED})
@@ -388,45 +396,69 @@ class SupportApplication(LedgerAggregate):
 
     def check_status(self, action: str) -> None:
         if self.status not in ALLOWED[action]:
-            allowed = ", ".join(sorted(ALLOWED[action]))
             raise InvalidTransition(
-                f"Cannot {action} application {self.dossier_no}: it is {self.status}; "
-                f"that needs it to be {allowed}."
+                Message(
+                    "Cannot {action} application {dossier_no}: it is {status}; that needs it "
+                    "to be {allowed}.",
+                    action=ACTION(action),
+                    dossier_no=self.dossier_no,
+                    status=STATUS(self.status),
+                    allowed=STATUS.of(sorted(ALLOWED[action]), COMMA),
+                )
             )
 
     @staticmethod
     def check_funding_split(cmd: SubmitApplication) -> None:
         if cmd.requested.total != cmd.total_cost:
             raise FundingSplitMismatch(
-                f"The requested amounts add up to {format_vnd(cmd.requested.total)}, "
-                f"not the total cost of {format_vnd(cmd.total_cost)}.",
-                errors=(FieldProblem(_body("requested"), "does not add up to total_cost"),),
+                Message(
+                    "The requested amounts add up to {total}, not the total cost of {cost}.",
+                    total=format_vnd(cmd.requested.total),
+                    cost=format_vnd(cmd.total_cost),
+                ),
+                errors=(
+                    FieldProblem(_body("requested"), Message("does not add up to total_cost")),
+                ),
             )
 
     @staticmethod
     def check_support_type(project: str, support_type: str) -> None:
         if not catalogue.support_type_allowed(support_type, project):
             raise ValidationFailed(
-                f"Support type {support_type!r} does not belong to project {project}.",
-                errors=(FieldProblem(_body("support_type"), f"not a support type of {project}"),),
+                Message(
+                    "Support type {support_type!r} does not belong to project {project}.",
+                    support_type=support_type,
+                    project=project,
+                ),
+                errors=(
+                    FieldProblem(
+                        _body("support_type"),
+                        Message("not a support type of {project}", project=project),
+                    ),
+                ),
             )
 
     def check_not_above(self, given: Funding, ceiling: dict[str, int], what: str) -> None:
         for source, amount in given.as_dict().items():
             if amount > ceiling.get(source, 0):
                 raise ExceedsRequested(
-                    f"The {what} {source} amount {format_vnd(amount)} is above the "
-                    f"{format_vnd(ceiling.get(source, 0))} requested."
+                    Message(
+                        "The {what} {source} amount {amount} is above the {ceiling} requested.",
+                        what=AMOUNT(what),
+                        source=SOURCE(source),
+                        amount=format_vnd(amount),
+                        ceiling=format_vnd(ceiling.get(source, 0)),
+                    )
                 )
 
     def check_separation_of_duties(self, actor: Actor) -> None:
         if actor.user_id == self.submitted_by:
             raise SeparationOfDuties(
-                "The approver may not be the person who submitted the application."
+                Message("The approver may not be the person who submitted the application.")
             )
         if actor.user_id == self.appraised_by:
             raise SeparationOfDuties(
-                "The approver may not be the person who appraised the application."
+                Message("The approver may not be the person who appraised the application.")
             )
 
     # -- commands ------------------------------------------------------------------------
@@ -461,8 +493,8 @@ class SupportApplication(LedgerAggregate):
         self.check_not_above(cmd.recommended, self.requested, "recommended")
         if cmd.recommended.total == 0:
             raise ValidationFailed(
-                "The recommendation is zero: reject the application instead.",
-                errors=(FieldProblem(_body("recommended"), "adds up to zero"),),
+                Message("The recommendation is zero: reject the application instead."),
+                errors=(FieldProblem(_body("recommended"), Message("adds up to zero")),),
             )
         self.trigger_event(
             self.Appraised, recommended=cmd.recommended.as_dict(), note=cmd.note, **meta.fields()
@@ -475,14 +507,18 @@ class SupportApplication(LedgerAggregate):
         self.check_separation_of_duties(meta.actor)
         if meta.actor.department != APPROVING_DEPARTMENT:
             raise Forbidden(
-                f"Only officers of {APPROVING_DEPARTMENT} approve support applications; "
-                f"you act for {meta.actor.department}."
+                Message(
+                    "Only officers of {approving} approve support applications; you act for "
+                    "{department}.",
+                    approving=APPROVING_DEPARTMENT,
+                    department=meta.actor.department,
+                )
             )
         self.check_not_above(cmd.approved, self.requested, "approved")
         if cmd.approved.total == 0:
             raise ValidationFailed(
-                "The approval is zero: reject the application instead.",
-                errors=(FieldProblem(_body("approved"), "adds up to zero"),),
+                Message("The approval is zero: reject the application instead."),
+                errors=(FieldProblem(_body("approved"), Message("adds up to zero")),),
             )
         if rule is not None:
             rule.check(self.total_cost, cmd.approved.city_budget, self.dossier_no)
@@ -511,8 +547,13 @@ class SupportApplication(LedgerAggregate):
         room = self.approved_city_budget - (self.disbursed - self.recovered)
         if cmd.amount > room:
             raise ExceedsApproved(
-                f"Paying {format_vnd(cmd.amount)} would pass the approved city-budget share "
-                f"of {format_vnd(self.approved_city_budget)}: {format_vnd(room)} remains."
+                Message(
+                    "Paying {amount} would pass the approved city-budget share of {approved}: "
+                    "{room} remains.",
+                    amount=format_vnd(cmd.amount),
+                    approved=format_vnd(self.approved_city_budget),
+                    room=format_vnd(room),
+                )
             )
         disbursement_id = uuid4()
         self.trigger_event(
@@ -529,16 +570,28 @@ class SupportApplication(LedgerAggregate):
         self.check_status("reverse a payment of")
         disbursement = self.disbursements.get(disbursement_id)
         if disbursement is None:
-            raise NotFound(f"Application {self.dossier_no} has no payment {disbursement_id}.")
+            raise NotFound(
+                Message(
+                    "Application {dossier_no} has no payment {payment}.",
+                    dossier_no=self.dossier_no,
+                    payment=disbursement_id,
+                )
+            )
         if disbursement.reversed:
             raise InvalidTransition(
-                f"Payment {disbursement.voucher_no} has already been reversed; "
-                "a reversal cannot exceed what it reverses."
+                Message(
+                    "Payment {voucher_no} has already been reversed; a reversal cannot exceed "
+                    "what it reverses.",
+                    voucher_no=disbursement.voucher_no,
+                )
             )
         if self.disbursed - disbursement.amount < self.recovery_ordered:
             raise InvalidTransition(
-                f"Reversing payment {disbursement.voucher_no} would leave less paid out "
-                "than the recoveries already ordered."
+                Message(
+                    "Reversing payment {voucher_no} would leave less paid out than the "
+                    "recoveries already ordered.",
+                    voucher_no=disbursement.voucher_no,
+                )
             )
         self.trigger_event(
             self.DisbursementReversed,
@@ -554,15 +607,30 @@ class SupportApplication(LedgerAggregate):
         target = catalogue.SUPPORT_TYPES[self.support_type].target
         if cmd.result == "failed" and cmd.outputs:
             raise ValidationFailed(
-                "A failed acceptance counts no outputs.",
-                errors=(FieldProblem(_body("outputs"), "must be empty when result is failed"),),
+                Message("A failed acceptance counts no outputs."),
+                errors=(
+                    FieldProblem(_body("outputs"), Message("must be empty when result is failed")),
+                ),
             )
         for code in cmd.outputs:
             if code != target:
-                expected = f"only toward {target}" if target else "toward no target"
+                expected = (
+                    Message("only toward {target}", target=target)
+                    if target
+                    else Message("toward no target")
+                )
                 raise ValidationFailed(
-                    f"Support type {self.support_type} counts {expected}, not {code}.",
-                    errors=(FieldProblem(_body(f"outputs.{code}"), "not this support's target"),),
+                    Message(
+                        "Support type {support_type} counts {expected}, not {code}.",
+                        support_type=self.support_type,
+                        expected=expected,
+                        code=code,
+                    ),
+                    errors=(
+                        FieldProblem(
+                            _body(f"outputs.{code}"), Message("not this support's target")
+                        ),
+                    ),
                 )
         spent = cmd.counterpart_spent
         self.trigger_event(
@@ -602,8 +670,12 @@ class SupportApplication(LedgerAggregate):
         recoverable = self.disbursed - self.recovery_ordered
         if amount > recoverable:
             raise ExceedsApproved(
-                f"Cannot order the recovery of {format_vnd(amount)}: only "
-                f"{format_vnd(recoverable)} paid out is not yet under a recovery order."
+                Message(
+                    "Cannot order the recovery of {amount}: only {recoverable} paid out is not "
+                    "yet under a recovery order.",
+                    amount=format_vnd(amount),
+                    recoverable=format_vnd(recoverable),
+                )
             )
         recovery_id = uuid4()
         self.trigger_event(
@@ -619,9 +691,15 @@ class SupportApplication(LedgerAggregate):
         self.check_status("receive a recovery for")
         recovery = self.recoveries.get(recovery_id)
         if recovery is None:
-            raise NotFound(f"Application {self.dossier_no} has no recovery order {recovery_id}.")
+            raise NotFound(
+                Message(
+                    "Application {dossier_no} has no recovery order {recovery}.",
+                    dossier_no=self.dossier_no,
+                    recovery=recovery_id,
+                )
+            )
         if recovery.received:
-            raise InvalidTransition("This recovery has already been received.")
+            raise InvalidTransition(Message("This recovery has already been received."))
         self.trigger_event(
             self.RecoveryReceived, recovery_id=recovery_id, amount=recovery.amount, **meta.fields()
         )

@@ -21,6 +21,7 @@ from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
 from ledger.budget_line import format_vnd
 from ledger.commands import AddSupportRule
 from ledger.errors import Duplicate, RuleViolation
+from ledger.messages import Message
 
 
 def support_rules_id(support_type: str) -> UUID:
@@ -47,11 +48,22 @@ class RuleVersion:
         limit = self.limit(total_cost)
         if city_budget > limit:
             raise RuleViolation(
-                f"The city-budget share {format_vnd(city_budget)} of application {dossier_no} "
-                f"is above the support rule for {self.support_type} in force since "
-                f"{self.effective_from:%d/%m/%Y} (document {self.document_no} of "
-                f"{self.signed_on:%d/%m/%Y}): at most {self.max_share_percent}% of the cost "
-                f"and at most {format_vnd(self.max_amount)}, here {format_vnd(limit)}."
+                Message(
+                    "The city-budget share {city_budget} of application {dossier_no} is above "
+                    "the support rule for {support_type} in force since "
+                    "{effective_from:%d/%m/%Y} (document {document_no} of "
+                    "{signed_on:%d/%m/%Y}): at most {max_share}% of the cost and at most "
+                    "{max_amount}, here {limit}.",
+                    city_budget=format_vnd(city_budget),
+                    dossier_no=dossier_no,
+                    support_type=self.support_type,
+                    effective_from=self.effective_from,
+                    document_no=self.document_no,
+                    signed_on=self.signed_on,
+                    max_share=self.max_share_percent,
+                    max_amount=format_vnd(self.max_amount),
+                    limit=format_vnd(limit),
+                )
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -117,9 +129,14 @@ class SupportRules(LedgerAggregate):
         for version in self.versions:
             if version.effective_from == cmd.effective_from:
                 raise Duplicate(
-                    f"A support rule for {self.support_type} already takes effect on "
-                    f"{cmd.effective_from:%d/%m/%Y} (document {version.document_no}); a "
-                    "new rule takes effect on another date."
+                    Message(
+                        "A support rule for {support_type} already takes effect on "
+                        "{effective_from:%d/%m/%Y} (document {document_no}); a new rule takes "
+                        "effect on another date.",
+                        support_type=self.support_type,
+                        effective_from=cmd.effective_from,
+                        document_no=version.document_no,
+                    )
                 )
         rule_id = uuid4()
         self.trigger_event(

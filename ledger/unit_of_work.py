@@ -51,6 +51,7 @@ from ledger.errors import (
     StorageFailed,
     StorageUnavailable,
 )
+from ledger.messages import Message
 from ledger.persistence import is_connection_lost
 from ledger.repository import settled_reads, unit_of_work_scope
 
@@ -170,7 +171,10 @@ class UnitOfWork:
             self.retries += 1
             time.sleep(random.uniform(0, 0.002 * (run + 1)))
         raise ConcurrencyConflict(
-            "Other writers kept changing the same records; nothing was written. Please try again."
+            Message(
+                "Other writers kept changing the same records; nothing was written. Please try "
+                "again."
+            )
         )
 
     def read(self, query: Callable[[], T]) -> T:
@@ -207,16 +211,22 @@ class UnitOfWork:
             if not is_connection_lost(error):
                 raise
             raise StorageUnavailable(
-                "The connection to the database was lost while the change was being committed, "
-                "and the database cannot be reached to tell whether it was stored: look before "
-                "sending it again (an Idempotency-Key makes sending it again safe)."
+                Message(
+                    "The connection to the database was lost while the change was being "
+                    "committed, and the database cannot be reached to tell whether it was "
+                    "stored: look before sending it again (an Idempotency-Key makes sending it "
+                    "again safe)."
+                )
             ) from lost
 
 
 def _not_stored(failed: BaseException) -> StorageFailed:
     return StorageFailed(
-        f"The database did not store the change ({failed}); nothing was written. "
-        "Please try again once the server's storage is fixed."
+        Message(
+            "The database did not store the change ({failed}); nothing was written. Please "
+            "try again once the server's storage is fixed.",
+            failed=failed,
+        )
     )
 
 

@@ -23,6 +23,7 @@ from uuid import UUID, uuid5
 
 from ledger.base import LEDGER_NAMESPACE, LedgerAggregate, Meta
 from ledger.errors import AdminLockout, InvalidTransition, ValidationFailed
+from ledger.messages import Message
 
 ADMIN = "admin"
 #: the id of the one ``Administrators`` record
@@ -99,20 +100,23 @@ class User(LedgerAggregate):
 
     def revoke(self, reason: str, meta: Meta) -> None:
         if not self.active:
-            raise InvalidTransition(f"Access of {self.name} is already revoked.")
+            raise InvalidTransition(Message("Access of {name} is already revoked.", name=self.name))
         self.trigger_event(self.Revoked, reason=reason, **meta.fields())
 
     def change(self, name: str | None, department: str | None, reason: str, meta: Meta) -> None:
         """Rename the user or move them to another department (``None``: stays)."""
         if not self.active:
             raise InvalidTransition(
-                f"Access of {self.name} is revoked: the name and department of a former user "
-                "stay as they were."
+                Message(
+                    "Access of {name} is revoked: the name and department of a former user stay "
+                    "as they were.",
+                    name=self.name,
+                )
             )
         wanted = dict(zip(CHANGEABLE, (name, department), strict=True))
         if all(value is None for value in wanted.values()):
             raise ValidationFailed(
-                "The change changes nothing: give a new name or a new department."
+                Message("The change changes nothing: give a new name or a new department.")
             )
         changes = {
             key: value
@@ -121,8 +125,12 @@ class User(LedgerAggregate):
         }
         if not changes:
             raise InvalidTransition(
-                f"{self.name} already has that name and department ({self.department}): the "
-                "change changes nothing."
+                Message(
+                    "{name} already has that name and department ({department}): the change "
+                    "changes nothing.",
+                    name=self.name,
+                    department=self.department,
+                )
             )
         self.trigger_event(self.Changed, changes=changes, reason=reason, **meta.fields())
 
@@ -162,10 +170,15 @@ class Administrators(LedgerAggregate):
         """Record that ``user``, an active admin, loses its access while ``others`` active
         admins remain; refuse if it is the actor's own access or none would remain."""
         if str(user.id) == meta.actor.user_id:
-            raise AdminLockout("You cannot revoke your own access; another admin must do it.")
+            raise AdminLockout(
+                Message("You cannot revoke your own access; another admin must do it.")
+            )
         if others < 1:
             raise AdminLockout(
-                f"{user.name} is the last active admin: grant the admin role to someone else "
-                "before revoking this access."
+                Message(
+                    "{name} is the last active admin: grant the admin role to someone else "
+                    "before revoking this access.",
+                    name=user.name,
+                )
             )
         self.trigger_event(self.AdminRevoked, user_id=user.id, remaining=others, **meta.fields())

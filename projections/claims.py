@@ -31,6 +31,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine
 
 from ledger.errors import LedgerError
+from ledger.messages import Message
 
 #: the first key of every advisory lock the ledger takes (the decision's number)
 ADVISORY_NAMESPACE = 6374
@@ -43,7 +44,7 @@ class RebuildInProgress(LedgerError):
     """Another rebuild, in a process that is alive, holds the projection."""
 
     code = "rebuild_in_progress"
-    title = "A rebuild is already running"
+    title = Message("A rebuild is already running")
 
 
 def _advisory_key(name: str) -> int:
@@ -78,8 +79,11 @@ def claim(engine: Engine, names: Iterable[str]) -> Claim:
         for name in names:
             if not _take(engine, name, held):
                 raise RebuildInProgress(
-                    f"{name} is being rebuilt by another process that is running; wait for it "
-                    "to finish (`ledger projections status` shows how far it is)."
+                    Message(
+                        "{name} is being rebuilt by another process that is running; wait for "
+                        "it to finish (`ledger projections status` shows how far it is).",
+                        name=name,
+                    )
                 )
     except BaseException:
         held.release()

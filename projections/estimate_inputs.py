@@ -30,6 +30,7 @@ from ledger.estimate_method import (
     TargetFigures,
     Unpaid,
 )
+from ledger.messages import Message
 from ledger.service import Ledger
 from projections import registers, target_progress
 from projections.base import SETS
@@ -66,9 +67,14 @@ def read_inputs(
             reached = projector.wait_for(name, wanted, left)
             if reached < wanted:
                 raise EstimateInputsUnavailable(
-                    f"The read model {name} has folded the log up to {reached}, not yet to "
-                    f"{wanted}: the estimate's figures cannot be read now; try again shortly "
-                    "(`ledger projections status` tells why it lags)."
+                    Message(
+                        "The read model {name} has folded the log up to {reached}, not yet to "
+                        "{wanted}: the estimate's figures cannot be read now; try again "
+                        "shortly (`ledger projections status` tells why it lags).",
+                        name=name,
+                        reached=reached,
+                        wanted=wanted,
+                    )
                 )
         with reading(projector) as (connection, tables, positions):
             if len(set(positions.values())) == 1:
@@ -76,8 +82,10 @@ def read_inputs(
         wanted = max(positions.values())  # a follower moved one on meanwhile: catch up both
         if time.monotonic() > deadline:
             raise EstimateInputsUnavailable(
-                "The read models kept moving apart while the estimate's figures were read; "
-                "try again shortly."
+                Message(
+                    "The read models kept moving apart while the estimate's figures were read; "
+                    "try again shortly."
+                )
             )
 
 

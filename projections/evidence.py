@@ -95,6 +95,7 @@ from ledger.catalogue import department_name
 from ledger.checkpoint import Checkpoint
 from ledger.commands import DepartmentCode, IsoDate
 from ledger.errors import LedgerError
+from ledger.messages import Message
 from projections import audit_trail, checkpoints, merkle
 from projections.audit_trail import day, funding, vnd
 from projections.projector import Projector
@@ -449,7 +450,7 @@ class TooManyRows(LedgerError):
     """An XLSX export of more rows than a sheet holds: refused before anything is written."""
 
     code = "validation_error"
-    title = "Too many rows for one XLSX sheet"
+    title = Message("Too many rows for one XLSX sheet")
 
 
 def export(
@@ -483,9 +484,13 @@ def export(
         ).scalar_one()
         if format == "xlsx" and count > XLSX_MAX_ROWS:
             raise TooManyRows(
-                f"the audit trail holds {count:,} rows for these filters, more than one XLSX "
-                f"sheet holds ({XLSX_MAX_ROWS:,}): narrow it (by effective dates, say) or "
-                "export CSV"
+                Message(
+                    "the audit trail holds {count:,} rows for these filters, more than one "
+                    "XLSX sheet holds ({limit:,}): narrow it (by effective dates, say) or "
+                    "export CSV",
+                    count=count,
+                    limit=XLSX_MAX_ROWS,
+                )
             )
         checkpoint = checkpoints.latest(connection, position)
         facts = about(f, position, int(count), checkpoint, exported_at, min_position)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger import log_gaps
 from ledger.errors import LedgerError
+from ledger.messages import COMMA, Joined, Message
 from projections import checkpoints
 from projections.merkle import LEAVES
 from projections.merkle import NAME as TREE
@@ -35,7 +36,7 @@ class NotAHole(LedgerError):
     """A position the log skips once held an event: it is not recorded as a hole."""
 
     code = "not_a_hole"
-    title = "A deleted event, not a hole"
+    title = Message("A deleted event, not a hole")
 
 
 def recorder_identity(connection: Connection) -> str:
@@ -72,11 +73,15 @@ def record_gaps(
             return []
         held = _held_by_the_tree(projector, connection, found)
         if held:
-            shown = ", ".join(f"{p:,}" for p in held[:10]) + (" …" if len(held) > 10 else "")
+            shown = Joined([Message("{position:,}", position=p) for p in held[:10]], COMMA)
             raise NotAHole(
-                f"Position {shown} held an event the Merkle tree or a signed checkpoint "
-                "recorded: it was deleted, not left empty; nothing was recorded. "
-                "`ledger verify` names what is wrong."
+                Message(
+                    "Position {shown}{more} held an event the Merkle tree or a signed "
+                    "checkpoint recorded: it was deleted, not left empty; nothing was recorded. "
+                    "`ledger verify` names what is wrong.",
+                    shown=shown,
+                    more=" …" if len(held) > 10 else "",
+                )
             )
         if dry_run:
             return [log_gaps.RecordedGap(p, "", "", reason) for p in found]

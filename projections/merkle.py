@@ -25,6 +25,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, func, select,
 from ledger import merkle
 from ledger.errors import LedgerError
 from ledger.log_gaps import RecordedGap
+from ledger.messages import Message
 from projections.base import BIGINT, Envelope, Projection, TableDef, as_uuid
 
 NAME = "merkle"
@@ -62,14 +63,18 @@ class GapInLog(LedgerError):
     operator has looked (``ledger verify``, ``ledger db record-gaps``)."""
 
     code = "log_has_hole"
-    title = "The log skips a position"
+    title = Message("The log skips a position")
 
     def __init__(self, position: int) -> None:
         super().__init__(
-            f"the log skips position {position:,}, which is not recorded as a hole: an event "
-            "deleted, or a hole a failed write left before migration 0005. The Merkle tree "
-            f"stops at {position - 1:,} events; `ledger verify` names what is wrong, and "
-            "`ledger db record-gaps` records a hole that never held an event"
+            Message(
+                "the log skips position {position:,}, which is not recorded as a hole: an "
+                "event deleted, or a hole a failed write left before migration 0005. The "
+                "Merkle tree stops at {size:,} events; `ledger verify` names what is wrong, "
+                "and `ledger db record-gaps` records a hole that never held an event",
+                position=position,
+                size=position - 1,
+            )
         )
         self.position = position
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 
+from ledger.messages import Message
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
 from projections import claims
@@ -93,7 +94,13 @@ class Projector:
             return list(self.classes.values())
         if name not in self.classes:
             known = ", ".join(self.classes)
-            raise UnknownProjection(f"No projection named {name!r}; the projections are {known}.")
+            raise UnknownProjection(
+                Message(
+                    "No projection named {name!r}; the projections are {known}.",
+                    name=name,
+                    known=known,
+                )
+            )
         return [self.classes[name]]
 
     def tables(self, cls: type[Projection], set_name: str) -> dict[str, Table]:

@@ -67,6 +67,18 @@ def replay_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     patch.undo()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def english_locale() -> Iterator[None]:
+    """The command line in English whatever the machine's locale (a Vietnamese one would
+    make ``ledger`` answer in Vietnamese); the tests of Vietnamese set their own."""
+    patch = pytest.MonkeyPatch()
+    patch.delenv("LC_ALL", raising=False)
+    patch.delenv("LC_MESSAGES", raising=False)
+    patch.setenv("LANG", "C.UTF-8")
+    yield
+    patch.undo()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

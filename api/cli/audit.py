@@ -19,6 +19,7 @@ from api.cli.files import new_file, writing
 from api.cli.terminal import progress_bars
 from ledger import checkpoint as cp
 from ledger import event_log, settings
+from ledger.messages import Message
 from projections import checkpoints
 from projections.projector import Projector
 from projections.verify import verify as verify_log
@@ -106,13 +107,24 @@ def _public_key(public_key: str | None, key_file: str | None, url: str | None) -
     return cp.own_public_key(key_file, url)
 
 
-def _report(result: Any, what: str) -> None:
+def _report(result: Any, what: Message) -> None:
     for problem in result.problems:
         click.echo(problem.line())
     if not result.ok:
         first = result.first_bad_position
-        where = f"; the first bad position is {first:,}" if first is not None else ""
-        raise CliError(f"{what}: {len(result.problems)} problem(s){where}")
+        where = (
+            Message("; the first bad position is {first:,}", first=first)
+            if first is not None
+            else ""
+        )
+        raise CliError(
+            Message(
+                "{what}: {count} problem(s){where}",
+                what=what,
+                count=len(result.problems),
+                where=where,
+            )
+        )
     click.echo(f"{what}: {result.checked:,} events verified; root {result.root_hash}.")
 
 
@@ -153,19 +165,23 @@ def verify(
     """Recompute every leaf of the log and check it against the stored tree and every
     checkpoint; name each problem and the first bad position; exit 1 on any problem."""
     if offline_log is not None and not checkpoint_files:
-        raise CliError("--offline needs at least one --checkpoint to check the log against")
+        raise CliError(
+            Message("--offline needs at least one --checkpoint to check the log against")
+        )
     given = [cp.read_file(path) for path in checkpoint_files]
     url = url_of(ctx) if offline_log is None or public_key is None else None
     key = _public_key(public_key, key_file, url)
     if offline_log is not None:
         if key is None:
-            raise CliError("--offline needs --public-key to check the checkpoints' signatures")
+            raise CliError(
+                Message("--offline needs --public-key to check the checkpoints' signatures")
+            )
         result = event_log.verify_file(offline_log, given, key)
-        what = f"{offline_log} (offline)"
+        what = Message("{file} (offline)", file=offline_log)
     else:
         with open_ledger(url_of(ctx)) as ledger:
             result = verify_log(Projector(ledger), given, key)
-        what = "the log"
+        what = Message("the log")
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         if not result.ok:
@@ -261,7 +277,11 @@ def export_audit_trail(
     target = Path(out)
     fmt = fmt or target.suffix.lower().removeprefix(".")
     if fmt not in evidence.FORMATS:
-        raise CliError(f"cannot tell the format from the name {out}: pass --format xlsx or csv")
+        raise CliError(
+            Message(
+                "cannot tell the format from the name {out}: pass --format xlsx or csv", out=out
+            )
+        )
     new_file(out, force)
     given = {
         "record_id": record_id,
@@ -304,7 +324,13 @@ def _cli_date(text: str | None, option: str) -> dt.date | None:
             return parse(text.strip())
         except ValueError:
             continue
-    raise CliError(f"invalid {option}: {text!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+    raise CliError(
+        Message(
+            "invalid {option}: {text!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)",
+            option=option,
+            text=text,
+        )
+    )
 
 
 @click.command("import")

@@ -22,6 +22,7 @@ import migrations
 from api.cli.errors import CliError, NotMigrated, UnusableInput, safe_url
 from ledger import home, settings
 from ledger.access import Actor
+from ledger.messages import Message, said
 from ledger.persistence import UnusableDatabaseURL, database_url
 from ledger.service import Ledger
 
@@ -41,8 +42,11 @@ def acting_for(ledger: Ledger, token: str | None) -> Actor:
     token = token or settings.TOKEN.get()
     if not token:
         raise CliError(
-            f"this command acts for a person: give their token with --token or "
-            f"{settings.TOKEN.name} (`ledger users add` prints one)"
+            Message(
+                "this command acts for a person: give their token with --token or {setting} "
+                "(`ledger users add` prints one)",
+                setting=settings.TOKEN.name,
+            )
         )
     return ledger.authenticate(token)
 
@@ -53,7 +57,7 @@ def url_of(ctx: click.Context) -> str:
     try:
         url = database_url(ctx.find_root().obj["database_url"])
     except UnusableDatabaseURL as error:
-        raise UnusableInput(str(error)) from None
+        raise UnusableInput(said(error)) from None
     ctx.find_root().ensure_object(dict)["resolved_url"] = url
     return url
 
@@ -66,13 +70,23 @@ def sqlite_folder(url: str, *, create: bool) -> None:
         return
     if not create:
         raise UnusableInput(
-            f"the folder {file.parent} of the SQLite database {file.name} does not exist: "
-            "create it, or run `ledger db upgrade --create` to have it made"
+            Message(
+                "the folder {folder} of the SQLite database {name} does not exist: create it, "
+                "or run `ledger db upgrade --create` to have it made",
+                folder=file.parent,
+                name=file.name,
+            )
         )
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CliError(f"cannot make the folder {file.parent}: {error.strerror}") from None
+        raise CliError(
+            Message(
+                "cannot make the folder {folder}: {reason}",
+                folder=file.parent,
+                reason=error.strerror,
+            )
+        ) from None
 
 
 def head_revision(url: str) -> str | None:
@@ -87,16 +101,30 @@ def require_migrated(url: str) -> None:
     if on_disk and not Path(str(path)).exists():
         folder = Path(str(path)).parent
         upgrade = "ledger db upgrade" if folder.is_dir() else "ledger db upgrade --create"
-        raise NotMigrated(f"there is no database at {safe_url(url)}: run `{upgrade}` first")
+        raise NotMigrated(
+            Message(
+                "there is no database at {url}: run `{upgrade}` first",
+                url=safe_url(url),
+                upgrade=upgrade,
+            )
+        )
     current, head = migrations.current(url), head_revision(url)
     if current is None:
         raise NotMigrated(
-            f"the database at {safe_url(url)} has not been migrated: run `ledger db upgrade` first"
+            Message(
+                "the database at {url} has not been migrated: run `ledger db upgrade` first",
+                url=safe_url(url),
+            )
         )
     if current != head:
         raise NotMigrated(
-            f"the database at {safe_url(url)} is at revision {current}, not {head}: "
-            "run `ledger db upgrade` first"
+            Message(
+                "the database at {url} is at revision {current}, not {head}: run `ledger db "
+                "upgrade` first",
+                url=safe_url(url),
+                current=current,
+                head=head,
+            )
         )
 
 
@@ -106,7 +134,7 @@ def check_settings() -> None:
         settings.REPLAY_SNAPSHOT_EVERY.get()
         settings.READY_MAX_LAG.get()
     except ValueError as error:
-        raise CliError(str(error)) from None
+        raise CliError(said(error)) from None
 
 
 @contextmanager

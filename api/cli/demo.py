@@ -24,6 +24,7 @@ from ledger import commands as c
 from ledger import home
 from ledger.access import SYSTEM
 from ledger.budget_line import format_vnd
+from ledger.messages import Message
 from projections import estimate_inputs
 from projections.projector import Projector
 
@@ -97,9 +98,13 @@ def demo(
             return
         if program_events(ledger):
             raise CliError(
-                f"the database at {safe_url(ledger.url)} already holds a program "
-                f"({ledger.count_events()} events); the demo loads only into an empty ledger "
-                "(users are fine): point --database-url at a new database"
+                Message(
+                    "the database at {url} already holds a program ({count} events); the demo "
+                    "loads only into an empty ledger (users are fine): point --database-url at "
+                    "a new database",
+                    url=safe_url(ledger.url),
+                    count=ledger.count_events(),
+                )
             )
         # each year's estimate is drafted from the read models, caught up as it goes
         estimate_inputs.install(ledger, Projector(ledger))

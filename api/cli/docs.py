@@ -11,6 +11,7 @@ from api import docs as contract
 from api import openapi
 from api.cli.errors import CliError
 from api.routes import ENDPOINTS
+from ledger.messages import Message
 
 
 @click.group()
@@ -35,15 +36,28 @@ def docs_api(path: str, check: bool) -> None:
     try:
         text = target.read_text(encoding="utf-8")
     except OSError as error:
-        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+        raise CliError(
+            Message("cannot read {path}: {reason}", path=path, reason=error.strerror or error)
+        ) from None
     try:
         made = contract.update(text, openapi.document(ENDPOINTS))
-    except contract.Unmarked as error:
-        raise CliError(str(error).replace(str(contract.PATH), path, 1)) from None
+    except contract.Unmarked:
+        raise CliError(
+            Message(
+                "{path} lacks the lines {begin!r} and {end!r} around its generated part",
+                path=path,
+                begin=contract.BEGIN,
+                end=contract.END,
+            )
+        ) from None
     if check:
         if made != text:
             raise CliError(
-                f"{path} is out of date with the OpenAPI document: run {contract.COMMAND}"
+                Message(
+                    "{path} is out of date with the OpenAPI document: run {command}",
+                    path=path,
+                    command=contract.COMMAND,
+                )
             )
         click.echo(f"{path} is up to date.")
         return

@@ -21,6 +21,7 @@ from api.cli.database import acting_for, open_ledger, token_option, url_of
 from api.cli.terminal import console
 from ledger import commands as c
 from ledger.budget_line import format_vnd
+from ledger.messages import Message
 from projections import estimate_inputs
 from projections.projector import Projector
 
@@ -35,7 +36,9 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD") from None
+        raise click.BadParameter(
+            Message("{value!r} is not a date: give YYYY-MM-DD", value=value)
+        ) from None
 
 
 def _print(answer: Any) -> None:

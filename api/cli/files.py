@@ -12,15 +12,22 @@ from pathlib import Path
 from typing import IO
 
 from api.cli.errors import CliError
+from ledger.messages import Message
 
 
 def new_file(path: str, force: bool) -> Path:
     """``path`` to write, refused if it exists (without ``force``) or has no folder."""
     target = Path(path)
     if target.exists() and not force:
-        raise CliError(f"{path} exists; choose another file or pass --force")
+        raise CliError(Message("{path} exists; choose another file or pass --force", path=path))
     if not target.parent.is_dir():
-        raise CliError(f"there is no folder {target.parent} to write {target.name} into")
+        raise CliError(
+            Message(
+                "there is no folder {folder} to write {name} into",
+                folder=target.parent,
+                name=target.name,
+            )
+        )
     return target
 
 

@@ -13,6 +13,7 @@ from api.cli.database import open_ledger, url_of
 from api.cli.errors import CliError
 from api.cli.terminal import console, progress_bars
 from ledger import settings
+from ledger.messages import Message, said
 from projections.check import check
 from projections.projector import Projector, UnknownProjection
 from projections.replay import prepare_snapshots
@@ -28,7 +29,7 @@ def _checked_name(projector: Projector, name: str | None) -> None:
     try:
         projector.select(name)
     except UnknownProjection as error:
-        raise CliError(str(error)) from None
+        raise CliError(said(error)) from None
 
 
 @projections.command("status")
@@ -131,5 +132,5 @@ def projections_check(ctx: click.Context) -> None:
     for problem in problems:
         click.echo(str(problem))
     if problems:
-        raise CliError(f"{len(problems)} reconciliation problem(s)")
+        raise CliError(Message("{count} reconciliation problem(s)", count=len(problems)))
     click.echo("The read models reconcile with each other and with a fresh fold of the log.")

@@ -14,6 +14,7 @@ from api.cli.database import open_ledger, url_of
 from api.cli.errors import CliError, explain_validation
 from api.cli.terminal import console, progress_bars
 from ledger.errors import ValidationFailed
+from ledger.messages import Message
 
 REPLAY_REPORTS = (
     "project-spend",
@@ -106,8 +107,12 @@ def replay_command(
         if field not in accepted:
             takes = [o for o, f, _ in REPLAY_FILTERS if f in accepted]
             raise CliError(
-                f"{option} does not apply to the {report} report"
-                + (f" (it takes {', '.join(takes)})" if takes else "")
+                Message(
+                    "{option} does not apply to the {report} report{takes}",
+                    option=option,
+                    report=report,
+                    takes=Message(" (it takes {takes})", takes=", ".join(takes)) if takes else "",
+                )
             )
         values[field] = filters[field]
     try:
@@ -119,7 +124,9 @@ def replay_command(
             view = reports.resolve_view(ledger, query.as_known_at, query.as_of)
         except ValidationFailed as error:
             where = REPLAY_OPTIONS.get(str(error.errors[0].loc[-1]), "value")
-            raise CliError(f"invalid {where}: {error.errors[0].msg}") from None
+            raise CliError(
+                Message("invalid {where}: {msg}", where=where, msg=error.errors[0].msg)
+            ) from None
         click.echo(view.sentence(), err=as_json)
         with progress_bars() as progress:
             answer = reports.replay_report(ledger, report, query, progress, view)

@@ -23,6 +23,7 @@ from api.cli.files import new_file
 from ledger import commands as c
 from ledger.budget_line import format_vnd
 from ledger.errors import ValidationFailed
+from ledger.messages import Message
 
 YEAR = click.IntRange(c.FIRST_BUDGET_YEAR, c.LAST_BUDGET_YEAR)
 #: the query's fields as the command's options name them, for its one-line mistakes
@@ -112,7 +113,9 @@ def _run(
         except ValidationFailed as error:
             problem = error.errors[0]
             where = OPTIONS.get(str(problem.loc[-1]), str(problem.loc[-1]))
-            raise CliError(f"invalid {where}: {problem.msg}") from None
+            raise CliError(
+                Message("invalid {where}: {msg}", where=where, msg=problem.msg)
+            ) from None
     if target is not None:
         _write(target, lambda file: workbooks.write(name, answer, file))
         click.echo(

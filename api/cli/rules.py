@@ -14,6 +14,7 @@ from api.cli.terminal import console
 from ledger import catalogue
 from ledger import commands as c
 from ledger.budget_line import format_vnd
+from ledger.messages import Message
 
 
 @click.group()
@@ -38,7 +39,8 @@ def rules_list(
     """Show the support rules, newest first (with --on, the one in force that day)."""
     if support_type is not None and support_type not in catalogue.SUPPORT_TYPES:
         raise click.BadParameter(
-            f"unknown support type {support_type!r}", param_hint="--support-type"
+            Message("unknown support type {value!r}", value=support_type),
+            param_hint="--support-type",
         )
     with open_ledger(url_of(ctx)) as ledger:
         found = ledger.get_support_rules(support_type, on.date() if on else None)

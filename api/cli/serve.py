@@ -14,6 +14,7 @@ import click
 
 from api.cli.database import check_settings, require_migrated, url_of
 from api.cli.errors import CliError
+from ledger.messages import Message
 from ledger.service import Ledger
 
 
@@ -24,7 +25,11 @@ def check_port(host: str, port: int) -> None:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
-        raise CliError(f"cannot listen on {host}: {error.strerror} (see --host)") from None
+        raise CliError(
+            Message(
+                "cannot listen on {host}: {reason} (see --host)", host=host, reason=error.strerror
+            )
+        ) from None
     family, kind, protocol, _, address = found[0]
     with socket.socket(family, kind, protocol) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -33,10 +38,21 @@ def check_port(host: str, port: int) -> None:
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise CliError(
-                    f"port {port} of {host} is taken (another server listens there): choose "
-                    f"another with --port (make demo PORT=…, make serve PORT=…)"
+                    Message(
+                        "port {port} of {host} is taken (another server listens there): choose "
+                        "another with --port (make demo PORT=…, make serve PORT=…)",
+                        port=port,
+                        host=host,
+                    )
                 ) from None
-            raise CliError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+            raise CliError(
+                Message(
+                    "cannot listen on {host}:{port}: {reason}",
+                    host=host,
+                    port=port,
+                    reason=error.strerror,
+                )
+            ) from None
 
 
 @click.command()
@@ -75,7 +91,9 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, port_only: b
     except ModuleNotFoundError as error:
         if error.name not in ("api.app", "api"):
             raise
-        raise CliError("the HTTP API (api/app.py) is not part of this installation") from None
+        raise CliError(
+            Message("the HTTP API (api/app.py) is not part of this installation")
+        ) from None
     import uvicorn
 
     ledger = Ledger(url)

@@ -32,6 +32,7 @@ from api.web.templates import page
 from ledger import catalogue
 from ledger.access import Actor, may_read_personnel
 from ledger.errors import LedgerError
+from ledger.messages import ValidationMessage, said
 from ledger.support_application import STATUSES
 from projections import (
     audit_trail,
@@ -593,10 +594,11 @@ def inspection(request: Request, who: Actor) -> Response:
 
 
 def _problem(error: Exception) -> str:
+    """What is wrong with what was asked, in Vietnamese."""
     if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(error)
+        first = error.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {ValidationMessage(first).render('vi')}"
+    return said(error).render("vi")
 
 
 async def verify(request: Request) -> Response:

@@ -176,7 +176,13 @@ def test_the_openapi_document_describes_every_route_of_the_table(client: TestCli
     acceptance = document["components"]["schemas"]["RecordAcceptance"]
     assert "management_systems" in acceptance["properties"]["outputs"]["propertyNames"]["enum"]
     parameters = document["paths"]["/api/budget-lines"]["get"]["parameters"]
-    assert [p["name"] for p in parameters] == ["budget_year", "project", "source", "channel"]
+    assert [p["name"] for p in parameters if p["in"] == "query"] == [
+        "budget_year",
+        "project",
+        "source",
+        "channel",
+    ]
+    assert {"name": "Accept-Language", "in": "header"}.items() <= parameters[-1].items()
 
 
 def test_health_answers_the_database_and_the_position_without_a_token(

@@ -7,7 +7,7 @@ the document takes accepted and those it refuses refused.
 A few rules span two query parameters, which JSON Schema cannot say of query parameters; the
 document says them in words, and the generator is held to them (:func:`documented`):
 ``min_position`` not with ``as_known_at``/``as_of``, ``first`` ≤ ``second``, ``position`` ≤
-``tree_size``, a position or time not beyond the log's last."""
+``tree_size``, ``from`` ≤ ``to``, a position or time not beyond the log's last."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def documented(ledger: Ledger, query: dict[str, Any] | None) -> bool:
     if (numbers.get("first") or 0) > (numbers.get("second") or head):
         return False
     if (numbers.get("position") or 0) > (numbers.get("tree_size") or head):
+        return False
+    if (numbers.get("from") or 0) > (numbers.get("to") or c.LAST_BUDGET_YEAR):
         return False
     known = str(q.get("as_known_at") or "")
     if (_position(known) or 0) > head:

@@ -13,6 +13,7 @@ from api.read_side import ReadSide
 from ledger import commands as c
 from ledger.budget_line import BudgetLine
 from ledger.errors import EstimateInputsUnavailable, InvalidTransition, ValidationFailed
+from ledger.messages import Message
 from ledger.service import Ledger
 from tests.support.estimate_story import (
     ACTIVITIES_DA1,
@@ -263,7 +264,7 @@ def test_an_approval_that_fails_half_way_writes_nothing(
         line = assign(*args, **kwargs)
         made.append(line.project)
         if len(made) == 2:
-            raise InvalidTransition("the second line fails")
+            raise InvalidTransition(Message("the second line fails"))
         return line
 
     monkeypatch.setattr(BudgetLine, "assign", failing)
