@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import secrets
-import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
@@ -74,7 +73,9 @@ from ledger.errors import (
 from ledger.messages import Message, Terms, ValidationMessage
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
-from projections.replay import keep_snapshots
+from projections.background import Background
+from projections.health import Board
+from projections.projector import fold_elsewhere
 
 MAX_BODY_BYTES = 1024 * 1024
 #: a field the body may not hold (the path's ids, ``command_id``): pydantic's own words
@@ -84,14 +85,22 @@ EXTRA_INPUT = ValidationMessage(
 JSON_MEDIA_TYPE = "application/json"
 
 
-def create_app(ledger: Ledger, *, follow: bool = False) -> Starlette:
+def create_app(ledger: Ledger, *, follow: bool = False, board: Board | None = None) -> Starlette:
     """The HTTP API and dashboard over ``ledger`` (``ledger serve`` runs this).
 
     Its readers share one read side (:class:`~api.read_side.ReadSide`: the ledger, its
-    projector and its replay cache), kept on ``app.state.read_side``. With ``follow``, a
-    background thread keeps the projections caught up with the log for as long as the app
-    runs (``ledger serve`` turns it on)."""
-    read_side = ReadSide(ledger)
+    projector and its replay cache), kept on ``app.state.read_side``. With ``follow``, the
+    background work (the live follower and the replay-snapshot maker,
+    :mod:`projections.background`) runs in this process for as long as the app runs
+    (``ledger serve --workers 1``). With a ``board`` instead, another process runs it and
+    publishes its health there (an HTTP worker of ``ledger serve --workers N``,
+    ``api/serving.py``): this process then never folds the live projections (it waits for
+    that follower), and ``/api/health`` says how that process's work is doing."""
+    if follow and board is not None:
+        raise ValueError("follow here, or read the board of the process that follows: not both")
+    if board is not None:
+        fold_elsewhere(ledger.engine)
+    read_side = ReadSide(ledger, board)
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
@@ -166,30 +175,14 @@ def _lifespan(read_side: ReadSide, follow: bool) -> Any:
         threads = worker_threads(read_side.ledger)
         if threads is not None:
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        stop = threading.Event()
-        background = []
-        if follow:
-            projector = read_side.projector
-            background = [
-                threading.Thread(
-                    target=projector.follow, args=(stop,), name="projections-follow", daemon=True
-                ),
-                threading.Thread(
-                    target=keep_snapshots,
-                    args=(read_side.ledger, stop),
-                    kwargs={"worker": projector.snapshot_maker},
-                    name="replay-snapshots",
-                    daemon=True,
-                ),
-            ]
-            for thread in background:
-                thread.start()
+        background = Background(read_side.projector) if follow else None
+        if background is not None:
+            background.start()
         try:
             yield
         finally:
-            stop.set()
-            for thread in background:
-                thread.join(timeout=10)
+            if background is not None:
+                background.stop()
 
     return lifespan
 

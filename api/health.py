@@ -1,9 +1,10 @@
 """``/api/health`` and ``/api/health/ready``: what a monitor and a load balancer read.
 
 Health (always 200 while the process answers and the database can be reached) says how
-everything is: the head of the log, each projection's position, lag and last error, and the
+everything is: the head of the log, each projection's position, lag and last error, the
 state of the two background workers (:mod:`projections.health`: the live follower and the
-replay-snapshot maker). ``status`` is ``ok`` when nothing is wrong, else ``degraded``.
+replay-snapshot maker) and which process runs them, and which process answered (one of the
+server's HTTP workers). ``status`` is ``ok`` when nothing is wrong, else ``degraded``.
 
 Readiness answers 200 while this server can serve current answers, else 503 ``not_ready``
 with the reasons: the live follower is dead or cannot reach the database, or a projection is
@@ -13,6 +14,7 @@ of reach is 503 ``storage_unavailable`` for both.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from pydantic import Field
@@ -46,6 +48,18 @@ class WorkerOut(Out):
     last_error: str | None
     last_success: str | None = Field(description="when its last pass succeeded (UTC)")
     retry_in: float | None
+    pid: int | None = Field(
+        description="the process that runs it (with several HTTP workers, the one that "
+        "supervises them); null: off"
+    )
+
+
+class ServerOut(Out):
+    pid: int = Field(description="the process that answered this request")
+    workers: int = Field(
+        description="how many HTTP worker processes serve (`ledger serve --workers`); 1: the "
+        "one process also runs the background work"
+    )
 
 
 class ProjectionHealthOut(Out):
@@ -63,8 +77,11 @@ class HealthOut(Out):
     )
     database: Literal["sqlite", "postgresql"]
     position: int = Field(description="the head of the log: the last global position")
-    follower: WorkerOut
-    snapshots: WorkerOut
+    server: ServerOut = Field(description="which process answered, and how many serve")
+    follower: WorkerOut = Field(
+        description="the live follower: it folds the log into the read models"
+    )
+    snapshots: WorkerOut = Field(description="the replay-snapshot maker")
     projections: list[ProjectionHealthOut]
 
 
@@ -75,8 +92,8 @@ class ReadyOut(Out):
 
 def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     ledger, projector = read_side.ledger, read_side.projector
-    follower = projector.follower.as_json()
-    snapshots = projector.snapshot_maker.as_json()
+    background = read_side.background()
+    follower, snapshots = background.follower, background.snapshots
     statuses = projector.status()
     bound = ready_max_lag()
     degraded = (
@@ -88,6 +105,7 @@ def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
         "status": "degraded" if degraded else "ok",
         "database": ledger.database,
         "position": ledger.position(),
+        "server": {"pid": os.getpid(), "workers": background.workers},
         "follower": follower,
         "snapshots": snapshots,
         "projections": [
@@ -106,7 +124,7 @@ def health(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
 def ready(read_side: ReadSide, _: Any, __: Any, ___: Any) -> dict[str, Any]:
     ledger, projector = read_side.ledger, read_side.projector
     reasons: list[Message] = []
-    follower = projector.follower.as_json()
+    follower = read_side.background().follower
     if follower["state"] == "dead":
         reasons.append(
             Message("the live projections have stopped ({error})", error=follower["last_error"])

@@ -3,11 +3,18 @@
 ``create_app`` makes one and keeps it on ``app.state.read_side``; it hands it to every reader
 of the route table (``api.routes``), to the live follower and to the replay-snapshot maker
 it runs. Readers take from it what they need: the ledger's queries, the projector's live read
-models (and the Merkle tree), the cache's past views.
+models (and the Merkle tree), the cache's past views, and how the background work is doing
+(:meth:`ReadSide.background`: in this process, or, in an HTTP worker of ``ledger serve
+--workers N``, as the process that runs it publishes it on its board).
+
+Its caches (:attr:`ReadSide.answers`, :attr:`ReadSide.figures`, the roots) are this
+process's own, and stay right beside the other workers': each answer is kept by the
+positions of the read models it was read from, and positions are read from the database.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -15,6 +22,7 @@ from typing import Any, TypeVar
 
 from ledger.service import Ledger
 from projections import estimate_inputs
+from projections.health import Board, Published
 from projections.projector import Projector
 from projections.replay_cache import ReplayCache
 
@@ -60,8 +68,11 @@ class Answers:
 class ReadSide:
     """What the readers of one app share (thread-safe)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, board: Board | None = None) -> None:
         self.ledger = ledger
+        #: where another process publishes how the background work is doing (None: this
+        #: process runs it, or nobody does)
+        self.board = board
         #: finished replays of past views, kept to be read again
         self.replays = ReplayCache()
         #: finished live report answers, by report, parameters and position
@@ -96,6 +107,17 @@ class ReadSide:
                 found = make()
                 self.figures.put(at, found)
         return found  # type: ignore[no-any-return]
+
+    def background(self) -> Published:
+        """How the live follower and the replay-snapshot maker are doing, and how many HTTP
+        worker processes serve: from the board of the process that runs them, else this
+        process's own (one worker)."""
+        if self.board is not None:
+            return self.board.read()
+        projector = self.projector
+        return Published(
+            projector.follower.as_json(), projector.snapshot_maker.as_json(), 1, os.getpid()
+        )
 
     @property
     def projector(self) -> Projector:

@@ -4,7 +4,10 @@
     and the tracking row commit together, so a crash in the middle of a batch never counts an
     event twice and never loses one;
 (b) **live follow**: on PostgreSQL woken by the library's subscription (LISTEN/NOTIFY), on
-    SQLite by polling; each wake-up is a catch-up;
+    SQLite by polling; each wake-up is a catch-up. One process of a server follows
+    (``projections/background.py``); the other processes of ``ledger serve --workers N``
+    mark their database as folded elsewhere (:func:`fold_elsewhere`), and their projectors
+    then never fold: a reader that needs a position waits for the tracking row to reach it;
 (c) **rebuild**: fold the whole log into the other table set, then make it the active one in
     the transaction that folds the last events, so readers see the old complete model until
     the new complete one replaces it.
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +52,24 @@ class UnknownProjection(ValueError):
 
 #: events folded per catch-up transaction
 CATCH_UP_BATCH = 2000
+#: how often a reader looks at the tracking rows while it waits for a follower (seconds)
+POLL_INTERVAL = 0.02
+#: how long a projector whose projections another process folds waits for that follower
+#: to move before a catch-up gives up (seconds)
+FOLLOWER_PATIENCE = 10.0
+
+#: the engines of this process whose live projections another process folds
+_FOLDED_ELSEWHERE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def fold_elsewhere(engine: Engine) -> None:
+    """Say that another process folds the live projections of ``engine``'s database (an
+    HTTP worker of ``ledger serve --workers N``: its supervisor runs the one live follower).
+    Every projector of this process on that engine then leaves the tracking rows alone:
+    :meth:`Projector.catch_up` and :meth:`Projector.wait_for` wait for that follower
+    instead of folding. Projectors on other engines (a replay's throw-away store) fold as
+    before."""
+    _FOLDED_ELSEWHERE.add(engine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +152,11 @@ class Projector:
 
     # -- (a) catch-up ------------------------------------------------------------------------
 
+    @property
+    def folded_elsewhere(self) -> bool:
+        """Whether another process folds this projector's projections (:func:`fold_elsewhere`)."""
+        return self.engine in _FOLDED_ELSEWHERE
+
     def catch_up(
         self,
         name: str | None = None,
@@ -143,7 +170,14 @@ class Projector:
         A projection whose fold fails has the error in its tracking row and raises it; with
         ``keep_going`` (the live follower) the others are caught up all the same and the
         failed one is left alone for a while (its error stays in its row), except when the
-        database itself is out of reach, which is raised at once."""
+        database itself is out of reach, which is raised at once.
+
+        Where another process folds (:attr:`folded_elsewhere`), fold nothing: wait until its
+        follower has folded the log as far as its head now, or has not moved for
+        :data:`FOLLOWER_PATIENCE` seconds; return 0."""
+        if self.folded_elsewhere:
+            self._await_follower(tuple(cls.NAME for cls in self.select(name)), self.head())
+            return 0
         folded = 0
         with self._catch_up_lock:
             for cls in self.select(name):
@@ -275,16 +309,35 @@ class Projector:
     def wait_for(self, name: str, position: int, timeout: float = 2.0) -> int:
         """Wait until ``name`` has folded ``position``; return the position it reached.
 
-        Without a live follower in this process, catch up here instead of waiting."""
+        The wait looks at the tracking row (the database says how far the follower has
+        folded, in this process or another). Without a live follower anywhere (none in this
+        process, and this process is no worker of a server whose follower runs elsewhere),
+        catch up here instead of waiting."""
         deadline = time.monotonic() + timeout
         reached = self.position(name)
         while reached < position and time.monotonic() < deadline:
-            if self.following.is_set():
-                time.sleep(0.02)
+            if self.following.is_set() or self.folded_elsewhere:
+                time.sleep(POLL_INTERVAL)
             else:
                 self.catch_up(name)
             reached = self.position(name)
         return reached
+
+    def _await_follower(self, names: tuple[str, ...], position: int) -> None:
+        """Wait until every projection of ``names`` has folded ``position``, or none has
+        moved for :data:`FOLLOWER_PATIENCE` seconds (its follower is stopped, or a fold of
+        it fails: its tracking row says so)."""
+        last: tuple[int, ...] = ()
+        moved_at = time.monotonic()
+        while True:
+            reached = self.positions(names)
+            if min(reached) >= position:
+                return
+            if reached != last:
+                last, moved_at = reached, time.monotonic()
+            elif time.monotonic() - moved_at > FOLLOWER_PATIENCE:
+                return
+            time.sleep(POLL_INTERVAL)
 
     # -- (c) rebuild -------------------------------------------------------------------------
 

@@ -3,11 +3,17 @@
 The address is checked first (:func:`check_port`): a port something already listens on is
 one line naming it and how to choose another, before the database is touched. ``make
 demo`` asks for that check alone (``--check-port``) before it loads anything.
+
+``--workers N`` (default: one per core) runs N HTTP worker processes under uvicorn's
+process manager, the live follower and the replay-snapshot maker in the manager's process
+alone (``api/serving.py``); ``--workers 1`` runs everything in one process, the app's
+lifespan running the background work (``api/app.py``).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 import click
@@ -16,6 +22,14 @@ from api.cli.database import check_settings, require_migrated, url_of
 from api.cli.errors import CliError
 from ledger.messages import Message
 from ledger.service import Ledger
+
+
+def default_workers() -> int:
+    """One HTTP worker per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def check_port(host: str, port: int) -> None:
@@ -68,6 +82,13 @@ def check_port(host: str, port: int) -> None:
     help="How much the server logs.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    show_default=f"one per core, here {default_workers()}",
+    help="HTTP worker processes; 1: one process serves and keeps the projections live.",
+)
+@click.option(
     "--check-port",
     "port_only",
     is_flag=True,
@@ -75,8 +96,10 @@ def check_port(host: str, port: int) -> None:
     "touch no database, serve nothing.",
 )
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, log_level: str, port_only: bool) -> None:
-    """Serve the HTTP API and the dashboard (uvicorn)."""
+def serve(
+    ctx: click.Context, host: str, port: int, log_level: str, workers: int | None, port_only: bool
+) -> None:
+    """Serve the HTTP API and the dashboard (uvicorn), on every core."""
     check_port(host, port)
     if port_only:
         return
@@ -94,6 +117,12 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, port_only: b
         raise CliError(
             Message("the HTTP API (api/app.py) is not part of this installation")
         ) from None
+    workers = workers or default_workers()
+    if workers > 1:
+        from api import serving
+
+        serving.serve(url, host, port, log_level, workers)
+        return
     import uvicorn
 
     ledger = Ledger(url)

@@ -3,7 +3,10 @@
 - :class:`Processes` starts ``ledger`` commands in their own process groups and kills what is
   left of them at the end of a test; every wait on one is bounded.
 - :class:`LedgerServer` runs ``ledger serve`` on a free port of 127.0.0.1, waits for
-  ``GET /api/health``, and can be killed with SIGKILL and restarted on the same port.
+  ``GET /api/health``, and can be killed with SIGKILL and restarted on the same port. It
+  runs one process (``--workers 1``: the HTTP app and the live follower together) unless
+  told how many HTTP workers to run: the fault tests kill, cut off and restart that one
+  server process; ``test_serve_workers.py`` runs several.
 - :class:`Load` is N client threads sending commands over HTTP, each with a fresh
   Idempotency-Key, retrying the SAME key on connection errors, 5xx and 409
   ``concurrency_conflict`` until the command is acknowledged (bounded), and recording what
@@ -190,11 +193,13 @@ class Processes:
 
 
 class LedgerServer:
-    """``ledger serve`` on 127.0.0.1 at a free port, in its own process group."""
+    """``ledger serve`` on 127.0.0.1 at a free port, in its own process group, with
+    ``--workers workers`` (``None``: the command's default, one per core)."""
 
-    def __init__(self, processes: Processes, url: str) -> None:
+    def __init__(self, processes: Processes, url: str, workers: int | None = 1) -> None:
         self.processes = processes
         self.url = url
+        self.workers = workers
         self.port = free_port()
         self.process: Process | None = None
         self.starts = 0
@@ -211,6 +216,7 @@ class LedgerServer:
     def launch(self) -> LedgerServer:
         """Start the process; :meth:`wait_healthy` waits until it answers."""
         assert self.process is None or not self.process.alive(), "already running"
+        workers = () if self.workers is None else ("--workers", str(self.workers))
         self.process = self.processes.spawn(
             self.url,
             "serve",
@@ -220,6 +226,7 @@ class LedgerServer:
             str(self.port),
             "--log-level",
             "warning",
+            *workers,
         )
         self.starts += 1
         return self
