@@ -2,7 +2,8 @@
 
 Source data: the cached demo log of :mod:`bench.logs` (~1M events by default), copied into a
 fresh, migrated database per backend, every read model rebuilt (not measured). Then
-``ledger serve`` runs on 127.0.0.1 (a process of its own, its live follower on) and this
+``ledger serve --workers N`` runs on 127.0.0.1 (``--workers``: 1 by default, one process with
+its live follower; N > 1: N HTTP worker processes, the follower in their manager's) and this
 process sends the load: ``--clients`` threads (8), each with its own HTTP connection, asking
 one address again and again for ``--seconds`` (5). Each address is measured right after
 ``/api/health`` of the same server, so each ratio compares two runs a few seconds apart.
@@ -20,7 +21,7 @@ cores, and the load generator shares them with the server: how quiet it was is p
 load average before the first measurement).
 
 Run: ``.venv/bin/python -m bench.http [--events 1000000] [--backend sqlite|postgresql|both]
-[--clients 8] [--seconds 5]``.
+[--clients 8] [--seconds 5] [--workers 1]``.
 """
 
 from __future__ import annotations
@@ -165,12 +166,12 @@ def prepare(url: str) -> tuple[str, list[str]]:
         ledger.engine.dispose()
 
 
-def measure(url: str, clients: int, seconds: float) -> list[dict[str, Any]]:
+def measure(url: str, clients: int, seconds: float, workers: int) -> list[dict[str, Any]]:
     token, applications = prepare(url)
     application = applications[0]
     directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
     processes = Processes(directory, ledger_env(directory))
-    server = LedgerServer(processes, url).start(timeout=120)
+    server = LedgerServer(processes, url, workers=workers).start(timeout=120)
     results = []
     try:
         note(f"load average before: {os.getloadavg()[0]:.2f}")
@@ -211,14 +212,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="HTTP worker processes (ledger serve --workers)"
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     for source, backend, url in each_database(
         args.events, args.backend, "nscl_bench_http", args.seed
     ):
         note(f"{backend}: {source.events:,} events")
-        rows = measure(url, args.clients, args.seconds)
-        what = f"{source.events:,} events, {args.clients} clients, {args.seconds:g} s each"
+        rows = measure(url, args.clients, args.seconds, args.workers)
+        what = (
+            f"{source.events:,} events, {args.workers} HTTP worker(s), {args.clients} clients, "
+            f"{args.seconds:g} s each"
+        )
         print(f"\n{backend}, {what}")
         print(
             f"{'address':<48} {'first ms':>8} {'req/s':>7} {'health/s':>8} {'ratio':>6} "

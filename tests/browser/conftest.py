@@ -64,7 +64,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = ledger_env(directory)
     cp.init_key(env["LEDGER_SIGNING_KEY"])  # the verify button signs nothing but needs it
     processes = Processes(directory, env)
-    server = LedgerServer(processes, url).start()
+    # `ledger serve` as a user runs it: one HTTP worker per core (a page's requests and a
+    # session's sign-in land on any of them)
+    server = LedgerServer(processes, url, workers=None).start()
     try:
         yield Site(server.base_url, tokens, url)
     finally:

@@ -92,9 +92,7 @@ def test_a_database_that_was_never_migrated_says_to_run_db_upgrade(tmp_path: Pat
     assert "run `ledger db upgrade` first" in message
 
 
-def test_serve_refuses_fewer_than_one_worker_before_it_touches_the_database(
-    tmp_path: Path,
-) -> None:
+def test_serve_refuses_fewer_than_one_worker_before_it_touches_the_database(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'nothing-here.db'}"
     for given in ("0", "-2", "many"):
         message = one_line_error(run(missing, "serve", "--workers", given))

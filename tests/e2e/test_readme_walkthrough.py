@@ -37,7 +37,9 @@ def test_the_walkthrough_runs_on_a_fresh_demo(database_url: str, tmp_path: Path)
     finally:
         ledger.engine.dispose()
     env = ledger_env(tmp_path)
-    server = LedgerServer(Processes(tmp_path, env), database_url)
+    # `ledger serve` as README runs it: one HTTP worker per core (the walk-through reads its
+    # writes with min_position from whichever answers)
+    server = LedgerServer(Processes(tmp_path, env), database_url, workers=None)
     server.start()
     try:
         script = walkthrough().replace(README_API, server.base_url)
