@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= 1
+# HTTP worker processes of `make demo` and `make serve` (unset: one per core; 1: one process)
+WORKERS ?=
 # The database and the other files: LEDGER_DATABASE_URL and LEDGER_HOME if set, else the
 # ledger's defaults, var/ledger.db and the rest of var/ in this checkout (ledger/home.py).
 
@@ -44,7 +46,7 @@ demo: install
 	@$(BIN)/ledger serve --check-port --host $(HOST) --port $(PORT)
 	$(load_demo)
 	@echo "API and dashboard: http://$(HOST):$(PORT)/   (OpenAPI: http://$(HOST):$(PORT)/openapi.json)"
-	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
+	$(BIN)/ledger serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 ## make demo-load: the same without the server (migrate, load once, one admin).
 demo-load: install
@@ -53,7 +55,7 @@ demo-load: install
 serve: install
 	@$(BIN)/ledger serve --check-port --host $(HOST) --port $(PORT)
 	$(BIN)/ledger db upgrade --create
-	$(BIN)/ledger serve --host $(HOST) --port $(PORT)
+	$(BIN)/ledger serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 lint: install
 	$(BIN)/ruff check ledger projections api demo migrations tests bench
