@@ -48,6 +48,8 @@ from projections.projector import Projector
 
 #: the environment variable that tells a worker where the board is (set by :func:`serve`)
 BOARD_VARIABLE = "LEDGER_SERVE_BOARD"
+#: the start of the name of a server's board folder (then its pid, ``-`` and random letters)
+BOARD_PREFIX = "ledger-serve-"
 #: how often a worker looks whether its manager still runs (seconds)
 PARENT_CHECK_EVERY = 1.0
 #: how long the manager waits for a worker to answer its health check before it kills and
@@ -59,7 +61,8 @@ WORKER_HEALTHCHECK = 30
 def serve(url: str, host: str, port: int, log_level: str, workers: int) -> None:
     """Run the server of ``workers`` HTTP worker processes until SIGTERM or SIGINT."""
     ledger = Ledger(url)
-    folder = Path(tempfile.mkdtemp(prefix="ledger-serve-"))
+    remove_stale_boards(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=f"{BOARD_PREFIX}{os.getpid()}-"))
     board = Board(folder / "background.json")
     background = Background(Projector(ledger), board, workers)
     os.environ[settings.DATABASE_URL.name] = ledger.url
@@ -81,6 +84,28 @@ def serve(url: str, host: str, port: int, log_level: str, workers: int) -> None:
         background.stop()
         shutil.rmtree(folder, ignore_errors=True)
         ledger.engine.dispose()
+
+
+def remove_stale_boards(parent: Path) -> list[Path]:
+    """Remove the board folders in ``parent`` of servers that no longer run (killed with
+    SIGKILL, they could not remove their own); answer those removed."""
+    removed = []
+    for folder in parent.glob(f"{BOARD_PREFIX}*-*"):
+        pid = folder.name.removeprefix(BOARD_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def worker_app() -> Starlette:
