@@ -175,12 +175,16 @@ def test_an_application_walks_from_budget_to_settlement_over_http(
             "effective_date",
             "type",
             "actor",
+            "actor_name",
             "department",
+            "department_name",
             "data",
             "leaf_hash",
             "changes",
         }
         HistoryEntryOut.model_validate(entry)
+        assert entry["actor_name"] is None  # an officer may not read personnel data
+        assert entry["department_name"] == "Sở Khoa học và Công nghệ"
     assert [e["type"] for e in history] == [
         "Submitted",
         "Appraised",
