@@ -40,6 +40,7 @@ def test_awkward_text_and_json_round_trip(ledger: Ledger) -> None:
             "record_id": uuid4(),
             "event_type": "Test.Event",
             "actor": "a",
+            "actor_name": None if i % 3 else text,
             "department": "SKHCN",
             "amounts": {"amount": 10**15 + i, "text": text},
             "references": {text: [text, None]},
