@@ -294,6 +294,7 @@ def main() -> None:
     parser.add_argument("--lag-seconds", type=float, default=20.0, help="0 skips the lag test")
     parser.add_argument("--lag-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--database", default=DATABASE, help="the PostgreSQL database's name")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile each rebuild (slower; stats on stderr)"
     )
@@ -315,7 +316,7 @@ def main() -> None:
     rows: list[Row] = []
     sources: dict[Path, SourceLog] = {}
     projections: list[str] = []
-    for source, backend, url in each_database(args.events, args.backend, DATABASE, args.seed):
+    for source, backend, url in each_database(args.events, args.backend, args.database, args.seed):
         sources[source.path] = source
         raw = child("raw", url)
         note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")

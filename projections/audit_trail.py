@@ -215,6 +215,19 @@ NO_AMOUNTS: dict[str, Any] = {}
 class AuditTrail(Projection):
     NAME = NAME
     TABLES = (TRAIL, LABELS, PEOPLE)
+    #: the events that name a record (``audit_trail_labels``) or change the users register
+    #: (``audit_trail_people``); every other event only appends its row, which reads them
+    CONTEXT = (
+        Enterprise.Registered,
+        Enterprise.Corrected,
+        BudgetYear.Closed,
+        SupportRules.Opened,
+        AnnualEstimate.Opened,
+        SupportApplication.Submitted,
+        ProgramActivity.Approved,
+        User.Granted,
+        User.Changed,
+    )
 
     def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
         super().__init__(tables, rebuilding=rebuilding)

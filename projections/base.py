@@ -225,6 +225,11 @@ class Projection:
     TABLES: ClassVar[tuple[TableDef, ...]]
     #: whether replays may start from its replay snapshots (:mod:`projections.snapshots`)
     SNAPSHOTS: ClassVar[bool] = True
+    #: the event types whose fold makes its keyed rows, when every other event only appends
+    #: rows that read them: a parallel rebuild may then fold it in ranges of positions, each
+    #: range after a fold of these events alone up to its start (:mod:`projections.parallel`).
+    #: None: its rows depend on every event before them (folded from the first, in one piece).
+    CONTEXT: ClassVar[tuple[type, ...] | None] = None
 
     def __init__(self, tables: dict[str, Table], *, rebuilding: bool = False) -> None:
         self.tables = tables

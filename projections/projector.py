@@ -32,8 +32,8 @@ from sqlalchemy import Connection, Engine, Table, delete, select, update
 from ledger.messages import Message
 from ledger.persistence import is_connection_lost
 from ledger.service import Ledger
-from projections import claims
-from projections.base import SETS, Progress, Projection
+from projections import claims, parallel
+from projections.base import SETS, Envelope, Progress, Projection
 from projections.bulk import BackgroundWriter
 from projections.claims import Claim
 from projections.folding import fold_into, gc_paused
@@ -353,10 +353,17 @@ class Projector:
         batch_size: int = 10_000,
         progress: Progress | None = None,
         claim: Claim | None = None,
+        workers: int = 1,
     ) -> int:
         """Rebuild the selected projections (all by default), holding their claim (``claim``,
-        else taken here) until done; see :meth:`_rebuild`."""
+        else taken here) until done; see :meth:`_rebuild`. ``workers`` > 1 folds them in that
+        many worker processes (:mod:`projections.parallel`) where the plan has work for more
+        than one and they can open the database (not an SQLite database in memory)."""
         with claim or self.claim_rebuild(name), gc_paused():
+            classes = self.select(name)
+            tasks = parallel.plan(classes, workers, self.head())
+            if len(tasks) > 1 and parallel.can_open(self.engine):
+                return self._rebuild_in_workers(name, tasks, batch_size, progress)
             return self._rebuild(name, batch_size, progress)
 
     def _rebuild(self, name: str | None, batch_size: int, progress: Progress | None) -> int:
@@ -365,17 +372,7 @@ class Projector:
         many events were read. The caller holds their claim: a rebuild set left in a
         tracking row is a dead rebuild's, and its half-built tables are emptied here."""
         classes = self.select(name)
-        targets: dict[str, str] = {}
-        with self._writing() as connection:
-            for cls in classes:
-                state = self._state(connection, cls.NAME, lock=True)
-                targets[cls.NAME] = SETS[1 - SETS.index(state["active_set"])]
-                connection.execute(
-                    update(PS)
-                    .where(PS.c.name == cls.NAME)
-                    .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
-                )
-                self._empty(connection, self.tables(cls, targets[cls.NAME]).values())
+        targets = self._start_rebuild(classes)
         folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
         names = [cls.NAME for cls in classes]
         position, folded, head = 0, 0, self.head()
@@ -396,43 +393,127 @@ class Projector:
                         progress(name or "every projection", position, head)
                 # each keyed row once, then wait until everything is written
                 writer.put([rows for p in folds for rows in p.drain(keyed=True)])
-            with self._writing() as connection:
-                for cls in classes:
-                    self._state(connection, cls.NAME, lock=True)
-                last = batch[-1].position if batch else position
-                rest = [batch, *read_batches(self.ledger, connection, last, batch_size)]
-                for part in rest:
-                    if not part:
-                        continue
-                    for projection in folds:
-                        fold_into(projection, connection, part)
-                    position, folded = part[-1].position, folded + len(part)
-                for cls in classes:
-                    connection.execute(
-                        update(PS)
-                        .where(PS.c.name == cls.NAME)
-                        .values(
-                            active_set=targets[cls.NAME],
-                            position=position,
-                            rebuild_set=None,
-                            rebuild_position=None,
-                            last_error=None,
-                            updated_at=now(),
-                        )
-                    )
+            last = batch[-1].position if batch else position
+            position, tail = self._switch(classes, targets, folds, batch, last, batch_size)
+            folded += tail
         except Exception as error:
-            for cls in classes:
-                self._record_error(cls.NAME, error)
-            with contextlib.suppress(Exception), self._writing() as connection:
-                connection.execute(
-                    update(PS)
-                    .where(PS.c.name.in_(names))
-                    .values(rebuild_set=None, rebuild_position=None)
-                )
+            self._rebuild_failed(classes, error)
             raise
         if progress is not None:
             progress(name or "every projection", position, position)
         return folded
+
+    def _rebuild_in_workers(
+        self,
+        name: str | None,
+        tasks: list[parallel.Task],
+        batch_size: int,
+        progress: Progress | None,
+    ) -> int:
+        """:meth:`_rebuild` with the fold of the log up to ``tasks``' end done by worker
+        processes, one task each (:mod:`projections.parallel`); the events after it are
+        folded here, in the switching transaction, by folds that read the rows the workers
+        wrote (as a catch-up does). A worker that fails, or dies, fails the rebuild: the
+        others are stopped, the error is recorded and no reader is switched."""
+        classes = self.select(name)
+        targets = self._start_rebuild(classes)
+        names = [cls.NAME for cls in classes]
+        head = tasks[0].end
+        shown = [0.0]
+
+        def report(reached: int) -> None:
+            if time.monotonic() - shown[0] >= 0.5:  # the tracking rows: twice a second
+                shown[0] = time.monotonic()
+                # only progress: a busy database may skip it
+                with contextlib.suppress(Exception), self._writing() as connection:
+                    self._rebuilt_upto(names, reached)(connection)
+            if progress is not None:
+                progress(name or "every projection", reached, head)
+
+        try:
+            folded = parallel.run(
+                tasks,
+                self.ledger,
+                self.engine,
+                {cls.NAME: self.tables(cls, targets[cls.NAME]) for cls in classes},
+                batch_size,
+                report,
+            )
+            folds = [cls(self.tables(cls, targets[cls.NAME])) for cls in classes]
+            position, tail = self._switch(classes, targets, folds, [], head, batch_size)
+            folded += tail
+        except Exception as error:
+            self._rebuild_failed(classes, error)
+            raise
+        if progress is not None:
+            progress(name or "every projection", position, position)
+        return folded
+
+    def _start_rebuild(self, classes: list[type[Projection]]) -> dict[str, str]:
+        """Mark each projection of ``classes`` as being rebuilt into its other table set and
+        empty that set (a dead rebuild's half-built rows go); the set of each."""
+        targets: dict[str, str] = {}
+        with self._writing() as connection:
+            for cls in classes:
+                state = self._state(connection, cls.NAME, lock=True)
+                targets[cls.NAME] = SETS[1 - SETS.index(state["active_set"])]
+                connection.execute(
+                    update(PS)
+                    .where(PS.c.name == cls.NAME)
+                    .values(rebuild_set=targets[cls.NAME], rebuild_position=0, updated_at=now())
+                )
+                self._empty(connection, self.tables(cls, targets[cls.NAME]).values())
+        return targets
+
+    def _switch(
+        self,
+        classes: list[type[Projection]],
+        targets: dict[str, str],
+        folds: list[Projection],
+        pending: list[Envelope],
+        after: int,
+        batch_size: int,
+    ) -> tuple[int, int]:
+        """In one transaction: fold ``pending`` and every event after position ``after``
+        into ``folds``, and make each projection's rebuilt set the one readers read; the
+        position reached and how many events were folded here."""
+        position, folded = after, 0
+        with self._writing() as connection:
+            for cls in classes:
+                self._state(connection, cls.NAME, lock=True)
+            rest = [pending, *read_batches(self.ledger, connection, after, batch_size)]
+            for part in rest:
+                if not part:
+                    continue
+                for projection in folds:
+                    fold_into(projection, connection, part)
+                position, folded = part[-1].position, folded + len(part)
+            for cls in classes:
+                connection.execute(
+                    update(PS)
+                    .where(PS.c.name == cls.NAME)
+                    .values(
+                        active_set=targets[cls.NAME],
+                        position=position,
+                        rebuild_set=None,
+                        rebuild_position=None,
+                        last_error=None,
+                        updated_at=now(),
+                    )
+                )
+        return position, folded
+
+    def _rebuild_failed(self, classes: list[type[Projection]], error: Exception) -> None:
+        """Record ``error`` on each projection and clear its rebuild set (readers never left
+        the set they read)."""
+        for cls in classes:
+            self._record_error(cls.NAME, error)
+        with contextlib.suppress(Exception), self._writing() as connection:
+            connection.execute(
+                update(PS)
+                .where(PS.c.name.in_([cls.NAME for cls in classes]))
+                .values(rebuild_set=None, rebuild_position=None)
+            )
 
     @staticmethod
     def _empty(connection: Connection, tables: Iterable[Table]) -> None:

@@ -3,6 +3,7 @@ follow and reconciliation check."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -60,16 +61,27 @@ def projections_catch_up(ctx: click.Context, name: str | None) -> None:
         click.echo(f"Folded {folded:,} events; every projection is at {projector.head():,}.")
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @projections.command("rebuild")
 @click.argument("name", required=False)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes that fold the log (default: one per core; 1: fold in this process).",
+)
 @click.pass_context
-def projections_rebuild(ctx: click.Context, name: str | None) -> None:
+def projections_rebuild(ctx: click.Context, name: str | None, workers: int | None) -> None:
     """Rebuild from the first event into fresh tables, then switch readers (all, or NAME)."""
     with open_ledger(url_of(ctx)) as ledger:
         projector = Projector(ledger)
         _checked_name(projector, name)
         with progress_bars() as progress:
-            folded = projector.rebuild(name, progress=progress)
+            folded = projector.rebuild(name, progress=progress, workers=workers or cores())
         click.echo(f"Rebuilt {name or 'every projection'} from {folded:,} events.")
 
 
