@@ -190,11 +190,12 @@ def run(
     engine: Engine,
     tables: dict[str, dict[str, Table]],
     batch_size: int,
-    report: Callable[[int], None],
+    report: Callable[[dict[str, int]], None],
 ) -> int:
     """Fold ``tasks`` in one worker process each into ``tables`` (by projection); return
     how many events the rebuild folded (the log up to the tasks' end). ``report`` is told,
-    now and then, roughly how far the rebuild is (a position)."""
+    each time a worker has written a batch, how far each projection is: the position its
+    worker reached, or for one folded in ranges, how many of its positions they folded."""
     context = multiprocessing.get_context("fork")
     head = tasks[0].end
     url = engine.url.render_as_string(hide_password=False)
@@ -222,12 +223,14 @@ def run(
 
 
 def _wait(
-    tasks: list[Task], started: list[tuple[Any, Pipe]], head: int, report: Callable[[int], None]
+    tasks: list[Task],
+    started: list[tuple[Any, Pipe]],
+    head: int,
+    report: Callable[[dict[str, int]], None],
 ) -> int:
     """Read the workers' reports until each has said it is done; raise the first failure."""
     done: dict[int, int] = {}
-    reached = [0] * len(tasks)
-    spans = [max(1, t.reads[1] - t.reads[0]) for t in tasks]
+    reached = [0] * len(tasks)  # the position each worker has written up to
     open_: dict[Any, int] = {reader: i for i, (_, reader) in enumerate(started)}
     while len(done) < len(tasks):
         for ready in wait(list(open_), timeout=1.0):
@@ -251,10 +254,22 @@ def _wait(
         for i, (process, _) in enumerate(started):
             if i not in done and not process.is_alive() and process.exitcode not in (None, 0):
                 raise WorkerFailed(_death(process))
-        fraction = sum(min(r, s) for r, s in zip(reached, spans, strict=True)) / sum(spans)
-        report(int(fraction * head))
+        report(_positions(tasks, reached))
     whole = [done[i] for i, task in enumerate(tasks) if task.whole]
     return max(whole) if whole else sum(done.values())  # the ranges follow each other
+
+
+def _positions(tasks: list[Task], reached: list[int]) -> dict[str, int]:
+    """How far each projection of ``tasks`` is, its workers having written up to
+    ``reached``."""
+    positions: dict[str, int] = {}
+    for task, position in zip(tasks, reached, strict=True):
+        for name in task.whole:
+            positions[name] = position
+        for name in task.split:
+            done = max(0, min(position, task.stop) - task.start)
+            positions[name] = positions.get(name, 0) + done
+    return positions
 
 
 def _death(process: multiprocessing.process.BaseProcess) -> str:
@@ -360,7 +375,7 @@ def _fold(
                 folded += len(batch)
                 after = batch[-1].position
                 writer.put(rows, still_wanted)
-                pipe.send(("progress", after - task.reads[0]))
+                pipe.send(("progress", after))
             keyed = [rows for p in whole for rows in p.drain(keyed=True)]
             if task.keyed:
                 keyed += [rows for p in split for rows in p.drain(keyed=True)]

@@ -417,18 +417,22 @@ class Projector:
         others are stopped, the error is recorded and no reader is switched."""
         classes = self.select(name)
         targets = self._start_rebuild(classes)
-        names = [cls.NAME for cls in classes]
         head = tasks[0].end
-        shown = [0.0]
+        shown: dict[str, int] = {}
 
-        def report(reached: int) -> None:
-            if time.monotonic() - shown[0] >= 0.5:  # the tracking rows: twice a second
-                shown[0] = time.monotonic()
-                # only progress: a busy database may skip it
-                with contextlib.suppress(Exception), self._writing() as connection:
-                    self._rebuilt_upto(names, reached)(connection)
+        def report(positions: dict[str, int]) -> None:
+            moved = {n: p for n, p in positions.items() if shown.get(n) != p}
+            if moved:
+                try:
+                    with self._writing() as connection:
+                        for position in set(moved.values()):
+                            names = [n for n, p in moved.items() if p == position]
+                            self._rebuilt_upto(names, position)(connection)
+                    shown.update(moved)
+                except Exception:  # only progress: a database too busy now takes it next time
+                    log.debug("rebuild progress not recorded", exc_info=True)
             if progress is not None:
-                progress(name or "every projection", reached, head)
+                progress(name or "every projection", min(positions.values()), head)
 
         try:
             folded = parallel.run(
