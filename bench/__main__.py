@@ -61,7 +61,9 @@ def run(names: list[str], size: Size) -> tuple[list[Figure], bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--size", choices=SIZES, default="quick")
     parser.add_argument("--only", help="comma-separated modules, of " + ",".join(MODULES))
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
