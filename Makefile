@@ -8,6 +8,8 @@ PORT ?= 8000
 SCALE ?= 1
 # HTTP worker processes of `make demo` and `make serve` (unset: one per core; 1: one process)
 WORKERS ?=
+# make bench: quick (a few minutes) or 1m (the goals' full sizes)
+SIZE ?= quick
 # The database and the other files: LEDGER_DATABASE_URL and LEDGER_HOME if set, else the
 # ledger's defaults, var/ledger.db and the rest of var/ in this checkout (ledger/home.py).
 
@@ -74,8 +76,11 @@ test: lint typecheck
 docs: install
 	$(BIN)/ledger docs api
 
+## make bench [SIZE=1m]: every benchmark, one table (figure, ours, baseline of the same run,
+## ratio, goal, met?), also written to var/bench/table-$(SIZE).md
 bench: install
-	$(BIN)/python -m bench.commands
+	@mkdir -p var/bench
+	$(BIN)/python -m bench --size $(SIZE) --markdown var/bench/table-$(SIZE).md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from bench.logs import SEED, each_database, note
+from bench.table import EVENTS, Figure, Size, at_full_size, label
 from ledger import commands as c
 from ledger.access import SYSTEM, Actor
 from ledger.budget_line import BUDGET_LINES
@@ -162,6 +163,36 @@ def main() -> None:
     print(
         f"goal: a draft ≤ {GOAL_DRAFT_SECONDS:g} s at 1M events — slowest {worst:.3f} s: {verdict}"
     )
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: drafting next year's estimate (median of 3) beside a raw read of
+    the read-model rows its inputs group, and closing the year before beside a raw read of
+    the year's budget-line events, each backend."""
+    figures = []
+    for _, backend, url in each_database(str(EVENTS[size]), "both", DATABASE):
+        r = measure(url, 2021, 3)
+        figures.append(
+            Figure(
+                label("draft the 2021 estimate", backend, r["events"]),
+                r["draft_seconds"],
+                "s",
+                r["raw_seconds"],
+                "raw read of the rows its inputs group",
+                f"≤ {GOAL_DRAFT_SECONDS:g} s at 1M events",
+                at_full_size(size, r["draft_seconds"] <= GOAL_DRAFT_SECONDS),
+            )
+        )
+        figures.append(
+            Figure(
+                label("close budget year 2020", backend),
+                r["close_seconds"],
+                "s",
+                r["raw_close_seconds"],
+                "raw read of the year's budget-line events",
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":

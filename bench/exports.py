@@ -44,7 +44,9 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from bench.common import measure_in_child
-from bench.logs import SEED, loaded_database, note, peak_rss_mib, source_log
+from bench.logs import SEED, each_database, loaded_database, note, peak_rss_mib, source_log
+from bench.table import EVENTS, Figure, Size, at_full_size
+from bench.table import label as labelled
 from ledger import event_log
 from ledger.catalogue import department_name
 from ledger.service import Ledger
@@ -283,6 +285,39 @@ def _table(results: list[tuple[str, int, str, dict[str, Any], dict[str, Any] | N
         "its query's rows fetched and not written; JSONL against the stored events read and "
         "not written. met? is judged on the wall clock; CPU rows/s is the process's own time."
     )
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: each export's rows per second (wall clock) beside its baseline
+    (XLSX: openpyxl's write-only workbook; CSV: the export's query, nothing written; JSONL:
+    the stored events read, nothing written), each backend."""
+    figures = []
+    names = {"xlsx": "openpyxl write-only", "csv": "the query alone", "jsonl": "the read alone"}
+    for _, backend, url in each_database(str(EVENTS[size]), "both", DATABASE):
+        prepare(url)
+        measured = {
+            kind: measure_in_child("bench.exports", kind, url)
+            for kind in ("xlsx", "openpyxl", "csv", "csv-read", "jsonl", "jsonl-read")
+        }
+        for kind, what in (
+            ("xlsx", "audit trail as XLSX (XlsxWriter)"),
+            ("csv", "audit trail as CSV"),
+            ("jsonl", "event log as JSONL"),
+        ):
+            done, base = measured[kind], measured[BASELINES[kind]]
+            rate = done["rows"] / done["seconds"]
+            figures.append(
+                Figure(
+                    labelled(what, backend) + f", {done['rows']:,} rows",
+                    rate,
+                    "rows/s",
+                    base["rows"] / base["seconds"],
+                    names[kind],
+                    f"≥ {GOALS[kind]:,} rows/s at 1M events",
+                    at_full_size(size, rate >= GOALS[kind]),
+                )
+            )
+    return figures
 
 
 if __name__ == "__main__":

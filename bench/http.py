@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 
 from bench.logs import SEED, each_database, note
+from bench.table import BACKEND_NAMES, EVENTS, Figure, Size
 from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.service import Ledger
@@ -166,7 +167,24 @@ def prepare(url: str) -> tuple[str, list[str]]:
         ledger.engine.dispose()
 
 
-def measure(url: str, clients: int, seconds: float, workers: int) -> list[dict[str, Any]]:
+#: the addresses of ``make bench``'s quick size: the overview, applications' pages and
+#: records asked in turn, and the JSON addresses that were the slowest at 1M
+QUICK = (
+    "/",
+    "/ho-so/{id}",
+    "/api/applications/{id}",
+    "/api/applications",
+    "/api/reports/audit-trail",
+    "/api/reports/program?from=2011&to=2020",
+    "/api/budget-lines",
+)
+
+
+def measure(
+    url: str, clients: int, seconds: float, workers: int, quick: bool = False
+) -> list[dict[str, Any]]:
+    """Each address's requests per second, p50 and p99 beside ``/api/health``'s (only those
+    of :data:`QUICK` if ``quick``)."""
     token, applications = prepare(url)
     application = applications[0]
     directory = Path(tempfile.mkdtemp(prefix="bench-http-"))
@@ -185,11 +203,13 @@ def measure(url: str, clients: int, seconds: float, workers: int) -> list[dict[s
             *(("json", path, bearer(token)) for path in REPORTS),
         ]
         for kind, path, setup in targets:
+            name = path if isinstance(path, str) else _spread(path[0], spread)
+            if quick and name.split(" ×")[0] not in QUICK:
+                continue
             first_ms = first(server.base_url, path, setup)
             health = load(server.base_url, "/api/health", clients, seconds, nothing)
             found = load(server.base_url, path, clients, seconds, setup)
             found["first_ms"] = first_ms
-            name = path if isinstance(path, str) else _spread(path[0], spread)
             results.append({"kind": kind, "path": name, "health": health, **found})
             note(
                 f"{name}: {found['per_second']:.0f}/s (health {health['per_second']:.0f}/s), "
@@ -241,6 +261,52 @@ def main() -> None:
                 f"{r['p99_ms']:>7.1f} {r['failed']:>6.0f}  "
                 f"{'met' if met else 'NOT met'} (≥ {GOAL_RATIO}×, p99 ≤ {limit:g} ms)"
             )
+
+
+def _short(row: dict[str, Any]) -> str:
+    """An address as the table names it: an application's id as ``{id}``."""
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", row["path"])
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: with ``ledger serve``'s default of one worker per core and 8
+    clients, the pages and the JSON addresses, each kind's slowest beside ``/api/health``
+    of the same run and its worst p99, each backend."""
+    seconds = 1.0 if size == "quick" else 5.0
+    workers = os.cpu_count() or 1
+    figures = []
+    for source, backend, url in each_database(str(EVENTS[size]), "both", "nscl_bench_http"):
+        rows = measure(url, 8, seconds, workers, quick=size == "quick")
+        for kind, what, limit in (
+            ("page", "pages", GOAL_PAGE_P99_MS),
+            ("json", "JSON reports and records", GOAL_JSON_P99_MS),
+        ):
+            of_kind = [r for r in rows if r["kind"] == kind]
+            worst = min(of_kind, key=lambda r: r["per_second"] / r["health"]["per_second"])
+            ratio = worst["per_second"] / worst["health"]["per_second"]
+            where = f"{BACKEND_NAMES[backend]}, {source.events:,} events, {workers} workers"
+            figures.append(
+                Figure(
+                    f"HTTP {what}, slowest of {len(of_kind)} ({_short(worst)}), {where}",
+                    worst["per_second"],
+                    "req/s",
+                    worst["health"]["per_second"],
+                    "/api/health",
+                    f"≥ {GOAL_RATIO}× health",
+                    ratio >= GOAL_RATIO and not any(r["failed"] for r in of_kind),
+                )
+            )
+            p99 = max(of_kind, key=lambda r: r["p99_ms"])
+            figures.append(
+                Figure(
+                    f"HTTP {what}, worst p99 ({_short(p99)}), {where}",
+                    p99["p99_ms"],
+                    "ms",
+                    goal=f"≤ {limit:g} ms",
+                    met=p99["p99_ms"] <= limit,
+                )
+            )
+    return figures
 
 
 if __name__ == "__main__":

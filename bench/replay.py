@@ -52,6 +52,7 @@ from typing import Any
 from bench.common import ROOT, measure_in_child
 from bench.logs import CACHE, SEED, SourceLog, each_database, note, peak_rss_mib
 from bench.rebuild import measure_raw, yes
+from bench.table import EVENTS, Figure, Size, at_full_size, label
 from ledger import settings
 from ledger.service import Ledger
 from projections import snapshots
@@ -342,6 +343,41 @@ def print_table(rows: list[Row], sources: dict[Path, SourceLog], seed: int) -> N
             f" {p['seconds']:>12.1f} {p['last']:>10,} {p['peak_rss_mib']:>9.0f}"
         )
     print_goals(rows)
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: the whole ledger as known at a time (from the nearest snapshot,
+    made first), beside the raw read + decode, each backend."""
+    figures = []
+    for source, backend, url in each_database(str(EVENTS[size]), "both", DATABASE):
+        moment = moment_near_the_end(url).isoformat()
+        raw = child("raw", url)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        directory = tempfile.mkdtemp(prefix="replay-snapshots-", dir=CACHE)
+        os.environ[settings.REPLAY_DIR.name] = directory  # the children's, empty
+        try:
+            child("prepare", url)
+            done = child("replay", url, moment)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.environ.pop(settings.REPLAY_DIR.name, None)
+        rate_goal = 1_000_000 / GOAL_SECONDS_1M
+        figures.append(
+            Figure(
+                label("replay every report's projection as known at a time", backend)
+                + f", {done['events']:,} of {source.events:,} events",
+                done["rate"],
+                "events/s",
+                raw["rate"],
+                "raw read + decode",
+                f"1M in ≤ {GOAL_SECONDS_1M:g} s (≥ {rate_goal:,.0f} events/s), "
+                f"≤ {GOAL_RSS_MIB} MiB",
+                at_full_size(
+                    size, done["rate"] >= rate_goal and done["peak_rss_mib"] <= GOAL_RSS_MIB
+                ),
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":

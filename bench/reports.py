@@ -45,6 +45,7 @@ from openpyxl.cell import WriteOnlyCell
 from api import exports, reports, workbooks
 from api.read_side import ReadSide
 from bench.logs import SEED, each_database, note
+from bench.table import EVENTS, Figure, Size, at_full_size, label
 from ledger.service import Ledger
 from projections import merkle, program
 
@@ -253,6 +254,40 @@ def main() -> None:
         f"goal: XLSX ≥ {GOAL_XLSX_ROWS_PER_SECOND:,} rows/s — slowest {slowest:,.0f} rows/s "
         f"(XlsxWriter): {'met' if slowest >= GOAL_XLSX_ROWS_PER_SECOND else 'NOT met'}"
     )
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: the final review's JSON beside a raw read of the rows it
+    summarises, and the workbook writer's rows per second beside openpyxl's, each backend
+    (measured in this process: the read model is rebuilt first, not measured)."""
+    figures = []
+    for _, backend, url in each_database(str(EVENTS[size]), "both", DATABASE):
+        r = measure(url, repeat=3)
+        figures.append(
+            Figure(
+                label("final review 2011–2020, JSON", backend, r["events"]),
+                r["json_seconds"],
+                "s",
+                r["raw_seconds"],
+                "raw read of its read model's rows",
+                f"≤ {GOAL_JSON_SECONDS:g} s at 1M events",
+                at_full_size(size, r["json_seconds"] <= GOAL_JSON_SECONDS),
+            )
+        )
+        rate = r["xlsxwriter_rows_per_second"]
+        figures.append(
+            Figure(
+                label("report workbook rows (XlsxWriter)", backend)
+                + f", {r['writer_rows']:,} rows",
+                rate,
+                "rows/s",
+                r["openpyxl_rows_per_second"],
+                "openpyxl write-only",
+                f"≥ {GOAL_XLSX_ROWS_PER_SECOND:,} rows/s",
+                rate >= GOAL_XLSX_ROWS_PER_SECOND,
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":

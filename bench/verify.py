@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import measure_in_child
 from bench.logs import each_database, note, peak_rss_mib
+from bench.table import EVENTS, Figure, Size, at_full_size, label
 from ledger import checkpoint as cp
 from ledger.service import Ledger
 from projections.checkpoints import make
@@ -153,6 +154,26 @@ def main() -> None:
             f"  {backend} {done['events']:,}: ≥ {GOAL_RATE:,} events/s: {met}"
             f" ({done['rate']:,.0f}); clean: {'yes' if done['ok'] else 'NO'}"
         )
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: the verification's rate beside the raw scan, each backend."""
+    figures = []
+    for source, backend, url in each_database(str(EVENTS[size]), "both", "nscl_bench_verify"):
+        scan = child("scan", url)
+        done = child("verify", url)
+        figures.append(
+            Figure(
+                label("verify every leaf and checkpoint", backend, source.events),
+                done["rate"],
+                "events/s",
+                scan["rate"],
+                "raw scan",
+                f"≥ {GOAL_RATE:,} events/s at 1M",
+                at_full_size(size, done["rate"] >= GOAL_RATE and done["ok"]),
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":

@@ -19,22 +19,15 @@ Revises: 0005
 Create Date: 2026-12-05
 """
 
-import importlib
-from typing import Any
-
-import sqlalchemy as sa
 from alembic import op
 
+from migrations import read_models
 from projections.base import SETS
-from projections.registry import BY_NAME, all_tables
-from projections.state import projection_state
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-_APP_ROLE: Any = importlib.import_module("migrations.versions.0004_app_role")
 
 #: the projections rebuilt by this revision
 REBUILT = ("project_spend", "journal", "budget_execution", "registers")
@@ -42,44 +35,13 @@ REBUILT = ("project_spend", "journal", "budget_execution", "registers")
 ADDED = ("project_spend_counterpart", "project_spend_counts", "budget_execution_estimates")
 
 
-def _names(projections: tuple[str, ...]) -> list[str]:
-    return [
-        f"{table_def.name}_{s}"
-        for name in projections
-        for table_def in BY_NAME[name].TABLES
-        for s in SETS
-    ]
-
-
-def _reset(bind: sa.Connection) -> None:
-    bind.execute(
-        sa.update(projection_state)
-        .where(projection_state.c.name.in_(REBUILT))
-        .values(
-            active_set="a", position=0, rebuild_set=None, rebuild_position=None, last_error=None
-        )
-    )
-
-
 def upgrade() -> None:
     bind = op.get_bind()
-    names = _names(REBUILT)
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    tables = [metadata.tables[name] for name in names]
-    for table in tables:
-        if table.name in existing:
-            table.drop(bind)
-    metadata.create_all(bind, tables=tables)
-    _reset(bind)
-    _APP_ROLE.grant_read_model(bind, names)
+    read_models.remake(bind, read_models.set_tables(*REBUILT))
+    read_models.reset(bind, *REBUILT)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    for name in (f"{added}_{s}" for added in ADDED for s in SETS):
-        if name in existing:
-            metadata.tables[name].drop(bind)
-    _reset(bind)
+    read_models.drop(bind, [f"{added}_{s}" for added in ADDED for s in SETS])
+    read_models.reset(bind, *REBUILT)

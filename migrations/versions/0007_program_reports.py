@@ -16,64 +16,28 @@ Revises: 0006
 Create Date: 2026-12-05
 """
 
-import importlib
-from typing import Any
-
-import sqlalchemy as sa
 from alembic import op
 
-from projections.base import SETS
-from projections.registry import BY_NAME, all_tables
-from projections.state import projection_state
+from migrations import read_models
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-_APP_ROLE: Any = importlib.import_module("migrations.versions.0004_app_role")
-
 #: the projection this revision adds, and the one it rebuilds
 ADDED = "program"
 REBUILT = "budget_execution"
 
 
-def _names(projection: str) -> list[str]:
-    return [f"{d.name}_{s}" for d in BY_NAME[projection].TABLES for s in SETS]
-
-
 def upgrade() -> None:
     bind = op.get_bind()
-    names = _names(ADDED) + _names(REBUILT)
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    tables = [metadata.tables[name] for name in names]
-    for table in tables:
-        if table.name in existing:
-            table.drop(bind)
-    metadata.create_all(bind, tables=tables)
-    bind.execute(
-        sa.update(projection_state)
-        .where(projection_state.c.name == REBUILT)
-        .values(
-            active_set="a", position=0, rebuild_set=None, rebuild_position=None, last_error=None
-        )
-    )
-    _APP_ROLE.grant_read_model(bind, names)
+    read_models.remake(bind, read_models.set_tables(ADDED, REBUILT))
+    read_models.reset(bind, REBUILT)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    for name in _names(ADDED):
-        if name in existing:
-            metadata.tables[name].drop(bind)
-    bind.execute(sa.delete(projection_state).where(projection_state.c.name == ADDED))
-    bind.execute(
-        sa.update(projection_state)
-        .where(projection_state.c.name == REBUILT)
-        .values(
-            active_set="a", position=0, rebuild_set=None, rebuild_position=None, last_error=None
-        )
-    )
+    read_models.drop(bind, read_models.set_tables(ADDED))
+    read_models.forget(bind, ADDED)
+    read_models.reset(bind, REBUILT)

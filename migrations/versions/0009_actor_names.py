@@ -17,61 +17,28 @@ Revises: 0008
 Create Date: 2026-12-07
 """
 
-import importlib
-from typing import Any
-
-import sqlalchemy as sa
 from alembic import op
 
+from migrations import read_models
 from projections.base import SETS
-from projections.registry import BY_NAME, all_tables
-from projections.state import projection_state
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-_APP_ROLE: Any = importlib.import_module("migrations.versions.0004_app_role")
-
 #: the projection this revision rebuilds, and the table it adds to it
 REBUILT = "audit_trail"
 ADDED = "audit_trail_people"
 
 
-def _names() -> list[str]:
-    return [f"{d.name}_{s}" for d in BY_NAME[REBUILT].TABLES for s in SETS]
-
-
-def _reset(bind: sa.Connection) -> None:
-    bind.execute(
-        sa.update(projection_state)
-        .where(projection_state.c.name == REBUILT)
-        .values(
-            active_set="a", position=0, rebuild_set=None, rebuild_position=None, last_error=None
-        )
-    )
-
-
 def upgrade() -> None:
     bind = op.get_bind()
-    names = _names()
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    tables = [metadata.tables[name] for name in names]
-    for table in tables:
-        if table.name in existing:
-            table.drop(bind)
-    metadata.create_all(bind, tables=tables)
-    _reset(bind)
-    _APP_ROLE.grant_read_model(bind, names)
+    read_models.remake(bind, read_models.set_tables(REBUILT))
+    read_models.reset(bind, REBUILT)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    existing = set(sa.inspect(bind).get_table_names())
-    metadata = all_tables()
-    for name in (f"{ADDED}_{s}" for s in SETS):
-        if name in existing:
-            metadata.tables[name].drop(bind)
-    _reset(bind)
+    read_models.drop(bind, [f"{ADDED}_{s}" for s in SETS])
+    read_models.reset(bind, REBUILT)

@@ -22,6 +22,7 @@ from tests.support.estimate_story import (
     UNPAID_DA2,
     YEAR,
     Cast,
+    appraise,
     cast,
     history,
 )
@@ -143,28 +144,14 @@ def test_without_a_reader_of_the_read_models_a_draft_is_refused(database_url: st
 
 def appraise_and_approve(ledger: Ledger, people: Cast) -> list[dict[str, Any]]:
     lines = draft(ledger, people)["lines"]
-    ledger.appraise_estimate(
-        c.AppraiseEstimate(
-            budget_year=YEAR,
-            appraised_on=dt.date(2015, 10, 1),
-            lines=[
-                c.EstimateLine(
-                    project="DA1",
-                    source="city_budget",
-                    amount=25_000_000,
-                    reason="Giảm theo khả năng ngân sách",
-                ),
-                c.EstimateLine(
-                    project="DA3",
-                    source="city_budget",
-                    channel="science_fund",
-                    amount=70_000_000,
-                    reason="Bổ sung từ Quỹ",
-                ),
-            ],
-        ),
-        people.finance,
+    more = c.EstimateLine(
+        project="DA3",
+        source="city_budget",
+        channel="science_fund",
+        amount=70_000_000,
+        reason="Bổ sung từ Quỹ",
     )
+    appraise(ledger, people, more)
     return lines
 
 

@@ -189,6 +189,27 @@ def history(ledger: Ledger, people: Cast) -> None:
     )
 
 
+def appraise(ledger: Ledger, people: Cast, *more: c.EstimateLine) -> None:
+    """Sở Tài chính appraises the year's draft: DA1's city budget cut to 25,000,000 with its
+    reason, and the lines ``more``."""
+    ledger.appraise_estimate(
+        c.AppraiseEstimate(
+            budget_year=YEAR,
+            appraised_on=dt.date(2015, 10, 1),
+            lines=[
+                c.EstimateLine(
+                    project="DA1",
+                    source="city_budget",
+                    amount=25_000_000,
+                    reason="Giảm theo khả năng ngân sách",
+                ),
+                *more,
+            ],
+        ),
+        people.finance,
+    )
+
+
 def estimate_cycle(ledger: Ledger, people: Cast) -> int:
     """The estimate of ``YEAR``: needs from two departments, a draft returned, a second
     draft appraised (DA1 cut, with its reason) and approved; the position of the log at the
@@ -217,21 +238,7 @@ def estimate_cycle(ledger: Ledger, people: Cast) -> int:
     redrafted = ledger.draft_estimate(
         c.DraftEstimate(budget_year=YEAR, prepared_on=dt.date(2015, 8, 15)), people.officer
     ).position
-    ledger.appraise_estimate(
-        c.AppraiseEstimate(
-            budget_year=YEAR,
-            appraised_on=dt.date(2015, 10, 1),
-            lines=[
-                c.EstimateLine(
-                    project="DA1",
-                    source="city_budget",
-                    amount=25_000_000,
-                    reason="Giảm theo khả năng ngân sách",
-                )
-            ],
-        ),
-        people.finance,
-    )
+    appraise(ledger, people)
     ledger.approve_estimate(
         c.ApproveEstimate(
             budget_year=YEAR, decision_no="QĐ-UBND-2016", decided_on=dt.date(2015, 12, 20)
