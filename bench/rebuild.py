@@ -4,10 +4,13 @@ Source data: the cached demo logs of :mod:`bench.logs`, copied with their positi
 fresh, migrated database per backend.
 
 Baseline (same database, same run): every row of ``ledger_events`` in position order through
-a streaming SQLAlchemy Core cursor, plus a ``json.loads`` of each row's state.
-Measured: a fresh ``Projector(Ledger(url)).rebuild()`` of issue 3's seven read models (every
-projection but the Merkle tree, which ``bench.verify`` measures). Each measurement runs in its
-own subprocess, so the peak resident memory is that measurement's alone.
+a streaming SQLAlchemy Core cursor, plus a ``json.loads`` of each row's state (one process).
+Measured: a fresh ``Projector(Ledger(url)).rebuild()`` of every read model (every projection
+but the Merkle tree, which ``bench.verify`` measures), in one process, then by ``--workers``
+worker processes (default: one per core; ``ledger projections rebuild --workers N``). Each
+measurement runs in its own subprocess, so the peak resident memory is that measurement's
+alone; a parallel rebuild's is counted high: its process's peak plus, for each worker, the
+largest worker's (which includes the pages a forked worker shares with its parent).
 
 Live lag: on a small demo database (scale 0.05) a follower process (``Projector.follow``)
 runs while this process issues commands at a steady rate (submit / appraise / approve,
@@ -15,9 +18,9 @@ round robin); a probe thread reads every projection's position every ~5 ms and r
 each command, the time from its commit until every projection has folded it.
 
 Run: ``.venv/bin/python -m bench.rebuild [--events 100000,1000000]
-[--backend postgresql|sqlite|both] [--lag-seconds 20]``.
+[--backend postgresql|sqlite|both] [--workers N] [--lag-seconds 20]``.
 Figures on a shared 2-core machine are noisy; the ratio is measured in one run.
-The goals (issue 3) are printed, not asserted.
+The goals (issue 16) are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ import collections
 import cProfile
 import json
 import math
+import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,18 +46,23 @@ import sqlalchemy as sa
 
 from bench.common import ROOT, CommandCycle, fresh_database, measure_in_child
 from bench.logs import SEED, SourceLog, each_database, note, peak_rss_mib
+from bench.table import EVENTS, Figure, Size, at_full_size, label
 from demo.run import load_demo
 from ledger.service import Ledger
-from projections import estimate_inputs
+from projections import estimate_inputs, parallel
 from projections.projector import Projector
 from projections.registry import PROJECTIONS
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
 
 LAG_SCALE = 0.05
 LAG_YEAR = 2025
 #: what issue 3 measures: every read model but the Merkle tree
 READ_MODELS = [p for p in PROJECTIONS if p.NAME != "merkle"]
 DATABASE = "nscl_bench_rebuild"
-GOAL_PG_RATE = 100_000
 GOAL_RATIO = 0.5
 GOAL_RSS_MIB = 1024
 GOAL_LAG_P99_MS = 1000
@@ -79,9 +89,10 @@ def measure_raw(url: str) -> dict[str, Any]:
     return {"events": count, "seconds": seconds, "rate": count / seconds}
 
 
-def measure_rebuild(url: str, profile: bool) -> dict[str, Any]:
-    """A fresh projector, then a rebuild of issue 3's seven read models (the Merkle tree of
-    issue 4 is measured by ``bench.verify``)."""
+def measure_rebuild(url: str, profile: bool, workers: int = 1) -> dict[str, Any]:
+    """A fresh projector, then a rebuild of issue 3's read models (the Merkle tree of
+    issue 4 is measured by ``bench.verify``), in this process or by ``workers`` worker
+    processes (``ledger projections rebuild --workers N``)."""
     ledger = Ledger(url)
     projector = Projector(ledger, projections=READ_MODELS)
     head = ledger.position()
@@ -96,7 +107,7 @@ def measure_rebuild(url: str, profile: bool) -> dict[str, Any]:
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    folded = projector.rebuild(progress=progress)
+    folded = projector.rebuild(progress=progress, workers=workers)
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
@@ -105,12 +116,16 @@ def measure_rebuild(url: str, profile: bool) -> dict[str, Any]:
         stats.sort_stats("cumulative").print_stats(25)
         stats.sort_stats("tottime").print_stats(15)
     behind = {n: p for n in projector.classes if (p := projector.position(n)) != head}
+    tasks = parallel.plan(list(projector.classes.values()), workers, head)
     return {
         "events": folded,
         "seconds": seconds,
         "rate": folded / seconds,
         "projections": list(projector.classes),
         "behind": behind,
+        "tasks": len(tasks),
+        # the largest worker's peak (their own, and what they share with this process)
+        "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -126,8 +141,16 @@ def run_follower(url: str) -> dict[str, Any]:
     return {"stopped": not thread.is_alive()}
 
 
-def child(kind: str, url: str, profile: bool = False) -> dict[str, Any]:
-    return measure_in_child("bench.rebuild", kind, url, *(["--profile"] if profile else []))
+def child(kind: str, url: str, profile: bool = False, workers: int = 1) -> dict[str, Any]:
+    options = [*(["--profile"] if profile else []), "--workers", str(workers)]
+    return measure_in_child("bench.rebuild", kind, url, *options)
+
+
+def peak_mib(rebuilt: dict[str, Any]) -> float:
+    """The rebuild's peak memory, counted high: its process's peak, plus the largest
+    worker's for each worker (a forked worker's resident pages include those it shares)."""
+    workers = rebuilt["tasks"] if rebuilt["tasks"] > 1 else 0
+    return float(rebuilt["peak_rss_mib"] + workers * rebuilt["worker_peak_mib"])
 
 
 # -- live lag --------------------------------------------------------------------------------
@@ -241,14 +264,25 @@ class Row:
     backend: str
     events: int
     raw_rate: float
+    #: the rebuild in one process
     rate: float
     seconds: float
     rss_mib: float
     raw_rss_mib: float
+    #: the rebuild by worker processes (``--workers``), its tasks, its peak counted high
+    workers: int
+    tasks: int
+    parallel_rate: float
+    parallel_seconds: float
+    parallel_mib: float
 
     @property
     def ratio(self) -> float:
         return self.rate / self.raw_rate
+
+    @property
+    def parallel_ratio(self) -> float:
+        return self.parallel_rate / self.raw_rate
 
 
 def yes(ok: bool) -> str:
@@ -256,31 +290,89 @@ def yes(ok: bool) -> str:
 
 
 def print_goals(rows: list[Row], lags: list[Lag]) -> None:
-    print("\ngoals (issue 3; printed, not asserted):")
+    print("\ngoals (issue 16; printed, not asserted):")
     for r in rows:
-        what = f"{r.backend} {r.events:,}"
-        if r.backend == "postgresql":
-            print(
-                f"  {what}: ≥ {GOAL_PG_RATE:,} events/s: {yes(r.rate >= GOAL_PG_RATE)}"
-                f" ({r.rate:,.0f})"
-            )
-            if r.events >= 1_000_000:
-                print(
-                    f"  {what}: 1M in ≤ 10 s: {yes(r.seconds / r.events * 1e6 <= 10)}"
-                    f" ({r.seconds:.1f} s)"
-                )
-            else:
-                print(
-                    f"  {what}: 1M in ≤ 10 s: not measured here (at this rate 1M ≈"
-                    f" {1e6 / r.rate:.1f} s)"
-                )
-        print(f"  {what}: ≥ {GOAL_RATIO}× raw: {yes(r.ratio >= GOAL_RATIO)} ({r.ratio:.2f}×)")
-        print(f"  {what}: peak ≤ 1 GiB: {yes(r.rss_mib <= GOAL_RSS_MIB)} ({r.rss_mib:.0f} MiB)")
+        what = f"{r.backend} {r.events:,}, {r.workers} workers"
+        print(
+            f"  {what}: ≥ {GOAL_RATIO}× raw: {yes(r.parallel_ratio >= GOAL_RATIO)}"
+            f" ({r.parallel_ratio:.2f}×; one process {r.ratio:.2f}×)"
+        )
+        print(
+            f"  {what}: peak ≤ 1 GiB: {yes(r.parallel_mib <= GOAL_RSS_MIB)}"
+            f" ({r.parallel_mib:.0f} MiB, counted high; one process {r.rss_mib:.0f} MiB)"
+        )
     for lag in lags:
         print(
             f"  {lag.backend} live lag p99 ≤ 1 s: {yes(lag.p99_ms <= GOAL_LAG_P99_MS)}"
             f" ({lag.p99_ms:.0f} ms)"
         )
+
+
+def measured(backend: str, url: str, workers: int, profile: bool = False) -> Row:
+    """The raw read, the rebuild in one process and the rebuild by ``workers`` processes of
+    one database, each in a process of its own."""
+    raw = child("raw", url)
+    note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
+    rebuilt = child("rebuild", url, profile)
+    note(
+        f"{backend}: rebuild {rebuilt['events']:,} events, {rebuilt['rate']:,.0f}/s,"
+        f" {rebuilt['seconds']:.1f} s, {rebuilt['peak_rss_mib']:.0f} MiB"
+    )
+    split = child("rebuild", url, profile, workers)
+    note(
+        f"{backend}: rebuild by {workers} workers ({split['tasks']} tasks)"
+        f" {split['events']:,} events, {split['rate']:,.0f}/s, {split['seconds']:.1f} s,"
+        f" {peak_mib(split):.0f} MiB counted high"
+    )
+    for each in (rebuilt, split):
+        if each["behind"]:
+            note(f"{backend}: projections not at the head after the rebuild: {each['behind']}")
+    return Row(
+        backend,
+        rebuilt["events"],
+        raw["rate"],
+        rebuilt["rate"],
+        rebuilt["seconds"],
+        rebuilt["peak_rss_mib"],
+        raw["peak_rss_mib"],
+        workers,
+        split["tasks"],
+        split["rate"],
+        split["seconds"],
+        peak_mib(split),
+    )
+
+
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: the rebuild of every read model by one worker per core, beside
+    the raw scan + decode of the same log (one process), each backend."""
+    figures = []
+    workers = cores()
+    for source, backend, url in each_database(str(EVENTS[size]), "both", DATABASE):
+        r = measured(backend, url, workers)
+        figures.append(
+            Figure(
+                label(f"rebuild, {workers} workers", backend, source.events),
+                r.parallel_rate,
+                "events/s",
+                r.raw_rate,
+                "raw scan + decode, one process",
+                f"≥ {GOAL_RATIO}× raw, ≤ {GOAL_RSS_MIB} MiB",
+                at_full_size(
+                    size, r.parallel_ratio >= GOAL_RATIO and r.parallel_mib <= GOAL_RSS_MIB
+                ),
+            )
+        )
+        figures.append(
+            Figure(
+                label("rebuild, one process", backend, source.events),
+                r.rate,
+                "events/s",
+                r.raw_rate,
+                "raw scan + decode, one process",
+            )
+        )
+    return figures
 
 
 def main() -> None:
@@ -298,6 +390,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile each rebuild (slower; stats on stderr)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=cores(),
+        help="worker processes of the parallel rebuild (default: one per core)",
+    )
     parser.add_argument("--measure", choices=["raw", "rebuild", "follow"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -306,7 +404,7 @@ def main() -> None:
         if args.measure == "raw":
             result = measure_raw(args.url)
         elif args.measure == "rebuild":
-            result = measure_rebuild(args.url, args.profile)
+            result = measure_rebuild(args.url, args.profile, args.workers)
         else:
             result = run_follower(args.url)
         result["peak_rss_mib"] = peak_rss_mib()
@@ -318,27 +416,9 @@ def main() -> None:
     projections: list[str] = []
     for source, backend, url in each_database(args.events, args.backend, args.database, args.seed):
         sources[source.path] = source
-        raw = child("raw", url)
-        note(f"{backend}: raw read {raw['events']:,} events, {raw['rate']:,.0f}/s")
-        rebuilt = child("rebuild", url, args.profile)
-        note(
-            f"{backend}: rebuild {rebuilt['events']:,} events, {rebuilt['rate']:,.0f}/s,"
-            f" {rebuilt['seconds']:.1f} s, {rebuilt['peak_rss_mib']:.0f} MiB"
-        )
-        if rebuilt["behind"]:
-            note(f"{backend}: projections not at the head after the rebuild: {rebuilt['behind']}")
-        projections = rebuilt["projections"]
-        rows.append(
-            Row(
-                backend,
-                rebuilt["events"],
-                raw["rate"],
-                rebuilt["rate"],
-                rebuilt["seconds"],
-                rebuilt["peak_rss_mib"],
-                raw["peak_rss_mib"],
-            )
-        )
+        workers = args.workers if args.workers > 1 else cores()
+        rows.append(measured(backend, url, workers, args.profile))
+        projections = [p.NAME for p in READ_MODELS]
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     lags = [live_lag(b, args.lag_seconds, args.lag_rate) for b in backends if args.lag_seconds]
 
@@ -351,14 +431,18 @@ def main() -> None:
         )
     print(f"\nfull rebuild of {len(projections)} projections ({', '.join(projections)})")
     print(
-        f"{'backend':<11} {'events':>10} {'raw ev/s':>10} {'rebuild ev/s':>13} {'ratio':>6}"
-        f" {'seconds':>8} {'peak MiB':>9} {'raw MiB':>8}"
+        f"{'backend':<11} {'events':>10} {'raw ev/s':>10} {'1 process':>10} {'ratio':>6}"
+        f" {'seconds':>8} {'MiB':>5} {'workers':>8} {'ev/s':>8} {'ratio':>6} {'seconds':>8}"
+        f" {'MiB':>5} {'raw MiB':>8}"
     )
     for r in rows:
         print(
-            f"{r.backend:<11} {r.events:>10,} {r.raw_rate:>10,.0f} {r.rate:>13,.0f}"
-            f" {r.ratio:>6.2f} {r.seconds:>8.1f} {r.rss_mib:>9.0f} {r.raw_rss_mib:>8.0f}"
+            f"{r.backend:<11} {r.events:>10,} {r.raw_rate:>10,.0f} {r.rate:>10,.0f}"
+            f" {r.ratio:>6.2f} {r.seconds:>8.1f} {r.rss_mib:>5.0f} {r.workers:>8}"
+            f" {r.parallel_rate:>8,.0f} {r.parallel_ratio:>6.2f} {r.parallel_seconds:>8.1f}"
+            f" {r.parallel_mib:>5.0f} {r.raw_rss_mib:>8.0f}"
         )
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     if lags:
         print(
             f"\nlive lag, commit → every projection folded ({args.lag_seconds:g} s at"
