@@ -282,10 +282,16 @@ def _death(process: multiprocessing.process.BaseProcess) -> str:
 
 
 def _error(pickled: bytes | None, text: str) -> BaseException:
+    """The worker's error as it raised it (its class, arguments and attributes, made again
+    without calling its ``__init__``, which may take other arguments than it keeps), or
+    :class:`WorkerFailed` with its text."""
     if pickled is not None:
         with contextlib.suppress(Exception):
-            error = pickle.loads(pickled)
-            if isinstance(error, Exception):
+            cls, args, state = pickle.loads(pickled)
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                error: Exception = cls.__new__(cls)
+                Exception.__init__(error, *args)
+                error.__dict__.update(state)
                 return error
     return WorkerFailed(text)
 
@@ -315,7 +321,7 @@ def _worker(
         pipe.send(("done", folded))
     except BaseException as error:  # handed to the parent, which decides
         try:
-            pickled: bytes | None = pickle.dumps(error)
+            pickled: bytes | None = pickle.dumps((type(error), error.args, vars(error)))
         except Exception:
             pickled = None
         text = f"{type(error).__name__}: {error}"

@@ -27,8 +27,9 @@ import pytest
 from api.read_side import ReadSide
 from ledger.service import Ledger
 from projections import parallel
-from projections.claims import RebuildInProgress, is_claimed
 from projections.audit_trail import AuditTrail
+from projections.claims import RebuildInProgress, is_claimed
+from projections.merkle import GapInLog
 from projections.parallel import Task, WorkerFailed
 from projections.projector import Projector
 from projections.registry import PROJECTIONS
@@ -37,6 +38,7 @@ from tests.support.people import People
 from tests.support.projections import differences, snapshots
 from tests.support.renames import Renamed
 from tests.support.scenario import Scenario
+from tests.support.tampering import Superuser, burn_a_position
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = [cls.NAME for cls in PROJECTIONS]
@@ -196,6 +198,27 @@ def test_a_worker_killed_half_way_fails_the_rebuild_cleanly(
     assert projector.rebuild(workers=2) == ledger.position()
     assert not any(s.last_error for s in projector.status())
     assert differences(one_process(ledger), snapshots(projector)) == []
+
+
+def test_a_workers_own_error_fails_the_rebuild_as_in_one_process(
+    ledger: Ledger, renamed: Renamed, people: People, database_url: str
+) -> None:
+    """A hole in the log that is not recorded stops the Merkle tree's fold, in a worker as in
+    one process: the same error (the ledger's, with its code), recorded, nothing switched."""
+    projector = Projector(ledger)
+    superuser = Superuser(database_url)
+    try:
+        hole = burn_a_position(superuser, ledger)
+    finally:
+        superuser.close()
+    Scenario(ledger, people).submitted()
+    for workers in (1, 2):
+        with pytest.raises(GapInLog, match=f"skips position {hole}") as raised:
+            projector.rebuild(workers=workers)
+        assert raised.value.code == "log_has_hole" and raised.value.position == hole
+        [merkle] = [s for s in projector.status() if s.name == "merkle"]
+        assert merkle.active_set == "a" and not merkle.rebuilding
+        assert merkle.last_error is not None and f"skips position {hole}" in merkle.last_error
 
 
 #: a parallel rebuild in batches of 1 that stops for good in its coordinator once a worker
