@@ -80,7 +80,7 @@ def measure_raw(url: str) -> dict[str, Any]:
     query = sa.select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
     query = query.order_by(t.c.id)
     count = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with ledger.engine.connect() as connection:
         streaming = connection.execution_options(stream_results=True, yield_per=10_000)
         for row in streaming.execute(query):
@@ -88,7 +88,14 @@ def measure_raw(url: str) -> dict[str, Any]:
             json.loads(state if isinstance(state, bytes) else bytes(state))
             count += 1
     seconds = time.perf_counter() - started
-    return {"events": count, "seconds": seconds, "rate": count / seconds}
+    cpu = time.process_time() - cpu
+    return {"events": count, "seconds": seconds, "rate": count / seconds, "cpu_seconds": cpu}
+
+
+def children_cpu() -> float:
+    """The processor time of this process's children that have ended (its workers)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _pss_mib(pid: int) -> float:
@@ -152,7 +159,9 @@ def measure_rebuild(url: str, profile: bool, workers: int = 1) -> dict[str, Any]
     if profiler is not None:
         profiler.enable()
     memory = PeakMemory()
+    cpu = time.process_time() + children_cpu()
     folded = projector.rebuild(progress=progress, workers=workers)
+    cpu = time.process_time() + children_cpu() - cpu
     sampled_peak = memory.stop()
     if profiler is not None:
         profiler.disable()
@@ -170,6 +179,8 @@ def measure_rebuild(url: str, profile: bool, workers: int = 1) -> dict[str, Any]
         "projections": list(projector.classes),
         "behind": behind,
         "tasks": len(tasks),
+        # the processor time of this process and its workers (not the database server's)
+        "cpu_seconds": cpu,
         # this process and its workers together: the peak of their proportional set sizes
         "sampled_peak_mib": sampled_peak,
         # the largest worker's own peak (its resident pages, shared ones included)
@@ -324,6 +335,18 @@ class Row:
     parallel_rate: float
     parallel_seconds: float
     parallel_mib: float
+    #: processor time (s) of the raw read, of the rebuild in one process and of the parallel
+    #: one with its workers (their own: the database server's is not counted)
+    raw_cpu: float
+    cpu: float
+    parallel_cpu: float
+
+    @property
+    def bound(self) -> float:
+        """The best ratio the parallel rebuild could reach on ``workers`` idle cores with the
+        processor time it took: the raw read's seconds over its processor time per core
+        (the database server's time left out, so a bound on the high side)."""
+        return self.workers * (self.events / self.raw_rate) / self.parallel_cpu
 
     @property
     def ratio(self) -> float:
@@ -389,6 +412,9 @@ def measured(backend: str, url: str, workers: int, profile: bool = False) -> Row
         split["rate"],
         split["seconds"],
         peak_mib(split),
+        raw["cpu_seconds"],
+        rebuilt["cpu_seconds"],
+        split["cpu_seconds"],
     )
 
 
@@ -491,7 +517,18 @@ def main() -> None:
             f" {r.parallel_rate:>8,.0f} {r.parallel_ratio:>6.2f} {r.parallel_seconds:>8.1f}"
             f" {r.parallel_mib:>5.0f} {r.raw_rss_mib:>8.0f}"
         )
-    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
+    print(
+        f"\nprocessor time (s), this process and its workers, not the database server's"
+        f"\n{'backend':<11} {'events':>10} {'raw':>6} {'1 process':>10} {'workers':>8}"
+        f" {'bound on idle cores':>20}"
+    )
+    for r in rows:
+        print(
+            f"{r.backend:<11} {r.events:>10,} {r.raw_cpu:>6.1f} {r.cpu:>10.1f}"
+            f" {r.parallel_cpu:>8.1f} {r.bound:>19.2f}×"
+        )
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end: {load}")
     if lags:
         print(
             f"\nlive lag, commit → every projection folded ({args.lag_seconds:g} s at"

@@ -10,7 +10,9 @@
     then never fold: a reader that needs a position waits for the tracking row to reach it;
 (c) **rebuild**: fold the whole log into the other table set, then make it the active one in
     the transaction that folds the last events, so readers see the old complete model until
-    the new complete one replaces it.
+    the new complete one replaces it; in this process, or by worker processes
+    (``workers`` > 1, :mod:`projections.parallel`) while this one holds the claims and
+    switches.
 
 The fourth path, **replay** (the log up to a position or a recorded time, and as of a
 business date, folded into a throw-away store), is :mod:`projections.replay`.
