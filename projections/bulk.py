@@ -186,9 +186,13 @@ class BackgroundWriter:
     same transaction); ``close`` waits until every one is committed and re-raises the first
     failure. Use it as a context manager."""
 
-    def __init__(self, engine: Engine, lock: Any = None, depth: int = 3) -> None:
+    def __init__(
+        self, engine: Engine, lock: Any = None, depth: int = 3, threaded: bool | None = None
+    ) -> None:
         self.engine = engine
-        self.threaded = engine.dialect.name == "postgresql"
+        #: PostgreSQL by default; SQLite only where no other thread of the process writes
+        #: (a rebuild's worker process, whose writes wait for the other workers' lock)
+        self.threaded = engine.dialect.name == "postgresql" if threaded is None else threaded
         self._lock = lock if lock is not None else contextlib.nullcontext()
         self._queue: queue.Queue[Work | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
@@ -249,8 +253,10 @@ class BackgroundWriter:
 
     @classmethod
     @contextlib.contextmanager
-    def running(cls, engine: Engine, lock: Any = None) -> Iterator[BackgroundWriter]:
-        writer = cls(engine, lock)
+    def running(
+        cls, engine: Engine, lock: Any = None, threaded: bool | None = None
+    ) -> Iterator[BackgroundWriter]:
+        writer = cls(engine, lock, threaded=threaded)
         try:
             yield writer
         except BaseException:

@@ -365,7 +365,9 @@ def _fold(
 
     folded = 0
     try:
-        with BackgroundWriter.running(engine) as writer:
+        # a thread writes, on SQLite too: waiting for another worker's write lock, this
+        # worker folds on
+        with BackgroundWriter.running(engine, threaded=True) as writer:
             if split and task.start > 0:
                 context = tuple({t for p in split for t in p.CONTEXT or ()})
                 with engine.connect() as reader:
