@@ -13,10 +13,11 @@ process does. What this module does in between:
   records and actors) is cut into ranges of positions that fill the rest. A range after the
   first folds the context events alone up to its start (a few per cent of the log, picked by
   the database), then its own events; only the last range writes the keyed rows. The cost of
-  each fold is measured beforehand (:data:`COSTS`, from ``bench/rebuild.py``), in units of
-  the reading and decoding of one event.
+  each fold is measured beforehand (:data:`COSTS`), in units of the reading and decoding of
+  one event.
 - :func:`run` starts the workers (forked: the modules are already imported), each with its
-  own connections and its own background writer (COPY on PostgreSQL), and waits for them.
+  own connections and its own writer thread (COPY on PostgreSQL; on SQLite the thread waits
+  for the other workers' write lock while the fold goes on), and waits for them.
   A worker writes into the other table set only, batch by batch, and exits. If one fails or
   dies (SIGKILL, out of memory), the others are killed and :class:`WorkerFailed` (or the
   worker's own error) is raised: the projector records it and nothing is switched. A worker
@@ -363,6 +364,13 @@ def _fold(
         if os.getppid() != parent:  # the rebuild's process has died: so has its claim
             os._exit(1)
 
+    def written_upto(position: int) -> Callable[[Connection], None]:
+        def commit(connection: Connection) -> None:  # in the transaction that writes them
+            still_wanted(connection)
+            pipe.send(("progress", position))
+
+        return commit
+
     folded = 0
     try:
         # a thread writes, on SQLite too: waiting for another worker's write lock, this
@@ -392,8 +400,7 @@ def _fold(
                         rows.extend(projection.drain(keyed=False))
                 folded += len(batch)
                 after = batch[-1].position
-                writer.put(rows, still_wanted)
-                pipe.send(("progress", after))
+                writer.put(rows, written_upto(after))
             keyed = [rows for p in whole for rows in p.drain(keyed=True)]
             if task.keyed:
                 keyed += [rows for p in split for rows in p.drain(keyed=True)]
