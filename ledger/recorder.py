@@ -33,6 +33,7 @@ several times more per call (ARCHITECTURE.md, "Benchmarks" in README).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -43,6 +44,16 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from ledger.repository import settled_reads
+from ledger.unit_of_work import in_unit_of_work
+
+#: the first key of the advisory lock a unit of work queues on for an aggregate it is about
+#: to change (PostgreSQL; 6374 is the rebuild claims', ``projections/claims.py``)
+QUEUE_NAMESPACE = 6375
+
+#: the session whose transaction holds the events table's lock (it took it inserting)
+_holding_the_lock: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "ledger_holding_the_events_lock", default=None
+)
 
 
 class SettledReadChanged(IntegrityError):
@@ -150,10 +161,35 @@ class LedgerRecorder(SQLAlchemyApplicationRecorder):
             "RETURNING id, originator_id, originator_version"
         )
         result = session.connection().exec_driver_sql(sql, tuple(parameters))
+        _holding_the_lock.set(session)
         positions = {(str(r[1]), int(r[2])): int(r[0]) for r in result}
         if not positions:
             raise SettledReadChanged("a budget year or support rule changed since it was read")
         return [positions[(str(e.originator_id), e.originator_version)] for e in stored_events]
+
+    def queue_for(self, aggregate_id: UUID) -> None:
+        """Inside a unit of work on PostgreSQL: wait until no other unit of work that queued
+        for ``aggregate_id`` is still running, and keep the place until this one's transaction
+        ends (a transaction-level advisory lock). Call it before reading an aggregate that
+        many writers change (a budget line): they then read it one after the other, each
+        seeing the one before committed, instead of all reading the same version, all but
+        one losing the race at the insert and running again — each time through the queue
+        for the events table's lock. What decides is unchanged: the store's unique
+        (id, version) index still refuses a lost race, which the unit of work reruns.
+
+        Nothing to wait for on SQLite (one writer at a time), outside a unit of work, or once
+        this transaction holds the events table's lock (its writes are then in order with
+        every other writer's; waiting there for a writer that waits for that lock would be a
+        deadlock)."""
+        if not self._is_postgres() or not in_unit_of_work():
+            return
+        with self.transaction(commit=False) as session:
+            if _holding_the_lock.get() is session:
+                return
+            key = int.from_bytes(aggregate_id.bytes[:4], "big", signed=True)
+            session.connection().exec_driver_sql(
+                f"SELECT pg_advisory_xact_lock({QUEUE_NAMESPACE}, {key})"
+            )
 
     def _changed_since(
         self, session: Session, settled: dict[UUID, int], inserted: Sequence[int]
