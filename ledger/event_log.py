@@ -42,6 +42,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from ledger import log_gaps, merkle
+from ledger.bulk_rows import copy_rows, executemany_rows
 from ledger.checkpoint import BadCheckpoint, Checkpoint, origin
 from ledger.errors import LedgerError
 from ledger.messages import Message
@@ -420,10 +421,25 @@ def import_file(
 ) -> Verification:
     """Load a file into an empty database after checking every leaf and the root against
     ``checkpoint`` (and its signature, given ``public_key``; without one the signature is
-    not checked); all or nothing."""
+    not checked); all or nothing. The read models are not touched: fold them afterwards
+    (a rebuild, which reads the whole log in bulk)."""
+    refuse_unless_empty(engine, events_table)
+    result = check_file(path, checkpoint, public_key)
+    load(engine, events_table, path, checkpoint, progress)
+    return result
+
+
+def refuse_unless_empty(engine: Engine, events_table: Any) -> None:
+    """Refuse (:class:`ImportRefused`) a database that already holds events."""
     with engine.connect() as connection:
         if connection.execute(select(func.count()).select_from(events_table)).scalar():
             raise ImportRefused(NOT_EMPTY)
+
+
+def check_file(path: str | Path, checkpoint: Checkpoint, public_key: bytes | None) -> Verification:
+    """Verify a file for import, before anything is written: every leaf, the positions, the
+    root at the checkpoint's size (and its signature, given ``public_key``), and that the
+    checkpoint covers every event of the file; refuse (:class:`ImportRefused`) otherwise."""
     result = verify_file(path, [checkpoint], public_key, signatures=public_key is not None)
     if not result.ok:
         first = result.problems[0]
@@ -449,6 +465,21 @@ def import_file(
                 covered=checkpoint.tree_size,
             )
         )
+    return result
+
+
+def load(
+    engine: Engine,
+    events_table: Any,
+    path: str | Path,
+    checkpoint: Checkpoint,
+    progress: Progress | None = None,
+) -> int:
+    """Load a file (checked by :func:`check_file`) into an empty database in one
+    transaction, reading it again and refusing it (:class:`ImportRefused`, nothing written)
+    unless it still gives the checkpoint's root; return how many positions were loaded.
+    See the module's documentation for how (COPY, ``executemany``, the position trigger)."""
+    total = checkpoint.tree_size
     with engine.begin() as connection:
         postgres = connection.dialect.name == "postgresql"
         if postgres:
@@ -457,53 +488,127 @@ def import_file(
             log_gaps.recorded(connection)
         ):
             raise ImportRefused(NOT_EMPTY)
+        trigger = _position_trigger(connection, events_table) if postgres else None
+        if trigger is not None:
+            connection.execute(text(f"ALTER TABLE {events_table.name} DISABLE TRIGGER {trigger}"))
+        write = copy_rows if postgres else executemany_rows
         # read again (the file is not trusted to stay as it was): the same root or nothing
-        frontier, hasher, count = merkle.Frontier(), merkle.LeafHasher(), 0
-        rows: list[dict[str, Any]] = []
-        for event in read(path)[1]:
-            count += 1
-            if isinstance(event, LoggedGap):  # recorded before the events after it
-                if rows:
-                    connection.execute(insert(events_table), rows)
-                    rows = []
-                if event.position != count:
-                    raise ImportRefused(CHANGED)
-                frontier.push(event.gap.leaf_hash())
+        again = _Reread(path, total, progress)
+        while not again.ended:
+            write(connection, events_table, again.events())
+            if again.gap is not None:  # recorded before the events after it
                 connection.execute(
                     insert(log_gaps.log_gaps).values(
-                        position=event.position,
-                        found_at=event.gap.found_at,
-                        found_by=event.gap.found_by,
-                        reason=event.gap.reason,
+                        position=again.gap.position,
+                        found_at=again.gap.found_at,
+                        found_by=again.gap.found_by,
+                        reason=again.gap.reason,
                     )
                 )
-                continue
-            frontier.push(
-                hasher(
-                    event.originator_id, event.originator_version, count, event.state, event.topic
-                )
-            )
-            rows.append(
-                {
-                    "id": count,
-                    "originator_id": event.originator_id,
-                    "originator_version": event.originator_version,
-                    "topic": event.topic,
-                    "state": event.state,
-                }
-            )
-            if len(rows) == FETCH:
-                connection.execute(insert(events_table), rows)
-                rows = []
-                if progress is not None:
-                    progress(count, result.checked)
-        if rows:
-            connection.execute(insert(events_table), rows)
-        if count != checkpoint.tree_size or frontier.root() != checkpoint.root:
+        if again.count != total or again.frontier.root() != checkpoint.root:
             raise ImportRefused(CHANGED)
+        _prove_positions(connection, events_table, total)
+        if trigger is not None:
+            connection.execute(text(f"ALTER TABLE {events_table.name} ENABLE TRIGGER {trigger}"))
         if progress is not None:
-            progress(count, result.checked)
-    return result
+            progress(again.count, total)
+    return again.count
+
+
+class _Reread:
+    """The file read again inside the import's transaction: :meth:`events` gives the rows of
+    the events up to the next recorded hole (then in :attr:`gap`) or the end of the file
+    (then :attr:`ended`), each at the position it is read at, its leaf pushed on
+    :attr:`frontier`."""
+
+    def __init__(self, path: str | Path, total: int, progress: Progress | None) -> None:
+        self._entries = read(path)[1]
+        self._total = total
+        self._progress = progress
+        self.frontier = merkle.Frontier()
+        self.count = 0
+        self.gap: log_gaps.RecordedGap | None = None
+        self.ended = False
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        self.gap = None
+        push, hasher, progress = self.frontier.push, merkle.LeafHasher(), self._progress
+        count = self.count
+        try:
+            for entry in self._entries:
+                count += 1
+                if type(entry) is LoggedGap:
+                    if entry.position != count:
+                        raise ImportRefused(CHANGED)
+                    push(entry.gap.leaf_hash())
+                    self.gap = entry.gap
+                    return
+                assert isinstance(entry, LoggedEvent)
+                originator, version, state, topic = (
+                    entry.originator_id,
+                    entry.originator_version,
+                    entry.state,
+                    entry.topic,
+                )
+                push(hasher(originator, version, count, state, topic))
+                yield {
+                    "id": count,
+                    "originator_id": originator,
+                    "originator_version": version,
+                    "topic": topic,
+                    "state": state,
+                }
+                if progress is not None and count % FETCH == 0:
+                    progress(count, self._total)
+            self.ended = True
+        finally:
+            self.count = count
+
+
+def _position_trigger(connection: Connection, events_table: Any) -> str | None:
+    """The name of migration 0005's position trigger on the events table, if it is there and
+    this connection's role may disable it (the table's owner, or a member of its role: who
+    runs imports); else None, and the trigger checks each row as it does for every insert."""
+    name = f"{events_table.name}_position"
+    found = connection.execute(
+        text(
+            "SELECT pg_catalog.pg_has_role(c.relowner, 'MEMBER') FROM pg_catalog.pg_trigger t "
+            "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgrelid = CAST(:table AS regclass) AND t.tgname = :name"
+        ),
+        {"table": events_table.name, "name": name},
+    ).scalar()
+    return name if found else None
+
+
+def _prove_positions(connection: Connection, events_table: Any, total: int) -> None:
+    """Refuse (:class:`ImportRefused`) unless the events and recorded holes now stored hold
+    the positions 1..``total`` exactly, each once: their counts add up to ``total``, the
+    smallest is 1, the largest ``total``, no event stands at a recorded hole (each table's
+    primary key keeps its own positions distinct)."""
+    events, gaps = events_table, log_gaps.log_gaps
+    counted, lowest, highest = connection.execute(
+        select(func.count(), func.min(events.c.id), func.max(events.c.id))
+    ).one()
+    holes, lowest_hole, highest_hole = connection.execute(
+        select(func.count(), func.min(gaps.c.position), func.max(gaps.c.position))
+    ).one()
+    shared = connection.execute(
+        select(func.count()).select_from(events.join(gaps, events.c.id == gaps.c.position))
+    ).scalar()
+    ends = [p for p in (lowest, highest, lowest_hole, highest_hole) if p is not None]
+    if counted + holes != total or shared or (ends and (min(ends) != 1 or max(ends) != total)):
+        raise ImportRefused(
+            Message(
+                "the stored positions are not exactly 1 to {total:,} ({counted:,} events from "
+                "{lowest} to {highest}, {holes:,} recorded holes); nothing was imported",
+                total=total,
+                counted=counted,
+                lowest=lowest,
+                highest=highest,
+                holes=holes,
+            )
+        )
 
 
 __all__ = [
@@ -512,8 +617,11 @@ __all__ = [
     "ImportRefused",
     "LoggedEvent",
     "LoggedGap",
+    "check_file",
     "export",
     "import_file",
+    "load",
     "read",
+    "refuse_unless_empty",
     "verify_file",
 ]
