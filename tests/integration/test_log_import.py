@@ -21,13 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.logs import import_postgresql, import_sqlite, source_log
 from ledger import checkpoint as cp
-from ledger import event_log, merkle
+from ledger import event_log
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.merkle import root as tree_root
 from projections.projector import Projector
 from projections.verify import verify
 from tests.support.cli import run
+from tests.support.event_logs import synthetic_log
 
 EVENTS = 100_000
 
@@ -109,42 +110,6 @@ def test_a_100k_event_log_imports_with_the_same_root_and_read_models(
 
 
 # -- refusals: nothing written ---------------------------------------------------------------
-
-
-def synthetic_log(
-    path: Path, events: int, skip_at: int | None = None
-) -> tuple[cp.Checkpoint, bytes]:
-    """A file of ``events`` made-up events (their states opaque bytes) with every leaf hash
-    right for the position written, and a checkpoint signed over those leaves: from
-    ``skip_at`` on, each position is one more than its line's (the file skips a position)."""
-    frontier = merkle.Frontier()
-    header = {
-        "checkpoint": None,
-        "events": events,
-        "exported_at": "2026-12-06T00:00:00Z",
-        "format": event_log.FORMAT,
-        "origin": "test",
-    }
-    with path.open("wb") as out:
-        out.write(json.dumps(header).encode() + b"\n")
-        for count in range(1, events + 1):
-            position = count + 1 if skip_at is not None and count >= skip_at else count
-            originator = f"00000000-0000-4000-8000-{count:012d}"
-            state = (b"%d" % count) * 40
-            data = merkle.leaf_data(originator, 1, position, state, "test:Made.Up")
-            leaf = merkle.leaf_hash(data)
-            frontier.push(leaf)
-            line: dict[str, Any] = {
-                "leaf_hash": leaf.hex(),
-                "originator_id": originator,
-                "originator_version": 1,
-                "position": position,
-                "state": base64.b64encode(state).decode(),
-                "topic": "test:Made.Up",
-            }
-            out.write(json.dumps(line, sort_keys=True, separators=(",", ":")).encode() + b"\n")
-    key = Ed25519PrivateKey.generate()
-    return cp.sign(key, events, frontier.root()), cp.raw_public(key)
 
 
 def test_a_file_whose_positions_skip_is_refused_whole(ledger: Ledger, tmp_path: Path) -> None:
