@@ -200,9 +200,9 @@ def measure_raw(url: str, path: str) -> dict[str, Any]:
                     try:
                         cursor = raw.cursor()
                         started = time.perf_counter()
-                        with text.open() as rows:
+                        with text.open() as lines:
                             cursor.copy_expert(
-                                f"COPY {target} ({names}) FROM STDIN", rows, size=1 << 20
+                                f"COPY {target} ({names}) FROM STDIN", lines, size=1 << 20
                             )
                         if keep:
                             raw.commit()
@@ -221,21 +221,21 @@ def measure_raw(url: str, path: str) -> dict[str, Any]:
                 for id_, originator, version, topic, state in _rows(path)
             ]
             result["events"] = len(rows)
-            connection = sqlite3.connect(database, isolation_level=None)
+            db = sqlite3.connect(database, isolation_level=None)
             try:
-                for (sql,) in connection.execute(
+                for (sql,) in db.execute(
                     "SELECT sql FROM sqlite_master WHERE tbl_name = 'ledger_events' "
                     "AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC"
                 ):
-                    connection.execute(sql.replace("ledger_events", BARE))
+                    db.execute(sql.replace("ledger_events", BARE))
                 marks = ", ".join("?" for _ in COLUMNS)
                 started = time.perf_counter()
-                connection.execute("BEGIN")
-                connection.executemany(f"INSERT INTO {BARE} ({names}) VALUES ({marks})", rows)
-                connection.execute("COMMIT")
+                db.execute("BEGIN")
+                db.executemany(f"INSERT INTO {BARE} ({names}) VALUES ({marks})", rows)
+                db.execute("COMMIT")
                 result["raw_seconds"] = time.perf_counter() - started
             finally:
-                connection.close()
+                db.close()
     finally:
         engine.dispose()
     return result
