@@ -20,8 +20,38 @@ at most the exported events, whose root the first ``tree_size`` events of the fi
 
 The offline verifier needs nothing but the file, a checkpoint file and the public key: it
 recomputes every leaf, checks the positions run 1, 2, 3, … and the root at the checkpoint's
-size, and the checkpoint's signature. The import loads a verified file into an empty
-database, all or nothing.
+size, and the checkpoint's signature.
+
+The import (:func:`import_file`) loads a verified file into an empty database, all or
+nothing: :func:`refuse_unless_empty`, then :func:`check_file` verifies the whole file against
+the checkpoint before anything is written, then :func:`load` writes it in one transaction.
+That transaction takes the recorder's table lock (``LOCK TABLE … IN EXCLUSIVE MODE`` on
+PostgreSQL), refuses a database that holds events or recorded holes, and reads the file
+again (it is not trusted to have stayed as it was): each event is written at the position it
+is read at, a recorded hole's row before the events after it, and the transaction is refused
+unless the file read again gives the checkpoint's root. PostgreSQL takes the events with
+COPY (:func:`ledger.bulk_rows.copy_rows`, one COPY per run of events between recorded holes,
+its lines made while the server takes the previous ones), SQLite with ``executemany``
+(:func:`ledger.bulk_rows.executemany_rows`). The read models are not folded here: ``ledger
+import`` then rebuilds them (``Projector.rebuild``, the bulk path). The events are all or
+nothing; the read models are derived, and a rebuild cut short is run again with ``ledger
+projections rebuild``.
+
+The position trigger. Migration 0005's ``BEFORE INSERT`` trigger ``ledger_events_position()``
+gives or checks each row's position by reading the largest stored position, row by row: on a
+COPY it costs twice the COPY itself (``bench/import_log.py``: 100,000 events took 1.7 s
+without it, 5.1 s with it). :func:`load` switches it off (``ALTER TABLE … DISABLE TRIGGER``)
+inside its own transaction: ALTER TABLE is transactional, so no other session ever sees it
+off (the import holds the table lock, and a refusal, a failure or a killed client rolls the
+switch back with everything else). Before switching it on again and committing, the import
+proves what the trigger would have ensured (:func:`_prove_positions`): the events and
+recorded holes stored hold the positions 1..N exactly, N the checkpoint's size (their counts
+add up to N, the smallest is 1 and the largest N, no event stands at a recorded hole, and
+each table's primary key keeps its own positions distinct). Only the table's owner, or a
+member of its role, may switch a trigger off: imports run as the owner (the application's
+role may not even insert an event at a chosen position, see migration 0004). Run as any
+other role the import keeps the trigger on, which checks each row as it does for every
+insert: slower, the same result.
 """
 
 from __future__ import annotations
