@@ -12,7 +12,10 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
@@ -166,13 +169,23 @@ def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
     return found
 
 
-def copy_rows(connection: Connection, table: Table, rows: Iterable[Row]) -> None:
-    """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction."""
+def copy_rows(
+    connection: Connection, table: Table, rows: Iterable[Row], ahead: bool = False
+) -> None:
+    """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction.
+    With ``ahead`` the rows (an iterator that does work of its own, say) are made and
+    formatted by a thread of their own while the driver sends the previous ones, which it
+    does without holding the GIL: the server takes one batch while the next is made."""
     statement, line = _line_writer(table)
+    lines = map(line, rows)
     # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert(statement, _Lines(map(line, rows)))
+        if ahead:
+            with _LinesAhead(lines) as reader:
+                cursor.copy_expert(statement, reader)
+        else:
+            cursor.copy_expert(statement, _Lines(lines))
     finally:
         cursor.close()
 
@@ -188,6 +201,61 @@ class _Lines:
     def read(self, size: int = -1) -> str:
         chunk = list(itertools.islice(self._lines, self._per_read))
         return "\n".join(chunk) + "\n" if chunk else ""
+
+    def readline(self, size: int = -1) -> str:
+        return self.read(size)
+
+
+class _LinesAhead:
+    """:class:`_Lines` made by a thread of their own, a few batches ahead of the reader; an
+    error in the making is raised by :meth:`read` (so the COPY fails with it)."""
+
+    _END = object()
+
+    def __init__(self, lines: Iterator[str], per_read: int = 2000, depth: int = 4) -> None:
+        self._lines = lines
+        self._per_read = per_read
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._make, name="copy-lines", daemon=True)
+
+    def __enter__(self) -> _LinesAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # let a maker blocked on a full queue see the stop
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _make(self) -> None:
+        try:
+            while chunk := list(itertools.islice(self._lines, self._per_read)):
+                if not self._put("\n".join(chunk) + "\n"):
+                    return
+            self._put(self._END)
+        except BaseException as error:  # handed to the reader
+            self._put(error)
+
+    def read(self, size: int = -1) -> str:
+        item = self._queue.get()
+        if item is self._END:
+            self._queue.put(item)  # a later read sees the end too
+            return ""
+        if isinstance(item, BaseException):
+            raise item
+        return cast(str, item)
 
     def readline(self, size: int = -1) -> str:
         return self.read(size)

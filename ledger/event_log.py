@@ -71,7 +71,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, exc, func, insert, select, text
 
 from ledger import log_gaps, merkle
 from ledger.bulk_rows import copy_rows, executemany_rows
@@ -564,20 +564,31 @@ def load(
         trigger = _position_trigger(connection, events_table) if postgres else None
         if trigger is not None:
             connection.execute(text(f"ALTER TABLE {events_table.name} DISABLE TRIGGER {trigger}"))
-        write = copy_rows if postgres else executemany_rows
+
+        def write(rows: Iterator[dict[str, Any]]) -> None:
+            if postgres:
+                copy_rows(connection, events_table, rows, ahead=True)
+            else:
+                executemany_rows(connection, events_table, rows)
+
         # read again (the file is not trusted to stay as it was): the same root or nothing
         again = _Reread(path, total, progress, text_ids=postgres)
-        while not again.ended:
-            write(connection, events_table, again.events())
-            if again.gap is not None:  # recorded before the events after it
-                connection.execute(
-                    insert(log_gaps.log_gaps).values(
-                        position=again.gap.position,
-                        found_at=again.gap.found_at,
-                        found_by=again.gap.found_by,
-                        reason=again.gap.reason,
+        # a verified file breaks a key (one event's version twice, say) only if it changed
+        broken = (exc.IntegrityError, connection.dialect.loaded_dbapi.IntegrityError)
+        try:
+            while not again.ended:
+                write(again.events())
+                if again.gap is not None:  # recorded before the events after it
+                    connection.execute(
+                        insert(log_gaps.log_gaps).values(
+                            position=again.gap.position,
+                            found_at=again.gap.found_at,
+                            found_by=again.gap.found_by,
+                            reason=again.gap.reason,
+                        )
                     )
-                )
+        except broken:
+            raise ImportRefused(CHANGED) from None
         if again.count != total or again.frontier.root() != checkpoint.root:
             raise ImportRefused(CHANGED)
         _prove_positions(connection, events_table, total)

@@ -122,13 +122,15 @@ def test_a_file_whose_positions_skip_is_refused_whole(ledger: Ledger, tmp_path: 
     assert stored(ledger) == (0, 0)
 
 
-@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("where", ["first", "last", "twice"])
 def test_a_file_changed_after_it_was_verified_writes_nothing(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     """The file is changed between the verification and the load (one event's state, near
-    the start or at the very end, after most rows went to the database): the file read again
-    in the transaction no longer gives the checkpoint's root, and nothing is written."""
+    the start or at the very end, after most rows went to the database; or the last event
+    made a second copy of the one before, which the database's unique key refuses in the
+    middle of the COPY): the file read again in the transaction no longer gives the
+    checkpoint's root, and nothing is written."""
     path = tmp_path / "log.jsonl"
     events = 3_000
     held, public = synthetic_log(path, events)
@@ -140,6 +142,9 @@ def test_a_file_changed_after_it_was_verified_writes_nothing(
         at = 2 if where == "first" else len(lines) - 1
         line = json.loads(lines[at])
         line["state"] = base64.b64encode(b"changed").decode()
+        if where == "twice":  # the event before's version of the same record: a key broken
+            before = json.loads(lines[at - 1])
+            line["originator_id"] = before["originator_id"]
         lines[at] = json.dumps(line).encode() + b"\n"
         path.write_bytes(b"".join(lines))
         return result
