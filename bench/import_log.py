@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import ROOT, fresh_database, measure_in_child
 from bench.logs import SEED, SourceLog, note, peak_rss_mib, source_log
+from bench.table import BACKENDS, EVENTS, Figure, Size, at_full_size, label
 from ledger import checkpoint as cp
 from ledger import event_log
 from ledger.service import Ledger
@@ -63,7 +64,7 @@ DATABASE = "nscl_bench_import"
 GOAL_RATIO = 0.3
 GOAL_RATE = 50_000
 #: the events each size of ``make bench`` imports
-SIZES = {"quick": 30_000, "1m": 1_000_000}
+
 BARE = "bench_bare_events"
 COLUMNS = ("id", "originator_id", "originator_version", "topic", "state")
 
@@ -371,52 +372,42 @@ def print_goals(runs: list[Run]) -> None:
         )
 
 
-def summary(size: str) -> list[dict[str, Any]]:
-    """For ``make bench``: one row per figure — figure, ours, baseline (same run), ratio,
-    goal, met (None where the goal is not judged at this size) — plus ``unit`` and
-    ``baseline_is`` (the fields of ``bench.table.Figure`` but ``ratio``). ``size`` is
-    "quick" (30,000 events) or "1m"."""
-    log = log_file(SIZES[size])
-    full = size == "1m"
-    rows: list[dict[str, Any]] = []
-    for backend in ("postgresql", "sqlite"):
+def summary(size: Size) -> list[Figure]:
+    """For ``make bench``: the import's load beside a raw COPY (PostgreSQL) or executemany
+    (SQLite) of the same rows into a bare table, and, for information, verify + load and the
+    whole import with the read models' rebuild, each backend."""
+    log = log_file(EVENTS[size])
+    figures: list[Figure] = []
+    for backend in BACKENDS:
         r = measure(backend, log)
-        name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[backend]
         load = r.rate(r.load_seconds)
-        fast = load >= GOAL_RATE if full else True
+        fast = at_full_size(size, load >= GOAL_RATE)
         if backend == "postgresql":
             goal = f"≥ {GOAL_RATIO}× raw COPY; ≥ {GOAL_RATE:,} events/s at 1M"
-            met: bool | None = r.ratio >= GOAL_RATIO and fast
+            met: bool | None = r.ratio >= GOAL_RATIO and fast is not False
             raw = "raw COPY"
         else:
-            goal = f"≥ {GOAL_RATE:,} events/s at 1M"
-            met = load >= GOAL_RATE if full else None
-            raw = "raw executemany"
-        for figure, ours, baseline, ratio, goal_of, met_of in (
-            ("import: load", load, r.rate(r.raw_seconds), r.ratio, goal, met),
-            ("import: verify + load", r.import_rate, None, None, "", None),
-            (
-                "import: total with the read models' rebuild",
-                r.rate(r.total_seconds),
-                None,
-                None,
-                "",
-                None,
-            ),
-        ):
-            rows.append(
-                {
-                    "figure": f"{figure}, {name}, {r.events:,} events",
-                    "ours": ours,
-                    "unit": "events/s",
-                    "baseline": baseline,
-                    "baseline_is": f"{raw} of the same rows, bare table" if baseline else "",
-                    "ratio": ratio,
-                    "goal": goal_of,
-                    "met": met_of,
-                }
+            goal, met, raw = f"≥ {GOAL_RATE:,} events/s at 1M", fast, "raw executemany"
+        figures.append(
+            Figure(
+                label("import: load", backend, r.events),
+                load,
+                "events/s",
+                r.rate(r.raw_seconds),
+                f"{raw} of the same rows, bare table",
+                goal,
+                met,
             )
-    return rows
+        )
+        figures.append(Figure(label("import: verify + load", backend), r.import_rate, "events/s"))
+        figures.append(
+            Figure(
+                label("import: all, the read models rebuilt", backend),
+                r.rate(r.total_seconds),
+                "events/s",
+            )
+        )
+    return figures
 
 
 def main() -> None:
