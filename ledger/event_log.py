@@ -37,21 +37,22 @@ import`` then rebuilds them (``Projector.rebuild``, the bulk path). The events a
 nothing; the read models are derived, and a rebuild cut short is run again with ``ledger
 projections rebuild``.
 
-The position trigger. Migration 0005's ``BEFORE INSERT`` trigger ``ledger_events_position()``
-gives or checks each row's position by reading the largest stored position, row by row: on a
-COPY it costs more than the COPY itself (``bench/import_log.py``, the same rows in the same
-run: 1,000,000 events in 9.3 s without it, 20.8 s with it). :func:`load` switches it off (``ALTER TABLE … DISABLE TRIGGER``)
-inside its own transaction: ALTER TABLE is transactional, so no other session ever sees it
-off (the import holds the table lock, and a refusal, a failure or a killed client rolls the
-switch back with everything else). Before switching it on again and committing, the import
-proves what the trigger would have ensured (:func:`_prove_positions`): the events and
-recorded holes stored hold the positions 1..N exactly, N the checkpoint's size (their counts
-add up to N, the smallest is 1 and the largest N, no event stands at a recorded hole, and
-each table's primary key keeps its own positions distinct). Only the table's owner, or a
-member of its role, may switch a trigger off: imports run as the owner (the application's
-role may not even insert an event at a chosen position, see migration 0004). Run as any
-other role the import keeps the trigger on, which checks each row as it does for every
-insert: slower, the same result.
+The position trigger. Migration 0005's ``BEFORE INSERT`` trigger
+``ledger_events_position()`` gives or checks each row's position by reading the largest
+stored position, row by row: on a COPY it costs more than the COPY itself
+(``bench/import_log.py``, the same rows in the same run: 1,000,000 events in 9.3 s without
+it, 20.8 s with it). :func:`load` switches it off (``ALTER TABLE … DISABLE TRIGGER``) inside
+its own transaction: ALTER TABLE is transactional, so no other session ever sees it off (the
+import holds the table lock, and a refusal, a failure or a killed client rolls the switch
+back with everything else). Before switching it on again and committing, the import proves
+what the trigger would have ensured (:func:`_prove_positions`): the events and recorded
+holes stored hold the positions 1..N exactly, N the checkpoint's size (their counts add up
+to N, the smallest is 1 and the largest N, no event stands at a recorded hole, and each
+table's primary key keeps its own positions distinct). Only the table's owner, or a member
+of its role, may switch a trigger off: imports run as the owner (the application's role may
+not even insert an event at a chosen position, see migration 0004). Run as any other role
+the import keeps the trigger on, which checks each row as it does for every insert: slower,
+the same result.
 """
 
 from __future__ import annotations
