@@ -47,6 +47,7 @@ class BudgetDesk:
     if TYPE_CHECKING:  # what the desk uses of the ledger it is mixed into
         repository: Any
         events: Any
+        recorder: Any
 
         @property
         def engine(self) -> Any: ...
@@ -82,6 +83,9 @@ class BudgetDesk:
         self, budget_year: int, project: str, channel: str = catalogue.DEFAULT_CHANNEL
     ) -> BudgetLine | None:
         line_id = budget_line_id(budget_year, project, CITY_BUDGET, channel)
+        # a line is the one record most commands that move money change: its writers queue
+        # for it rather than race (``LedgerRecorder.queue_for``)
+        self.recorder.queue_for(line_id)
         try:
             line: Aggregate = self.repository.get(line_id)
         except AggregateNotFoundError:

@@ -20,8 +20,39 @@ at most the exported events, whose root the first ``tree_size`` events of the fi
 
 The offline verifier needs nothing but the file, a checkpoint file and the public key: it
 recomputes every leaf, checks the positions run 1, 2, 3, … and the root at the checkpoint's
-size, and the checkpoint's signature. The import loads a verified file into an empty
-database, all or nothing.
+size, and the checkpoint's signature.
+
+The import (:func:`import_file`) loads a verified file into an empty database, all or
+nothing: :func:`refuse_unless_empty`, then :func:`check_file` verifies the whole file against
+the checkpoint before anything is written, then :func:`load` writes it in one transaction.
+That transaction takes the recorder's table lock (``LOCK TABLE … IN EXCLUSIVE MODE`` on
+PostgreSQL), refuses a database that holds events or recorded holes, and reads the file
+again (it is not trusted to have stayed as it was): each event is written at the position it
+is read at, a recorded hole's row before the events after it, and the transaction is refused
+unless the file read again gives the checkpoint's root. PostgreSQL takes the events with
+COPY (:func:`ledger.bulk_rows.copy_rows`, one COPY per run of events between recorded holes,
+its lines made while the server takes the previous ones), SQLite with ``executemany``
+(:func:`ledger.bulk_rows.executemany_rows`). The read models are not folded here: ``ledger
+import`` then rebuilds them (``Projector.rebuild``, the bulk path). The events are all or
+nothing; the read models are derived, and a rebuild cut short is run again with ``ledger
+projections rebuild``.
+
+The position trigger. Migration 0005's ``BEFORE INSERT`` trigger
+``ledger_events_position()`` gives or checks each row's position by reading the largest
+stored position, row by row: on a COPY it costs more than the COPY itself
+(``bench/import_log.py``, the same rows in the same run: 1,000,000 events in 9.3 s without
+it, 20.8 s with it). :func:`load` switches it off (``ALTER TABLE … DISABLE TRIGGER``) inside
+its own transaction: ALTER TABLE is transactional, so no other session ever sees it off (the
+import holds the table lock, and a refusal, a failure or a killed client rolls the switch
+back with everything else). Before switching it on again and committing, the import proves
+what the trigger would have ensured (:func:`_prove_positions`): the events and recorded
+holes stored hold the positions 1..N exactly, N the checkpoint's size (their counts add up
+to N, the smallest is 1 and the largest N, no event stands at a recorded hole, and each
+table's primary key keeps its own positions distinct). Only the table's owner, or a member
+of its role, may switch a trigger off: imports run as the owner (the application's role may
+not even insert an event at a chosen position, see migration 0004). Run as any other role
+the import keeps the trigger on, which checks each row as it does for every insert: slower,
+the same result.
 """
 
 from __future__ import annotations
@@ -34,14 +65,17 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+import orjson
+from sqlalchemy import Connection, Engine, exc, func, insert, select, text
 
 from ledger import log_gaps, merkle
+from ledger.bulk_rows import copy_rows, executemany_rows
 from ledger.checkpoint import BadCheckpoint, Checkpoint, origin
 from ledger.errors import LedgerError
 from ledger.messages import Message
@@ -217,14 +251,27 @@ def _dumps(value: Any) -> bytes:
 # -- reading a file -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LoggedEvent:
+    """An event as a file holds it. Read-only by convention, not frozen: a frozen
+    dataclass's ``__init__`` took a quarter of the time of reading a line."""
+
     position: int
     originator_id: UUID
     originator_version: int
     topic: str
     state: bytes
     leaf_hash: str
+    #: ``state`` in standard base64, as the leaf data holds it: the file's own text when it
+    #: is exactly that (as an export writes it), so that it is not encoded again
+    state_base64: bytes = field(default=b"", repr=False, compare=False)
+
+    def leaf_data(self, hasher: merkle.LeafHasher, position: int) -> bytes:
+        """The leaf data of this event at ``position``."""
+        encoded = self.state_base64 or base64.b64encode(self.state)
+        return hasher.encoded_data(
+            self.originator_id, self.originator_version, position, encoded, self.topic
+        )
 
 
 @dataclass(frozen=True)
@@ -262,6 +309,7 @@ def read(path: str | Path) -> tuple[dict[str, Any], Iterator[Logged]]:
         )
 
     def events() -> Iterator[Logged]:
+        ids: dict[str, UUID] = {}  # each originator's id parsed once (it has many events)
         with handle:
             for number, line in enumerate(handle, start=2):
                 if line.strip():
@@ -269,17 +317,17 @@ def read(path: str | Path) -> tuple[dict[str, Any], Iterator[Logged]]:
                     if "gap" in value:
                         yield _gap(value, number, path)
                     else:
-                        yield _event(value, number, path)
+                        yield _event(value, number, path, ids)
 
     return header, events()
 
 
 def _parse(line: bytes, number: int, path: str | Path) -> dict[str, Any]:
     try:
-        value = json.loads(line)
+        value = orjson.loads(line)
     except ValueError:
         raise BadLog(Message("{where} is not JSON", where=_line(path, number))) from None
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise BadLog(Message("{where} is not a JSON object", where=_line(path, number)))
     return value
 
@@ -327,22 +375,49 @@ def _gap(value: dict[str, Any], number: int, path: str | Path) -> LoggedGap:
     return LoggedGap(gap, value["leaf_hash"])
 
 
-def _event(value: dict[str, Any], number: int, path: str | Path) -> LoggedEvent:
-    where = _line(path, number)
-    _keys(value, EVENT_KEYS, where)
+def _event(
+    value: dict[str, Any], number: int, path: str | Path, ids: dict[str, UUID]
+) -> LoggedEvent:
+    """One event's line, checked; its line's name is made only for a refusal (making it for
+    every line cost as much as the rest of the reading). JSON gives ``int`` for a number
+    without a fraction or exponent, ``bool`` for true and false: ``type(…) is int`` takes the
+    one and not the other."""
+    if value.keys() != EVENT_KEYS:
+        _keys(value, EVENT_KEYS, _line(path, number))
     position, version = value["position"], value["originator_version"]
-    _whole_numbers(where, position=position, originator_version=version)
-    if not isinstance(value["topic"], str) or not isinstance(value["leaf_hash"], str):
-        raise BadLog(Message("{where}: topic and leaf_hash must be text", where=where))
+    if type(position) is not int or type(version) is not int or position < 1 or version < 1:
+        _whole_numbers(_line(path, number), position=position, originator_version=version)
+    topic, leaf_hash, originator_id = value["topic"], value["leaf_hash"], value["originator_id"]
+    if type(topic) is not str or type(leaf_hash) is not str:
+        raise BadLog(
+            Message("{where}: topic and leaf_hash must be text", where=_line(path, number))
+        )
+    originator = ids.get(originator_id) if type(originator_id) is str else None
+    if originator is None:
+        try:
+            originator = UUID(str(originator_id))
+        except ValueError:
+            raise BadLog(
+                Message("{where}: originator_id is not a UUID", where=_line(path, number))
+            ) from None
+        if len(ids) > 100_000:
+            ids.clear()
+        ids[str(originator_id)] = originator
     try:
-        originator = UUID(str(value["originator_id"]))
-    except ValueError:
-        raise BadLog(Message("{where}: originator_id is not a UUID", where=where)) from None
-    try:
-        state = base64.b64decode(str(value["state"]), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadLog(Message("{where}: state is not standard base64", where=where)) from None
-    return LoggedEvent(position, originator, version, value["topic"], state, value["leaf_hash"])
+        # strict: the alphabet, the padding and nothing after it (what b64encode writes)
+        state = binascii.a2b_base64(value["state"], strict_mode=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadLog(
+            Message("{where}: state is not standard base64", where=_line(path, number))
+        ) from None
+    text = value["state"]
+    if not state or text[-1] != "=":
+        encoded = text.encode()  # whole groups of three bytes: no bits to spare
+    elif (text[-2] == "=" and text[-3] in "AQgw") or text[-2] in "AEIMQUYcgkosw048":
+        encoded = text.encode()  # the spare bits of the last digit are 0, as b64encode makes them
+    else:
+        encoded = base64.b64encode(state)
+    return LoggedEvent(position, originator, version, topic, state, leaf_hash, encoded)
 
 
 # -- offline verification ---------------------------------------------------------------------
@@ -371,7 +446,7 @@ def verify_file(
             key: tuple[UUID, int] | None = None
         else:
             key = (event.originator_id, event.originator_version)
-            leaf = merkle.leaf_hash(hasher.data(*key, event.position, event.state, event.topic))
+            leaf = merkle.leaf_hash(event.leaf_data(hasher, event.position))
             record = event.originator_id
         if event.position != count:
             kind = "missing" if event.position > count else "reordered"
@@ -420,10 +495,25 @@ def import_file(
 ) -> Verification:
     """Load a file into an empty database after checking every leaf and the root against
     ``checkpoint`` (and its signature, given ``public_key``; without one the signature is
-    not checked); all or nothing."""
+    not checked); all or nothing. The read models are not touched: fold them afterwards
+    (a rebuild, which reads the whole log in bulk)."""
+    refuse_unless_empty(engine, events_table)
+    result = check_file(path, checkpoint, public_key)
+    load(engine, events_table, path, checkpoint, progress)
+    return result
+
+
+def refuse_unless_empty(engine: Engine, events_table: Any) -> None:
+    """Refuse (:class:`ImportRefused`) a database that already holds events."""
     with engine.connect() as connection:
         if connection.execute(select(func.count()).select_from(events_table)).scalar():
             raise ImportRefused(NOT_EMPTY)
+
+
+def check_file(path: str | Path, checkpoint: Checkpoint, public_key: bytes | None) -> Verification:
+    """Verify a file for import, before anything is written: every leaf, the positions, the
+    root at the checkpoint's size (and its signature, given ``public_key``), and that the
+    checkpoint covers every event of the file; refuse (:class:`ImportRefused`) otherwise."""
     result = verify_file(path, [checkpoint], public_key, signatures=public_key is not None)
     if not result.ok:
         first = result.problems[0]
@@ -449,6 +539,21 @@ def import_file(
                 covered=checkpoint.tree_size,
             )
         )
+    return result
+
+
+def load(
+    engine: Engine,
+    events_table: Any,
+    path: str | Path,
+    checkpoint: Checkpoint,
+    progress: Progress | None = None,
+) -> int:
+    """Load a file (checked by :func:`check_file`) into an empty database in one
+    transaction, reading it again and refusing it (:class:`ImportRefused`, nothing written)
+    unless it still gives the checkpoint's root; return how many positions were loaded.
+    See the module's documentation for how (COPY, ``executemany``, the position trigger)."""
+    total = checkpoint.tree_size
     with engine.begin() as connection:
         postgres = connection.dialect.name == "postgresql"
         if postgres:
@@ -457,53 +562,145 @@ def import_file(
             log_gaps.recorded(connection)
         ):
             raise ImportRefused(NOT_EMPTY)
+        trigger = _position_trigger(connection, events_table) if postgres else None
+        if trigger is not None:
+            connection.execute(text(f"ALTER TABLE {events_table.name} DISABLE TRIGGER {trigger}"))
+
+        def write(rows: Iterator[dict[str, Any]]) -> None:
+            if postgres:
+                copy_rows(connection, events_table, rows, ahead=True)
+            else:
+                executemany_rows(connection, events_table, rows)
+
         # read again (the file is not trusted to stay as it was): the same root or nothing
-        frontier, hasher, count = merkle.Frontier(), merkle.LeafHasher(), 0
-        rows: list[dict[str, Any]] = []
-        for event in read(path)[1]:
-            count += 1
-            if isinstance(event, LoggedGap):  # recorded before the events after it
-                if rows:
-                    connection.execute(insert(events_table), rows)
-                    rows = []
-                if event.position != count:
-                    raise ImportRefused(CHANGED)
-                frontier.push(event.gap.leaf_hash())
-                connection.execute(
-                    insert(log_gaps.log_gaps).values(
-                        position=event.position,
-                        found_at=event.gap.found_at,
-                        found_by=event.gap.found_by,
-                        reason=event.gap.reason,
+        again = _Reread(path, total, progress, text_ids=postgres)
+        # a verified file breaks a key (one event's version twice, say) only if it changed
+        broken = (exc.IntegrityError, connection.dialect.loaded_dbapi.IntegrityError)
+        try:
+            while not again.ended:
+                write(again.events())
+                if again.gap is not None:  # recorded before the events after it
+                    connection.execute(
+                        insert(log_gaps.log_gaps).values(
+                            position=again.gap.position,
+                            found_at=again.gap.found_at,
+                            found_by=again.gap.found_by,
+                            reason=again.gap.reason,
+                        )
                     )
-                )
-                continue
-            frontier.push(
-                hasher(
-                    event.originator_id, event.originator_version, count, event.state, event.topic
-                )
-            )
-            rows.append(
-                {
-                    "id": count,
-                    "originator_id": event.originator_id,
-                    "originator_version": event.originator_version,
-                    "topic": event.topic,
-                    "state": event.state,
-                }
-            )
-            if len(rows) == FETCH:
-                connection.execute(insert(events_table), rows)
-                rows = []
-                if progress is not None:
-                    progress(count, result.checked)
-        if rows:
-            connection.execute(insert(events_table), rows)
-        if count != checkpoint.tree_size or frontier.root() != checkpoint.root:
+        except broken:
+            raise ImportRefused(CHANGED) from None
+        if again.count != total or again.frontier.root() != checkpoint.root:
             raise ImportRefused(CHANGED)
+        _prove_positions(connection, events_table, total)
+        if trigger is not None:
+            connection.execute(text(f"ALTER TABLE {events_table.name} ENABLE TRIGGER {trigger}"))
         if progress is not None:
-            progress(count, result.checked)
-    return result
+            progress(again.count, total)
+    return again.count
+
+
+class _Reread:
+    """The file read again inside the import's transaction: :meth:`events` gives the rows of
+    the events up to the next recorded hole (then in :attr:`gap`) or the end of the file
+    (then :attr:`ended`), each at the position it is read at, its leaf pushed on
+    :attr:`frontier`. With ``text_ids`` an originator's id is its canonical text (what COPY
+    writes), else a UUID."""
+
+    def __init__(
+        self, path: str | Path, total: int, progress: Progress | None, text_ids: bool
+    ) -> None:
+        self._entries = read(path)[1]
+        self._total = total
+        self._progress = progress
+        self._text_ids = text_ids
+        self.frontier = merkle.Frontier()
+        self.count = 0
+        self.gap: log_gaps.RecordedGap | None = None
+        self.ended = False
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        self.gap = None
+        push, hasher, progress = self.frontier.push, merkle.LeafHasher(), self._progress
+        texts: dict[UUID, str] | None = {} if self._text_ids else None
+        count = self.count
+        try:
+            for entry in self._entries:
+                count += 1
+                if type(entry) is LoggedGap:
+                    if entry.position != count:
+                        raise ImportRefused(CHANGED)
+                    push(entry.gap.leaf_hash())
+                    self.gap = entry.gap
+                    return
+                assert type(entry) is LoggedEvent
+                push(sha256(b"\x00" + entry.leaf_data(hasher, count)).digest())
+                originator: UUID | str = entry.originator_id
+                if texts is not None:
+                    text = texts.get(entry.originator_id)
+                    if text is None:
+                        if len(texts) > 100_000:
+                            texts.clear()
+                        text = texts[entry.originator_id] = str(entry.originator_id)
+                    originator = text
+                yield {
+                    "id": count,
+                    "originator_id": originator,
+                    "originator_version": entry.originator_version,
+                    "topic": entry.topic,
+                    "state": entry.state,
+                }
+                if progress is not None and count % FETCH == 0:
+                    progress(count, self._total)
+            self.ended = True
+        finally:
+            self.count = count
+
+
+def _position_trigger(connection: Connection, events_table: Any) -> str | None:
+    """The name of migration 0005's position trigger on the events table, if it is there and
+    this connection's role may disable it (the table's owner, or a member of its role: who
+    runs imports); else None, and the trigger checks each row as it does for every insert."""
+    name = f"{events_table.name}_position"
+    found = connection.execute(
+        text(
+            "SELECT pg_catalog.pg_has_role(c.relowner, 'MEMBER') FROM pg_catalog.pg_trigger t "
+            "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgrelid = CAST(:table AS regclass) AND t.tgname = :name"
+        ),
+        {"table": events_table.name, "name": name},
+    ).scalar()
+    return name if found else None
+
+
+def _prove_positions(connection: Connection, events_table: Any, total: int) -> None:
+    """Refuse (:class:`ImportRefused`) unless the events and recorded holes now stored hold
+    the positions 1..``total`` exactly, each once: their counts add up to ``total``, the
+    smallest is 1, the largest ``total``, no event stands at a recorded hole (each table's
+    primary key keeps its own positions distinct)."""
+    events, gaps = events_table, log_gaps.log_gaps
+    counted, lowest, highest = connection.execute(
+        select(func.count(), func.min(events.c.id), func.max(events.c.id))
+    ).one()
+    holes, lowest_hole, highest_hole = connection.execute(
+        select(func.count(), func.min(gaps.c.position), func.max(gaps.c.position))
+    ).one()
+    shared = connection.execute(
+        select(func.count()).select_from(events.join(gaps, events.c.id == gaps.c.position))
+    ).scalar()
+    ends = [p for p in (lowest, highest, lowest_hole, highest_hole) if p is not None]
+    if counted + holes != total or shared or (ends and (min(ends) != 1 or max(ends) != total)):
+        raise ImportRefused(
+            Message(
+                "the stored positions are not exactly 1 to {total:,} ({counted:,} events from "
+                "{lowest} to {highest}, {holes:,} recorded holes); nothing was imported",
+                total=total,
+                counted=counted,
+                lowest=lowest,
+                highest=highest,
+                holes=holes,
+            )
+        )
 
 
 __all__ = [
@@ -512,8 +709,11 @@ __all__ = [
     "ImportRefused",
     "LoggedEvent",
     "LoggedGap",
+    "check_file",
     "export",
     "import_file",
+    "load",
     "read",
+    "refuse_unless_empty",
     "verify_file",
 ]

@@ -133,6 +133,26 @@ class LeafHasher:
             topic_json,
         )
 
+    def encoded_data(
+        self,
+        originator_id: UUID | str | bytes | memoryview,
+        originator_version: int,
+        position: int,
+        state_base64: bytes,
+        topic: str,
+    ) -> bytes:
+        """:meth:`data` of a state given already in standard base64."""
+        topic_json = self._topics.get(topic)
+        if topic_json is None:
+            topic_json = self._topics[topic] = topic_json_of(topic)
+        return LEAF_DATA % (
+            self.canonical_id(originator_id),
+            originator_version,
+            position,
+            state_base64,
+            topic_json,
+        )
+
     def __call__(
         self,
         originator_id: UUID | str | bytes | memoryview,

@@ -1,7 +1,7 @@
-"""Writing many projection rows fast: COPY on PostgreSQL, and the rebuild's writer thread.
+"""Writing many projection rows fast: the rebuild's writer thread.
 
-``copy_rows`` turns rows into PostgreSQL's COPY text format with one converter per column,
-made once per table, and streams them in the connection's transaction. ``BackgroundWriter``
+The rows themselves are written by :mod:`ledger.bulk_rows` (COPY on PostgreSQL,
+``executemany`` on SQLite), which the import of an event-log file shares. ``BackgroundWriter``
 lets a rebuild go on folding while the database takes the rows of the previous batches: on
 PostgreSQL a thread with its own connection writes them (the server's work runs beside the
 fold, on another core), committing each batch's rows with the rebuild's progress; on SQLite,
@@ -11,172 +11,24 @@ which takes one writer at a time, it writes them at once in the caller's thread.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
-import orjson
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Connection,
-    Date,
-    DateTime,
-    Engine,
-    Integer,
-    Table,
-    Uuid,
-    insert,
-)
+from sqlalchemy import Connection, Engine, Table
 
-Row = dict[str, Any]
-NULL = "\\N"
-#: rows written with a multi-row INSERT below this many; COPY above
-COPY_AT_LEAST = 20
+from ledger.bulk_rows import COPY_AT_LEAST, NULL, Row, copy_rows, executemany_rows, insert_rows
 
-
-def insert_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
-    """Insert ``rows`` in the connection's transaction: with COPY on PostgreSQL when there
-    are more than a few (a multi-row INSERT through psycopg2 writes about 9,000 rows a second,
-    COPY several times that)."""
-    if len(rows) >= COPY_AT_LEAST and connection.dialect.driver == "psycopg2":
-        copy_rows(connection, table, rows)
-    elif len(rows) >= COPY_AT_LEAST and connection.dialect.driver == "pysqlite":
-        executemany_rows(connection, table, rows)
-    elif rows:
-        connection.execute(insert(table), rows)
-
-
-_INSERTS: dict[tuple[Table, str], tuple[str, Callable[[Row], tuple[Any, ...]]]] = {}
-
-
-def executemany_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
-    """Insert ``rows`` with the driver's ``executemany``, each value bound by its column
-    type's own bind processor (so stored exactly as SQLAlchemy stores it), without
-    SQLAlchemy's per-row work, which costs several times the insert itself."""
-    dialect = connection.dialect
-    found = _INSERTS.get((table, dialect.name))
-    if found is None:
-        columns = list(table.columns)
-        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-        scope: dict[str, Any] = {f"p{i}": p for i, p in enumerate(processors)}
-        expressions = ", ".join(
-            f"row[{c.name!r}]"
-            if p is None
-            else f"(None if (v := row[{c.name!r}]) is None else p{i}(v))"
-            for i, (c, p) in enumerate(zip(columns, processors, strict=True))
-        )
-        exec(f"def values(row):\n    return ({expressions},)\n", scope)
-        names = ", ".join(f'"{c.name}"' for c in columns)
-        marks = ", ".join(dialect.paramstyle == "qmark" and "?" or "%s" for _ in columns)
-        statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-        found = _INSERTS[(table, dialect.name)] = (statement, scope["values"])
-    sql, to_values = found
-    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, list(map(to_values, rows)))
-    finally:
-        cursor.close()
-
-
-def _escape(text: str) -> str:
-    """Text as COPY's text format takes it (NUL never reaches here: commands refuse it)."""
-    if "\\" in text or "\n" in text or "\r" in text or "\t" in text:
-        text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-        text = text.replace("\t", "\\t")
-    return text
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _expression(column: Any, value: str) -> str:
-    """How one column's Python value is written, as an expression over ``value``: JSON with
-    ``orjson`` (the same JSON as the JSON type's ``json.dumps``, without escaping letters
-    outside ASCII), numbers and ids as their text, dates and times in ISO 8601, booleans as
-    t/f, text escaped."""
-    kind = column.type
-    if isinstance(kind, JSON):
-        text = f"_json({value})"
-    elif isinstance(kind, Boolean):
-        text = f"('t' if {value} else 'f')"
-    elif isinstance(kind, Integer):
-        text = f"str({value})"
-    elif isinstance(kind, Uuid):
-        text = f"{value}.hex"  # PostgreSQL takes a uuid's 32 digits without hyphens
-    elif isinstance(kind, Date | DateTime):
-        text = f"{value}.isoformat()"
-    else:
-        text = f"{value} if type({value}) is str else str({value})"
-    return f"(NULL if {value} is None else {text})" if column.nullable else text
-
-
-_LINES: dict[Table, tuple[str, Callable[[Row], str]]] = {}
-
-
-def _line_writer(table: Table) -> tuple[str, Callable[[Row], str]]:
-    """The COPY statement of ``table`` and its row → line function, made once per table as
-    straight-line code over the row's values (a loop over converters costs twice as much).
-    Values are escaped only when the joined line shows that one needs it."""
-    found = _LINES.get(table)
-    if found is None:
-        columns = list(table.columns)
-        values = "\n".join(f"    v{i} = row[{c.name!r}]" for i, c in enumerate(columns))
-        fields = ", ".join(_expression(c, f"v{i}") for i, c in enumerate(columns))
-        escaped = ", ".join(
-            f"NULL if v{i} is None else _escape(fields[{i}])"
-            if c.nullable
-            else f"_escape(fields[{i}])"
-            for i, c in enumerate(columns)
-        )
-        nulls = " + ".join(f"(v{i} is None)" for i, c in enumerate(columns) if c.nullable) or "0"
-        source = (
-            f"def line(row):\n{values}\n    fields = ({fields},)\n"
-            "    text = TAB.join(fields)\n"
-            # the usual case: no value holds a character COPY would need escaped
-            f"    if (text.count(TAB) == {len(columns) - 1} and '\\n' not in text"
-            f" and '\\r' not in text and text.count('\\\\') == {nulls}):\n"
-            "        return text\n"
-            f"    return TAB.join(({escaped},))\n"
-        )
-        scope = {"NULL": NULL, "TAB": "\t", "_json": _json, "_escape": _escape}
-        exec(compile(source, f"<COPY line of {table.name}>", "exec"), scope)
-        quoted = ", ".join(f'"{c.name}"' for c in columns)
-        line: Callable[[Row], str] = cast(Callable[[Row], str], scope["line"])
-        found = _LINES[table] = (f'COPY "{table.name}" ({quoted}) FROM STDIN', line)
-    return found
-
-
-def copy_rows(connection: Connection, table: Table, rows: list[Row]) -> None:
-    """Append ``rows`` to ``table`` with PostgreSQL's COPY, in the connection's transaction."""
-    statement, line = _line_writer(table)
-    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.copy_expert(statement, _Lines(map(line, rows)))
-    finally:
-        cursor.close()
-
-
-class _Lines:
-    """A file for ``copy_expert`` that formats its lines a few thousand at a time, so that
-    a large table's COPY never holds all its text at once."""
-
-    def __init__(self, lines: Iterator[str], per_read: int = 2000) -> None:
-        self._lines = lines
-        self._per_read = per_read
-
-    def read(self, size: int = -1) -> str:
-        chunk = list(itertools.islice(self._lines, self._per_read))
-        return "\n".join(chunk) + "\n" if chunk else ""
-
-    def readline(self, size: int = -1) -> str:
-        return self.read(size)
-
+__all__ = [
+    "COPY_AT_LEAST",
+    "NULL",
+    "BackgroundWriter",
+    "Row",
+    "copy_rows",
+    "executemany_rows",
+    "insert_rows",
+]
 
 Work = tuple[list[tuple[Table, list[Row]]], Callable[[Connection], None] | None]
 

@@ -351,7 +351,8 @@ def _cli_date(text: str | None, option: str) -> dt.date | None:
 @click.pass_context
 def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: str | None) -> None:
     """Load an exported log into an empty database, checking every leaf and the root
-    against the checkpoint first: all or nothing. Then bring the read models up to date."""
+    against the checkpoint first: all or nothing (PostgreSQL: COPY; SQLite: one
+    transaction). Then build the read models from it in bulk (a rebuild)."""
     held = cp.read_file(checkpoint_file)
     key = _public_key(public_key, None, None) if public_key is not None else None
     with open_ledger(url_of(ctx)) as ledger, progress_bars() as progress:
@@ -363,9 +364,9 @@ def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: s
             key,
             lambda done, total: progress("import", done, total),
         )
-        Projector(ledger).catch_up(progress=progress)
+        Projector(ledger).rebuild(progress=progress)
     signed = "signature checked" if key is not None else "signature not checked (no --public-key)"
     click.echo(
         f"Imported {result.checked:,} events; root {result.root_hash} equals the checkpoint's "
-        f"({signed}); the read models are caught up."
+        f"({signed}); the read models are built."
     )

@@ -33,6 +33,7 @@ from ledger import settings
 from ledger.service import Ledger
 from projections import checkpoints
 from projections.projector import Projector
+from tests.support.concurrency import writers_do_not_queue
 from tests.support.databases import PostgresDatabases
 from tests.support.http import read_side_of
 from tests.support.people import grant_people
@@ -117,11 +118,15 @@ def test_the_role_records_commands_folds_rebuilds_and_signs_checkpoints(
         assert [c.root_hash for c in checkpoints.listed(connection)] == [checkpoint.root_hash]
 
 
+@pytest.mark.parametrize("queueing", ["writers-queue", "writers-do-not-queue"])
 def test_writers_racing_on_one_record_as_the_role_leave_no_gap(
-    pg_url: str, owner: sa.Engine
+    pg_url: str, owner: sa.Engine, monkeypatch: pytest.MonkeyPatch, queueing: str
 ) -> None:
-    """Each racer loses optimistic-concurrency races and retries: only the recorder's lock and
-    duplicate check (through the lock function) keep the positions gap-free."""
+    """Writers that do not queue for the line lose optimistic-concurrency races and retry:
+    only the recorder's lock and duplicate check (through the lock function) keep the
+    positions gap-free. Writers that queue (the role may take advisory locks) never lose."""
+    if queueing == "writers-do-not-queue":
+        writers_do_not_queue(monkeypatch)
     first = Ledger(as_role(pg_url))
     story = Story(first, grant_people(first))
     story.budget(1_000_000)
@@ -146,7 +151,11 @@ def test_writers_racing_on_one_record_as_the_role_leave_no_gap(
         for thread in threads:
             thread.join(timeout=120)
         assert errors == []
-        assert sum(ledger.retries for ledger in racers) > 0  # the race really happened
+        retries = sum(ledger.retries for ledger in racers)
+        if queueing == "writers-do-not-queue":
+            assert retries > 0  # the race really happened
+        else:
+            assert retries == 0  # they met at the line's queue
         [line] = first.get_budget_lines(2015, "DA2", "city_budget")
         assert line["assigned"] == 41 * 1_000_000
         assert positions(owner) == list(range(1, first.position() + 1))

@@ -18,12 +18,14 @@ import pytest
 
 from ledger.errors import ConcurrencyConflict, Duplicate, ExceedsApproved, InsufficientBudget
 from ledger.service import Ledger, Written
-from tests.support.concurrency import Ledgers, race, raced
+from tests.support.concurrency import Ledgers, race, raced, writers_do_not_queue
 from tests.support.names import ref
 from tests.support.people import People, grant_people
 from tests.support.story import Story, figures
 
 SHARING = ["a-ledger-per-thread", "one-shared-ledger"]
+#: PostgreSQL: whether the writers of a budget line queue for it (``LedgerRecorder.queue_for``)
+QUEUEING = ["writers-queue", "writers-do-not-queue"]
 TEN_MILLION = 10_000_000
 
 
@@ -63,7 +65,9 @@ def assert_positions_have_no_gaps(ledger: Ledger) -> None:
 # -- (a) twenty approvals, room for seven ----------------------------------------------------------
 
 
-def twenty_approvals_race_for_room_for_seven(ledgers: Ledgers, sharing: str) -> None:
+def twenty_approvals_race_for_room_for_seven(
+    ledgers: Ledgers, sharing: str, queueing: str = "writers-do-not-queue"
+) -> None:
     setup = ledgers.new()
     people = grant_people(setup)
     story = Story(setup, people)
@@ -113,8 +117,12 @@ def twenty_approvals_race_for_room_for_seven(ledgers: Ledgers, sharing: str) -> 
     for app_id in lost:
         assert reader.get_application(app_id)["status"] == "appraised"
         assert reader.get_application_history(app_id) == histories[app_id]
-    if reader.database == "postgresql":  # one SQLite file takes one writer at a time
+    if reader.database == "postgresql" and queueing == "writers-do-not-queue":
+        # one SQLite file takes one writer at a time
         assert raced(ledgers), "the approvals did not really race"
+    if queueing == "writers-queue":  # they met at the line's queue: none lost a race
+        assert not raced(ledgers)
+        assert not [r for r in results if isinstance(r, ConcurrencyConflict)]
     assert_positions_have_no_gaps(reader)
 
 
@@ -122,11 +130,14 @@ def approve(ledger: Ledger, people: People, app_id: UUID) -> Written:
     return Story(ledger, people).approve_by(people.approver, app_id, TEN_MILLION, 0)
 
 
+@pytest.mark.parametrize("queueing", QUEUEING)
 @pytest.mark.parametrize("sharing", SHARING)
 def test_twenty_approvals_racing_for_room_for_seven_on_postgresql_seven_win(
-    pg_ledgers: Ledgers, sharing: str
+    pg_ledgers: Ledgers, sharing: str, queueing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    twenty_approvals_race_for_room_for_seven(pg_ledgers, sharing)
+    if queueing == "writers-do-not-queue":
+        writers_do_not_queue(monkeypatch)
+    twenty_approvals_race_for_room_for_seven(pg_ledgers, sharing, queueing)
 
 
 @pytest.mark.parametrize("sharing", SHARING)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from uuid import UUID
 
+import pytest
+
+from ledger.recorder import LedgerRecorder
 from ledger.service import Ledger
 
 
@@ -29,6 +33,17 @@ class Ledgers:
     def dispose(self) -> None:
         for ledger in self.made:
             ledger.engine.dispose()
+
+
+def writers_do_not_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers that do not queue for a budget line before reading it (as a server of before
+    the queue would, in a rolling upgrade): they meet at the insert, where the store's unique
+    (id, version) index alone decides, and the losers run again."""
+
+    def no_queue(self: LedgerRecorder, aggregate_id: UUID) -> None:
+        pass
+
+    monkeypatch.setattr(LedgerRecorder, "queue_for", no_queue)
 
 
 def raced(ledgers: Ledgers) -> bool:
