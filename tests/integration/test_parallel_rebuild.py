@@ -34,6 +34,7 @@ from projections.parallel import Task, WorkerFailed
 from projections.projector import Projector
 from projections.registry import PROJECTIONS
 from projections.source import read_batches, read_of_types
+from tests.support.cli import run
 from tests.support.people import People
 from tests.support.projections import differences, snapshots
 from tests.support.renames import Renamed
@@ -130,6 +131,20 @@ def test_a_parallel_rebuild_equals_a_one_process_rebuild_table_for_table(
     assert {s.position for s in projector.status()} == {ledger.position()}
     assert not any(s.rebuilding or s.last_error for s in projector.status())
     assert differences(expected, snapshots(projector)) == []
+
+
+def test_the_command_line_rebuilds_with_workers(
+    ledger: Ledger, renamed: Renamed, database_url: str
+) -> None:
+    expected = one_process(ledger)
+    done = run(database_url, "projections", "rebuild", "--workers", "2")
+    assert done.exit_code == 0, done.output
+    assert f"Rebuilt every projection from {ledger.position():,} events." in done.stdout
+    projector = Projector(ledger)
+    assert {s.active_set for s in projector.status()} == {"a"}  # b, then a again
+    assert differences(expected, snapshots(projector)) == []
+    refused = run(database_url, "projections", "rebuild", "--workers", "0")
+    assert refused.exit_code == 2 and "--workers" in refused.output
 
 
 def test_every_cut_of_the_audit_trail_equals_a_one_process_rebuild(
