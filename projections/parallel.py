@@ -101,6 +101,14 @@ class Task:
         return (0, self.end) if self.whole else (self.start, self.stop)
 
 
+def cores() -> int:
+    """The cores this process may run on (the default number of workers: of a rebuild, of
+    the verification's hashing processes, of ``ledger serve``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def can_open(engine: Engine) -> bool:
     """Whether worker processes can open ``engine``'s database (not an SQLite in memory)."""
     if engine.dialect.name != "sqlite":

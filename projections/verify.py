@@ -79,6 +79,7 @@ from projections import checkpoints as kept
 from projections.merkle import LEAVES
 from projections.merkle import NAME as TREE
 from projections.merkle import root as stored_root
+from projections.parallel import cores
 from projections.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -336,7 +337,7 @@ def _recompute_in_workers(
     between :data:`PROCESSES` worker processes; None for a shorter log, a database that is
     not a file, positions with a gap, or a worker that failed (then it is read here)."""
     path = _database_file(connection)
-    if not path or not sys.executable or PROCESSES < 2 or _processors() < 2:
+    if not path or not sys.executable or PROCESSES < 2 or cores() < 2:
         return None
     table = ledger.events_table.name
     count, first, last = connection.exec_driver_sql(
@@ -398,13 +399,6 @@ def _database_file(connection: Connection) -> str:
         if name == "main":
             return str(file or "")
     return ""
-
-
-def _processors() -> int:
-    """The processors this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:

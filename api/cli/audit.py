@@ -21,6 +21,7 @@ from ledger import checkpoint as cp
 from ledger import event_log, settings
 from ledger.messages import Message
 from projections import checkpoints
+from projections.parallel import cores
 from projections.projector import Projector
 from projections.verify import verify as verify_log
 
@@ -364,7 +365,7 @@ def import_log(ctx: click.Context, log: str, checkpoint_file: str, public_key: s
             key,
             lambda done, total: progress("import", done, total),
         )
-        Projector(ledger).rebuild(progress=progress)
+        Projector(ledger).rebuild(progress=progress, workers=cores())
     signed = "signature checked" if key is not None else "signature not checked (no --public-key)"
     click.echo(
         f"Imported {result.checked:,} events; root {result.root_hash} equals the checkpoint's "

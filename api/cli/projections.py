@@ -3,7 +3,6 @@ follow and reconciliation check."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 
@@ -16,6 +15,7 @@ from api.cli.terminal import console, progress_bars
 from ledger import settings
 from ledger.messages import Message, said
 from projections.check import check
+from projections.parallel import cores
 from projections.projector import Projector, UnknownProjection
 from projections.replay import prepare_snapshots
 from projections.snapshots import snapshots_for, snapshotted
@@ -59,11 +59,6 @@ def projections_catch_up(ctx: click.Context, name: str | None) -> None:
         with progress_bars() as progress:
             folded = projector.catch_up(name, progress=progress)
         click.echo(f"Folded {folded:,} events; every projection is at {projector.head():,}.")
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @projections.command("rebuild")

@@ -13,7 +13,6 @@ lifespan running the background work (``api/app.py``).
 from __future__ import annotations
 
 import errno
-import os
 import socket
 
 import click
@@ -22,14 +21,12 @@ from api.cli.database import check_settings, require_migrated, url_of
 from api.cli.errors import CliError
 from ledger.messages import Message
 from ledger.service import Ledger
+from projections.parallel import cores
 
 
 def default_workers() -> int:
     """One HTTP worker per core this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return cores()
 
 
 def check_port(host: str, port: int) -> None:
