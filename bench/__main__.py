@@ -49,6 +49,8 @@ def run(names: list[str], size: Size) -> tuple[list[Figure], bool]:
         try:
             module = importlib.import_module(f"bench.{name}")
             found: list[Figure] = module.summary(size)
+            if not all(isinstance(f, Figure) for f in found):
+                raise TypeError(f"bench.{name}.summary gave something other than Figures")
         except Exception as error:  # noqa: BLE001 — one failed benchmark is one row
             traceback.print_exc()
             found = [failed(name, f"{type(error).__name__}: {error}")]
