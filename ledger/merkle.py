@@ -122,15 +122,8 @@ class LeafHasher:
         state: bytes | memoryview,
         topic: str,
     ) -> bytes:
-        topic_json = self._topics.get(topic)
-        if topic_json is None:
-            topic_json = self._topics[topic] = topic_json_of(topic)
-        return LEAF_DATA % (
-            self.canonical_id(originator_id),
-            originator_version,
-            position,
-            base64.b64encode(state),
-            topic_json,
+        return self.encoded_data(
+            originator_id, originator_version, position, base64.b64encode(state), topic
         )
 
     def encoded_data(

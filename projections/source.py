@@ -151,13 +151,7 @@ def read_batch(
     query = query.order_by(t.c.id).limit(limit)
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
     decode = (decoder or decoder_for(ledger)).event
-    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = _fetch_all(connection, str(compiled))
     batch = []
     for position, originator_id, version, topic, state in rows:
         event = decode(originator_id, version, topic, state)
@@ -170,6 +164,17 @@ def read_batch(
     if reached - after != len(batch):  # a hole: recorded ones come as envelopes of their own
         return _with_recorded_gaps(connection, batch, after, reached)
     return batch
+
+
+def _fetch_all(connection: Connection, sql: str) -> list[Any]:
+    """The rows of ``sql`` as the driver gives them (no SQLAlchemy result processing)."""
+    # SQLAlchemy types the DB-API connection optional (None once detached); this one is in use
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def read_of_types(
@@ -194,12 +199,7 @@ def read_of_types(
         )
         compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         # the driver's own values, as read_batch hands them over (the stored row of each)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(str(compiled))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = _fetch_all(connection, str(compiled))
         if not rows:
             return
         batch = []
