@@ -357,68 +357,79 @@ class Projector:
         claim: Claim | None = None,
         workers: int = 1,
     ) -> int:
-        """Rebuild the selected projections (all by default), holding their claim (``claim``,
-        else taken here) until done; see :meth:`_rebuild`. ``workers`` > 1 folds them in that
-        many worker processes (:mod:`projections.parallel`) where the plan has work for more
-        than one and they can open the database (not an SQLite database in memory)."""
+        """Rebuild the selected projections (all by default) into their other table sets,
+        then switch each one's readers; return how many events were read. Holds their claim
+        (``claim``, else taken here) until done: a rebuild set left in a tracking row is a
+        dead rebuild's, and its half-built tables are emptied first. ``workers`` > 1 folds
+        them in that many worker processes (:mod:`projections.parallel`) where the plan has
+        work for more than one and they can open the database (not an SQLite database in
+        memory). A failure is recorded on each projection and no reader is switched."""
         with claim or self.claim_rebuild(name), gc_paused():
             classes = self.select(name)
             tasks = parallel.plan(classes, workers, self.head())
-            if len(tasks) > 1 and parallel.can_open(self.engine):
-                return self._rebuild_in_workers(name, tasks, batch_size, progress)
-            return self._rebuild(name, batch_size, progress)
+            label = name or "every projection"
+            targets = self._start_rebuild(classes)
+            try:
+                if len(tasks) > 1 and parallel.can_open(self.engine):
+                    position, folded = self._rebuild_in_workers(
+                        classes, targets, label, tasks, batch_size, progress
+                    )
+                else:
+                    position, folded = self._rebuild(classes, targets, label, batch_size, progress)
+            except Exception as error:
+                self._rebuild_failed(classes, error)
+                raise
+            if progress is not None:
+                progress(label, position, position)
+            return folded
 
-    def _rebuild(self, name: str | None, batch_size: int, progress: Progress | None) -> int:
-        """Rebuild the selected projections (all by default) into their other table sets,
-        reading the log once for all of them, then switch each one's readers; return how
-        many events were read. The caller holds their claim: a rebuild set left in a
-        tracking row is a dead rebuild's, and its half-built tables are emptied here."""
-        classes = self.select(name)
-        targets = self._start_rebuild(classes)
+    def _rebuild(
+        self,
+        classes: list[type[Projection]],
+        targets: dict[str, str],
+        label: str,
+        batch_size: int,
+        progress: Progress | None,
+    ) -> tuple[int, int]:
+        """Fold the log into ``classes``' rebuild sets (``targets``) in this process, reading
+        it once for all of them, and switch; the position reached and the events read."""
         folds = [cls(self.tables(cls, targets[cls.NAME]), rebuilding=True) for cls in classes]
         names = [cls.NAME for cls in classes]
         position, folded, head = 0, 0, self.head()
-        try:
-            with BackgroundWriter.running(self.engine, self._write_lock()) as writer:
-                while True:
-                    with self.engine.connect() as reader:
-                        batch = read_batch(self.ledger, reader, position, batch_size)
-                    if len(batch) < batch_size:
-                        break  # folded with what came after it, in the switching transaction
-                    rows = []
-                    for projection in folds:  # keyed rows stay in memory until the end
-                        projection.fold(batch)
-                        rows.extend(projection.drain(keyed=False))
-                    position, folded = batch[-1].position, folded + len(batch)
-                    writer.put(rows, self._rebuilt_upto(names, position))
-                    if progress is not None:
-                        progress(name or "every projection", position, head)
-                # each keyed row once, then wait until everything is written
-                writer.put([rows for p in folds for rows in p.drain(keyed=True)])
-            last = batch[-1].position if batch else position
-            position, tail = self._switch(classes, targets, folds, batch, last, batch_size)
-            folded += tail
-        except Exception as error:
-            self._rebuild_failed(classes, error)
-            raise
-        if progress is not None:
-            progress(name or "every projection", position, position)
-        return folded
+        with BackgroundWriter.running(self.engine, self._write_lock()) as writer:
+            while True:
+                with self.engine.connect() as reader:
+                    batch = read_batch(self.ledger, reader, position, batch_size)
+                if len(batch) < batch_size:
+                    break  # folded with what came after it, in the switching transaction
+                rows = []
+                for projection in folds:  # keyed rows stay in memory until the end
+                    projection.fold(batch)
+                    rows.extend(projection.drain(keyed=False))
+                position, folded = batch[-1].position, folded + len(batch)
+                writer.put(rows, self._rebuilt_upto(names, position))
+                if progress is not None:
+                    progress(label, position, head)
+            # each keyed row once, then wait until everything is written
+            writer.put([rows for p in folds for rows in p.drain(keyed=True)])
+        last = batch[-1].position if batch else position
+        position, tail = self._switch(classes, targets, folds, batch, last, batch_size)
+        return position, folded + tail
 
     def _rebuild_in_workers(
         self,
-        name: str | None,
+        classes: list[type[Projection]],
+        targets: dict[str, str],
+        label: str,
         tasks: list[parallel.Task],
         batch_size: int,
         progress: Progress | None,
-    ) -> int:
+    ) -> tuple[int, int]:
         """:meth:`_rebuild` with the fold of the log up to ``tasks``' end done by worker
         processes, one task each (:mod:`projections.parallel`); the events after it are
         folded here, in the switching transaction, by folds that read the rows the workers
         wrote (as a catch-up does). A worker that fails, or dies, fails the rebuild: the
-        others are stopped, the error is recorded and no reader is switched."""
-        classes = self.select(name)
-        targets = self._start_rebuild(classes)
+        others are stopped and the error goes up."""
         head = tasks[0].end
         shown: dict[str, int] = {}
 
@@ -434,26 +445,19 @@ class Projector:
                 except Exception:  # only progress: a database too busy now takes it next time
                     log.debug("rebuild progress not recorded", exc_info=True)
             if progress is not None:
-                progress(name or "every projection", min(positions.values()), head)
+                progress(label, min(positions.values()), head)
 
-        try:
-            folded = parallel.run(
-                tasks,
-                self.ledger,
-                self.engine,
-                {cls.NAME: self.tables(cls, targets[cls.NAME]) for cls in classes},
-                batch_size,
-                report,
-            )
-            folds = [cls(self.tables(cls, targets[cls.NAME])) for cls in classes]
-            position, tail = self._switch(classes, targets, folds, [], head, batch_size)
-            folded += tail
-        except Exception as error:
-            self._rebuild_failed(classes, error)
-            raise
-        if progress is not None:
-            progress(name or "every projection", position, position)
-        return folded
+        folded = parallel.run(
+            tasks,
+            self.ledger,
+            self.engine,
+            {cls.NAME: self.tables(cls, targets[cls.NAME]) for cls in classes},
+            batch_size,
+            report,
+        )
+        folds = [cls(self.tables(cls, targets[cls.NAME])) for cls in classes]
+        position, tail = self._switch(classes, targets, folds, [], head, batch_size)
+        return position, folded + tail
 
     def _start_rebuild(self, classes: list[type[Projection]]) -> dict[str, str]:
         """Mark each projection of ``classes`` as being rebuilt into its other table set and
