@@ -27,6 +27,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Integer,
     MetaData,
@@ -58,6 +59,12 @@ def as_uuid(value: Any) -> UUID:
     if isinstance(value, bytes | memoryview):
         return UUID(bytes=bytes(value))
     return UUID(str(value))
+
+
+def equal_to(table: Table, **values: Any) -> list[ColumnElement[bool]]:
+    """A reader's filters: ``table.c.<column> == value`` for each ``column=value`` given
+    (``None`` is "any"), for ``select(...).where(*equal_to(...))``."""
+    return [table.c[column] == value for column, value in values.items() if value is not None]
 
 
 @dataclass(frozen=True, slots=True)

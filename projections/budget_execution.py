@@ -26,7 +26,7 @@ from ledger.annual_estimate import AnnualEstimate, annual_estimate_id
 from ledger.budget_line import BUDGET_LINES, BudgetLine, LineMoved, changes
 from ledger.budget_line import FIGURES as LINE_FIGURES
 from ledger.commands import FIRST_BUDGET_YEAR, LAST_BUDGET_YEAR
-from projections.base import BIGINT, Projection, TableDef
+from projections.base import BIGINT, Projection, TableDef, equal_to
 
 NAME = "budget_execution"
 
@@ -179,12 +179,7 @@ def report(
     query = select(table).order_by(
         table.c.budget_year, table.c.project, table.c.source, table.c.channel
     )
-    if budget_year is not None:
-        query = query.where(table.c.budget_year == budget_year)
-    if project is not None:
-        query = query.where(table.c.project == project)
-    if channel is not None:
-        query = query.where(table.c.channel == channel)
+    query = query.where(*equal_to(table, budget_year=budget_year, project=project, channel=channel))
     return [dict(row) for row in connection.execute(query).mappings()]
 
 

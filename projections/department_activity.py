@@ -19,7 +19,7 @@ from sqlalchemy import Column, Connection, Integer, String, Table, select
 
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
-from projections.base import BIGINT, Projection, TableDef
+from projections.base import BIGINT, Projection, TableDef, equal_to
 
 NAME = "department_activity"
 
@@ -112,10 +112,7 @@ def report(
     department."""
     table = tables["department_activity"]
     query = select(table).order_by(table.c.budget_year, table.c.department)
-    if budget_year is not None:
-        query = query.where(table.c.budget_year == budget_year)
-    if department is not None:
-        query = query.where(table.c.department == department)
+    query = query.where(*equal_to(table, budget_year=budget_year, department=department))
     return [
         {
             "department": r["department"],

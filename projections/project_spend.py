@@ -32,7 +32,7 @@ from ledger import catalogue
 from ledger.budget_line import BUDGET_LINES, BudgetLine, LineMoved, changes
 from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.support_application import SupportApplication
-from projections.base import BIGINT, Projection, TableDef
+from projections.base import BIGINT, Projection, TableDef, equal_to
 
 NAME = "project_spend"
 
@@ -266,12 +266,7 @@ def report(
         return []
     spend = tables["project_spend"]
     query = select(spend).order_by(spend.c.budget_year, spend.c.project, spend.c.channel)
-    if budget_year is not None:
-        query = query.where(spend.c.budget_year == budget_year)
-    if project is not None:
-        query = query.where(spend.c.project == project)
-    if channel is not None:
-        query = query.where(spend.c.channel == channel)
+    query = query.where(*equal_to(spend, budget_year=budget_year, project=project, channel=channel))
     return [city_row(r) for r in connection.execute(query).mappings()]
 
 
@@ -290,12 +285,7 @@ def counterpart(
         return []
     table = tables["project_spend_counterpart"]
     query = select(table).order_by(table.c.budget_year, table.c.project, table.c.source)
-    if budget_year is not None:
-        query = query.where(table.c.budget_year == budget_year)
-    if project is not None:
-        query = query.where(table.c.project == project)
-    if source is not None:
-        query = query.where(table.c.source == source)
+    query = query.where(*equal_to(table, budget_year=budget_year, project=project, source=source))
     return [
         {k: r[k] for k in ("budget_year", "project", "source", *COUNTERPART_FIGURES)}
         for r in connection.execute(query).mappings()
@@ -313,10 +303,7 @@ def applications(
     year (the year of submission until an approval fixes it) and project, where any."""
     table = tables["project_spend_counts"]
     query = select(table).order_by(table.c.budget_year, table.c.project)
-    if budget_year is not None:
-        query = query.where(table.c.budget_year == budget_year)
-    if project is not None:
-        query = query.where(table.c.project == project)
+    query = query.where(*equal_to(table, budget_year=budget_year, project=project))
     return [
         {
             "budget_year": r["budget_year"],

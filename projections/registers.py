@@ -37,7 +37,7 @@ from ledger.budget_line import FIGURES as BUDGET_LINE_FIGURES
 from ledger.enterprise import Enterprise
 from ledger.program_activity import ProgramActivity
 from ledger.support_application import SupportApplication
-from projections.base import BIGINT, Projection, TableDef, as_uuid
+from projections.base import BIGINT, Projection, TableDef, as_uuid, equal_to
 
 NAME = "registers"
 
@@ -540,14 +540,10 @@ def applications(
     query = select(*(apps.c[k] for k in LIST_KEYS))
     if district is not None or q:
         query = query.select_from(apps.join(firms, firms.c.id == apps.c.enterprise_id))
-    if district is not None:
-        query = query.where(firms.c.district == district)
-    if status is not None:
-        query = query.where(apps.c.status == status)
-    if project is not None:
-        query = query.where(apps.c.project == project)
-    if budget_year is not None:
-        query = query.where(apps.c.year == budget_year)
+    query = query.where(
+        *equal_to(firms, district=district),
+        *equal_to(apps, status=status, project=project, year=budget_year),
+    )
     if enterprise_id is not None:
         query = query.where(apps.c.enterprise_id == as_uuid(enterprise_id))
     if q:
@@ -658,12 +654,9 @@ def activities(
     query = select(table).order_by(
         table.c.budget_year, table.c.department, table.c.project, table.c.title, table.c.id
     )
-    if budget_year is not None:
-        query = query.where(table.c.budget_year == budget_year)
-    if department is not None:
-        query = query.where(table.c.department == department)
-    if project is not None:
-        query = query.where(table.c.project == project)
+    query = query.where(
+        *equal_to(table, budget_year=budget_year, department=department, project=project)
+    )
     return [_activity_out(r) for r in connection.execute(query).mappings()]
 
 
@@ -680,14 +673,9 @@ def budget_lines(
     carried_out, cancelled, available}``, by year, project and channel."""
     lines = tables["register_budget_lines"]
     query = select(lines).order_by(lines.c.budget_year, lines.c.project, lines.c.channel)
-    if budget_year is not None:
-        query = query.where(lines.c.budget_year == budget_year)
-    if project is not None:
-        query = query.where(lines.c.project == project)
-    if source is not None:
-        query = query.where(lines.c.source == source)
-    if channel is not None:
-        query = query.where(lines.c.channel == channel)
+    query = query.where(
+        *equal_to(lines, budget_year=budget_year, project=project, source=source, channel=channel)
+    )
     answer = []
     for r in connection.execute(query).mappings():
         figures = {figure: r[figure] for figure in LINE_FIGURES}
