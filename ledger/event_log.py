@@ -65,6 +65,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
@@ -72,7 +73,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, Engine, exc, func, insert, select, text
+from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, select, text
 
 from ledger import log_gaps, merkle
 from ledger.bulk_rows import copy_rows, executemany_rows
@@ -221,24 +222,45 @@ def stored_events(
     connection: Connection, events_table: Any, upto: int | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """(position, originator_id, version, topic, state) of every stored event (up to
-    ``upto``), in position order, exactly as stored: streamed through the driver's own
-    cursor (a server-side one on PostgreSQL, which needs the connection in a transaction)."""
+    ``upto``), in position order, exactly as stored (the id as its text on PostgreSQL, its
+    16 bytes on SQLite): streamed through the driver's own cursor (a server-side one on
+    PostgreSQL, which needs the connection in a transaction, read ahead)."""
     t = events_table
-    query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+    postgres = connection.dialect.name == "postgresql"
+    # a uuid's text is its canonical form: as text, the driver makes no UUID of each row
+    oid = cast(t.c.originator_id, Text) if postgres else t.c.originator_id
+    query = select(t.c.id, oid, t.c.originator_version, t.c.topic, t.c.state)
     if upto is not None:
         query = query.where(t.c.id <= upto)
     compiled = query.order_by(t.c.id).compile(
         dialect=connection.dialect, compile_kwargs={"literal_binds": True}
     )
     raw: Any = connection.connection.dbapi_connection
-    postgres = connection.dialect.name == "postgresql"
     cursor = raw.cursor(f"stored_events_{next(_cursors)}") if postgres else raw.cursor()
     try:
         cursor.execute(str(compiled))
-        while rows := cursor.fetchmany(FETCH):
+        for rows in _read_ahead(cursor) if postgres else _batches(cursor):
             yield from rows
     finally:
         cursor.close()
+
+
+def _batches(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    while rows := cursor.fetchmany(FETCH):
+        yield rows
+
+
+def _read_ahead(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """:func:`_batches`, each next batch fetched by a thread while the caller works on the
+    one it has: the server reads and sends it meanwhile (the driver lets go of the GIL while
+    it waits), where a plain fetch would leave the server idle until asked. One fetch at a
+    time, so the cursor is never used by two threads at once; closing early waits for the
+    fetch under way."""
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        fetched = reader.submit(cursor.fetchmany, FETCH)
+        while rows := fetched.result():
+            fetched = reader.submit(cursor.fetchmany, FETCH)
+            yield rows
 
 
 _cursors = itertools.count()
