@@ -427,7 +427,8 @@ def summary(size: Size) -> list[Figure]:
         r = measured(backend, url, workers)
         figures.append(
             Figure(
-                label(f"rebuild, {workers} workers", backend, source.events),
+                label(f"rebuild, {workers} workers", backend, source.events)
+                + f" (peak {r.parallel_mib:,.0f} MiB with its workers)",
                 r.parallel_rate,
                 "events/s",
                 r.raw_rate,
@@ -440,7 +441,8 @@ def summary(size: Size) -> list[Figure]:
         )
         figures.append(
             Figure(
-                label("rebuild, one process", backend, source.events),
+                label("rebuild, one process", backend, source.events)
+                + f" (peak {r.rss_mib:,.0f} MiB)",
                 r.rate,
                 "events/s",
                 r.raw_rate,

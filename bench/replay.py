@@ -365,7 +365,8 @@ def summary(size: Size) -> list[Figure]:
         figures.append(
             Figure(
                 label("replay every report's projection as known at a time", backend)
-                + f", {done['events']:,} of {source.events:,} events",
+                + f", {done['events']:,} of {source.events:,} events"
+                + f" (peak {done['peak_rss_mib']:,.0f} MiB)",
                 done["rate"],
                 "events/s",
                 raw["rate"],
