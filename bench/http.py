@@ -45,6 +45,7 @@ from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.service import Ledger
 from projections import registers
+from projections.parallel import cores
 from projections.projector import Projector
 from tests.faults.harness import LedgerServer, Processes, ledger_env
 from tests.support.http import REPORTS as REPORT_PATHS
@@ -273,7 +274,7 @@ def summary(size: Size) -> list[Figure]:
     clients, the pages and the JSON addresses, each kind's slowest beside ``/api/health``
     of the same run and its worst p99, each backend."""
     seconds = 1.0 if size == "quick" else 5.0
-    workers = os.cpu_count() or 1
+    workers = cores()
     figures = []
     for source, backend, url in each_database(str(EVENTS[size]), "both", "nscl_bench_http"):
         rows = measure(url, 8, seconds, workers, quick=size == "quick")

@@ -56,6 +56,7 @@ from bench.table import Figure, Size
 from ledger import commands as c
 from ledger.access import SYSTEM
 from ledger.service import Ledger
+from projections.parallel import cores
 from tests.faults.harness import LedgerServer, Processes, ledger_env
 
 YEAR = 2015
@@ -380,7 +381,7 @@ def baseline(backend: str, cycles: int) -> dict[str, float]:
 
 
 def cores_used(workers: int) -> int:
-    return max(1, min(workers, os.cpu_count() or 1))
+    return max(1, min(workers, cores()))
 
 
 def measure(
@@ -404,17 +405,17 @@ def summary(size: Size) -> list[Figure]:
     commands per second beside the in-process rate × the cores the server may use, p99,
     and the answers that were 5xx."""
     seconds, cycles = SIZES[size]
-    workers = os.cpu_count() or 1
+    workers = cores()
     base, [row] = measure("postgresql", [workers], 16, seconds, cycles, sample=False)
-    cores = cores_used(workers)
+    used = cores_used(workers)
     what = f"HTTP commands, 16 clients, {workers} workers, PostgreSQL"
     return [
         Figure(
             f"{what}: commands/s",
             row["per_second"],
             "cmds/s",
-            base["domain"] * cores,
-            f"in process × {cores} cores",
+            base["domain"] * used,
+            f"in process × {used} cores",
             f"≥ {GOAL_RATIO}× in process per core",
             row["ratio"] >= GOAL_RATIO,
         ),
@@ -445,7 +446,7 @@ def main() -> None:
         "--workers",
         type=int,
         nargs="+",
-        default=[os.cpu_count() or 1, 1],
+        default=[cores(), 1],
         help="ledger serve --workers, one load each (default: one per core, then 1)",
     )
     parser.add_argument("--sample-waits", action="store_true")
